@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    name: "policies",
+    root: __dirname,
+    include: ["**/*.test.ts"],
+    exclude: ["node_modules/**"],
+  },
+});
