@@ -1,0 +1,45 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { PoolName } from "../../stacks/config/defaults";
+
+export interface Taint {
+  readonly key: string;
+  readonly value: string;
+  readonly effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+/** What a workload needs to know to land on a pool: known at plan time, never an Output. */
+export interface PoolScheduling {
+  readonly name: PoolName;
+  /** Labels every node of the pool carries; workloads select on these. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taints: readonly Taint[];
+}
+
+/** A workload that needs a cloud identity (GKE Workload Identity / EKS IRSA). */
+export interface WorkloadIdentityRequest {
+  /** Processor or add-on name; also the Kubernetes ServiceAccount name. */
+  readonly name: string;
+  readonly namespace: string;
+  /** What the identity may do beyond pulling images. */
+  readonly access: readonly ("results-bucket" | "backups-bucket")[];
+}
+
+/** The one interface both cloud implementations satisfy. */
+export interface ClusterFacts {
+  readonly cloud: "gcp" | "aws";
+  /** Kubernetes provider built from the cluster's kubeconfig; every in-cluster resource uses it. */
+  readonly provider: k8s.Provider;
+  readonly oidcIssuer: pulumi.Output<string>;
+  readonly pools: Readonly<Record<PoolName, PoolScheduling>>;
+  /** RuntimeClass the sandbox pool runs (gVisor). */
+  readonly sandboxRuntimeClassName: string;
+  /** Image repository (without tag or digest) for a processor, e.g. `…-docker.pkg.dev/p/r/video-processor`. */
+  imageRepository(service: string): pulumi.Output<string>;
+  /** Credentials docker-build pushes with; short-lived tokens, never stored keys. */
+  readonly registryAuth: pulumi.Output<{ address: string; username: string; password: string }>;
+  /** ServiceAccount annotations binding each requested workload to its cloud identity. */
+  serviceAccountAnnotations(name: string): pulumi.Output<Record<string, string>>;
+  /** Resources in-cluster workloads must wait for (node pools, add-ons). */
+  readonly readyResources: readonly pulumi.Resource[];
+}

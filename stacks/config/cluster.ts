@@ -1,0 +1,98 @@
+import { z } from "zod";
+import { POOL_NAMES, type PoolName } from "./defaults";
+
+const cidr = z
+  .string()
+  .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "expected an IPv4 CIDR such as 10.0.0.0/16");
+
+const poolSchema = z.strictObject({
+  /** GCE machine type or EC2 instance type. */
+  machineType: z.string().min(1),
+  /** EKS spot pools spread over several instance types; ignored on GKE. */
+  instanceTypes: z.array(z.string().min(1)).default([]),
+  minNodes: z.number().int().min(0),
+  maxNodes: z.number().int().min(0),
+  diskSizeGb: z.number().int().min(20).default(100),
+  /** Accelerator type (GKE, e.g. nvidia-l4); EKS picks the instance type instead. */
+  gpuType: z.string().optional(),
+  /** GPUs per node. */
+  gpuCount: z.number().int().min(0).default(0),
+  /** Pods sharing one GPU via the device plugin's time-slicing; 1 disables sharing. */
+  gpuTimeSlicingReplicas: z.number().int().min(1).default(1),
+});
+export type PoolConfig = z.infer<typeof poolSchema>;
+
+export const clusterSchema = z
+  .strictObject({
+    cloud: z.enum(["gcp", "aws"]),
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, "expected a lowercase DNS-style name of 3–40 characters"),
+    region: z.string().min(1),
+    /** GCP project id (gcp only). */
+    project: z.string().optional(),
+    /** CIDRs allowed to reach the Kubernetes API. */
+    authorizedNetworks: z.array(z.strictObject({ name: z.string().min(1), cidr })).min(1),
+    releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"]).default("REGULAR"),
+    kubernetesVersion: z.string().default("1.33"),
+    network: z
+      .strictObject({
+        nodesCidr: cidr.default("10.10.0.0/20"),
+        podsCidr: cidr.default("10.20.0.0/14"),
+        servicesCidr: cidr.default("10.30.0.0/20"),
+        masterCidr: cidr.default("172.16.0.32/28"),
+      })
+      .prefault({}),
+    autoscaling: z
+      .strictObject({
+        scaleDownUnneededTime: z.string().regex(/^\d+[smh]$/, "expected a duration such as 10m").default("10m"),
+        scaleDownUtilizationThreshold: z.number().gt(0).lt(1).default(0.5),
+      })
+      .prefault({}),
+    nodePools: z.strictObject(
+      Object.fromEntries(POOL_NAMES.map((p) => [p, poolSchema])) as Record<PoolName, typeof poolSchema>,
+    ),
+    /** RuntimeClass the sandboxed processor runs under. */
+    sandboxRuntimeClass: z.string().default("gvisor"),
+  })
+  .superRefine((c, ctx) => {
+    if (c.cloud === "gcp" && !c.project) {
+      ctx.addIssue({ code: "custom", path: ["project"], message: "required when cloud is gcp" });
+    }
+    for (const name of POOL_NAMES) {
+      const p = c.nodePools[name];
+      if (p.minNodes > p.maxNodes) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["nodePools", name, "minNodes"],
+          message: `must be ≤ nodePools.${name}.maxNodes (${p.maxNodes}), got ${p.minNodes}`,
+        });
+      }
+    }
+  });
+export type ClusterConfig = z.infer<typeof clusterSchema>;
+
+/** Per-cloud defaults; the stack file supplies region, project and authorized networks. */
+export const CLUSTER_DEFAULTS = {
+  gcp: {
+    name: "pitchey-containers",
+    nodePools: {
+      general: { machineType: "n2-standard-4", minNodes: 3, maxNodes: 20 },
+      spot: { machineType: "n2-standard-4", minNodes: 0, maxNodes: 10 },
+      gpu: { machineType: "g2-standard-8", minNodes: 0, maxNodes: 5, gpuType: "nvidia-l4", gpuCount: 1 },
+      sandbox: { machineType: "n2-standard-4", minNodes: 1, maxNodes: 10 },
+    },
+  },
+  aws: {
+    name: "pitchey-containers",
+    nodePools: {
+      general: { machineType: "m6i.xlarge", minNodes: 3, maxNodes: 20 },
+      spot: {
+        machineType: "m6i.xlarge",
+        instanceTypes: ["m6i.xlarge", "m6a.xlarge", "m5.xlarge", "m5a.xlarge"],
+        minNodes: 0,
+        maxNodes: 10,
+      },
+      gpu: { machineType: "g6.2xlarge", minNodes: 0, maxNodes: 5, gpuCount: 1 },
+      sandbox: { machineType: "m6i.xlarge", minNodes: 1, maxNodes: 10 },
+    },
+  },
+} as const;

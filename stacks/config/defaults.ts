@@ -1,0 +1,115 @@
+/**
+ * The operations playbook's figures, as the defaults every stack starts from.
+ * Stack files override them key by key; nothing else in the program repeats these numbers.
+ */
+
+export const PROCESSOR_NAMES = [
+  "video-processor",
+  "document-processor",
+  "ai-inference",
+  "media-transcoder",
+  "code-executor",
+] as const;
+export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
+
+export const POOL_NAMES = ["general", "spot", "gpu", "sandbox"] as const;
+export type PoolName = (typeof POOL_NAMES)[number];
+
+/** Job type each processor serves; the worker's `JOB_TYPE` and the KEDA queue query use it. */
+export const JOB_TYPE_OF: Record<ProcessorName, string> = {
+  "video-processor": "video",
+  "document-processor": "document",
+  "ai-inference": "inference",
+  "media-transcoder": "media",
+  "code-executor": "code",
+};
+
+/** Playbook "Horizontal Scaling Configuration": min / max / CPU % / memory % / queue depth / up / down / cooldown s. */
+const scaling = (
+  minReplicas: number,
+  maxReplicas: number,
+  targetCPU: number,
+  targetMemory: number,
+  targetQueueDepth: number,
+  scaleUpRate: number,
+  scaleDownRate: number,
+  cooldownPeriod: number,
+) => ({ minReplicas, maxReplicas, targetCPU, targetMemory, targetQueueDepth, scaleUpRate, scaleDownRate, cooldownPeriod });
+
+const resources = (cpu: string, memory: string, cpuLimit: string, memoryLimit: string, ephemeral: string) => ({
+  requests: { cpu, memory, ephemeralStorage: ephemeral },
+  limits: { cpu: cpuLimit, memory: memoryLimit, ephemeralStorage: ephemeral },
+});
+
+/**
+ * Per-processor defaults. Scaling and SLOs are the playbook's; resources, timeouts and concurrency are sized so
+ * that every processor at its maximum replicas fits the playbook's ResourceQuota (100 CPU, 200Gi requested).
+ */
+export const PROCESSOR_DEFAULTS = {
+  "video-processor": {
+    scaling: scaling(2, 10, 70, 80, 50, 2, 1, 300),
+    resources: { ...resources("2", "4Gi", "4", "8Gi", "20Gi"), gpu: 0 },
+    maxConcurrentJobs: 2,
+    jobTimeoutSeconds: 900,
+    jobLeaseSeconds: 30,
+    costPerSecondUsd: 0.00008,
+    placement: { pool: "spot", fallbackToOnDemand: true },
+    slo: { availability: 99.9, latencyP95Seconds: 600 },
+    prewarm: [],
+  },
+  "document-processor": {
+    scaling: scaling(3, 20, 75, 85, 100, 3, 1, 180),
+    resources: { ...resources("500m", "1Gi", "1", "2Gi", "2Gi"), gpu: 0 },
+    maxConcurrentJobs: 4,
+    jobTimeoutSeconds: 120,
+    jobLeaseSeconds: 30,
+    costPerSecondUsd: 0.00002,
+    placement: { pool: "general", fallbackToOnDemand: false },
+    slo: { availability: 99.95, latencyP95Seconds: 60 },
+    prewarm: [],
+  },
+  "ai-inference": {
+    scaling: scaling(1, 5, 60, 70, 20, 1, 1, 600),
+    resources: { ...resources("2", "8Gi", "4", "16Gi", "10Gi"), gpu: 1 },
+    maxConcurrentJobs: 8,
+    jobTimeoutSeconds: 300,
+    jobLeaseSeconds: 30,
+    costPerSecondUsd: 0.0003,
+    placement: { pool: "gpu", fallbackToOnDemand: false },
+    slo: { availability: 99.5, latencyP95Seconds: 300 },
+    prewarm: [],
+  },
+  "media-transcoder": {
+    scaling: scaling(2, 8, 70, 75, 40, 2, 1, 300),
+    resources: { ...resources("1", "2Gi", "2", "4Gi", "10Gi"), gpu: 0 },
+    maxConcurrentJobs: 2,
+    jobTimeoutSeconds: 600,
+    jobLeaseSeconds: 30,
+    costPerSecondUsd: 0.00004,
+    placement: { pool: "spot", fallbackToOnDemand: true },
+    slo: { availability: 99.9, latencyP95Seconds: 300 },
+    prewarm: [],
+  },
+  "code-executor": {
+    scaling: scaling(5, 50, 80, 90, 200, 5, 2, 120),
+    resources: { ...resources("250m", "256Mi", "1", "512Mi", "1Gi"), gpu: 0 },
+    maxConcurrentJobs: 10,
+    jobTimeoutSeconds: 30,
+    jobLeaseSeconds: 15,
+    costPerSecondUsd: 0.00001,
+    placement: { pool: "sandbox", fallbackToOnDemand: false },
+    slo: { availability: 99.99, latencyP95Seconds: 30 },
+    prewarm: [],
+  },
+} as const;
+
+/** Playbook "Implement resource quotas". */
+export const RESOURCE_QUOTA_DEFAULTS = {
+  "requests.cpu": "100",
+  "requests.memory": "200Gi",
+  persistentvolumeclaims: "10",
+  "services.loadbalancers": "2",
+} as const;
+
+/** Playbook backup policy: untagged images are kept 7 days. */
+export const UNTAGGED_IMAGE_RETENTION_DAYS = 7;

@@ -1,0 +1,118 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { CLUSTER_DEFAULTS } from "./cluster";
+import { PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
+import { platformSchema, type PlatformConfig } from "./schema";
+
+export type { PlatformConfig, ProcessorConfig } from "./schema";
+export type { ClusterConfig, PoolConfig } from "./cluster";
+export * from "./defaults";
+
+export const PROJECT = "pitchey-containers";
+
+/** Config keys that hold secrets; they are read as `Output`s and never enter `PlatformConfig`. */
+export const SECRET_KEYS = ["databaseUrl"] as const;
+
+/** Values every stack starts from before its own file is applied. */
+export const PLATFORM_DEFAULTS = {
+  costCenter: "platform-processing",
+  team: "platform",
+  namespace: "processors",
+  ingressNamespace: "ingress-nginx",
+  monitoringNamespace: "monitoring",
+  kedaNamespace: "keda",
+  processors: PROCESSOR_DEFAULTS,
+  database: { port: 5432 },
+  images: {
+    context: "images",
+    dockerfile: "images/Dockerfile",
+    platforms: ["linux/amd64"],
+    push: true,
+    untaggedRetentionDays: UNTAGGED_IMAGE_RETENTION_DAYS,
+  },
+  resourceQuota: RESOURCE_QUOTA_DEFAULTS,
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Objects merge key by key; anything else (arrays included) from `override` replaces `base`. */
+export function deepMerge(base: unknown, override: unknown): unknown {
+  if (override === undefined) return base;
+  if (!isPlain(base) || !isPlain(override)) return override;
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(override)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join(".") || "(root)";
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys
+      .map((k) => `${path === "(root)" ? k : `${path}.${k}`}: unknown key (check its spelling; unknown keys are rejected, not ignored)`)
+      .join("\n  - ");
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    return `${path}: required, expected ${issue.expected}`;
+  }
+  return `${path}: ${issue.message}`;
+}
+
+/**
+ * Parses a stack's config map (keys without the project prefix, values already JSON-decoded) into a
+ * `PlatformConfig`, applying the playbook defaults. Throws `ConfigError` listing every problem.
+ */
+export function parsePlatformConfig(raw: Plain): PlatformConfig {
+  const cloud = isPlain(raw.cluster) ? raw.cluster.cloud : undefined;
+  const clusterDefaults = cloud === "gcp" || cloud === "aws" ? CLUSTER_DEFAULTS[cloud] : {};
+  const merged = deepMerge({ ...PLATFORM_DEFAULTS, cluster: clusterDefaults }, raw);
+  const result = platformSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError(result.error.issues.map(formatIssue));
+  return result.data;
+}
+
+export interface StackInputs {
+  readonly stack: string;
+  readonly config: PlatformConfig;
+  readonly secrets: { readonly databaseUrl: pulumi.Output<string> };
+}
+
+/**
+ * The only reader of Pulumi config. Reads every `pitchey-containers:*` key, so a misspelt top-level key
+ * is reported instead of silently ignored.
+ */
+export function loadStackInputs(): StackInputs {
+  const prefix = `${PROJECT}:`;
+  const raw: Plain = {};
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!key.startsWith(prefix)) continue;
+    const name = key.slice(prefix.length);
+    if ((SECRET_KEYS as readonly string[]).includes(name)) continue;
+    try {
+      raw[name] = JSON.parse(value);
+    } catch {
+      raw[name] = value;
+    }
+  }
+  let config: PlatformConfig | undefined;
+  try {
+    config = parsePlatformConfig(raw);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  const cfg = new pulumi.Config(PROJECT);
+  for (const key of SECRET_KEYS) {
+    if (cfg.get(key) === undefined) problems.push(`${key}: required secret; set it with \`pulumi config set --secret ${key} <value>\``);
+  }
+  if (problems.length > 0 || !config) throw new ConfigError(problems);
+  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: cfg.requireSecret("databaseUrl") } };
+}

@@ -1,0 +1,172 @@
+import { z } from "zod";
+import { clusterSchema } from "./cluster";
+import { POOL_NAMES, PROCESSOR_NAMES, type ProcessorName } from "./defaults";
+import { QUANTITY_PATTERN, parseQuantity } from "./quantity";
+
+const quantity = z.string().regex(QUANTITY_PATTERN, "expected a Kubernetes quantity such as 500m, 2, 512Mi or 4Gi");
+const percent = z.number().gt(0, "expected a percentage in (0, 100]").max(100, "expected a percentage in (0, 100]");
+const positiveInt = z.number().int().positive();
+
+const scalingSchema = z
+  .strictObject({
+    minReplicas: z.number().int().min(0),
+    maxReplicas: positiveInt,
+    targetCPU: percent,
+    targetMemory: percent,
+    targetQueueDepth: positiveInt,
+    scaleUpRate: positiveInt,
+    scaleDownRate: positiveInt,
+    cooldownPeriod: z.number().int().min(0).max(3600),
+  })
+  .superRefine((s, ctx) => {
+    if (s.minReplicas > s.maxReplicas) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["minReplicas"],
+        message: `must be ≤ maxReplicas (${s.maxReplicas}), got ${s.minReplicas}`,
+      });
+    }
+  });
+
+const resourceSet = z.strictObject({ cpu: quantity, memory: quantity, ephemeralStorage: quantity });
+
+const resourcesSchema = z
+  .strictObject({ requests: resourceSet, limits: resourceSet, gpu: z.number().int().min(0) })
+  .superRefine((r, ctx) => {
+    for (const key of ["cpu", "memory", "ephemeralStorage"] as const) {
+      if (parseQuantity(r.requests[key]) > parseQuantity(r.limits[key])) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["requests", key],
+          message: `must be ≤ limits.${key} (${r.limits[key]}), got ${r.requests[key]}`,
+        });
+      }
+    }
+  });
+
+const cronField = z.string().regex(/^(\S+\s+){4}\S+$/, "expected a 5-field cron expression such as '0 8 * * 1-5'");
+
+const prewarmSchema = z.strictObject({
+  /** Shown in the KEDA trigger's name. */
+  name: z.string().regex(/^[a-z0-9-]+$/, "expected lowercase letters, digits and dashes"),
+  timezone: z.string().min(1).default("UTC"),
+  start: cronField,
+  end: cronField,
+  desiredReplicas: positiveInt,
+});
+
+export const processorSchema = z.strictObject({
+  scaling: scalingSchema,
+  resources: resourcesSchema,
+  maxConcurrentJobs: positiveInt,
+  jobTimeoutSeconds: positiveInt,
+  jobLeaseSeconds: z.number().int().min(5).max(600),
+  costPerSecondUsd: z.number().min(0),
+  placement: z.strictObject({
+    pool: z.enum(POOL_NAMES),
+    /** Spot pools only: schedule on on-demand nodes when no spot capacity is available. */
+    fallbackToOnDemand: z.boolean(),
+  }),
+  slo: z.strictObject({
+    availability: z.number().gt(0).lt(100),
+    latencyP95Seconds: positiveInt,
+  }),
+  /** Scheduled pre-warm windows (KEDA cron triggers). */
+  prewarm: z.array(prewarmSchema),
+});
+export type ProcessorConfig = z.infer<typeof processorSchema>;
+
+export const platformSchema = z
+  .strictObject({
+    /** Environment name carried on every label and tag. */
+    environment: z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a lowercase name such as production"),
+    costCenter: z.string().min(1),
+    team: z.string().min(1),
+    namespace: z.string().regex(/^[a-z0-9-]+$/),
+    ingressNamespace: z.string().regex(/^[a-z0-9-]+$/),
+    monitoringNamespace: z.string().regex(/^[a-z0-9-]+$/),
+    kedaNamespace: z.string().regex(/^[a-z0-9-]+$/),
+    cluster: clusterSchema,
+    processors: z.strictObject(
+      Object.fromEntries(PROCESSOR_NAMES.map((p) => [p, processorSchema])) as Record<
+        ProcessorName,
+        typeof processorSchema
+      >,
+    ),
+    database: z.strictObject({
+      /** Where the jobs database is reachable from the processors (egress NetworkPolicy). */
+      cidrs: z.array(z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "expected an IPv4 CIDR")).min(1),
+      port: z.number().int().min(1).max(65535),
+    }),
+    images: z.strictObject({
+      /** Build context, relative to the project root. */
+      context: z.string().min(1),
+      dockerfile: z.string().min(1),
+      platforms: z.array(z.enum(["linux/amd64", "linux/arm64"])).min(1),
+      push: z.boolean(),
+      untaggedRetentionDays: positiveInt,
+    }),
+    resourceQuota: z.record(z.string(), quantity),
+  })
+  .superRefine((c, ctx) => {
+    const pools = c.cluster.nodePools;
+    for (const name of PROCESSOR_NAMES) {
+      const p = c.processors[name];
+      if (p.resources.gpu > 0) {
+        if (p.placement.pool !== "gpu") {
+          ctx.addIssue({
+            code: "custom",
+            path: ["processors", name, "placement", "pool"],
+            message: `must be "gpu" because processors.${name}.resources.gpu is ${p.resources.gpu}`,
+          });
+        }
+        if (pools.gpu.maxNodes === 0 || pools.gpu.gpuCount === 0) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["cluster", "nodePools", "gpu", pools.gpu.maxNodes === 0 ? "maxNodes" : "gpuCount"],
+            message: `must be > 0 because processors.${name}.resources.gpu requests ${p.resources.gpu} GPU(s)`,
+          });
+        }
+      }
+      if (p.placement.fallbackToOnDemand && p.placement.pool !== "spot") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["processors", name, "placement", "fallbackToOnDemand"],
+          message: `only applies to the spot pool, but placement.pool is "${p.placement.pool}"`,
+        });
+      }
+      if (p.jobLeaseSeconds >= p.jobTimeoutSeconds) {
+        // A lease longer than the job itself means a crashed worker's job waits longer than it would have run.
+        ctx.addIssue({
+          code: "custom",
+          path: ["processors", name, "jobLeaseSeconds"],
+          message: `must be < jobTimeoutSeconds (${p.jobTimeoutSeconds}), got ${p.jobLeaseSeconds}`,
+        });
+      }
+    }
+    // Every processor at its maximum must fit the namespace quota, or autoscaling stalls silently at the quota.
+    for (const [quotaKey, resource] of [
+      ["requests.cpu", "cpu"],
+      ["requests.memory", "memory"],
+    ] as const) {
+      const hard = c.resourceQuota[quotaKey];
+      if (!hard) continue;
+      const total = PROCESSOR_NAMES.reduce(
+        (sum, n) => sum + c.processors[n].scaling.maxReplicas * parseQuantity(c.processors[n].resources.requests[resource]),
+        0,
+      );
+      if (total > parseQuantity(hard)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["resourceQuota", quotaKey],
+          message: `is ${hard}, but the processors at maxReplicas request ${formatTotal(resource, total)}; raise the quota or lower processors.*.scaling.maxReplicas / resources.requests.${resource}`,
+        });
+      }
+    }
+  });
+
+function formatTotal(resource: "cpu" | "memory", total: number): string {
+  return resource === "cpu" ? `${+total.toFixed(2)} CPU` : `${+(total / 1024 ** 3).toFixed(2)}Gi`;
+}
+
+export type PlatformConfig = z.infer<typeof platformSchema>;
