@@ -1,0 +1,319 @@
+import type { Pool } from "pg";
+import type { JobType } from "../runtime/types";
+
+export type JobStatus = "pending" | "processing" | "completed" | "failed" | "dead";
+
+/** What the API shows of a job. */
+export interface JobView {
+  readonly id: string;
+  readonly type: JobType;
+  readonly status: JobStatus;
+  readonly priority: number;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly completedAt: Date | null;
+  readonly result: unknown;
+  readonly error: string | null;
+  readonly progress: number | null;
+  readonly progressMessage: string | null;
+  readonly processingTimeSeconds: number | null;
+  readonly estimatedCostUsd: number | null;
+}
+
+/** A job this worker holds a lease on. `attempt` is the fencing token together with the worker id. */
+export interface ClaimedJob {
+  readonly id: string;
+  readonly type: JobType;
+  readonly payload: unknown;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly priority: number;
+  /** Seconds between the job becoming runnable and this claim. */
+  readonly waitSeconds: number;
+}
+
+export interface SubmitOptions {
+  readonly priority?: number;
+  readonly idempotencyKey?: string;
+  readonly maxAttempts?: number;
+  readonly runAt?: Date;
+}
+
+export interface SubmitResult {
+  readonly job: JobView;
+  /** False when the idempotency key matched an existing job. */
+  readonly created: boolean;
+}
+
+export class IdempotencyConflictError extends Error {
+  override name = "IdempotencyConflictError";
+  constructor(readonly existing: JobView) {
+    super(`Idempotency key was already used for job ${existing.id} with a different payload`);
+  }
+}
+
+export interface HeartbeatItem {
+  readonly id: string;
+  readonly attempt: number;
+  readonly progress: number | null;
+  readonly message: string | null;
+}
+
+export interface ReapedJob {
+  readonly id: string;
+  readonly type: JobType;
+  readonly status: "pending" | "dead";
+}
+
+/**
+ * Namespace of the session advisory locks workers hold while alive; the reaper
+ * uses them to tell a crashed worker from a slow one before its lease runs out.
+ */
+export const LIVENESS_LOCK_NAMESPACE = 70_312;
+
+const VIEW_COLUMNS = `id, type, status, priority, attempts, max_attempts, created_at, started_at,
+  completed_at, result, error_message, progress, progress_message,
+  processing_time_seconds::float8 AS processing_time_seconds, estimated_cost_usd::float8 AS estimated_cost_usd`;
+
+interface ViewRow {
+  id: string;
+  type: JobType;
+  status: JobStatus;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  result: unknown;
+  error_message: string | null;
+  progress: number | null;
+  progress_message: string | null;
+  processing_time_seconds: number | null;
+  estimated_cost_usd: number | null;
+}
+
+function toView(r: ViewRow): JobView {
+  return {
+    id: r.id,
+    type: r.type,
+    status: r.status,
+    priority: r.priority,
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+    result: r.result,
+    error: r.error_message,
+    progress: r.progress,
+    progressMessage: r.progress_message,
+    processingTimeSeconds: r.processing_time_seconds,
+    estimatedCostUsd: r.estimated_cost_usd,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Every statement the queue runs. Updates by a worker are fenced on (locked_by, attempts). */
+export class JobQueue {
+  constructor(readonly pool: Pool) {}
+
+  async submit(type: JobType, payload: unknown, opts: SubmitOptions = {}): Promise<SubmitResult> {
+    const params = [
+      type,
+      JSON.stringify(payload ?? null),
+      opts.priority ?? 0,
+      opts.maxAttempts ?? 5,
+      opts.runAt ?? null,
+      opts.idempotencyKey ?? null,
+    ];
+    // ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to
+    // commit, so the follow-up SELECT always finds the winner.
+    const inserted = await this.pool.query<ViewRow>(
+      `INSERT INTO container_jobs (type, payload, priority, max_attempts, run_at, idempotency_key)
+       VALUES ($1, $2::jsonb, $3, $4, coalesce($5, now()), $6)
+       ON CONFLICT (type, idempotency_key) DO NOTHING
+       RETURNING ${VIEW_COLUMNS}`,
+      params,
+    );
+    if (inserted.rows[0]) return { job: toView(inserted.rows[0]), created: true };
+    const existing = await this.pool.query<ViewRow & { same_payload: boolean }>(
+      `SELECT ${VIEW_COLUMNS}, payload = $3::jsonb AS same_payload
+         FROM container_jobs WHERE type = $1 AND idempotency_key = $2`,
+      [type, opts.idempotencyKey, params[1]],
+    );
+    const row = existing.rows[0];
+    if (!row) throw new Error("Idempotent insert found neither a new nor an existing job");
+    if (!row.same_payload) throw new IdempotencyConflictError(toView(row));
+    return { job: toView(row), created: false };
+  }
+
+  async get(id: string, type?: JobType): Promise<JobView | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const { rows } = await this.pool.query<ViewRow>(
+      `SELECT ${VIEW_COLUMNS} FROM container_jobs WHERE id = $1 AND ($2::text IS NULL OR type = $2)`,
+      [id, type ?? null],
+    );
+    return rows[0] ? toView(rows[0]) : undefined;
+  }
+
+  /** Leases up to `limit` runnable jobs, highest priority (lowest number) then oldest first. */
+  async claim(type: JobType, workerId: string, containerId: string, limit: number, leaseSeconds: number): Promise<ClaimedJob[]> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      payload: unknown;
+      attempts: number;
+      max_attempts: number;
+      priority: number;
+      wait_seconds: number;
+    }>(
+      `WITH next AS (
+         SELECT id FROM container_jobs
+          WHERE type = $1 AND status = 'pending' AND run_at <= now()
+          ORDER BY priority, created_at
+          LIMIT $3
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE container_jobs j
+          SET status = 'processing', attempts = j.attempts + 1, locked_by = $2, container_id = $4,
+              lease_expires_at = now() + make_interval(secs => $5), heartbeat_at = now(),
+              started_at = now(), progress = NULL, progress_message = NULL
+         FROM next WHERE j.id = next.id
+       RETURNING j.id, j.payload, j.attempts, j.max_attempts, j.priority,
+                 extract(epoch FROM now() - greatest(j.run_at, j.created_at))::float8 AS wait_seconds`,
+      [type, workerId, limit, containerId, leaseSeconds],
+    );
+    return rows
+      .map((r) => ({
+        id: r.id,
+        type,
+        payload: r.payload,
+        attempt: r.attempts,
+        maxAttempts: r.max_attempts,
+        priority: r.priority,
+        waitSeconds: Math.max(0, r.wait_seconds),
+      }))
+      .sort((a, b) => a.priority - b.priority);
+  }
+
+  /** Extends the leases still held; returns the ids this worker still owns. */
+  async heartbeat(workerId: string, items: readonly HeartbeatItem[], leaseSeconds: number): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const { rows } = await this.pool.query<{ id: string }>(
+      `UPDATE container_jobs j
+          SET lease_expires_at = now() + make_interval(secs => $5), heartbeat_at = now(),
+              progress = u.progress, progress_message = u.message
+         FROM unnest($1::uuid[], $2::int[], $3::real[], $4::text[]) AS u(id, attempt, progress, message)
+        WHERE j.id = u.id AND j.attempts = u.attempt AND j.locked_by = $6 AND j.status = 'processing'
+       RETURNING j.id`,
+      [
+        items.map((i) => i.id),
+        items.map((i) => i.attempt),
+        items.map((i) => i.progress),
+        items.map((i) => i.message),
+        leaseSeconds,
+        workerId,
+      ],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Records success; false when the lease was lost and someone else owns the job now. */
+  async complete(job: ClaimedJob, workerId: string, result: unknown, durationSeconds: number, costUsd: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE container_jobs
+          SET status = 'completed', result = $4::jsonb, error_message = NULL, completed_at = now(),
+              processing_time_seconds = $5, estimated_cost_usd = coalesce(estimated_cost_usd, 0) + $6,
+              progress = 1, locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
+        WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND status = 'processing'`,
+      [job.id, workerId, job.attempt, JSON.stringify(result ?? null), durationSeconds, costUsd],
+    );
+    return rowCount === 1;
+  }
+
+  /**
+   * Records a failed attempt: back to pending after `retryDelayMs`, or `dead`
+   * once attempts are used up, or `failed` when the error is permanent.
+   * Returns the new status, or "lost" when the lease had been lost.
+   */
+  async fail(
+    job: ClaimedJob,
+    workerId: string,
+    error: string,
+    durationSeconds: number,
+    costUsd: number,
+    retryDelayMs: number,
+    permanent = false,
+  ): Promise<"pending" | "dead" | "failed" | "lost"> {
+    const { rows } = await this.pool.query<{ status: "pending" | "dead" | "failed" }>(
+      `UPDATE container_jobs
+          SET status = CASE WHEN $7 THEN 'failed' WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
+              run_at = now() + make_interval(secs => $6 / 1000.0),
+              completed_at = CASE WHEN $7 OR attempts >= max_attempts THEN now() END,
+              error_message = $4, processing_time_seconds = $5,
+              estimated_cost_usd = coalesce(estimated_cost_usd, 0) + $8,
+              locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
+        WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND status = 'processing'
+       RETURNING status`,
+      [job.id, workerId, job.attempt, error.slice(0, 8000), durationSeconds, retryDelayMs, permanent, costUsd],
+    );
+    return rows[0]?.status ?? "lost";
+  }
+
+  /** Gives a job back without counting the attempt (shutdown); false when the lease was lost. */
+  async release(job: ClaimedJob, workerId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE container_jobs
+          SET status = 'pending', attempts = attempts - 1, run_at = now(), started_at = NULL,
+              locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
+        WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND status = 'processing'`,
+      [job.id, workerId, job.attempt],
+    );
+    return rowCount === 1;
+  }
+
+  /**
+   * Returns jobs of lost workers to pending (or dead when out of attempts):
+   * those whose lease expired, and — sooner — those whose worker stopped
+   * heartbeating and whose database session is gone (the process died).
+   * The grace keeps a database restart, which drops every session at once,
+   * from reclaiming jobs whose workers are merely reconnecting.
+   */
+  async reap(deadSessionGraceSeconds: number): Promise<ReapedJob[]> {
+    const { rows } = await this.pool.query<ReapedJob>(
+      `WITH lost AS (
+         SELECT id FROM container_jobs j
+          WHERE status = 'processing'
+            AND (lease_expires_at < now()
+                 OR (heartbeat_at < now() - make_interval(secs => $1)
+                     AND NOT EXISTS (
+                       SELECT 1 FROM pg_locks l
+                        WHERE l.locktype = 'advisory' AND l.granted
+                          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                          AND l.classid = $2::int::oid AND l.objid = hashtext(j.locked_by)::oid
+                          AND l.objsubid = 2)))
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE container_jobs j
+          SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'pending' END,
+              completed_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
+              error_message = 'lease lost: worker ' || j.locked_by || ' stopped during attempt ' || j.attempts,
+              run_at = now(), locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
+         FROM lost WHERE j.id = lost.id
+       RETURNING j.id, j.type, j.status`,
+      [deadSessionGraceSeconds, LIVENESS_LOCK_NAMESPACE],
+    );
+    return rows;
+  }
+
+  /** Pending jobs per type, runnable or scheduled. */
+  async depth(): Promise<Map<JobType, number>> {
+    const { rows } = await this.pool.query<{ type: JobType; n: number }>(
+      `SELECT type, count(*)::int AS n FROM container_jobs WHERE status = 'pending' GROUP BY type`,
+    );
+    return new Map(rows.map((r) => [r.type, r.n]));
+  }
+}

@@ -1,0 +1,434 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Client, type Pool } from "pg";
+import pino, { type Logger } from "pino";
+import { JobTimeoutError, LeaseLostError, PermanentJobError, ShutdownError } from "../runtime/errors";
+import type { RuntimeMetrics } from "../runtime/metrics";
+import type { JobContext, JobHandler, ResultStore } from "../runtime/types";
+import { type ClaimedJob, JobQueue, LIVENESS_LOCK_NAMESPACE } from "./queue";
+
+export interface BackoffOptions {
+  /** Delay before the first retry; doubles per attempt. Default 2000 ms. */
+  readonly baseMs?: number;
+  /** Upper bound of a retry delay. Default 1 h. */
+  readonly maxMs?: number;
+}
+
+export interface WorkerOptions {
+  readonly pool: Pool;
+  /** Used for the dedicated LISTEN connection. */
+  readonly databaseUrl: string;
+  readonly handler: JobHandler;
+  readonly store: ResultStore;
+  /** Recorded as `container_id`. Default: host name and pid. */
+  readonly containerId?: string;
+  /** Owner recorded in `locked_by`; unique per process so a restarted container cannot pass another's fence. */
+  readonly workerId?: string;
+  /** Jobs run at once. Default 4. */
+  readonly concurrency?: number;
+  /** Default 300 s. */
+  readonly jobTimeoutMs?: number;
+  /** Default 30 s. */
+  readonly leaseSeconds?: number;
+  /** Default a sixth of the lease. */
+  readonly heartbeatIntervalMs?: number;
+  /** Fallback when a notification is missed or a retry comes due. Default 1000 ms. */
+  readonly pollIntervalMs?: number;
+  /** How often this worker looks for jobs of lost workers. Default 2000 ms. */
+  readonly reapIntervalMs?: number;
+  /** Silence after which a job whose worker's session is gone is reclaimed. Default two heartbeats. */
+  readonly deadSessionGraceSeconds?: number;
+  readonly backoff?: BackoffOptions;
+  /** Cost rate for `estimated_cost_usd`. Default 0. */
+  readonly costPerSecondUsd?: number;
+  readonly logger?: Logger;
+  readonly metrics?: RuntimeMetrics;
+  /** Parent of each attempt's scratch directory. Default the OS temp dir. */
+  readonly workRoot?: string;
+  /** Observes each claim (benchmarks and tests). */
+  readonly onClaim?: (job: ClaimedJob) => void;
+  /** Observes each recorded outcome. */
+  readonly onSettled?: (job: ClaimedJob, outcome: Outcome) => void;
+}
+
+export type Outcome = "completed" | "pending" | "dead" | "failed" | "released" | "lost";
+
+interface Running {
+  readonly job: ClaimedJob;
+  readonly abort: AbortController;
+  readonly done: Promise<void>;
+  progress: number | null;
+  message: string | null;
+  /** Local view of when the lease runs out, advanced by each successful heartbeat. */
+  leaseDeadline: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Exponential backoff with "equal jitter": half fixed, half random, so retries of a burst spread out. */
+export function retryDelayMs(attempt: number, opts: BackoffOptions = {}): number {
+  const base = opts.baseMs ?? 2000;
+  const max = opts.maxMs ?? 3_600_000;
+  const exp = Math.min(max, base * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(exp / 2 + Math.random() * (exp / 2));
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
+
+/**
+ * Claims jobs of one type and runs them through its handler: leases renewed
+ * by heartbeat, outcomes fenced on (worker, attempt), retries with backoff,
+ * and a drain on stop. Survives database restarts by retrying every database
+ * step with backoff and re-listening.
+ */
+export class Worker {
+  readonly workerId: string;
+  readonly containerId: string;
+  private readonly queue: JobQueue;
+  private readonly log: Logger;
+  private readonly concurrency: number;
+  private readonly leaseSeconds: number;
+  private readonly jobTimeoutMs: number;
+  private readonly heartbeatMs: number;
+  private readonly pollMs: number;
+  private readonly reapMs: number;
+  private readonly graceSeconds: number;
+  private readonly running = new Map<string, Running>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private listener: Client | undefined;
+  private listenerRetry: NodeJS.Timeout | undefined;
+  private listenerFailures = 0;
+  private wanted = false;
+  private looping = false;
+  private claiming = false;
+  private stopped = false;
+  /** Set when shutdown gives up on the database; pending writes stop retrying. */
+  private abandoned = false;
+  private lastTick = Date.now();
+  private dbUp = false;
+
+  constructor(private readonly opts: WorkerOptions) {
+    this.queue = new JobQueue(opts.pool);
+    this.containerId = opts.containerId ?? `${os.hostname()}-${process.pid}`;
+    this.workerId = opts.workerId ?? `${this.containerId}/${randomBytes(4).toString("hex")}`;
+    this.concurrency = opts.concurrency ?? 4;
+    this.leaseSeconds = opts.leaseSeconds ?? 30;
+    this.jobTimeoutMs = opts.jobTimeoutMs ?? 300_000;
+    this.heartbeatMs = opts.heartbeatIntervalMs ?? (this.leaseSeconds * 1000) / 6;
+    this.pollMs = opts.pollIntervalMs ?? 1000;
+    this.reapMs = opts.reapIntervalMs ?? 2000;
+    this.graceSeconds = opts.deadSessionGraceSeconds ?? (2 * this.heartbeatMs) / 1000;
+    this.log = (opts.logger ?? pino({ level: "silent" })).child({ jobType: opts.handler.type, workerId: this.workerId });
+  }
+
+  get type() {
+    return this.opts.handler.type;
+  }
+
+  /** Jobs in flight. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** The claim loop ran recently (liveness; independent of the database). */
+  isAlive(maxSilenceMs = Math.max(30_000, 5 * this.pollMs)): boolean {
+    return !this.stopped && Date.now() - this.lastTick < maxSilenceMs;
+  }
+
+  /** The last database round trip succeeded. */
+  get databaseReachable(): boolean {
+    return this.dbUp;
+  }
+
+  async start(): Promise<void> {
+    // Without the database the worker still starts; the listener and the claim loop retry on their own.
+    await this.connectListener().catch(() => undefined);
+    this.timers.push(setInterval(() => this.wake(), this.pollMs));
+    this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
+    this.timers.push(setInterval(() => void this.reap(), this.reapMs));
+    this.log.info({ concurrency: this.concurrency, leaseSeconds: this.leaseSeconds }, "worker started");
+    this.wake();
+  }
+
+  /**
+   * Stops claiming at once, waits up to `graceMs` for running jobs, then
+   * aborts the rest and releases them to pending.
+   */
+  async stop(graceMs = 25_000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.log.info({ inFlight: this.running.size, graceMs }, "draining");
+    for (const t of this.timers) clearInterval(t);
+    // A claim already sent must land in `running` before we wait on it.
+    while (this.claiming) await sleep(5);
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    const heartbeats = setInterval(() => void this.heartbeat(), this.heartbeatMs);
+    try {
+      const finished = await Promise.race([all().then(() => true), sleep(graceMs).then(() => false)]);
+      if (!finished) {
+        for (const r of this.running.values()) r.abort.abort(new ShutdownError());
+        // Releasing needs the database; give it a short while, then leave the rest to lease expiry.
+        const released = await Promise.race([all().then(() => true), sleep(5000).then(() => false)]);
+        if (!released) this.abandoned = true;
+      }
+    } finally {
+      clearInterval(heartbeats);
+      clearTimeout(this.listenerRetry);
+      const l = this.listener;
+      this.listener = undefined;
+      await l?.end().catch(() => undefined);
+    }
+    this.log.info("worker stopped");
+  }
+
+  private wake(): void {
+    this.wanted = true;
+    if (!this.looping && !this.stopped) void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    this.looping = true;
+    let failures = 0;
+    try {
+      while (this.wanted && !this.stopped) {
+        this.wanted = false;
+        this.lastTick = Date.now();
+        const free = this.concurrency - this.running.size;
+        if (free <= 0) break;
+        let jobs: ClaimedJob[];
+        this.claiming = true;
+        try {
+          jobs = await this.queue.claim(this.type, this.workerId, this.containerId, free, this.leaseSeconds);
+          this.dbUp = true;
+          failures = 0;
+        } catch (err) {
+          this.dbUp = false;
+          failures++;
+          this.log.warn({ err: describe(err), failures }, "claim failed; retrying");
+          this.wanted = true;
+          await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+          continue;
+        } finally {
+          this.claiming = false;
+        }
+        for (const job of jobs) this.begin(job);
+        // A full batch suggests more are waiting.
+        if (jobs.length === free) this.wanted = true;
+      }
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  private begin(job: ClaimedJob): void {
+    this.opts.onClaim?.(job);
+    this.opts.metrics?.claimLatency.observe({ type: job.type }, job.waitSeconds);
+    this.opts.metrics?.jobsActive.inc({ type: job.type });
+    const abort = new AbortController();
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    const entry: Running = {
+      job,
+      abort,
+      done,
+      progress: null,
+      message: null,
+      leaseDeadline: Date.now() + this.leaseSeconds * 1000,
+    };
+    this.running.set(job.id, entry);
+    void this.execute(entry).finally(() => {
+      this.running.delete(job.id);
+      this.opts.metrics?.jobsActive.dec({ type: job.type });
+      resolveDone();
+      this.wake();
+    });
+  }
+
+  private async execute(entry: Running): Promise<void> {
+    const { job, abort } = entry;
+    const log = this.log.child({ jobId: job.id, attempt: job.attempt });
+    const started = process.hrtime.bigint();
+    const timer = setTimeout(() => abort.abort(new JobTimeoutError(this.jobTimeoutMs)), this.jobTimeoutMs);
+    let workDir: string | undefined;
+    let result: unknown;
+    let error: unknown;
+    let ok = false;
+    log.info({ maxAttempts: job.maxAttempts }, "job started");
+    try {
+      workDir = await mkdtemp(path.join(this.opts.workRoot ?? os.tmpdir(), `job-${job.id.slice(0, 8)}-`));
+      const parsed = this.opts.handler.payloadSchema.safeParse(job.payload);
+      if (!parsed.success) throw new PermanentJobError(`Payload no longer valid: ${parsed.error.message}`);
+      const ctx: JobContext = {
+        jobId: job.id,
+        attempt: job.attempt,
+        signal: abort.signal,
+        logger: log,
+        store: this.opts.store,
+        workDir,
+        progress: (fraction, message) => {
+          entry.progress = Math.max(0, Math.min(1, fraction));
+          entry.message = message ?? null;
+        },
+      };
+      result = await untilAborted(this.opts.handler.run(parsed.data, ctx), abort.signal);
+      ok = true;
+    } catch (err) {
+      error = err;
+    } finally {
+      clearTimeout(timer);
+      if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cost = seconds * (this.opts.costPerSecondUsd ?? 0);
+    const type = job.type;
+    const m = this.opts.metrics;
+    m?.jobDuration.observe({ type }, seconds);
+    m?.jobCost.inc({ type }, cost);
+
+    let outcome: Outcome;
+    if (ok) {
+      outcome = (await this.persist(() => this.queue.complete(job, this.workerId, result, seconds, cost))) ? "completed" : "lost";
+      if (outcome === "completed") log.info({ seconds, costUsd: cost }, "job completed");
+    } else if (error instanceof ShutdownError || (abort.signal.reason instanceof ShutdownError && abort.signal.aborted)) {
+      outcome = (await this.persist(() => this.queue.release(job, this.workerId))) ? "released" : "lost";
+      log.info("job released on shutdown");
+    } else if (error instanceof LeaseLostError) {
+      outcome = "lost";
+    } else {
+      const permanent = error instanceof PermanentJobError;
+      const delay = retryDelayMs(job.attempt, this.opts.backoff);
+      outcome = await this.persist(() =>
+        this.queue.fail(job, this.workerId, describe(error), seconds, cost, delay, permanent),
+      );
+      if (outcome === "pending") {
+        m?.retries.inc({ type });
+        log.warn({ err: describe(error), retryInMs: delay }, "job failed; will retry");
+      } else if (outcome === "dead") {
+        m?.deadJobs.inc({ type });
+        log.error({ err: describe(error) }, "job failed for the last time; dead-lettered");
+      } else if (outcome === "failed") {
+        log.error({ err: describe(error) }, "job failed permanently");
+      }
+    }
+    if (outcome === "lost") {
+      m?.staleCompletions.inc({ type });
+      log.warn("outcome discarded: lease lost to another worker");
+    } else if (outcome !== "released") {
+      m?.jobsTotal.inc({ type, status: outcome === "pending" ? "failed" : outcome });
+    }
+    this.opts.onSettled?.(job, outcome);
+  }
+
+  /** Retries a fenced write through database outages; fencing makes a late write harmless. */
+  private async persist<T>(write: () => Promise<T>): Promise<T | "lost"> {
+    for (let failures = 0; ; failures++) {
+      try {
+        const out = await write();
+        this.dbUp = true;
+        return out === false ? "lost" : out;
+      } catch (err) {
+        this.dbUp = false;
+        if (this.abandoned) return "lost";
+        this.log.warn({ err: describe(err), failures }, "recording outcome failed; retrying");
+        await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.running.size === 0) return;
+    const entries = [...this.running.values()];
+    try {
+      const owned = await this.queue.heartbeat(
+        this.workerId,
+        entries.map((r) => ({ id: r.job.id, attempt: r.job.attempt, progress: r.progress, message: r.message })),
+        this.leaseSeconds,
+      );
+      this.dbUp = true;
+      const renewedUntil = Date.now() + this.leaseSeconds * 1000;
+      for (const r of entries) {
+        if (owned.has(r.job.id)) r.leaseDeadline = renewedUntil;
+        else if (this.running.has(r.job.id) && !r.abort.signal.aborted) {
+          this.log.warn({ jobId: r.job.id }, "lease lost; aborting job");
+          r.abort.abort(new LeaseLostError());
+        }
+      }
+    } catch (err) {
+      this.dbUp = false;
+      this.log.warn({ err: describe(err) }, "heartbeat failed");
+      // Past its lease another worker may already run the job; stop spending on it.
+      for (const r of entries) {
+        if (Date.now() > r.leaseDeadline && !r.abort.signal.aborted) r.abort.abort(new LeaseLostError());
+      }
+    }
+  }
+
+  private async reap(): Promise<void> {
+    try {
+      const reaped = await this.queue.reap(this.graceSeconds);
+      for (const j of reaped) {
+        this.opts.metrics?.leaseExpiries.inc({ type: j.type });
+        if (j.status === "dead") this.opts.metrics?.deadJobs.inc({ type: j.type });
+        this.log.warn({ jobId: j.id, jobType: j.type, status: j.status }, "reclaimed job from lost worker");
+      }
+    } catch (err) {
+      this.log.debug({ err: describe(err) }, "reap failed");
+    }
+  }
+
+  private async connectListener(): Promise<void> {
+    const client = new Client({ connectionString: this.opts.databaseUrl, application_name: this.workerId.slice(0, 63) });
+    const retry = (err?: unknown) => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      this.dbUp = false;
+      client.end().catch(() => undefined);
+      if (this.stopped) return;
+      this.listenerFailures++;
+      const delay = Math.min(5000, 100 * 2 ** Math.min(this.listenerFailures, 6)) * (0.5 + Math.random() / 2);
+      this.log.warn({ err: err ? describe(err) : "connection ended", retryInMs: Math.round(delay) }, "listener lost; reconnecting");
+      this.listenerRetry = setTimeout(() => void this.connectListener().catch(() => undefined), delay);
+    };
+    this.listener = client;
+    client.on("error", retry);
+    client.on("end", () => retry());
+    client.on("notification", () => this.wake());
+    try {
+      await client.connect();
+      // Held for the session's life: the reaper's evidence that this worker is alive.
+      await client.query("SELECT pg_try_advisory_lock($1, hashtext($2))", [LIVENESS_LOCK_NAMESPACE, this.workerId]);
+      await client.query(`LISTEN container_jobs_${this.type}`);
+      this.listenerFailures = 0;
+      this.dbUp = true;
+      // Notifications sent while we were away are lost; look once.
+      this.wake();
+    } catch (err) {
+      retry(err);
+      throw err;
+    }
+  }
+}
+
+/** Settles with the handler, or rejects with the abort reason as soon as the signal fires. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(signal.aborted ? signal.reason : e);
+      },
+    );
+  });
+}

@@ -1,0 +1,104 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/**
+ * The metric names and labels are a contract with the alert rules and
+ * dashboards; rename only together with them.
+ */
+export interface RuntimeMetrics {
+  readonly registry: Registry;
+  readonly jobsTotal: Counter<"type" | "status">;
+  readonly jobDuration: Histogram<"type">;
+  readonly queueDepth: Gauge<"queue">;
+  readonly containerHealth: Gauge<"container">;
+  readonly jobCost: Counter<"type">;
+  readonly jobsActive: Gauge<"type">;
+  readonly claimLatency: Histogram<"type">;
+  readonly leaseExpiries: Counter<"type">;
+  readonly retries: Counter<"type">;
+  readonly deadJobs: Counter<"type">;
+  readonly staleCompletions: Counter<"type">;
+  readonly httpRequests: Counter<"method" | "route" | "status">;
+  readonly httpDuration: Histogram<"method" | "route">;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean; collectQueueDepth?: () => Promise<Map<string, number>> } = {}): RuntimeMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const collectQueueDepth = opts.collectQueueDepth;
+  return {
+    registry,
+    jobsTotal: new Counter({
+      name: "jobs_total",
+      help: "Job attempts by outcome: completed, failed (will retry or permanent), dead (out of attempts)",
+      labelNames: ["type", "status"],
+      registers,
+    }),
+    jobDuration: new Histogram({
+      name: "job_duration_seconds",
+      help: "Job processing duration in seconds",
+      labelNames: ["type"],
+      buckets: [1, 5, 10, 30, 60, 120, 300, 600],
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: "job_queue_depth",
+      help: "Pending jobs per queue (job type)",
+      labelNames: ["queue"],
+      registers,
+      // Read at scrape time so the figure is the database's, not this pod's view.
+      async collect() {
+        if (!collectQueueDepth) return;
+        try {
+          const depth = await collectQueueDepth();
+          this.reset();
+          for (const [queue, n] of depth) this.set({ queue }, n);
+        } catch {
+          // A failed scrape-time query must not fail the whole scrape.
+        }
+      },
+    }),
+    containerHealth: new Gauge({
+      name: "container_health",
+      help: "Container health status (1=healthy, 0=unhealthy)",
+      labelNames: ["container"],
+      registers,
+    }),
+    jobCost: new Counter({ name: "job_cost_usd", help: "Total cost of jobs in USD", labelNames: ["type"], registers }),
+    jobsActive: new Gauge({ name: "jobs_active", help: "Jobs running in this process", labelNames: ["type"], registers }),
+    claimLatency: new Histogram({
+      name: "job_claim_latency_seconds",
+      help: "Time from a job becoming runnable to a worker claiming it",
+      labelNames: ["type"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+      registers,
+    }),
+    leaseExpiries: new Counter({
+      name: "job_lease_expiries_total",
+      help: "Jobs reclaimed from workers that lost their lease",
+      labelNames: ["type"],
+      registers,
+    }),
+    retries: new Counter({ name: "job_retries_total", help: "Failed attempts scheduled for retry", labelNames: ["type"], registers }),
+    deadJobs: new Counter({ name: "jobs_dead_total", help: "Jobs moved to the dead-letter state", labelNames: ["type"], registers }),
+    staleCompletions: new Counter({
+      name: "job_stale_completions_total",
+      help: "Outcomes rejected because the worker no longer held the lease",
+      labelNames: ["type"],
+      registers,
+    }),
+    httpRequests: new Counter({
+      name: "http_requests_total",
+      help: "HTTP requests",
+      labelNames: ["method", "route", "status"],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: "http_request_duration_seconds",
+      help: "HTTP request duration in seconds",
+      labelNames: ["method", "route"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+  };
+}
