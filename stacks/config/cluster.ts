@@ -39,26 +39,83 @@ export const clusterSchema = z
         podsCidr: cidr.default("10.20.0.0/14"),
         servicesCidr: cidr.default("10.30.0.0/20"),
         masterCidr: cidr.default("172.16.0.32/28"),
+        /** AWS only: availability zones the VPC spans (one private and one public subnet in each). */
+        availabilityZones: z.number().int().min(2, "expected at least 2 zones").max(6, "expected at most 6 zones").default(3),
+        /** AWS only: one NAT gateway per zone (survives a zone loss) or a single shared one (cheaper). */
+        natGatewayPerZone: z.boolean().default(true),
       })
       .prefault({}),
     autoscaling: z
       .strictObject({
         scaleDownUnneededTime: z.string().regex(/^\d+[smh]$/, "expected a duration such as 10m").default("10m"),
         scaleDownUtilizationThreshold: z.number().gt(0).lt(1).default(0.5),
+        /**
+         * GKE only: the managed autoscaler takes a profile, not flags. BALANCED keeps the upstream defaults
+         * (10m unneeded time, 0.5 utilization), which are the playbook's figures.
+         */
+        gkeProfile: z.enum(["BALANCED", "OPTIMIZE_UTILIZATION"]).default("BALANCED"),
       })
       .prefault({}),
     nodePools: z.strictObject(
       Object.fromEntries(POOL_NAMES.map((p) => [p, poolSchema])) as Record<PoolName, typeof poolSchema>,
     ),
     /** RuntimeClass the sandboxed processor runs under. */
-    sandboxRuntimeClass: z.string().default("gvisor"),
+    sandboxRuntimeClass: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, "expected a RuntimeClass name such as gvisor").default("gvisor"),
+    /** AWS only: gVisor release installed on sandbox nodes (a dated release such as 20250512.0, or latest). */
+    gvisorRelease: z.string().regex(/^(latest|\d{8}(\.\d+)?)$/, "expected latest or a release such as 20250512.0").default("latest"),
+    /** Days the EKS control-plane logs are kept (the playbook keeps access audit 90 days). */
+    controlPlaneLogRetentionDays: z.number().int().positive().default(90),
+    /** Protects the cluster from `pulumi destroy`; turn off only to tear a stack down. */
+    deletionProtection: z.boolean().default(true),
+    /** Lowest Falco priority forwarded to Alertmanager. */
+    falcoMinimumPriority: z
+      .enum(["emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug"])
+      .default("warning"),
   })
   .superRefine((c, ctx) => {
     if (c.cloud === "gcp" && !c.project) {
       ctx.addIssue({ code: "custom", path: ["project"], message: "required when cloud is gcp" });
     }
+    if (c.cloud === "gcp" && c.sandboxRuntimeClass !== "gvisor") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sandboxRuntimeClass"],
+        message: `must be "gvisor" when cloud is gcp (GKE Sandbox names its RuntimeClass), got "${c.sandboxRuntimeClass}"`,
+      });
+    }
+    if (
+      c.cloud === "gcp" &&
+      c.autoscaling.gkeProfile === "BALANCED" &&
+      (c.autoscaling.scaleDownUnneededTime !== "10m" || c.autoscaling.scaleDownUtilizationThreshold !== 0.5)
+    ) {
+      // GKE exposes no scale-down flags; silently ignoring the figures would be worse than refusing them.
+      ctx.addIssue({
+        code: "custom",
+        path: ["autoscaling", "scaleDownUnneededTime"],
+        message:
+          "GKE's BALANCED profile fixes scale-down at 10m / 0.5; keep autoscaling.scaleDownUnneededTime=10m and autoscaling.scaleDownUtilizationThreshold=0.5, or set autoscaling.gkeProfile=OPTIMIZE_UTILIZATION",
+      });
+    }
+    const gpu = c.nodePools.gpu;
+    if (gpu.maxNodes > 0 && gpu.gpuCount === 0) {
+      ctx.addIssue({ code: "custom", path: ["nodePools", "gpu", "gpuCount"], message: "must be > 0 when nodePools.gpu.maxNodes > 0" });
+    }
+    if (c.cloud === "gcp" && gpu.gpuCount > 0 && !gpu.gpuType) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["nodePools", "gpu", "gpuType"],
+        message: "required on gcp when nodePools.gpu.gpuCount > 0 (an accelerator type such as nvidia-l4)",
+      });
+    }
     for (const name of POOL_NAMES) {
       const p = c.nodePools[name];
+      if (name !== "gpu" && (p.gpuCount > 0 || p.gpuType)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["nodePools", name, p.gpuType ? "gpuType" : "gpuCount"],
+          message: `GPUs belong to nodePools.gpu only; nodePools.${name} carries no GPU taint`,
+        });
+      }
       if (p.minNodes > p.maxNodes) {
         ctx.addIssue({
           code: "custom",

@@ -107,6 +107,12 @@ export const platformSchema = z
       untaggedRetentionDays: positiveInt,
     }),
     resourceQuota: z.record(z.string(), quantity),
+    results: z.strictObject({
+      /** Where handlers write outputs: `s3://bucket/prefix` (R2 or S3) or `file:///dir`. */
+      storeUrl: z.string().regex(/^(s3|gs|file):\/\/.+/, "expected s3://bucket/prefix, gs://bucket/prefix or file:///dir"),
+      /** S3-compatible endpoint (Cloudflare R2); unset for AWS S3. */
+      s3Endpoint: z.url().optional(),
+    }),
   })
   .superRefine((c, ctx) => {
     const pools = c.cluster.nodePools;

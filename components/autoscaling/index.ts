@@ -1,0 +1,65 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { k8sLabels, type LabelContext } from "../labels";
+import { podSecurityLabels } from "../namespace/builders";
+import { CHARTS } from "../versions";
+
+export interface KedaArgs {
+  /** Namespace KEDA runs in. Default: `keda`. */
+  readonly namespace: string;
+  readonly labels: LabelContext;
+}
+
+/** Chart values: restricted security contexts, HA operator, metrics for Prometheus. */
+export function kedaValues(labels: Record<string, string>): Record<string, unknown> {
+  const restricted = {
+    runAsNonRoot: true,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+  return {
+    operator: { replicaCount: 2 },
+    podDisruptionBudget: { operator: { minAvailable: 1 }, metricServer: { minAvailable: 1 }, webhooks: { minAvailable: 1 } },
+    metricsServer: { replicaCount: 2 },
+    webhooks: { replicaCount: 2 },
+    podSecurityContext: {
+      operator: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+      metricServer: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+      webhooks: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+    },
+    securityContext: { operator: restricted, metricServer: restricted, webhooks: restricted },
+    prometheus: { operator: { enabled: true }, metricServer: { enabled: true }, webhooks: { enabled: true } },
+    additionalLabels: labels,
+  };
+}
+
+/** KEDA from its upstream chart; it owns every processor's HPA. */
+export class Keda extends pulumi.ComponentResource {
+  readonly release: k8s.helm.v3.Release;
+
+  constructor(name: string, args: KedaArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pitchey:autoscaling:Keda", name, {}, opts);
+    const labels = k8sLabels(args.labels, "keda", "autoscaler");
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      { metadata: { name: args.namespace, labels: { ...labels, ...podSecurityLabels() } } },
+      { parent: this },
+    );
+    this.release = new k8s.helm.v3.Release(
+      `${name}-release`,
+      {
+        name: "keda",
+        chart: CHARTS.keda.chart,
+        version: CHARTS.keda.version,
+        repositoryOpts: { repo: CHARTS.keda.repo },
+        namespace: ns.metadata.name,
+        atomic: true,
+        values: kedaValues(labels),
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ release: this.release.status });
+  }
+}

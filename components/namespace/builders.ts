@@ -1,0 +1,90 @@
+import type * as k8s from "@pulumi/kubernetes";
+
+type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
+
+/** Pod Security Admission at `restricted` for enforce, audit and warn. */
+export function podSecurityLabels(level: "restricted" | "baseline" | "privileged" = "restricted"): Record<string, string> {
+  return {
+    "pod-security.kubernetes.io/enforce": level,
+    "pod-security.kubernetes.io/enforce-version": "latest",
+    "pod-security.kubernetes.io/audit": level,
+    "pod-security.kubernetes.io/warn": level,
+  };
+}
+
+/** Containers that forget their resources still get bounded ones, and none may exceed one node's worth. */
+export function limitRangeSpec(): k8s.types.input.core.v1.LimitRangeSpec {
+  return {
+    limits: [
+      {
+        type: "Container",
+        defaultRequest: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "256Mi" },
+        default: { cpu: "500m", memory: "512Mi", "ephemeral-storage": "1Gi" },
+        max: { cpu: "8", memory: "32Gi", "ephemeral-storage": "50Gi" },
+      },
+    ],
+  };
+}
+
+const nsSelector = (ns: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
+
+export interface NetworkPolicyArgs {
+  /** Namespace of the ingress controller allowed to reach the processors' HTTP port. */
+  readonly ingressNamespace: string;
+  /** Namespace whose Prometheus scrapes the processors. */
+  readonly monitoringNamespace: string;
+  /** Processors' HTTP port name or number. */
+  readonly httpPort: number;
+  /** Jobs database CIDRs and port. */
+  readonly databaseCidrs: readonly string[];
+  readonly databasePort: number;
+  /** Label that opts a pod into HTTPS egress (inputs by URL, results store). */
+  readonly httpsEgressLabel: string;
+}
+
+/** Private, link-local (metadata server) and CGNAT ranges: HTTPS egress may not reach them. */
+export const NON_PUBLIC_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"];
+
+/**
+ * Default deny both ways, then the few flows the processors need. Every policy selects by label so a new
+ * processor is covered without touching this list.
+ */
+export function networkPolicies(args: NetworkPolicyArgs): Record<string, NetworkPolicySpec> {
+  const tcp = (port: number) => ({ protocol: "TCP", port });
+  return {
+    "default-deny": { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+    "allow-ingress-controller": {
+      podSelector: { matchLabels: { "app.kubernetes.io/component": "processor" } },
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [nsSelector(args.ingressNamespace)], ports: [tcp(args.httpPort)] }],
+    },
+    "allow-monitoring-scrape": {
+      podSelector: {},
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [nsSelector(args.monitoringNamespace)], ports: [tcp(args.httpPort)] }],
+    },
+    "allow-dns-egress": {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: [{ ...nsSelector("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+          ports: [
+            { protocol: "UDP", port: 53 },
+            { protocol: "TCP", port: 53 },
+          ],
+        },
+      ],
+    },
+    "allow-database-egress": {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ to: args.databaseCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(args.databasePort)] }],
+    },
+    "allow-https-egress": {
+      podSelector: { matchLabels: { [args.httpsEgressLabel]: "true" } },
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_CIDRS } }], ports: [tcp(443)] }],
+    },
+  };
+}

@@ -1,0 +1,273 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { ProcessorConfig } from "../../stacks/config";
+import type { PoolScheduling, Taint } from "../cluster/types";
+import { k8sLabels, selectorLabels, type LabelContext } from "../labels";
+
+type Container = k8s.types.input.core.v1.Container;
+type PodSpec = k8s.types.input.core.v1.PodSpec;
+
+/** The worker listens here; the Service, probes and NetworkPolicies all refer to it by name. */
+export const HTTP_PORT = 8080;
+export const HTTP_PORT_NAME = "http";
+/** Fixed non-root identity the image's user is created with. */
+export const RUN_AS_UID = 10001;
+/** Extra seconds after the job timeout so an in-flight job can finish and the worker release the rest. */
+export const DRAIN_MARGIN_SECONDS = 30;
+export const GPU_RESOURCE = "nvidia.com/gpu";
+/** Pods with this label may reach HTTPS endpoints (inputs by URL, the results store). */
+export const HTTPS_EGRESS_LABEL = "pitchey.io/egress-https";
+
+export interface ProcessorSpecArgs {
+  /** Processor name, e.g. `video-processor`. */
+  readonly name: string;
+  /** Job type the worker claims (`JOB_TYPE`). */
+  readonly jobType: string;
+  readonly config: ProcessorConfig;
+  /** Image by digest (`repo@sha256:…`). */
+  readonly image: pulumi.Input<string>;
+  readonly labels: LabelContext;
+  /** Where the pod runs; the pool's own labels and taints, never literals. */
+  readonly pool: PoolScheduling;
+  /** On-demand pool to fall back to when `config.placement.fallbackToOnDemand`. */
+  readonly fallbackPool?: PoolScheduling;
+  /** RuntimeClass for sandboxed processors (`undefined` for the default runtime). */
+  readonly runtimeClassName?: string;
+  readonly serviceAccountName: pulumi.Input<string>;
+  /** Secret holding `DATABASE_URL`. */
+  readonly databaseSecretName: pulumi.Input<string>;
+  /** Where handlers write results (`RESULTS_STORE_URL`). */
+  readonly resultsStoreUrl: string;
+  /** S3-compatible endpoint of the results store (R2); unset for AWS S3 and local stores. */
+  readonly resultsS3Endpoint?: string;
+  /** Whether the processor may open HTTPS connections (inputs by URL, results store). */
+  readonly httpsEgress: boolean;
+}
+
+export const tolerationsFor = (taints: readonly Taint[]): k8s.types.input.core.v1.Toleration[] =>
+  taints.map((t) => ({ key: t.key, operator: "Equal", value: t.value, effect: t.effect }));
+
+const nodeTerm = (pool: PoolScheduling): k8s.types.input.core.v1.NodeSelectorTerm => ({
+  matchExpressions: Object.entries(pool.labels).map(([key, value]) => ({ key, operator: "In", values: [value] })),
+});
+
+/** Node placement: a hard selector for one pool, or spot preferred with on-demand allowed. */
+export function placement(args: Pick<ProcessorSpecArgs, "pool" | "fallbackPool" | "config" | "runtimeClassName">): Partial<PodSpec> {
+  const { pool, fallbackPool, config } = args;
+  const base: Partial<PodSpec> = args.runtimeClassName ? { runtimeClassName: args.runtimeClassName } : {};
+  if (config.placement.fallbackToOnDemand) {
+    if (!fallbackPool) throw new Error(`placement for ${pool.name}: fallbackToOnDemand needs a fallback pool`);
+    return {
+      ...base,
+      tolerations: tolerationsFor(pool.taints),
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [nodeTerm(pool), nodeTerm(fallbackPool)] },
+          preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: nodeTerm(pool) }],
+        },
+      },
+    };
+  }
+  return { ...base, nodeSelector: { ...pool.labels }, tolerations: tolerationsFor(pool.taints) };
+}
+
+export function resources(config: ProcessorConfig): k8s.types.input.core.v1.ResourceRequirements {
+  const { requests, limits, gpu } = config.resources;
+  const gpuPart: Record<string, string> = gpu > 0 ? { [GPU_RESOURCE]: String(gpu) } : {};
+  return {
+    requests: { cpu: requests.cpu, memory: requests.memory, "ephemeral-storage": requests.ephemeralStorage, ...gpuPart },
+    limits: { cpu: limits.cpu, memory: limits.memory, "ephemeral-storage": limits.ephemeralStorage, ...gpuPart },
+  };
+}
+
+export function env(args: ProcessorSpecArgs): k8s.types.input.core.v1.EnvVar[] {
+  const c = args.config;
+  const vars: k8s.types.input.core.v1.EnvVar[] = [
+    { name: "JOB_TYPE", value: args.jobType },
+    { name: "PORT", value: String(HTTP_PORT) },
+    { name: "MAX_CONCURRENT_JOBS", value: String(c.maxConcurrentJobs) },
+    { name: "JOB_TIMEOUT", value: String(c.jobTimeoutSeconds) },
+    { name: "JOB_LEASE_SECONDS", value: String(c.jobLeaseSeconds) },
+    { name: "JOB_COST_PER_SECOND_USD", value: String(c.costPerSecondUsd) },
+    { name: "RESULTS_STORE_URL", value: args.resultsStoreUrl },
+    { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } },
+    { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+  ];
+  if (args.resultsS3Endpoint) vars.push({ name: "RESULTS_S3_ENDPOINT", value: args.resultsS3Endpoint });
+  if (args.jobType === "video" || args.jobType === "media") {
+    // ffmpeg otherwise sizes its thread pool from the node's cores, not the container's CPU limit.
+    vars.push({ name: "FFMPEG_THREADS", value: String(Math.max(1, Math.floor(cpuCores(c.resources.limits.cpu)))) });
+  }
+  return vars;
+}
+
+const cpuCores = (q: string) => (q.endsWith("m") ? Number(q.slice(0, -1)) / 1000 : Number(q));
+
+/** Restricted Pod Security Standard, container level. */
+export const containerSecurityContext: k8s.types.input.core.v1.SecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: RUN_AS_UID,
+  runAsGroup: RUN_AS_UID,
+  allowPrivilegeEscalation: false,
+  privileged: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+export const podSecurityContext: k8s.types.input.core.v1.PodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: RUN_AS_UID,
+  runAsGroup: RUN_AS_UID,
+  fsGroup: RUN_AS_UID,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+export function container(args: ProcessorSpecArgs): Container {
+  const startupSeconds = args.config.resources.gpu > 0 ? 300 : 60; // model warm-up on GPU nodes is slow
+  return {
+    name: args.name,
+    image: args.image,
+    imagePullPolicy: "IfNotPresent",
+    ports: [{ name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: "TCP" }],
+    env: env(args),
+    resources: resources(args.config),
+    securityContext: containerSecurityContext,
+    startupProbe: {
+      httpGet: { path: "/health", port: HTTP_PORT_NAME },
+      periodSeconds: 5,
+      failureThreshold: startupSeconds / 5,
+    },
+    livenessProbe: {
+      httpGet: { path: "/health", port: HTTP_PORT_NAME },
+      periodSeconds: 10,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+    },
+    readinessProbe: {
+      httpGet: { path: "/ready", port: HTTP_PORT_NAME },
+      periodSeconds: 5,
+      timeoutSeconds: 3,
+      failureThreshold: 2,
+    },
+    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+  };
+}
+
+export function podSpec(args: ProcessorSpecArgs): PodSpec {
+  const selector = { matchLabels: selectorLabels(args.name) };
+  return {
+    serviceAccountName: args.serviceAccountName,
+    automountServiceAccountToken: false,
+    securityContext: podSecurityContext,
+    terminationGracePeriodSeconds: args.config.jobTimeoutSeconds + DRAIN_MARGIN_SECONDS,
+    containers: [container(args)],
+    volumes: [{ name: "tmp", emptyDir: { sizeLimit: args.config.resources.limits.ephemeralStorage } }],
+    topologySpreadConstraints: [
+      { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: selector },
+      { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: selector },
+    ],
+    ...placement(args),
+  };
+}
+
+export function podLabels(args: Pick<ProcessorSpecArgs, "name" | "labels" | "httpsEgress">): Record<string, string> {
+  return { ...k8sLabels(args.labels, args.name), ...(args.httpsEgress ? { [HTTPS_EGRESS_LABEL]: "true" } : {}) };
+}
+
+/**
+ * No `replicas`: KEDA's HPA owns the count, and a value here would reset it on every update.
+ */
+export function deploymentSpec(args: ProcessorSpecArgs): k8s.types.input.apps.v1.DeploymentSpec {
+  return {
+    selector: { matchLabels: selectorLabels(args.name) },
+    revisionHistoryLimit: 5,
+    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+    template: {
+      metadata: { labels: podLabels(args), annotations: { "pitchey.io/job-type": args.jobType } },
+      spec: podSpec(args),
+    },
+  };
+}
+
+export function serviceSpec(name: string): k8s.types.input.core.v1.ServiceSpec {
+  return {
+    type: "ClusterIP",
+    selector: selectorLabels(name),
+    ports: [{ name: HTTP_PORT_NAME, port: HTTP_PORT, targetPort: HTTP_PORT_NAME, protocol: "TCP" }],
+  };
+}
+
+/**
+ * `minAvailable: 1` keeps one worker through voluntary disruptions. A processor whose floor is a single replica
+ * would then block every node drain, so it gets `maxUnavailable: 1` instead: its jobs survive the eviction
+ * through the worker's drain and the lease.
+ */
+export function pdbSpec(name: string, config: ProcessorConfig): k8s.types.input.policy.v1.PodDisruptionBudgetSpec {
+  const selector = { matchLabels: selectorLabels(name) };
+  return config.scaling.minReplicas >= 2 ? { minAvailable: 1, selector } : { maxUnavailable: 1, selector };
+}
+
+/** The KEDA queue query: pending jobs of this type, the same table the runtime claims from. */
+export const queueDepthQuery = (jobType: string) =>
+  `SELECT count(*) FROM container_jobs WHERE status = 'pending' AND type = '${jobType}'`;
+
+export interface ScaledObjectArgs {
+  readonly name: string;
+  readonly jobType: string;
+  readonly config: ProcessorConfig;
+  /** TriggerAuthentication holding the database connection for the postgresql trigger. */
+  readonly triggerAuthenticationName: string;
+  /** How often KEDA polls the queue. */
+  readonly pollingIntervalSeconds?: number;
+}
+
+/** Scale every this many seconds at most by the policy's pod counts. */
+export const SCALING_PERIOD_SECONDS = 60;
+
+export function scaledObjectSpec(args: ScaledObjectArgs): Record<string, unknown> {
+  const s = args.config.scaling;
+  const triggers: Record<string, unknown>[] = [
+    { type: "cpu", name: "cpu", metricType: "Utilization", metadata: { value: String(s.targetCPU) } },
+    { type: "memory", name: "memory", metricType: "Utilization", metadata: { value: String(s.targetMemory) } },
+    {
+      type: "postgresql",
+      name: "queue-depth",
+      metadata: {
+        query: queueDepthQuery(args.jobType),
+        targetQueryValue: String(s.targetQueueDepth),
+        activationTargetQueryValue: "0",
+      },
+      authenticationRef: { name: args.triggerAuthenticationName },
+    },
+    ...args.config.prewarm.map((w) => ({
+      type: "cron",
+      name: `prewarm-${w.name}`,
+      metadata: { timezone: w.timezone, start: w.start, end: w.end, desiredReplicas: String(w.desiredReplicas) },
+    })),
+  ];
+  return {
+    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: args.name },
+    minReplicaCount: s.minReplicas,
+    maxReplicaCount: s.maxReplicas,
+    pollingInterval: args.pollingIntervalSeconds ?? 15,
+    cooldownPeriod: s.cooldownPeriod,
+    advanced: {
+      horizontalPodAutoscalerConfig: {
+        behavior: {
+          scaleUp: {
+            stabilizationWindowSeconds: 0,
+            selectPolicy: "Max",
+            policies: [{ type: "Pods", value: s.scaleUpRate, periodSeconds: SCALING_PERIOD_SECONDS }],
+          },
+          scaleDown: {
+            stabilizationWindowSeconds: s.cooldownPeriod,
+            selectPolicy: "Min",
+            policies: [{ type: "Pods", value: s.scaleDownRate, periodSeconds: SCALING_PERIOD_SECONDS }],
+          },
+        },
+      },
+    },
+    triggers,
+  };
+}

@@ -1,0 +1,49 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { PoolScheduling } from "../cluster/types";
+import { containerSecurityContext, podSecurityContext, tolerationsFor } from "./builders";
+
+export interface MigrationJobArgs {
+  /** Any processor image: each carries the migrations and their runner. */
+  readonly image: pulumi.Input<string>;
+  readonly databaseSecretName: pulumi.Input<string>;
+  readonly serviceAccountName: pulumi.Input<string>;
+  readonly pool: PoolScheduling;
+  readonly labels: Record<string, string>;
+  /** Give up after this long; a migration that takes longer needs a human. Default 600. */
+  readonly deadlineSeconds?: number;
+}
+
+/** The schema migration, run by the same command as `npm run migrate`, before any processor rolls out. */
+export function migrationJobSpec(args: MigrationJobArgs): k8s.types.input.batch.v1.JobSpec {
+  return {
+    backoffLimit: 3,
+    activeDeadlineSeconds: args.deadlineSeconds ?? 600,
+    template: {
+      metadata: { labels: args.labels },
+      spec: {
+        restartPolicy: "Never",
+        serviceAccountName: args.serviceAccountName,
+        automountServiceAccountToken: false,
+        securityContext: podSecurityContext,
+        nodeSelector: { ...args.pool.labels },
+        tolerations: tolerationsFor(args.pool.taints),
+        containers: [
+          {
+            name: "migrate",
+            image: args.image,
+            command: ["node", "dist/cli/migrate.js"],
+            env: [{ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } }],
+            resources: {
+              requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "64Mi" },
+              limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "128Mi" },
+            },
+            securityContext: containerSecurityContext,
+            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+          },
+        ],
+        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "128Mi" } }],
+      },
+    },
+  };
+}

@@ -1,0 +1,10 @@
+import { createCluster } from "../components/cluster";
+import { loadStackInputs } from "./config";
+import { createPlatform } from "./platform";
+
+// The Pulumi program: `pulumi up -s <stack>` and `npm run plan` both run exactly this composition.
+const platform = createPlatform(loadStackInputs(), createCluster);
+
+export const cloud = platform.cloud;
+export const namespace = platform.namespace;
+export const images = platform.images;

@@ -1,0 +1,55 @@
+import * as pulumi from "@pulumi/pulumi";
+import { PROJECT, SECRET_KEYS } from "../config";
+import { installMocks, RecordingMocks, type RecordedResource } from "./mocks";
+import { readStackConfig } from "./stackConfig";
+
+export interface PlanRun {
+  readonly stack: string;
+  readonly resources: RecordedResource[];
+  readonly dependencies: Map<string, string[]>;
+  /** Secret keys the plan filled with placeholders. */
+  readonly placeholders: string[];
+  readonly outputs: Record<string, unknown>;
+}
+
+/** Plain JSON for records: resource references become their URNs, everything else stays as the program passed it. */
+function plain(value: unknown): unknown {
+  if (pulumi.Resource.isInstance(value)) return `[resource ${(value as unknown as { __name?: string }).__name ?? ""}]`;
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
+/**
+ * Runs the stack's real program under Pulumi's mock runtime: the same composition root `pulumi up` runs,
+ * with config from the stack file and providers replaced by recording mocks.
+ */
+export async function runPlan(stack: string, configFile: string): Promise<PlanRun> {
+  const cfg = readStackConfig(configFile, PROJECT, SECRET_KEYS);
+  const mocks = new RecordingMocks();
+  await installMocks(mocks, PROJECT, stack);
+  pulumi.runtime.setAllConfig(cfg.values, cfg.secretKeys);
+
+  // Imported only now: modules that touch Pulumi at load time must see the mocks.
+  const { loadStackInputs } = await import("../config");
+  const { createPlatform } = await import("../platform");
+  const { createCluster } = await import("../../components/cluster");
+
+  // Config errors surface here, before any resource is registered.
+  const inputs = loadStackInputs();
+  let outputs: Record<string, unknown> = {};
+  await pulumi.runtime.runInPulumiStack(async () => {
+    const platform = createPlatform(inputs, createCluster);
+    outputs = { cloud: platform.cloud, namespace: platform.namespace, images: platform.images };
+    return outputs;
+  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  const resolved = await new Promise<Record<string, unknown>>((done) =>
+    pulumi.output(outputs).apply((v) => done(v as Record<string, unknown>)),
+  );
+  const resources = mocks.resources.map((r) => ({ ...r, props: plain(r.props) as Record<string, unknown> }));
+  return { stack, resources, dependencies: mocks.dependencies, placeholders: cfg.placeholders, outputs: resolved };
+}

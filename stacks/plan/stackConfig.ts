@@ -1,0 +1,56 @@
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+
+export interface StackConfigFile {
+  /** `project:key` → value as Pulumi hands it to the program (objects JSON-encoded). */
+  values: Record<string, string>;
+  /** Keys whose values are secrets. */
+  secretKeys: string[];
+  /** Secrets the file holds encrypted; the plan cannot decrypt them and substitutes placeholders. */
+  placeholders: string[];
+}
+
+const isSecure = (v: unknown): v is { secure: string } =>
+  typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { secure?: unknown }).secure === "string";
+
+/**
+ * Reads a stack file (`config:` map). Encrypted values (`secure:`) become placeholders: the plan has no key to
+ * decrypt them, and they only ever flow into Secrets, which the plan redacts.
+ */
+export function readStackConfig(path: string, project: string, requiredSecrets: readonly string[]): StackConfigFile {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`${path}: cannot read stack config: ${(e as Error).message}`);
+  }
+  const config = (doc as { config?: unknown } | null)?.config;
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new Error(`${path}: expected a top-level \`config:\` map`);
+  }
+  const values: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  const placeholders: string[] = [];
+  for (const [rawKey, value] of Object.entries(config)) {
+    const key = rawKey.includes(":") ? rawKey : `${project}:${rawKey}`;
+    if (isSecure(value)) {
+      values[key] = placeholderFor(key);
+      secretKeys.push(key);
+      placeholders.push(key);
+    } else {
+      values[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  for (const name of requiredSecrets) {
+    const key = `${project}:${name}`;
+    if (!(key in values)) {
+      values[key] = placeholderFor(key);
+      secretKeys.push(key);
+      placeholders.push(key);
+    }
+  }
+  return { values, secretKeys, placeholders };
+}
+
+const placeholderFor = (key: string) =>
+  key.endsWith(":databaseUrl") ? "postgres://processors:placeholder@jobs-db.invalid:5432/jobs?sslmode=require" : "placeholder";

@@ -1,0 +1,43 @@
+/** Validates rendered manifests against the Kubernetes (and KEDA) OpenAPI schemas shipped by kubernetes-models. */
+
+type ModelClass = new (data: unknown) => { validate(): void };
+type Namespace = Record<string, Record<string, Record<string, ModelClass>>>;
+
+let registry: Namespace[] | undefined;
+
+async function load(): Promise<Namespace[]> {
+  registry ??= [
+    (await import("kubernetes-models")) as unknown as Namespace,
+    (await import("@kubernetes-models/keda")) as unknown as Namespace,
+  ];
+  return registry;
+}
+
+/** `networking.k8s.io/v1` → [`networkingK8sIo`, `v1`]; `v1` → [`v1`, `v1`] (the core group). */
+function groupKey(apiVersion: string): [string, string] {
+  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+  if (!group) return ["v1", version];
+  const key = group.replace(/\.([a-z])/g, (_m, c: string) => c.toUpperCase());
+  return [key, version];
+}
+
+export interface ManifestCheck {
+  /** `undefined` when the kind has no schema here (such kinds must come from typed builders). */
+  errors: string[] | undefined;
+}
+
+export async function validateManifest(obj: { apiVersion?: string; kind?: string }): Promise<ManifestCheck> {
+  if (!obj.apiVersion || !obj.kind) return { errors: ["missing apiVersion or kind"] };
+  const [group, version] = groupKey(obj.apiVersion);
+  for (const ns of await load()) {
+    const Model = group === "v1" ? (ns.v1 as unknown as Record<string, ModelClass> | undefined)?.[obj.kind] : ns[group]?.[version]?.[obj.kind];
+    if (!Model) continue;
+    try {
+      new Model(obj).validate();
+      return { errors: [] };
+    } catch (e) {
+      return { errors: [(e as Error).message] };
+    }
+  }
+  return { errors: undefined };
+}

@@ -1,0 +1,165 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { Keda } from "../components/autoscaling";
+import type { ClusterFacts, WorkloadIdentityRequest } from "../components/cluster/types";
+import { ProcessorImage, contextHash } from "../components/images";
+import { k8sLabels, type LabelContext } from "../components/labels";
+import { WorkloadNamespace } from "../components/namespace";
+import { HTTP_PORT, HTTPS_EGRESS_LABEL, ProcessorService } from "../components/processor";
+import { migrationJobSpec } from "../components/processor/migration";
+import { JOB_TYPE_OF, PROCESSOR_NAMES, type ProcessorName, type StackInputs } from "./config";
+
+/** Kubernetes Secret with the jobs database connection; read by processors, the migration and KEDA. */
+export const DATABASE_SECRET = "jobs-database";
+export const TRIGGER_AUTH = "jobs-database";
+
+export type ClusterFactory = (
+  name: string,
+  args: {
+    config: StackInputs["config"]["cluster"];
+    labels: LabelContext;
+    workloads: WorkloadIdentityRequest[];
+    imageRepositories: string[];
+    untaggedImageRetentionDays: number;
+    alertmanagerUrl: string;
+  },
+  opts?: pulumi.ComponentResourceOptions,
+) => ClusterFacts;
+
+export interface PlatformOutputs {
+  readonly cloud: string;
+  readonly namespace: pulumi.Output<string>;
+  readonly images: Record<ProcessorName, pulumi.Output<string>>;
+  readonly processors: Record<ProcessorName, ProcessorService>;
+}
+
+/**
+ * The composition root: typed config in, components wired out. `pulumi up` and the offline plan both run this.
+ */
+export function createPlatform(inputs: StackInputs, createCluster: ClusterFactory): PlatformOutputs {
+  const { config, secrets } = inputs;
+  const labels: LabelContext = { environment: config.environment, costCenter: config.costCenter, team: config.team };
+
+  const cluster = createCluster(config.cluster.name, {
+    config: config.cluster,
+    labels,
+    workloads: PROCESSOR_NAMES.map((name) => ({ name, namespace: config.namespace, access: ["results-bucket"] })),
+    imageRepositories: [...PROCESSOR_NAMES],
+    untaggedImageRetentionDays: config.images.untaggedRetentionDays,
+    alertmanagerUrl: `http://alertmanager-operated.${config.monitoringNamespace}.svc:9093`,
+  });
+  const inCluster = { provider: cluster.provider, dependsOn: [...cluster.readyResources] };
+
+  const ns = new WorkloadNamespace(
+    "processors",
+    {
+      name: config.namespace,
+      labels,
+      quota: config.resourceQuota,
+      ingressNamespace: config.ingressNamespace,
+      monitoringNamespace: config.monitoringNamespace,
+      httpPort: HTTP_PORT,
+      databaseCidrs: config.database.cidrs,
+      databasePort: config.database.port,
+      httpsEgressLabel: HTTPS_EGRESS_LABEL,
+    },
+    inCluster,
+  );
+
+  const keda = new Keda("keda", { namespace: config.kedaNamespace, labels }, inCluster);
+
+  const dbSecret = new k8s.core.v1.Secret(
+    "jobs-database",
+    {
+      metadata: { name: DATABASE_SECRET, namespace: ns.name, labels: k8sLabels(labels, "jobs-database", "database") },
+      type: "Opaque",
+      // `connection` is the key KEDA's postgresql scaler reads.
+      stringData: { DATABASE_URL: secrets.databaseUrl, connection: secrets.databaseUrl },
+    },
+    { provider: cluster.provider },
+  );
+
+  const triggerAuth = new k8s.apiextensions.CustomResource(
+    "jobs-database-trigger-auth",
+    {
+      apiVersion: "keda.sh/v1alpha1",
+      kind: "TriggerAuthentication",
+      metadata: { name: TRIGGER_AUTH, namespace: ns.name, labels: k8sLabels(labels, "jobs-database", "autoscaler") },
+      spec: { secretTargetRef: [{ parameter: "connection", name: DATABASE_SECRET, key: "connection" }] },
+    },
+    { provider: cluster.provider, dependsOn: [keda.release, dbSecret] },
+  );
+
+  const tag = `src-${contextHash(config.images.context)}`;
+  const images = Object.fromEntries(
+    PROCESSOR_NAMES.map((name) => {
+      const img = new ProcessorImage(name, {
+        target: name,
+        context: config.images.context,
+        dockerfile: config.images.dockerfile,
+        repository: cluster.imageRepository(name),
+        registryAuth: cluster.registryAuth,
+        tag,
+        platforms: config.images.platforms,
+        push: config.images.push,
+      });
+      return [name, img.ref];
+    }),
+  ) as Record<ProcessorName, pulumi.Output<string>>;
+
+  const migrationSa = new k8s.core.v1.ServiceAccount(
+    "jobs-migrate-sa",
+    {
+      metadata: { name: "jobs-migrate", namespace: ns.name, labels: k8sLabels(labels, "jobs-migrate", "migration") },
+      automountServiceAccountToken: false,
+    },
+    { provider: cluster.provider },
+  );
+  const migration = new k8s.batch.v1.Job(
+    "jobs-migrate",
+    {
+      metadata: { namespace: ns.name, labels: k8sLabels(labels, "jobs-migrate", "migration") },
+      spec: migrationJobSpec({
+        // The smallest image carries the same runtime and migrations as the others.
+        image: images["code-executor"],
+        databaseSecretName: dbSecret.metadata.name,
+        serviceAccountName: migrationSa.metadata.name,
+        pool: cluster.pools.general,
+        labels: k8sLabels(labels, "jobs-migrate", "migration"),
+      }),
+    },
+    { provider: cluster.provider, dependsOn: [ns] },
+  );
+
+  const processors = Object.fromEntries(
+    PROCESSOR_NAMES.map((name) => {
+      const pc = config.processors[name];
+      const sandboxed = pc.placement.pool === "sandbox";
+      const svc = new ProcessorService(
+        name,
+        {
+          name,
+          jobType: JOB_TYPE_OF[name],
+          config: pc,
+          image: images[name],
+          labels,
+          namespace: ns.name,
+          pool: cluster.pools[pc.placement.pool],
+          fallbackPool: pc.placement.fallbackToOnDemand ? cluster.pools.general : undefined,
+          runtimeClassName: sandboxed ? cluster.sandboxRuntimeClassName : undefined,
+          databaseSecretName: dbSecret.metadata.name,
+          resultsStoreUrl: config.results.storeUrl,
+          resultsS3Endpoint: config.results.s3Endpoint,
+          // Untrusted code gets no route out beyond DNS and the database.
+          httpsEgress: !sandboxed,
+          serviceAccountAnnotations: cluster.serviceAccountAnnotations(name),
+          triggerAuthenticationName: TRIGGER_AUTH,
+        },
+        { provider: cluster.provider, dependsOn: [migration, triggerAuth] },
+      );
+      return [name, svc];
+    }),
+  ) as Record<ProcessorName, ProcessorService>;
+
+  return { cloud: cluster.cloud, namespace: ns.name, images, processors };
+}
