@@ -14,8 +14,8 @@ const SUFFIX: Record<string, number> = {
 
 export const QUANTITY_PATTERN = /^(\d+(?:\.\d+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 
-export function parseQuantity(q: string): number {
-  const m = QUANTITY_PATTERN.exec(q);
-  if (!m) throw new Error(`not a Kubernetes quantity: ${q}`);
-  return Number(m[1]) * SUFFIX[m[2] ?? ""];
+/** `NaN` for anything that is not a quantity, so cross-field checks skip values the schema already refused. */
+export function parseQuantity(q: unknown): number {
+  const m = typeof q === "string" ? QUANTITY_PATTERN.exec(q) : null;
+  return m ? Number(m[1]) * SUFFIX[m[2] ?? ""] : NaN;
 }

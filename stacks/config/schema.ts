@@ -161,7 +161,7 @@ export const platformSchema = z
         (sum, n) => sum + c.processors[n].scaling.maxReplicas * parseQuantity(c.processors[n].resources.requests[resource]),
         0,
       );
-      if (total > parseQuantity(hard)) {
+      if (Number.isFinite(total) && total > parseQuantity(hard)) {
         ctx.addIssue({
           code: "custom",
           path: ["resourceQuota", quotaKey],
