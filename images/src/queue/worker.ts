@@ -292,10 +292,10 @@ export class Worker {
 
     let outcome: Outcome;
     if (ok) {
-      outcome = (await this.persist(() => this.queue.complete(job, this.workerId, result, seconds, cost))) ? "completed" : "lost";
+      outcome = (await this.persist(() => this.queue.complete(job, this.workerId, result, seconds, cost))) === true ? "completed" : "lost";
       if (outcome === "completed") log.info({ seconds, costUsd: cost }, "job completed");
     } else if (error instanceof ShutdownError || (abort.signal.reason instanceof ShutdownError && abort.signal.aborted)) {
-      outcome = (await this.persist(() => this.queue.release(job, this.workerId))) ? "released" : "lost";
+      outcome = (await this.persist(() => this.queue.release(job, this.workerId))) === true ? "released" : "lost";
       log.info("job released on shutdown");
     } else if (error instanceof LeaseLostError) {
       outcome = "lost";
@@ -330,7 +330,7 @@ export class Worker {
       try {
         const out = await write();
         this.dbUp = true;
-        return out === false ? "lost" : out;
+        return out;
       } catch (err) {
         this.dbUp = false;
         if (this.abandoned) return "lost";

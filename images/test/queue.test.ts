@@ -1,0 +1,195 @@
+import { Pool } from "pg";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { JobQueue } from "../src/queue/queue";
+import type { Outcome } from "../src/queue/worker";
+import { doublingHandler, waitFor } from "./handlers";
+import { startTestDatabase, type TestDatabase } from "./pg";
+import { startWorker } from "./worker";
+
+let db: TestDatabase;
+let pool: Pool;
+let queue: JobQueue;
+
+beforeAll(async () => {
+  db = await startTestDatabase();
+  pool = new Pool({ connectionString: db.url, max: 60 });
+  queue = new JobQueue(pool);
+});
+afterAll(async () => {
+  await pool?.end();
+  await db?.stop();
+});
+beforeEach(async () => {
+  await pool.query("TRUNCATE container_jobs");
+});
+
+const statusCounts = async () => {
+  const { rows } = await pool.query<{ status: string; n: number }>(
+    "SELECT status, count(*)::int AS n FROM container_jobs GROUP BY status",
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+};
+
+describe("queue", () => {
+  it("runs every job exactly once across several workers", async () => {
+    const runs = new Map<string, number>();
+    const handler = doublingHandler({ onRun: (_p, id) => runs.set(id, (runs.get(id) ?? 0) + 1) });
+    const workers = await Promise.all([1, 2, 3, 4].map(() => startWorker(db.url, { handler, concurrency: 4 })));
+    const jobs = await Promise.all(
+      Array.from({ length: 300 }, (_, n) => queue.submit("code", { n, sleepMs: n % 7 })),
+    );
+    try {
+      await waitFor(async () => (await statusCounts()).completed === 300, 60_000, 100);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+    const { rows } = await pool.query<{ id: string; result: { doubled: number }; payload: { n: number }; attempts: number }>(
+      "SELECT id, result, payload, attempts FROM container_jobs",
+    );
+    expect(rows).toHaveLength(300);
+    for (const r of rows) {
+      expect(r.result.doubled).toBe(r.payload.n * 2);
+      expect(r.attempts).toBe(1);
+      expect(runs.get(r.id)).toBe(1);
+    }
+    expect(new Set(rows.map((r) => r.id))).toEqual(new Set(jobs.map((j) => j.job.id)));
+  });
+
+  it("claims by priority, then age", async () => {
+    const order: number[] = [];
+    const handler = doublingHandler({ onRun: (p) => order.push(p.n) });
+    await queue.submit("code", { n: 1 }, { priority: 5 });
+    await queue.submit("code", { n: 2 }, { priority: 0 });
+    await queue.submit("code", { n: 3 }, { priority: 5 });
+    await queue.submit("code", { n: 4 }, { priority: -1 });
+    const w = await startWorker(db.url, { handler, concurrency: 1 });
+    await waitFor(() => order.length === 4 || undefined);
+    await w.stop();
+    expect(order).toEqual([4, 2, 1, 3]);
+  });
+
+  it("returns one job for 50 concurrent submissions with one idempotency key", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => queue.submit("code", { n: 7 }, { idempotencyKey: "upload-42" })),
+    );
+    expect(new Set(results.map((r) => r.job.id)).size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect((await statusCounts()).pending).toBe(1);
+    await expect(queue.submit("code", { n: 8 }, { idempotencyKey: "upload-42" })).rejects.toThrow(/different payload/);
+  });
+
+  it("rejects a completion from a worker whose lease was taken over", async () => {
+    const { job } = await queue.submit("code", { n: 1 });
+    const [a] = await queue.claim("code", "worker-a", "pod-a", 1, 30);
+    expect(a!.id).toBe(job.id);
+    // Worker A stalls past its lease.
+    await pool.query("UPDATE container_jobs SET lease_expires_at = now() - interval '1 second'");
+    expect((await queue.reap(60)).map((r) => r.status)).toEqual(["pending"]);
+    const [b] = await queue.claim("code", "worker-b", "pod-b", 1, 30);
+    expect(b!.attempt).toBe(2);
+    expect(await queue.heartbeat("worker-a", [{ id: a!.id, attempt: a!.attempt, progress: null, message: null }], 30)).toEqual(new Set());
+    expect(await queue.complete(a!, "worker-a", { by: "a" }, 1, 0)).toBe(false);
+    expect(await queue.fail(a!, "worker-a", "late", 1, 0, 0)).toBe("lost");
+    expect(await queue.complete(b!, "worker-b", { by: "b" }, 1, 0)).toBe(true);
+    const view = await queue.get(job.id);
+    expect(view).toMatchObject({ status: "completed", attempts: 2, result: { by: "b" } });
+  });
+
+  it("discards the outcome of a stalled worker end to end", async () => {
+    const settled: Array<[string, Outcome]> = [];
+    let releaseStalled!: () => void;
+    const stalledGate = new Promise<void>((r) => (releaseStalled = r));
+    const stalledHandler = doublingHandler();
+    const stalled = await startWorker(db.url, {
+      workerId: "stalled",
+      // Busy with the stalled job, so it cannot pick the job up again itself.
+      concurrency: 1,
+      leaseSeconds: 1,
+      // Never renews: the lease runs out while the handler is still busy.
+      heartbeatIntervalMs: 600_000,
+      handler: { ...stalledHandler, run: async (p, ctx) => (await stalledGate, { doubled: -1, attempt: ctx.attempt }) },
+      onSettled: (j, o) => settled.push(["stalled", o]),
+    });
+    const { job } = await queue.submit("code", { n: 21 });
+    await waitFor(async () => (await queue.get(job.id))?.status === "processing");
+    const healthy = await startWorker(db.url, { workerId: "healthy", onSettled: (j, o) => settled.push(["healthy", o]) });
+    await waitFor(async () => (await queue.get(job.id))?.status === "completed", 20_000);
+    releaseStalled();
+    await waitFor(() => settled.length === 2 || undefined);
+    await Promise.all([stalled.stop(), healthy.stop()]);
+    expect(settled.sort()).toEqual([["healthy", "completed"], ["stalled", "lost"]]);
+    expect(await queue.get(job.id)).toMatchObject({ status: "completed", attempts: 2, result: { doubled: 42, attempt: 2 } });
+  });
+
+  it("backs off a poison job to dead while other jobs keep flowing", async () => {
+    const attemptsAt: number[] = [];
+    const handler = doublingHandler({ onRun: (p) => p.poison && attemptsAt.push(Date.now()) });
+    const w = await startWorker(db.url, { handler, concurrency: 2, backoff: { baseMs: 200, maxMs: 5000 } });
+    const poison = await queue.submit("code", { n: 0, poison: true }, { maxAttempts: 4 });
+    const others = await Promise.all(Array.from({ length: 30 }, (_, i) => queue.submit("code", { n: i + 1, sleepMs: 20 })));
+    await waitFor(async () => (await queue.get(poison.job.id))?.status === "dead", 20_000);
+    await waitFor(async () => (await statusCounts()).completed === 30, 20_000);
+    await w.stop();
+    const dead = await queue.get(poison.job.id);
+    expect(dead).toMatchObject({ status: "dead", attempts: 4, error: "Error: poison 0" });
+    expect(dead!.completedAt).not.toBeNull();
+    // Equal jitter: each wait is at least half the doubled base delay.
+    const gaps = attemptsAt.slice(1).map((t, i) => t - attemptsAt[i]!);
+    expect(gaps).toHaveLength(3);
+    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual((200 * 2 ** i) / 2 - 20));
+    for (const o of others) expect((await queue.get(o.job.id))?.status).toBe("completed");
+  });
+
+  it("aborts a handler at the timeout and fails the attempt", async () => {
+    let sawAbort: unknown;
+    const handler = doublingHandler({ onRun: (_p, _id, _a, signal) => signal.addEventListener("abort", () => (sawAbort = signal.reason)) });
+    const w = await startWorker(db.url, { handler, jobTimeoutMs: 300 });
+    const { job } = await queue.submit("code", { n: 1, sleepMs: 10_000 }, { maxAttempts: 1 });
+    const started = Date.now();
+    await waitFor(async () => (await queue.get(job.id))?.status === "dead", 10_000);
+    await w.stop();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(sawAbort).toBeInstanceOf(Error);
+    expect((await queue.get(job.id))?.error).toMatch(/JobTimeoutError: Job timed out after 0.3s/);
+  });
+
+  it("fails the attempt at the timeout even when the handler ignores the signal", async () => {
+    const w = await startWorker(db.url, { jobTimeoutMs: 300, backoff: { baseMs: 60_000 } });
+    const { job } = await queue.submit("code", { n: 1, sleepMs: 3000, ignoreAbort: true }, { maxAttempts: 2 });
+    await waitFor(async () => (await queue.get(job.id))?.error?.includes("timed out"), 2500);
+    expect(await queue.get(job.id)).toMatchObject({ status: "pending", attempts: 1 });
+    await w.stop(100);
+  });
+
+  it("records duration and cost from the configured rate", async () => {
+    const w = await startWorker(db.url, { costPerSecondUsd: 0.5 });
+    const { job } = await queue.submit("code", { n: 1, sleepMs: 400 });
+    await waitFor(async () => (await queue.get(job.id))?.status === "completed");
+    await w.stop();
+    const v = (await queue.get(job.id))!;
+    expect(v.processingTimeSeconds).toBeGreaterThanOrEqual(0.4);
+    expect(v.estimatedCostUsd).toBeCloseTo(v.processingTimeSeconds! * 0.5, 3);
+  });
+
+  it("bounds concurrency per worker", async () => {
+    let active = 0;
+    let peak = 0;
+    const base = doublingHandler();
+    const handler = {
+      ...base,
+      run: async (p: Parameters<typeof base.run>[0], ctx: Parameters<typeof base.run>[1]) => {
+        peak = Math.max(peak, ++active);
+        try {
+          return await base.run(p, ctx);
+        } finally {
+          active--;
+        }
+      },
+    };
+    const w = await startWorker(db.url, { handler, concurrency: 3 });
+    await Promise.all(Array.from({ length: 20 }, (_, n) => queue.submit("code", { n, sleepMs: 50 })));
+    await waitFor(async () => (await statusCounts()).completed === 20);
+    await w.stop();
+    expect(peak).toBe(3);
+  });
+});
