@@ -34,11 +34,10 @@ export async function runPlan(stack: string, configFile: string): Promise<PlanRu
 
   // Imported only now: modules that touch Pulumi at load time must see the mocks.
   const { loadStackInputs } = await import("../config");
-  const { createPlatform } = await import("../platform");
-  const { createCluster } = await import("../../components/cluster");
-
   // Config errors surface here, before any resource is registered.
   const inputs = loadStackInputs();
+  const { createPlatform } = await import("../platform");
+  const { createCluster } = await import("../../components/cluster");
   let outputs: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
     const platform = createPlatform(inputs, createCluster);
