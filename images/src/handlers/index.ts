@@ -1,7 +1,11 @@
 import type { HandlerRegistry } from "../runtime/types";
 import { codeHandler } from "./code";
+import { mediaHandler } from "./media";
+import { videoHandler } from "./video";
 
 /** The handler each job type runs. */
 export const handlers: HandlerRegistry = {
+  video: videoHandler,
+  media: mediaHandler,
   code: codeHandler,
 };
