@@ -1,0 +1,145 @@
+import { resourcePolicy } from "../core/policy";
+
+export const GKE_CLUSTER = "gcp:container/cluster:Cluster";
+export const GKE_POOL = "gcp:container/nodePool:NodePool";
+
+const GKE_HARDENING = "GKE hardening guide";
+
+export const gkePrivateNodes = resourcePolicy({
+    name: "gke-private-nodes",
+    summary: "GKE clusters must use private nodes (no public node IPs).",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `Checkov CKV_GCP_25; tfsec google-gke-enable-private-cluster; ${GKE_HARDENING}`,
+        why: "Nodes with public IPs are reachable from the internet on every port the firewall forgets; private nodes egress through Cloud NAT only.",
+    },
+    fix: "Set privateClusterConfig.enablePrivateNodes: true (with a masterIpv4CidrBlock).",
+    types: [GKE_CLUSTER],
+    validate: (args, report) => {
+        if (args.props.privateClusterConfig?.enablePrivateNodes !== true) report(`GKE cluster ${args.props.name ?? args.name} does not use private nodes.`);
+    },
+});
+
+export const gkeWorkloadIdentity = resourcePolicy({
+    name: "gke-workload-identity",
+    summary: "GKE clusters must enable Workload Identity and node pools must expose only the GKE metadata server.",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `Checkov CKV_GCP_69 (GKE_METADATA); tfsec google-gke-enable-workload-identity / node-metadata-security; ${GKE_HARDENING}`,
+        why: "Without it pods read the node's service-account token from the metadata server and act as the node.",
+    },
+    fix: "Set workloadIdentityConfig.workloadPool to \"<project>.svc.id.goog\" and nodeConfig.workloadMetadataConfig.mode GKE_METADATA on pools.",
+    types: [GKE_CLUSTER, GKE_POOL],
+    validate: (args, report) => {
+        if (args.type === GKE_CLUSTER) {
+            const pool = args.props.workloadIdentityConfig?.workloadPool;
+            if (typeof pool !== "string" || pool === "") report(`GKE cluster ${args.props.name ?? args.name} does not enable Workload Identity.`);
+            return;
+        }
+        if (args.props.nodeConfig?.workloadMetadataConfig?.mode !== "GKE_METADATA") report(`GKE node pool ${args.props.name ?? args.name} does not set workloadMetadataConfig.mode GKE_METADATA.`);
+    },
+});
+
+export const gkeShieldedNodes = resourcePolicy({
+    name: "gke-shielded-nodes-secure-boot",
+    summary: "GKE clusters must keep shielded nodes on and node pools must enable secure boot and integrity monitoring.",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `Checkov CKV_GCP_71 (shielded nodes), CKV_GCP_68 (secure boot), CKV_GCP_72 (integrity monitoring); ${GKE_HARDENING}`,
+        why: "Secure boot and integrity monitoring stop rootkits from persisting in the node's boot chain and let GKE verify node identity.",
+    },
+    fix: "Leave enableShieldedNodes true on the cluster; set nodeConfig.shieldedInstanceConfig { enableSecureBoot: true, enableIntegrityMonitoring: true } on pools.",
+    types: [GKE_CLUSTER, GKE_POOL],
+    validate: (args, report) => {
+        if (args.type === GKE_CLUSTER) {
+            if (args.props.enableShieldedNodes === false) report(`GKE cluster ${args.props.name ?? args.name} disables shielded nodes.`);
+            return;
+        }
+        const s = args.props.nodeConfig?.shieldedInstanceConfig ?? {};
+        if (s.enableSecureBoot !== true) report(`GKE node pool ${args.props.name ?? args.name} does not enable secure boot.`);
+        if (s.enableIntegrityMonitoring === false) report(`GKE node pool ${args.props.name ?? args.name} disables integrity monitoring.`);
+    },
+});
+
+export const gkeAutoRepairUpgrade = resourcePolicy({
+    name: "gke-node-auto-repair-upgrade",
+    summary: "GKE node pools must enable auto-repair and auto-upgrade.",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `Checkov CKV_GCP_9 (auto-repair), CKV_GCP_10 (auto-upgrade); ${GKE_HARDENING}`,
+        why: "Auto-upgrade is how node security patches arrive; auto-repair replaces broken nodes before the autoscaler strands jobs on them.",
+    },
+    fix: "Set management { autoRepair: true, autoUpgrade: true }.",
+    types: [GKE_POOL],
+    validate: (args, report) => {
+        const m = args.props.management ?? {};
+        if (m.autoRepair !== true) report(`GKE node pool ${args.props.name ?? args.name} does not enable auto-repair.`);
+        if (m.autoUpgrade !== true) report(`GKE node pool ${args.props.name ?? args.name} does not enable auto-upgrade.`);
+    },
+});
+
+export const gkeReleaseChannel = resourcePolicy({
+    name: "gke-release-channel",
+    summary: "GKE clusters must be enrolled in the REGULAR or STABLE release channel.",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `Checkov CKV_GCP_70; ${GKE_HARDENING}`,
+        why: "A release channel keeps the control plane on supported, patched versions; RAPID is for testing and UNSPECIFIED drifts out of support.",
+    },
+    fix: "Set releaseChannel: { channel: \"REGULAR\" } (or STABLE).",
+    types: [GKE_CLUSTER],
+    validate: (args, report) => {
+        const ch = args.props.releaseChannel?.channel;
+        if (ch !== "REGULAR" && ch !== "STABLE") report(`GKE cluster ${args.props.name ?? args.name} release channel is ${ch ?? "unset"}.`);
+    },
+});
+
+export const gkeNetworkPolicy = resourcePolicy({
+    name: "gke-network-policy-enforcement",
+    summary: "GKE clusters must enforce NetworkPolicy (Dataplane V2 or the Calico network policy add-on).",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `Checkov CKV_GCP_12; tfsec google-gke-enable-network-policy; ${GKE_HARDENING}`,
+        why: "Without an enforcing dataplane every NetworkPolicy in the stack, including the code-executor lockdown, is silently ignored.",
+    },
+    fix: "Set datapathProvider: \"ADVANCED_DATAPATH\" (or networkPolicy { enabled: true } with addonsConfig.networkPolicyConfig enabled).",
+    types: [GKE_CLUSTER],
+    validate: (args, report) => {
+        const p = args.props;
+        const dpv2 = p.datapathProvider === "ADVANCED_DATAPATH";
+        const calico = p.networkPolicy?.enabled === true && p.addonsConfig?.networkPolicyConfig?.disabled !== true;
+        if (!dpv2 && !calico) report(`GKE cluster ${p.name ?? args.name} does not enforce NetworkPolicy.`);
+    },
+});
+
+function isDefaultSa(sa: unknown): boolean {
+    return sa === undefined || sa === "" || sa === "default" || (typeof sa === "string" && sa.endsWith("-compute@developer.gserviceaccount.com"));
+}
+
+export const gkeNoDefaultSa = resourcePolicy({
+    name: "gke-pool-no-default-service-account",
+    summary: "GKE node pools must run as a dedicated least-privilege service account, not the Compute Engine default; the default pool must be removed.",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `Checkov CKV_GCP_30; CIS GKE 5.2.1; ${GKE_HARDENING}`,
+        why: "The default compute service account has Editor on the project: every node (and any pod that escapes) could change the whole project.",
+    },
+    fix: "Set nodeConfig.serviceAccount to the node service account; on the cluster set removeDefaultNodePool: true.",
+    types: [GKE_CLUSTER, GKE_POOL],
+    validate: (args, report) => {
+        if (args.type === GKE_CLUSTER) {
+            if (args.props.removeDefaultNodePool !== true && isDefaultSa(args.props.nodeConfig?.serviceAccount)) {
+                report(`GKE cluster ${args.props.name ?? args.name} keeps a default node pool running as the default service account.`);
+            }
+            return;
+        }
+        if (isDefaultSa(args.props.nodeConfig?.serviceAccount)) report(`GKE node pool ${args.props.name ?? args.name} runs as the default compute service account.`);
+    },
+});

@@ -1,0 +1,117 @@
+import type { PolicyResource } from "@pulumi/policy";
+import { arr, containersOf, namespaceOf, objectName, podSpec, serviceName, T, type Obj } from "../core/k8s";
+import { configOf, resourcePolicy, stackPolicy } from "../core/policy";
+import { DEFAULTS, schemaFor } from "../core/defaults";
+import { scaledObjectFor } from "../kubernetes/reliability";
+import { isBackupBucket, S3, GCS_BUCKET } from "../storage/s3";
+
+export const processorScaledObject = stackPolicy({
+    name: "processor-has-scaledobject",
+    summary: "Every processor Deployment must be targeted by a KEDA ScaledObject with at least one trigger and maxReplicaCount above its minimum.",
+    enforcement: "mandatory",
+    meta: {
+        area: "completeness",
+        source: "KEDA ScaledObject spec; operations playbook Scaling Strategies (CPU, memory and queue-depth targets per processor)",
+        why: "A processor without a ScaledObject stays at its initial replicas while the queue grows past the QueueBacklog threshold.",
+    },
+    fix: "Create a ScaledObject in the processor's namespace with scaleTargetRef.name set to the Deployment and its triggers.",
+    configSchema: schemaFor(["processors", "processorNamespace"]),
+    validate: (args, report) => {
+        const cfg = configOf(args, { processors: DEFAULTS.processors as readonly string[], processorNamespace: DEFAULTS.processorNamespace as string });
+        const deployments = args.resources.filter((r) => r.type === T.Deployment && (namespaceOf(r.props) === cfg.processorNamespace || cfg.processors.includes(serviceName(r.props, r.name))));
+        for (const d of deployments) {
+            const name = objectName(d.props, d.name);
+            const so = scaledObjectFor(d, args.resources);
+            if (!so) {
+                report(`Processor ${namespaceOf(d.props)}/${name} has no ScaledObject.`, d.urn);
+                continue;
+            }
+            const spec = so.props.spec ?? {};
+            if (arr(spec.triggers).length === 0) report(`ScaledObject for ${name} has no triggers.`, so.urn);
+            const min = typeof spec.minReplicaCount === "number" ? spec.minReplicaCount : 0;
+            const max = typeof spec.maxReplicaCount === "number" ? spec.maxReplicaCount : 100;
+            if (max <= min) report(`ScaledObject for ${name} cannot scale: maxReplicaCount ${max} ≤ minReplicaCount ${min}.`, so.urn);
+        }
+    },
+});
+
+const RUNBOOK = /^(https?:\/\/\S+|\S+\.md(#\S*)?)$/;
+
+export const alertRunbook = resourcePolicy({
+    name: "alert-has-runbook",
+    summary: "Every Prometheus alerting rule must carry a runbook_url annotation.",
+    enforcement: "mandatory",
+    meta: {
+        area: "completeness",
+        source: "Prometheus alerting best practices; kube-prometheus / Prometheus Operator runbook_url convention; Google SRE book (actionable alerts)",
+        why: "Whoever is paged at 3 a.m. needs the investigation steps; an alert without a runbook turns into guesswork and longer outages.",
+    },
+    fix: "Add annotations.runbook_url pointing at the alert's runbook in docs/runbooks.",
+    types: [T.PrometheusRule],
+    validate: (args, report) => {
+        for (const g of arr<Obj>(args.props.spec?.groups)) {
+            for (const r of arr<Obj>(g.rules)) {
+                if (typeof r.alert !== "string") continue;
+                const url = r.annotations?.runbook_url;
+                if (typeof url !== "string" || !RUNBOOK.test(url)) report(`Alert ${r.alert} in group ${g.name} has no runbook_url.`);
+            }
+        }
+    },
+});
+
+const DB_IMAGE = /(^|\/)(postgres|postgresql|mysql|mariadb|timescaledb|postgis)[:@]/i;
+const DB_CHART = /postgres|mysql|mariadb/i;
+
+interface Database {
+    readonly r: PolicyResource;
+    readonly label: string;
+    readonly backedUp: boolean;
+    readonly why: string;
+}
+
+function databases(resources: readonly PolicyResource[], backupPattern: string): Database[] {
+    const out: Database[] = [];
+    const hasBackupStore = resources.some((r) => (r.type === S3.Bucket || r.type === GCS_BUCKET) && isBackupBucket(r, backupPattern));
+    for (const r of resources) {
+        const p = r.props;
+        if (r.type === "aws:rds/instance:Instance" || r.type === "aws:rds/cluster:Cluster") {
+            const days = p.backupRetentionPeriod;
+            out.push({ r, label: `RDS ${p.identifier ?? p.clusterIdentifier ?? r.name}`, backedUp: typeof days === "number" && days >= 7, why: `backupRetentionPeriod is ${days ?? "unset"} (needs ≥ 7)` });
+        } else if (r.type === "gcp:sql/databaseInstance:DatabaseInstance") {
+            const b = p.settings?.backupConfiguration ?? {};
+            out.push({ r, label: `Cloud SQL ${p.name ?? r.name}`, backedUp: b.enabled === true && (b.pointInTimeRecoveryEnabled === true || b.binaryLogEnabled === true), why: "automated backups with point-in-time recovery are not enabled" });
+        } else if (r.type === "kubernetes:postgresql.cnpg.io/v1:Cluster") {
+            const scheduled = resources.some((s) => s.type === "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup" && s.props.spec?.cluster?.name === objectName(p, r.name));
+            out.push({ r, label: `CloudNativePG cluster ${objectName(p, r.name)}`, backedUp: Boolean(p.spec?.backup?.barmanObjectStore) && scheduled, why: "it has no barmanObjectStore backup with a ScheduledBackup" });
+        } else if (r.type === T.StatefulSet && containersOf(podSpec(r.type, p), false).some(({ c }) => DB_IMAGE.test(String(c.image ?? "")))) {
+            const name = objectName(p, r.name);
+            const ns = namespaceOf(p);
+            const job = resources.some((j) => j.type === T.CronJob && namespaceOf(j.props) === ns && new RegExp(`backup`, "i").test(objectName(j.props, j.name)) && JSON.stringify(j.props).includes(name));
+            out.push({ r, label: `database StatefulSet ${ns}/${name}`, backedUp: job && hasBackupStore, why: "no backup CronJob referring to it writes to a backup bucket" });
+        } else if (r.type === T.HelmRelease && DB_CHART.test(String(p.chart ?? ""))) {
+            const ns = String(p.namespace ?? "default");
+            const job = resources.some((j) => j.type === T.CronJob && namespaceOf(j.props) === ns && /backup/i.test(objectName(j.props, j.name)));
+            out.push({ r, label: `database release ${r.name}`, backedUp: job && hasBackupStore, why: "no backup CronJob in its namespace writes to a backup bucket" });
+        }
+    }
+    return out;
+}
+
+export const databaseBackups = stackPolicy({
+    name: "database-has-backups",
+    summary: "Every database in the stack must have automated backups (managed backups with PITR, or a backup CronJob writing to a backup bucket).",
+    enforcement: "mandatory",
+    meta: {
+        area: "completeness",
+        source: "Operations playbook Backup Strategy (postgresql hourly, pg_basebackup to the backup bucket); AWS Well-Architected REL09; Checkov CKV_AWS_133 / CKV_GCP_14",
+        why: "The jobs database is the queue: losing it loses every pending and running job.",
+    },
+    fix: "Enable managed backups (RDS backupRetentionPeriod ≥ 7, Cloud SQL backupConfiguration with PITR) or add the backup CronJob and bucket.",
+    configSchema: schemaFor(["backupBucketPattern"]),
+    validate: (args, report) => {
+        const cfg = configOf(args, { backupBucketPattern: DEFAULTS.backupBucketPattern as string });
+        for (const db of databases(args.resources, cfg.backupBucketPattern)) {
+            if (!db.backedUp) report(`${db.label} has no backups: ${db.why}.`, db.r.urn);
+        }
+    },
+});

@@ -1,0 +1,141 @@
+import { isWorkload, namespaceOf, objectName, podTemplate, T, type Obj } from "../core/k8s";
+import { configOf, resourcePolicy, stackPolicy } from "../core/policy";
+import { DEFAULTS, schemaFor } from "../core/defaults";
+
+/** AWS resources that accept `tags` and that this platform creates (settings resources such as BucketVersioning take none). */
+export const AWS_TAGGABLE = [
+    "aws:s3/bucket:Bucket",
+    "aws:kms/key:Key",
+    "aws:ecr/repository:Repository",
+    "aws:eks/cluster:Cluster",
+    "aws:eks/nodeGroup:NodeGroup",
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "aws:ec2/vpc:Vpc",
+    "aws:ec2/subnet:Subnet",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/eip:Eip",
+    "aws:ec2/launchTemplate:LaunchTemplate",
+    "aws:iam/role:Role",
+    "aws:rds/instance:Instance",
+    "aws:rds/cluster:Cluster",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:secretsmanager/secret:Secret",
+    "aws:sqs/queue:Queue",
+    "aws:lb/loadBalancer:LoadBalancer",
+];
+
+/** GCP resources with cost labels, and where each keeps them. */
+export const GCP_LABEL_PATHS: Record<string, (p: Obj) => Obj | undefined> = {
+    "gcp:container/cluster:Cluster": (p) => p.resourceLabels,
+    "gcp:container/nodePool:NodePool": (p) => p.nodeConfig?.resourceLabels,
+    "gcp:storage/bucket:Bucket": (p) => p.labels,
+    "gcp:artifactregistry/repository:Repository": (p) => p.labels,
+    "gcp:kms/cryptoKey:CryptoKey": (p) => p.labels,
+    "gcp:sql/databaseInstance:DatabaseInstance": (p) => p.settings?.userLabels,
+    "gcp:compute/instance:Instance": (p) => p.labels,
+};
+
+const COST_SOURCE = "FinOps Foundation tagging guidance; AWS Tagging Best Practices; Google Cloud labels / GKE cost allocation";
+
+function missingKeys(have: Obj | undefined, required: readonly string[]): string[] {
+    return required.filter((k) => typeof have?.[k] !== "string" || have[k] === "");
+}
+
+export const awsRequiredTags = resourcePolicy({
+    name: "aws-required-tags",
+    summary: "Taggable AWS resources must carry the Service, Environment and CostCenter tags (directly or through the provider's defaultTags).",
+    enforcement: "mandatory",
+    meta: {
+        area: "cost",
+        source: COST_SOURCE,
+        why: "Cost reports and budgets are split by these tags; an untagged resource is spend nobody owns.",
+    },
+    fix: "Pass the shared tags helper's output as `tags` (or set defaultTags on the AWS provider).",
+    configSchema: schemaFor(["requiredTags"]),
+    types: AWS_TAGGABLE,
+    validate: (args, report) => {
+        const cfg = configOf(args, { requiredTags: DEFAULTS.requiredTags as readonly string[] });
+        const tags = { ...(args.provider?.props?.defaultTags?.tags ?? {}), ...(args.props.tags ?? {}) };
+        const missing = missingKeys(tags, cfg.requiredTags);
+        if (missing.length > 0) report(`${args.type.split(":").pop()} ${args.name} is missing tag(s) ${missing.join(", ")}.`);
+    },
+});
+
+export const gcpRequiredLabels = resourcePolicy({
+    name: "gcp-required-labels",
+    summary: "Labelled GCP resources must carry the service, environment and cost-center labels (lower case, as GCP requires).",
+    enforcement: "mandatory",
+    meta: {
+        area: "cost",
+        source: COST_SOURCE,
+        why: "Billing export groups spend by these labels; GKE node pools need them in resourceLabels for the VMs to be attributed.",
+    },
+    fix: "Pass the shared labels helper's GCP form as labels / resourceLabels (or set defaultLabels on the GCP provider).",
+    configSchema: schemaFor(["requiredGcpLabels"]),
+    types: Object.keys(GCP_LABEL_PATHS),
+    validate: (args, report) => {
+        const cfg = configOf(args, { requiredGcpLabels: DEFAULTS.requiredGcpLabels as readonly string[] });
+        const labels = { ...(args.provider?.props?.defaultLabels ?? {}), ...(GCP_LABEL_PATHS[args.type](args.props) ?? {}) };
+        const missing = missingKeys(labels, cfg.requiredGcpLabels);
+        if (missing.length > 0) report(`${args.type.split(":").pop()} ${args.name} is missing label(s) ${missing.join(", ")}.`);
+    },
+});
+
+/** Kubernetes resources that are not objects with metadata of their own. */
+function labelledKubernetesType(type: string): boolean {
+    return type.startsWith("kubernetes:") && !/^kubernetes:(helm\.sh|yaml|kustomize)\b/.test(type) && !type.endsWith("Patch") && !type.endsWith("List");
+}
+
+export const k8sRequiredLabels = resourcePolicy({
+    name: "k8s-required-labels",
+    summary: "Kubernetes objects (and workload pod templates) must carry app.kubernetes.io/name, app.kubernetes.io/part-of, pitchey.io/environment and pitchey.io/cost-center.",
+    enforcement: "mandatory",
+    meta: {
+        area: "cost",
+        source: `Kubernetes recommended labels; ${COST_SOURCE}`,
+        why: "GKE cost allocation and Kubecost split node spend by pod labels; the same labels drive dashboards and alert routing.",
+    },
+    fix: "Build metadata.labels (and spec.template.metadata.labels) with the shared labels helper.",
+    configSchema: schemaFor(["requiredLabels"]),
+    types: labelledKubernetesType,
+    validate: (args, report) => {
+        const cfg = configOf(args, { requiredLabels: DEFAULTS.requiredLabels as readonly string[] });
+        if (typeof args.props.metadata !== "object" || args.props.metadata === null) args.notApplicable("no object metadata");
+        const what = `${args.type.split(":").pop()} ${args.props.metadata.namespace ? `${args.props.metadata.namespace}/` : ""}${objectName(args.props, args.name)}`;
+        const missing = missingKeys(args.props.metadata.labels, cfg.requiredLabels);
+        if (missing.length > 0) report(`${what} is missing label(s) ${missing.join(", ")}.`);
+        if (isWorkload(args.type) && args.type !== T.Pod) {
+            const tplMissing = missingKeys(podTemplate(args.type, args.props)?.metadata.labels, cfg.requiredLabels);
+            if (tplMissing.length > 0) report(`${what} pod template is missing label(s) ${tplMissing.join(", ")}.`);
+        }
+    },
+});
+
+export const namespaceQuota = stackPolicy({
+    name: "k8s-namespace-resource-quota",
+    summary: "Every namespace with workloads must have a ResourceQuota bounding requests.cpu and requests.memory.",
+    enforcement: "mandatory",
+    meta: {
+        area: "cost",
+        source: "Kubernetes ResourceQuota; GKE/EKS multi-tenancy guidance; playbook resource quotas (requests.cpu 100, requests.memory 200Gi, pvc 10, services.loadbalancers 2)",
+        why: "Autoscaling on queue depth can request nodes without bound; the quota caps what a runaway backlog (or a bug in a ScaledObject) can cost.",
+    },
+    fix: "Add a ResourceQuota in the namespace with spec.hard requests.cpu and requests.memory (playbook: 100 and 200Gi).",
+    configSchema: schemaFor(["systemNamespaces"]),
+    validate: (args, report) => {
+        const cfg = configOf(args, { systemNamespaces: DEFAULTS.systemNamespaces as readonly string[] });
+        const seen = new Set<string>();
+        for (const w of args.resources.filter((r) => isWorkload(r.type))) {
+            const ns = namespaceOf(w.props);
+            if (cfg.systemNamespaces.includes(ns) || seen.has(ns)) continue;
+            seen.add(ns);
+            const ok = args.resources.some((q) => q.type === T.ResourceQuota && namespaceOf(q.props) === ns && q.props.spec?.hard?.["requests.cpu"] !== undefined && q.props.spec?.hard?.["requests.memory"] !== undefined);
+            if (!ok) {
+                const nsRes = args.resources.find((r) => r.type === T.Namespace && objectName(r.props, r.name) === ns);
+                report(`Namespace ${ns} runs workloads but has no ResourceQuota on requests.cpu and requests.memory.`, (nsRes ?? w).urn);
+            }
+        }
+    },
+});

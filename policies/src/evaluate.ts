@@ -1,0 +1,167 @@
+import type {
+    EnforcementLevel,
+    PolicyResource,
+    PolicyResourceOptions,
+    ReportViolation,
+    ResourceValidationArgs,
+    StackValidationArgs,
+} from "@pulumi/policy";
+import { allPolicies } from "./policies";
+import { isStackPolicy, type PackPolicy } from "./core/policy";
+
+/** One record of the offline plan's resources.json. */
+export interface PlanResource {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    readonly parent: string | null;
+    readonly props: Record<string, any>;
+}
+
+export interface Violation {
+    readonly policy: string;
+    readonly urn: string;
+    readonly enforcement: "mandatory" | "advisory";
+    readonly message: string;
+}
+
+export interface PolicyReport {
+    readonly policies: number;
+    readonly violations: Violation[];
+}
+
+/**
+ * Pack configuration in the format `pulumi preview --policy-pack-config` takes:
+ * `{ "all"?: level, "<policy>"?: level | { enforcementLevel?, ...settings } }`.
+ */
+export type PackConfig = Record<string, unknown>;
+
+class NotApplicable extends Error {
+    constructor(readonly reason?: string) {
+        super(reason ?? "not applicable");
+    }
+}
+
+const OPTS: PolicyResourceOptions = {
+    protect: false,
+    ignoreChanges: [],
+    aliases: [],
+    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+    additionalSecretOutputs: [],
+};
+
+function isTypeOf(type: string, resourceClass: unknown): boolean {
+    const cls = resourceClass as { __pulumiType?: unknown; isInstance?: (o: unknown) => boolean };
+    if (typeof cls?.__pulumiType === "string" && cls.__pulumiType !== "") return cls.__pulumiType === type;
+    return typeof cls?.isInstance === "function" && cls.isInstance({ __pulumiType: type }) === true;
+}
+
+function policySettings(config: PackConfig, name: string): { level?: EnforcementLevel; settings: Record<string, unknown> } {
+    const all = config["all"];
+    const own = config[name];
+    let level: EnforcementLevel | undefined = typeof all === "string" ? (all as EnforcementLevel) : (all as { enforcementLevel?: EnforcementLevel } | undefined)?.enforcementLevel;
+    let settings: Record<string, unknown> = {};
+    if (typeof own === "string") level = own as EnforcementLevel;
+    else if (own && typeof own === "object") {
+        const { enforcementLevel, ...rest } = own as Record<string, unknown>;
+        if (typeof enforcementLevel === "string") level = enforcementLevel as EnforcementLevel;
+        settings = rest;
+    }
+    return { level, settings };
+}
+
+function throwNotApplicable(reason?: string): never {
+    throw new NotApplicable(reason);
+}
+
+export function resourceArgs(r: PlanResource, settings: Record<string, unknown>): ResourceValidationArgs {
+    const props = r.props ?? {};
+    return {
+        type: r.type,
+        props,
+        urn: r.urn,
+        name: r.name,
+        opts: { ...OPTS, ...(r.parent ? { parent: r.parent } : {}) },
+        stackTags: new Map(),
+        isType: (cls) => isTypeOf(r.type, cls),
+        asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
+        getConfig: <T extends object>() => ({ ...settings }) as T,
+        notApplicable: throwNotApplicable,
+    };
+}
+
+export function stackResources(records: readonly PlanResource[]): PolicyResource[] {
+    const byUrn = new Map<string, PolicyResource>();
+    const out = records.map((r) => {
+        const props = r.props ?? {};
+        const res: PolicyResource = {
+            type: r.type,
+            props,
+            urn: r.urn,
+            name: r.name,
+            opts: { ...OPTS, ...(r.parent ? { parent: r.parent } : {}) },
+            dependencies: [],
+            propertyDependencies: {},
+            isType: (cls) => isTypeOf(r.type, cls),
+            asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as PolicyResource["asType"],
+        };
+        byUrn.set(r.urn, res);
+        return res;
+    });
+    records.forEach((r, i) => {
+        const parent = r.parent ? byUrn.get(r.parent) : undefined;
+        if (parent) (out[i] as { parent?: PolicyResource }).parent = parent;
+    });
+    return out;
+}
+
+export function stackArgs(resources: PolicyResource[], settings: Record<string, unknown>): StackValidationArgs {
+    return {
+        resources,
+        stackTags: new Map(),
+        getConfig: <T extends object>() => ({ ...settings }) as T,
+        notApplicable: throwNotApplicable,
+    };
+}
+
+/**
+ * Runs the pack's own validators over a plan's records, building the same argument objects the
+ * policy server builds from the engine's requests.
+ */
+export function evaluatePlan(
+    resources: readonly PlanResource[],
+    options: { config?: PackConfig; policies?: readonly PackPolicy[] } = {},
+): PolicyReport {
+    const config = options.config ?? {};
+    const policies = options.policies ?? allPolicies;
+    const violations: Violation[] = [];
+    let stack: PolicyResource[] | undefined;
+    const stackUrn = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn ?? "(stack)";
+    for (const p of policies) {
+        const { level, settings } = policySettings(config, p.name);
+        const effective = level ?? p.enforcementLevel;
+        if (effective === "disabled") continue;
+        const enforcement = effective === "advisory" ? "advisory" : "mandatory";
+        // A resource policy's violation always belongs to the resource under validation, as in the engine.
+        const run = (urn: string, fn: (report: ReportViolation) => void, urnFromReport: boolean) => {
+            try {
+                fn((message, violationUrn) =>
+                    violations.push({ policy: p.name, urn: (urnFromReport && violationUrn) || urn, enforcement, message }),
+                );
+            } catch (e) {
+                if (e instanceof NotApplicable) return;
+                throw new Error(`policy ${p.name} failed on ${urn || "the stack"}: ${(e as Error).message}`);
+            }
+        };
+        if (isStackPolicy(p)) {
+            stack ??= stackResources(resources);
+            const args = stackArgs(stack, settings);
+            run(stackUrn, (report) => p.validateStack(args, report), true);
+        } else {
+            for (const r of resources) {
+                run(r.urn, (report) => p.validateResource(resourceArgs(r, settings), report), false);
+            }
+        }
+    }
+    return { policies: policies.length, violations };
+}

@@ -1,0 +1,61 @@
+import { arr, type Obj } from "../core/k8s";
+import { resourcePolicy } from "../core/policy";
+
+const OPEN = new Set(["0.0.0.0/0", "::/0"]);
+const HTTPS = 443;
+
+export const GCP_FIREWALL = "gcp:compute/firewall:Firewall";
+export const AWS_SG = "aws:ec2/securityGroup:SecurityGroup";
+export const AWS_SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+export const AWS_SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule";
+
+function onlyHttps(protocol: unknown, from: unknown, to: unknown): boolean {
+    return String(protocol).toLowerCase() === "tcp" || protocol === "6" ? from === HTTPS && (to === undefined || to === HTTPS) : false;
+}
+
+export const noPublicIngress = resourcePolicy({
+    name: "cloud-no-public-ingress",
+    summary: "Firewalls and security groups must not accept ingress from 0.0.0.0/0 or ::/0, except HTTPS (tcp/443) to the load balancer.",
+    enforcement: "mandatory",
+    meta: {
+        area: "network",
+        source: "Checkov CKV_AWS_24/25/260, CKV_GCP_2/3/106; tfsec aws-ec2-no-public-ingress-sgr, google-compute-no-public-ingress; CIS AWS 5.2, CIS GCP 3.6/3.7",
+        why: "The only thing the internet should reach is the load balancer's HTTPS listener; SSH, the API server and node ports open to the world are the usual entry points of cluster compromises.",
+    },
+    fix: "Narrow the source ranges (VPC CIDR, Cloudflare edge ranges, health-check ranges) or limit the open rule to tcp/443.",
+    types: [GCP_FIREWALL, AWS_SG, AWS_SG_INGRESS, AWS_SG_RULE],
+    validate: (args, report) => {
+        const p = args.props;
+        switch (args.type) {
+            case GCP_FIREWALL: {
+                if ((p.direction ?? "INGRESS") !== "INGRESS" || p.disabled === true) return;
+                if (!arr<string>(p.sourceRanges).some((r) => OPEN.has(r))) return;
+                for (const a of arr<Obj>(p.allows)) {
+                    const ports = arr<string>(a.ports);
+                    const httpsOnly = String(a.protocol).toLowerCase() === "tcp" && ports.length > 0 && ports.every((x) => String(x) === "443");
+                    if (!httpsOnly) report(`Firewall ${p.name ?? args.name} allows ${a.protocol}${ports.length ? `:${ports.join(",")}` : " on all ports"} from the internet.`);
+                }
+                return;
+            }
+            case AWS_SG: {
+                for (const rule of arr<Obj>(p.ingress)) {
+                    const cidrs = [...arr<string>(rule.cidrBlocks), ...arr<string>(rule.ipv6CidrBlocks)];
+                    if (cidrs.some((c) => OPEN.has(c)) && !onlyHttps(rule.protocol, rule.fromPort, rule.toPort)) {
+                        report(`Security group ${p.name ?? args.name} allows ${rule.protocol} ${rule.fromPort}-${rule.toPort} from the internet.`);
+                    }
+                }
+                return;
+            }
+            case AWS_SG_INGRESS: {
+                if (!OPEN.has(p.cidrIpv4) && !OPEN.has(p.cidrIpv6)) return;
+                if (!onlyHttps(p.ipProtocol, p.fromPort, p.toPort)) report(`Security group ingress rule ${args.name} allows ${p.ipProtocol} ${p.fromPort ?? "all"}-${p.toPort ?? "all"} from the internet.`);
+                return;
+            }
+            default: {
+                if (p.type !== "ingress") return;
+                const cidrs = [...arr<string>(p.cidrBlocks), ...arr<string>(p.ipv6CidrBlocks)];
+                if (cidrs.some((c) => OPEN.has(c)) && !onlyHttps(p.protocol, p.fromPort, p.toPort)) report(`Security group rule ${args.name} allows ${p.protocol} ${p.fromPort}-${p.toPort} from the internet.`);
+            }
+        }
+    },
+});

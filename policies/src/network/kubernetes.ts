@@ -1,0 +1,149 @@
+import type { PolicyResource } from "@pulumi/policy";
+import { arr, isEmptySelector, isWorkload, namespaceOf, objectName, podTemplate, selects, serviceName, T, type Obj } from "../core/k8s";
+import { configOf, resourcePolicy, stackPolicy } from "../core/policy";
+import { DEFAULTS, schemaFor } from "../core/defaults";
+
+function netpols(resources: readonly PolicyResource[], ns: string): PolicyResource[] {
+    return resources.filter((r) => r.type === T.NetworkPolicy && namespaceOf(r.props) === ns);
+}
+
+function policyTypes(spec: Obj): string[] {
+    const t = arr<string>(spec.policyTypes);
+    if (t.length > 0) return t;
+    // The API server's defaulting: Ingress always, Egress only when egress rules are given.
+    return spec.egress ? ["Ingress", "Egress"] : ["Ingress"];
+}
+
+export const namespaceDefaultDeny = stackPolicy({
+    name: "k8s-namespace-default-deny",
+    summary: "Every namespace with workloads must have a NetworkPolicy that selects all pods and denies all ingress and egress by default.",
+    enforcement: "mandatory",
+    meta: {
+        area: "network",
+        source: "Kubernetes NetworkPolicy \"default deny all\"; NSA/CISA Kubernetes Hardening Guide; Checkov CKV2_K8S_6; playbook deny_by_default",
+        why: "Kubernetes allows all pod traffic until some policy selects a pod; default-deny makes every flow an explicit, reviewed allow.",
+    },
+    fix: "Add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress] and no rules, then allow the needed flows explicitly.",
+    configSchema: schemaFor(["systemNamespaces"]),
+    validate: (args, report) => {
+        const cfg = configOf(args, { systemNamespaces: DEFAULTS.systemNamespaces as readonly string[] });
+        const byNs = new Map<string, PolicyResource>();
+        for (const w of args.resources.filter((r) => isWorkload(r.type))) {
+            const ns = namespaceOf(w.props);
+            if (!cfg.systemNamespaces.includes(ns) && !byNs.has(ns)) byNs.set(ns, w);
+        }
+        for (const [ns, first] of byNs) {
+            const denies = new Set<string>();
+            for (const np of netpols(args.resources, ns)) {
+                const spec = np.props.spec ?? {};
+                if (!isEmptySelector(spec.podSelector)) continue;
+                const types = policyTypes(spec);
+                if (types.includes("Ingress") && arr(spec.ingress).length === 0) denies.add("Ingress");
+                if (types.includes("Egress") && arr(spec.egress).length === 0) denies.add("Egress");
+            }
+            const missing = ["Ingress", "Egress"].filter((t) => !denies.has(t));
+            if (missing.length > 0) {
+                const nsRes = args.resources.find((r) => r.type === T.Namespace && objectName(r.props, r.name) === ns);
+                report(`Namespace ${ns} runs workloads but has no default-deny ${missing.join(" and ")} NetworkPolicy.`, (nsRes ?? first).urn);
+            }
+        }
+    },
+});
+
+function portNumbers(rule: Obj): (number | string)[] | undefined {
+    const ports = arr(rule.ports);
+    if (ports.length === 0) return undefined;
+    return ports.map((p) => (p?.port === undefined ? "any" : p.port));
+}
+
+export const codeExecutorEgress = stackPolicy({
+    name: "k8s-sandboxed-service-egress",
+    summary: "The code executor's pods may reach only DNS and the database: every egress rule selecting them must be limited to those ports.",
+    enforcement: "mandatory",
+    meta: {
+        area: "network",
+        source: "NSA/CISA Kubernetes Hardening Guide (egress restriction); OWASP Kubernetes Top 10 K07 Missing Network Segmentation; playbook block_external_access",
+        why: "Submitted code must not exfiltrate data, reach the metadata server or scan the cluster; only name resolution and the job database are needed.",
+    },
+    fix: "Restrict the code-executor NetworkPolicies' egress to port 53 (UDP/TCP) and the database port (5432) and deny the rest.",
+    configSchema: schemaFor(["sandboxedService", "dnsPorts", "databasePorts"]),
+    validate: (args, report) => {
+        const cfg = configOf(args, { sandboxedService: DEFAULTS.sandboxedService, dnsPorts: DEFAULTS.dnsPorts as readonly number[], databasePorts: DEFAULTS.databasePorts as readonly number[] });
+        const allowed = new Set<number | string>([...cfg.dnsPorts, ...cfg.databasePorts]);
+        for (const w of args.resources.filter((r) => isWorkload(r.type) && serviceName(r.props, r.name) === cfg.sandboxedService)) {
+            const labels = podTemplate(w.type, w.props)?.metadata.labels;
+            const governing = netpols(args.resources, namespaceOf(w.props)).filter((np) => selects(np.props.spec?.podSelector ?? {}, labels) || isEmptySelector(np.props.spec?.podSelector));
+            const egressGoverned = governing.some((np) => policyTypes(np.props.spec ?? {}).includes("Egress"));
+            if (!egressGoverned) {
+                report(`${cfg.sandboxedService} has no NetworkPolicy restricting its egress.`, w.urn);
+                continue;
+            }
+            for (const np of governing) {
+                for (const rule of arr(np.props.spec?.egress)) {
+                    const ports = portNumbers(rule);
+                    const npName = objectName(np.props, np.name);
+                    if (!ports) report(`NetworkPolicy ${npName} lets ${cfg.sandboxedService} egress on all ports.`, np.urn);
+                    else {
+                        const bad = ports.filter((p) => !allowed.has(p));
+                        if (bad.length > 0) report(`NetworkPolicy ${npName} lets ${cfg.sandboxedService} egress on port(s) ${bad.join(", ")}; only DNS and the database are allowed.`, np.urn);
+                    }
+                }
+            }
+        }
+    },
+});
+
+export const noNodePort = resourcePolicy({
+    name: "k8s-no-nodeport-services",
+    summary: "Services must not be of type NodePort.",
+    enforcement: "mandatory",
+    meta: {
+        area: "network",
+        source: "kube-score service-type; GKE hardening guide (avoid NodePort exposure)",
+        why: "A NodePort opens the service on every node's address, bypassing the ingress controller, its TLS and its rate limits.",
+    },
+    fix: "Use type ClusterIP and route through the ingress controller.",
+    types: [T.Service],
+    validate: (args, report) => {
+        if (args.props.spec?.type === "NodePort") report(`Service ${namespaceOf(args.props)}/${objectName(args.props, args.name)} is of type NodePort.`);
+    },
+});
+
+function isIngressController(props: Obj, name: string, pattern: string): boolean {
+    const re = new RegExp(pattern, "i");
+    const labels = props.metadata?.labels ?? {};
+    return [objectName(props, name), name, labels["app.kubernetes.io/name"], labels["app.kubernetes.io/component"] === "controller" ? labels["app.kubernetes.io/part-of"] ?? labels["app.kubernetes.io/instance"] : undefined]
+        .some((v) => typeof v === "string" && re.test(v));
+}
+
+export const loadBalancerOnlyIngress = resourcePolicy({
+    name: "k8s-loadbalancer-only-ingress-controller",
+    summary: "Only the ingress controller may have a LoadBalancer Service, and it must set loadBalancerSourceRanges.",
+    enforcement: "mandatory",
+    meta: {
+        area: "network",
+        source: "Kubernetes Service docs (loadBalancerSourceRanges); GKE and EKS load balancer hardening guidance; playbook quota services.loadbalancers 2",
+        why: "Every LoadBalancer is a public entry point with its own cost; one controller with source ranges (the CDN's edges) is the only intended door.",
+    },
+    fix: "Make the Service ClusterIP and route it through the ingress; on the controller set spec.loadBalancerSourceRanges.",
+    configSchema: schemaFor(["ingressControllerPattern"]),
+    types: [T.Service, T.HelmRelease],
+    validate: (args, report) => {
+        const cfg = configOf(args, { ingressControllerPattern: DEFAULTS.ingressControllerPattern as string });
+        if (args.type === T.HelmRelease) {
+            const chart = String(args.props.chart ?? "");
+            if (!new RegExp(cfg.ingressControllerPattern, "i").test(chart)) args.notApplicable("not an ingress controller chart");
+            const svc = args.props.values?.controller?.service ?? {};
+            const type = svc.type ?? "LoadBalancer";
+            if (type === "LoadBalancer" && arr(svc.loadBalancerSourceRanges).length === 0) {
+                report(`Helm release ${args.name} exposes the ingress controller as a LoadBalancer without controller.service.loadBalancerSourceRanges.`);
+            }
+            return;
+        }
+        const spec = args.props.spec ?? {};
+        if (spec.type !== "LoadBalancer") return;
+        const label = `Service ${namespaceOf(args.props)}/${objectName(args.props, args.name)}`;
+        if (!isIngressController(args.props, args.name, cfg.ingressControllerPattern)) report(`${label} is a LoadBalancer but is not the ingress controller.`);
+        else if (arr(spec.loadBalancerSourceRanges).length === 0) report(`${label} is a LoadBalancer without loadBalancerSourceRanges.`);
+    },
+});

@@ -1,0 +1,91 @@
+import type { PackPolicy } from "./core/policy";
+import * as security from "./kubernetes/security";
+import * as reliability from "./kubernetes/reliability";
+import * as identity from "./kubernetes/identity";
+import * as k8sNetwork from "./network/kubernetes";
+import * as cloudNetwork from "./network/cloud";
+import * as s3 from "./storage/s3";
+import * as keysGcs from "./storage/keys-gcs";
+import * as gke from "./clusters/gke";
+import * as eks from "./clusters/eks";
+import * as pools from "./clusters/pools";
+import * as registry from "./supply-chain/registry";
+import * as cloudflare from "./edge/cloudflare";
+import * as tags from "./cost/tags";
+import * as completeness from "./completeness/stack";
+
+/** Every policy in the pack, in documentation order. The pack entry point and the offline evaluator both use this list. */
+export const allPolicies: readonly PackPolicy[] = [
+    security.runAsNonRoot,
+    security.nonZeroUidGid,
+    security.noPrivilegeEscalation,
+    security.dropAllCapabilities,
+    security.seccompRuntimeDefault,
+    security.notPrivileged,
+    security.noHostNamespaces,
+    security.noHostPorts,
+    security.restrictedVolumes,
+    security.readOnlyRootFilesystem,
+    reliability.resourceRequestsLimits,
+    reliability.ephemeralStorage,
+    reliability.probesPresent,
+    reliability.probesDistinct,
+    reliability.imageDigest,
+    reliability.noLatestTag,
+    reliability.sloMinReplicas,
+    reliability.pdbRequired,
+    reliability.pdbAllowsDisruption,
+    reliability.terminationGrace,
+    identity.noAutomountToken,
+    identity.noDefaultServiceAccount,
+    identity.noBarePods,
+    identity.noLiteralSecretEnv,
+    identity.sandboxRuntime,
+    identity.explicitNamespace,
+    k8sNetwork.namespaceDefaultDeny,
+    k8sNetwork.codeExecutorEgress,
+    k8sNetwork.noNodePort,
+    k8sNetwork.loadBalancerOnlyIngress,
+    cloudNetwork.noPublicIngress,
+    s3.s3PublicAccessBlock,
+    s3.s3SseKms,
+    s3.s3Versioning,
+    s3.s3AccessLogging,
+    s3.s3AbortIncompleteUploads,
+    s3.s3TlsOnly,
+    s3.s3AclsDisabled,
+    s3.backupReplication,
+    s3.backupRetention,
+    keysGcs.kmsRotation,
+    keysGcs.kmsNoWildcardPrincipal,
+    keysGcs.gcsUniformAccess,
+    keysGcs.gcsPublicAccessPrevention,
+    keysGcs.gcsVersioning,
+    gke.gkePrivateNodes,
+    gke.gkeWorkloadIdentity,
+    gke.gkeShieldedNodes,
+    gke.gkeAutoRepairUpgrade,
+    gke.gkeReleaseChannel,
+    gke.gkeNetworkPolicy,
+    gke.gkeNoDefaultSa,
+    eks.eksSecretsEncryption,
+    eks.eksControlPlaneLogging,
+    eks.eksPublicEndpoint,
+    pools.specialPoolsTainted,
+    pools.workloadToleratesPool,
+    registry.registryScanOnPush,
+    registry.registryImmutableTags,
+    registry.registryUntaggedExpiry,
+    registry.helmChartPinned,
+    cloudflare.cfSslStrict,
+    cloudflare.cfMinTls,
+    cloudflare.cfAlwaysHttps,
+    cloudflare.cfApiProxied,
+    tags.awsRequiredTags,
+    tags.gcpRequiredLabels,
+    tags.k8sRequiredLabels,
+    tags.namespaceQuota,
+    completeness.processorScaledObject,
+    completeness.alertRunbook,
+    completeness.databaseBackups,
+];
