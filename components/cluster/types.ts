@@ -14,6 +14,11 @@ export interface PoolScheduling {
   /** Labels every node of the pool carries; workloads select on these. */
   readonly labels: Readonly<Record<string, string>>;
   readonly taints: readonly Taint[];
+  /**
+   * Spot pool only: seconds a pod gets between the reclaim notice and the node's end. A processor's
+   * `terminationGracePeriodSeconds` above this is cut short; its leased jobs then return via lease expiry.
+   */
+  readonly drainSeconds?: number;
 }
 
 /** A workload that needs a cloud identity (GKE Workload Identity / EKS IRSA). */
