@@ -1,5 +1,6 @@
 import type { HandlerRegistry } from "../runtime/types";
 import { codeHandler } from "./code";
+import { documentHandler } from "./document";
 import { mediaHandler } from "./media";
 import { videoHandler } from "./video";
 
@@ -7,5 +8,6 @@ import { videoHandler } from "./video";
 export const handlers: HandlerRegistry = {
   video: videoHandler,
   media: mediaHandler,
+  document: documentHandler,
   code: codeHandler,
 };

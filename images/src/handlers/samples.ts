@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { PDFDocument, StandardFonts } from "pdf-lib";
 import type { JobType } from "../runtime/types";
 import { runTool } from "./ffmpeg";
 
@@ -55,6 +56,26 @@ export async function makeTone(path: string, opts: { seconds?: number; frequency
   return path;
 }
 
+/** A PDF with one page per entry, each line drawn as text, and the given document info. */
+export async function makePdf(
+  path: string,
+  pages: string[][],
+  info: { title?: string; author?: string; subject?: string } = {},
+): Promise<string> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  if (info.title) doc.setTitle(info.title);
+  if (info.author) doc.setAuthor(info.author);
+  if (info.subject) doc.setSubject(info.subject);
+  doc.setCreator("pitchey samples");
+  for (const lines of pages) {
+    const page = doc.addPage([595, 842]);
+    lines.forEach((line, i) => page.drawText(line, { x: 50, y: 780 - i * 20, size: 12, font }));
+  }
+  await writeFile(path, await doc.save());
+  return path;
+}
+
 /** Writes real sample inputs into `dir` and returns one job per type. */
 export async function demoJobs(dir: string): Promise<Array<{ type: JobType; payload: unknown }>> {
   await mkdir(dir, { recursive: true });
@@ -62,9 +83,15 @@ export async function demoJobs(dir: string): Promise<Array<{ type: JobType; payl
   const video = await makeTestVideo(join(dir, "testsrc.mp4"), { seconds: 3 });
   const tone = await makeTone(join(dir, "tone.wav"), { seconds: 3 });
   await writeFile(join(dir, "program.js"), SAMPLE_PROGRAM);
+  const pdf = await makePdf(
+    join(dir, "report.pdf"),
+    [["Quarterly report", "Revenue grew 12 percent."], ["Second page", "Costs were flat."]],
+    { title: "Sample report", author: "Pitchey" },
+  );
   return [
     { type: "video", payload: { input: url(video), thumbnails: { times: [0.5, 2], height: 120 }, transcode: { height: 144 } } },
     { type: "media", payload: { operation: "convert", input: url(tone), format: "opus", audioBitrateKbps: 64 } },
+    { type: "document", payload: { input: url(pdf) } },
     { type: "code", payload: { source: SAMPLE_PROGRAM } },
   ];
 }
