@@ -22,9 +22,16 @@ export type ClusterFactory = (
     imageRepositories: string[];
     untaggedImageRetentionDays: number;
     alertmanagerUrl: string;
+    resultsBucket?: string;
   },
   opts?: pulumi.ComponentResourceOptions,
 ) => ClusterFacts;
+
+/** `s3://bucket/prefix` or `gs://bucket/prefix` → `bucket`; `undefined` for local stores. */
+export function bucketOf(storeUrl: string): string | undefined {
+  const m = /^(?:s3|gs):\/\/([^/]+)/.exec(storeUrl);
+  return m?.[1];
+}
 
 export interface PlatformOutputs {
   readonly cloud: string;
@@ -43,7 +50,13 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
   const cluster = createCluster(config.cluster.name, {
     config: config.cluster,
     labels,
-    workloads: PROCESSOR_NAMES.map((name) => ({ name, namespace: config.namespace, access: ["results-bucket"] })),
+    // A results store in the cloud's own object storage is reached by identity; R2 by its API token instead.
+    workloads: PROCESSOR_NAMES.map((name) => ({
+      name,
+      namespace: config.namespace,
+      access: config.results.s3Endpoint || config.results.storeUrl.startsWith("file:") ? [] : ["results-bucket" as const],
+    })),
+    resultsBucket: bucketOf(config.results.storeUrl),
     imageRepositories: [...PROCESSOR_NAMES],
     untaggedImageRetentionDays: config.images.untaggedRetentionDays,
     alertmanagerUrl: `http://alertmanager-operated.${config.monitoringNamespace}.svc:9093`,
@@ -78,6 +91,18 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     },
     { provider: cluster.provider },
   );
+
+  const resultsSecret = secrets.resultsStore
+    ? new k8s.core.v1.Secret(
+        "results-store",
+        {
+          metadata: { name: "results-store", namespace: ns.name, labels: k8sLabels(labels, "results-store", "storage") },
+          type: "Opaque",
+          stringData: { AWS_ACCESS_KEY_ID: secrets.resultsStore.accessKeyId, AWS_SECRET_ACCESS_KEY: secrets.resultsStore.secretAccessKey },
+        },
+        { provider: cluster.provider },
+      )
+    : undefined;
 
   const triggerAuth = new k8s.apiextensions.CustomResource(
     "jobs-database-trigger-auth",
@@ -150,6 +175,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
           databaseSecretName: dbSecret.metadata.name,
           resultsStoreUrl: config.results.storeUrl,
           resultsS3Endpoint: config.results.s3Endpoint,
+          resultsStoreSecretName: resultsSecret?.metadata.name,
           // Untrusted code gets no route out beyond DNS and the database.
           httpsEgress: !sandboxed,
           serviceAccountAnnotations: cluster.serviceAccountAnnotations(name),

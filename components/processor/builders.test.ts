@@ -48,7 +48,8 @@ function args(name: ProcessorName, jobType: string): ProcessorSpecArgs {
   };
 }
 
-const pod = (name: ProcessorName, type: string) => deploymentSpec(args(name, type)).template.spec as any;
+const dep = (name: ProcessorName, type: string) => deploymentSpec(args(name, type)) as any;
+const pod = (name: ProcessorName, type: string) => dep(name, type).template.spec;
 const envOf = (spec: any) => Object.fromEntries(spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 
 describe("processor Deployment", () => {
@@ -122,13 +123,13 @@ describe("processor Deployment", () => {
   });
 
   it("runs code-executor under the sandbox runtime on the sandbox pool, without HTTPS egress", () => {
-    const d = deploymentSpec(args("code-executor", "code"));
-    const spec = d.template.spec as any;
+    const d = dep("code-executor", "code");
+    const spec = d.template.spec;
     expect(spec.runtimeClassName).toBe("gvisor");
     expect(spec.nodeSelector).toEqual(pools.sandbox.labels);
     expect(spec.tolerations[0].key).toBe("sandbox.gke.io/runtime");
-    expect((d.template.metadata as any).labels["pitchey.io/egress-https"]).toBeUndefined();
-    expect((deploymentSpec(args("video-processor", "video")).template.metadata as any).labels["pitchey.io/egress-https"]).toBe("true");
+    expect(d.template.metadata.labels["pitchey.io/egress-https"]).toBeUndefined();
+    expect(dep("video-processor", "video").template.metadata.labels["pitchey.io/egress-https"]).toBe("true");
   });
 
   it("leaves replicas to KEDA", () => {

@@ -40,6 +40,8 @@ export interface ProcessorSpecArgs {
   readonly resultsStoreUrl: string;
   /** S3-compatible endpoint of the results store (R2); unset for AWS S3 and local stores. */
   readonly resultsS3Endpoint?: string;
+  /** Secret with the results store's `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (R2 API token); unset with cloud identity. */
+  readonly resultsStoreSecretName?: pulumi.Input<string>;
   /** Whether the processor may open HTTPS connections (inputs by URL, results store). */
   readonly httpsEgress: boolean;
 }
@@ -94,6 +96,11 @@ export function env(args: ProcessorSpecArgs): k8s.types.input.core.v1.EnvVar[] {
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
   ];
   if (args.resultsS3Endpoint) vars.push({ name: "RESULTS_S3_ENDPOINT", value: args.resultsS3Endpoint });
+  if (args.resultsStoreSecretName) {
+    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+      vars.push({ name: key, valueFrom: { secretKeyRef: { name: args.resultsStoreSecretName, key } } });
+    }
+  }
   if (args.jobType === "video" || args.jobType === "media") {
     // ffmpeg otherwise sizes its thread pool from the node's cores, not the container's CPU limit.
     vars.push({ name: "FFMPEG_THREADS", value: String(Math.max(1, Math.floor(cpuCores(c.resources.limits.cpu)))) });

@@ -12,6 +12,9 @@ export const PROJECT = "pitchey-containers";
 
 /** Config keys that hold secrets; they are read as `Output`s and never enter `PlatformConfig`. */
 export const SECRET_KEYS = ["databaseUrl"] as const;
+/** Secrets needed only when the results store is S3-compatible storage outside the cloud (R2): its API token. */
+export const RESULTS_STORE_SECRET_KEYS = ["resultsAccessKeyId", "resultsSecretAccessKey"] as const;
+const ALL_SECRET_KEYS: readonly string[] = [...SECRET_KEYS, ...RESULTS_STORE_SECRET_KEYS];
 
 /** Values every stack starts from before its own file is applied. */
 export const PLATFORM_DEFAULTS = {
@@ -81,7 +84,11 @@ export function parsePlatformConfig(raw: Plain): PlatformConfig {
 export interface StackInputs {
   readonly stack: string;
   readonly config: PlatformConfig;
-  readonly secrets: { readonly databaseUrl: pulumi.Output<string> };
+  readonly secrets: {
+    readonly databaseUrl: pulumi.Output<string>;
+    /** Present when `results.s3Endpoint` is set. */
+    readonly resultsStore?: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
+  };
 }
 
 /**
@@ -95,7 +102,7 @@ export function loadStackInputs(): StackInputs {
   for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
     if (!key.startsWith(prefix)) continue;
     const name = key.slice(prefix.length);
-    if ((SECRET_KEYS as readonly string[]).includes(name)) continue;
+    if (ALL_SECRET_KEYS.includes(name)) continue;
     try {
       raw[name] = JSON.parse(value);
     } catch {
@@ -110,9 +117,17 @@ export function loadStackInputs(): StackInputs {
     problems.push(...e.problems);
   }
   const cfg = new pulumi.Config(PROJECT);
-  for (const key of SECRET_KEYS) {
-    if (cfg.get(key) === undefined) problems.push(`${key}: required secret; set it with \`pulumi config set --secret ${key} <value>\``);
+  const required: string[] = [...SECRET_KEYS];
+  if (config?.results.s3Endpoint) required.push(...RESULTS_STORE_SECRET_KEYS);
+  for (const key of required) {
+    if (cfg.get(key) === undefined) {
+      const why = (RESULTS_STORE_SECRET_KEYS as readonly string[]).includes(key) ? " (results.s3Endpoint is set)" : "";
+      problems.push(`${key}: required secret${why}; set it with \`pulumi config set --secret ${key} <value>\``);
+    }
   }
   if (problems.length > 0 || !config) throw new ConfigError(problems);
-  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: cfg.requireSecret("databaseUrl") } };
+  const resultsStore = config.results.s3Endpoint
+    ? { accessKeyId: cfg.requireSecret("resultsAccessKeyId"), secretAccessKey: cfg.requireSecret("resultsSecretAccessKey") }
+    : undefined;
+  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: cfg.requireSecret("databaseUrl"), resultsStore } };
 }

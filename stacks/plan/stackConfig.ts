@@ -17,7 +17,7 @@ const isSecure = (v: unknown): v is { secure: string } =>
  * Reads a stack file (`config:` map). Encrypted values (`secure:`) become placeholders: the plan has no key to
  * decrypt them, and they only ever flow into Secrets, which the plan redacts.
  */
-export function readStackConfig(path: string, project: string, requiredSecrets: readonly string[]): StackConfigFile {
+export function readStackConfig(path: string, project: string, secretNames: readonly string[]): StackConfigFile {
   let doc: unknown;
   try {
     doc = parse(readFileSync(path, "utf8"));
@@ -41,7 +41,7 @@ export function readStackConfig(path: string, project: string, requiredSecrets: 
       values[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
   }
-  for (const name of requiredSecrets) {
+  for (const name of secretNames) {
     const key = `${project}:${name}`;
     if (!(key in values)) {
       values[key] = placeholderFor(key);
