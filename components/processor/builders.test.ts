@@ -84,6 +84,7 @@ describe("processor Deployment", () => {
   it("gives in-flight jobs the whole job timeout to drain", () => {
     expect(pod("video-processor", "video").terminationGracePeriodSeconds).toBe(900 + 30);
     expect(pod("code-executor", "code").terminationGracePeriodSeconds).toBe(30 + 30);
+    expect(envOf(pod("video-processor", "video")).SHUTDOWN_GRACE_SECONDS).toBe(String(900 + 30 - 10));
   });
 
   it("requests and limits CPU, memory and ephemeral storage", () => {

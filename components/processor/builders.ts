@@ -14,6 +14,8 @@ export const HTTP_PORT_NAME = "http";
 export const RUN_AS_UID = 10001;
 /** Extra seconds after the job timeout so an in-flight job can finish and the worker release the rest. */
 export const DRAIN_MARGIN_SECONDS = 30;
+/** Of the drain margin, what the worker keeps for handing unfinished jobs back to the queue. */
+export const RELEASE_SECONDS = 10;
 export const GPU_RESOURCE = "nvidia.com/gpu";
 /** Pods with this label may reach HTTPS endpoints (inputs by URL, the results store). */
 export const HTTPS_EGRESS_LABEL = "pitchey.io/egress-https";
@@ -90,6 +92,8 @@ export function env(args: ProcessorSpecArgs): k8s.types.input.core.v1.EnvVar[] {
     { name: "MAX_CONCURRENT_JOBS", value: String(c.maxConcurrentJobs) },
     { name: "JOB_TIMEOUT", value: String(c.jobTimeoutSeconds) },
     { name: "JOB_LEASE_SECONDS", value: String(c.jobLeaseSeconds) },
+    // Leave the worker time to release unfinished jobs before the kubelet's SIGKILL.
+    { name: "SHUTDOWN_GRACE_SECONDS", value: String(c.jobTimeoutSeconds + DRAIN_MARGIN_SECONDS - RELEASE_SECONDS) },
     { name: "JOB_COST_PER_SECOND_USD", value: String(c.costPerSecondUsd) },
     { name: "RESULTS_STORE_URL", value: args.resultsStoreUrl },
     { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } },
