@@ -14,9 +14,9 @@ export interface ClusterArgs {
   readonly imageRepositories?: readonly string[];
   /** Days an untagged image is kept before the registry deletes it. Default: 7 (playbook). */
   readonly untaggedImageRetentionDays?: number;
-  /** Bucket the `results-bucket` access grants objects in (name, not URL). Required if any workload asks for it. */
+  /** Bucket the `results-bucket` access grants objects in (name, not URL). Without it that access grants nothing (warned). */
   readonly resultsBucket?: string;
-  /** Bucket the `backups-bucket` access writes to. Required if any workload asks for it. */
+  /** Bucket the `backups-bucket` access writes to. Without it that access grants nothing (warned). */
   readonly backupsBucket?: string;
   /** Where falcosidekick posts alerts. Default: the Prometheus Operator's Alertmanager in `monitoring`. */
   readonly alertmanagerUrl?: string;
@@ -44,12 +44,6 @@ export function resolveClusterArgs(args: ClusterArgs): ResolvedClusterArgs {
     if (!DNS_LABEL.test(w.namespace)) problems.push({ propertyPath: `workloads[${i}].namespace`, reason: `"${w.namespace}" is not a valid namespace` });
     if (seen.has(w.name)) problems.push({ propertyPath: `workloads[${i}].name`, reason: `"${w.name}" is requested twice` });
     seen.add(w.name);
-    if (w.access.includes("results-bucket") && !r.resultsBucket) {
-      problems.push({ propertyPath: "resultsBucket", reason: `required because workloads[${i}] (${w.name}) asks for results-bucket access` });
-    }
-    if (w.access.includes("backups-bucket") && !r.backupsBucket) {
-      problems.push({ propertyPath: "backupsBucket", reason: `required because workloads[${i}] (${w.name}) asks for backups-bucket access` });
-    }
   });
   r.imageRepositories.forEach((name, i) => {
     if (!DNS_LABEL.test(name)) problems.push({ propertyPath: `imageRepositories[${i}]`, reason: `"${name}" is not a valid repository name` });
@@ -65,6 +59,23 @@ export function resolveClusterArgs(args: ClusterArgs): ResolvedClusterArgs {
     throw new pulumi.InputPropertiesError({ message: `invalid cluster arguments: ${detail}`, errors: problems });
   }
   return r;
+}
+
+/**
+ * Bucket grants that cannot be made because the bucket was not named. The identity is still created (so the
+ * ServiceAccount annotation works) but holds no bucket rights; callers log these rather than grant broadly.
+ */
+export function missingBucketGrants(r: ResolvedClusterArgs): string[] {
+  return r.workloads.flatMap((w) =>
+    w.access
+      .filter((acc) => (acc === "results-bucket" ? !r.resultsBucket : !r.backupsBucket))
+      .map((acc) => `${w.name} asks for ${acc} access but ClusterArgs.${acc === "results-bucket" ? "resultsBucket" : "backupsBucket"} is not set; no grant made`),
+  );
+}
+
+/** The bucket a workload access refers to, when it was named. */
+export function bucketFor(r: ResolvedClusterArgs, access: "results-bucket" | "backups-bucket"): string | undefined {
+  return access === "results-bucket" ? r.resultsBucket : r.backupsBucket;
 }
 
 /** Looks a workload's identity up, failing loudly for a name that was never requested. */

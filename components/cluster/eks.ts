@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../../stacks/config/cluster";
 import { POOL_NAMES, type PoolName } from "../../stacks/config/defaults";
-import { awsTags, type LabelContext } from "../labels";
+import { awsTags, k8sLabels, type LabelContext } from "../labels";
 import { CHARTS, type ChartPin } from "../versions";
 import {
   ADDON_NAMESPACES,
@@ -14,7 +14,7 @@ import {
   nodeTerminationHandlerValues,
   nvidiaDevicePluginValues,
 } from "./addons";
-import { identityLookup, resolveClusterArgs, type ClusterArgs, type ResolvedClusterArgs } from "./args";
+import { bucketFor, identityLookup, missingBucketGrants, resolveClusterArgs, type ClusterArgs, type ResolvedClusterArgs } from "./args";
 import { eksKubeconfig } from "./kubeconfig";
 import { awsSubnetPlan } from "./network";
 import { cloudTaintEffect, declaredPoolLabels, poolResourceName, poolScheduling } from "./scheduling";
@@ -35,6 +35,7 @@ export function eksInstanceTypes(pool: PoolName, cfg: ClusterConfig): string[] {
 }
 
 export interface EksNodeGroupInputs {
+  readonly tags: Record<string, string>;
   readonly clusterName: pulumi.Input<string>;
   readonly nodeRoleArn: pulumi.Input<string>;
   readonly subnetIds: pulumi.Input<string>[];
@@ -59,6 +60,7 @@ export function eksNodeGroupArgs(pool: PoolName, cfg: ClusterConfig, i: EksNodeG
     taints: scheduling.taints.map((t) => ({ key: t.key, value: t.value, effect: cloudTaintEffect(t.effect) })),
     launchTemplate: i.launchTemplate,
     nodeRepairConfig: { enabled: true },
+    tags: { ...i.tags, Name: poolResourceName("aws", cfg, pool) },
   };
 }
 
@@ -126,10 +128,12 @@ export function eksLaunchTemplateArgs(pool: PoolName, cfg: ClusterConfig, ctx: L
       { resourceType: "volume", tags: awsTags(ctx) },
     ],
     ...(pool === "sandbox" ? { userData: Buffer.from(sandboxUserData(cfg.gvisorRelease)).toString("base64") } : {}),
+    tags: awsTags(ctx),
   };
 }
 
 export interface EksClusterInputs {
+  readonly tags: Record<string, string>;
   readonly roleArn: pulumi.Input<string>;
   readonly subnetIds: pulumi.Input<string>[];
   readonly kmsKeyArn: pulumi.Input<string>;
@@ -153,6 +157,7 @@ export function eksClusterArgs(cfg: ClusterConfig, i: EksClusterInputs): aws.eks
     // The VPC CNI, kube-proxy and CoreDNS come as managed add-ons below, versioned by EKS.
     bootstrapSelfManagedAddons: false,
     deletionProtection: cfg.deletionProtection,
+    tags: i.tags,
   };
 }
 
@@ -194,11 +199,13 @@ export function bucketPolicy(partition: string, access: "results-bucket" | "back
   ];
 }
 
-export function workloadPolicy(partition: string, access: readonly ("results-bucket" | "backups-bucket")[], buckets: { results?: string; backups?: string }): string {
-  const statements = access.flatMap((acc) =>
-    bucketPolicy(partition, acc, (acc === "results-bucket" ? buckets.results : buckets.backups) as string),
-  );
-  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+export interface BucketGrant {
+  readonly access: "results-bucket" | "backups-bucket";
+  readonly bucket: string;
+}
+
+export function workloadPolicy(partition: string, grants: readonly BucketGrant[]): string {
+  return JSON.stringify({ Version: "2012-10-17", Statement: grants.flatMap((g) => bucketPolicy(partition, g.access, g.bucket)) });
 }
 
 /** The autoscaler may resize and terminate only this cluster's node groups (tagged by EKS). */
@@ -288,6 +295,10 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
       { parent: this },
     );
     const o = { parent: this, provider: this.awsProvider };
+    // defaultTags covers every taggable resource; tags are also set explicitly so each resource's own
+    // inputs show its owner (and survive a resource being moved to another provider).
+    const tags = awsTags(a.labels);
+    const tagged = (extra: Record<string, string> = {}) => ({ tags: { ...tags, ...extra } });
     const partition = aws.getPartitionOutput({}, o).partition;
 
     // Network: private subnets for nodes, public ones for load balancers and NAT only.
@@ -296,15 +307,15 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     const azs = aws.getAvailabilityZonesOutput({ state: "available" }, o);
     const vpc = new aws.ec2.Vpc(
       `${name}-vpc`,
-      { cidrBlock: cfg.network.nodesCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: cfg.name } },
+      { cidrBlock: cfg.network.nodesCidr, enableDnsHostnames: true, enableDnsSupport: true, ...tagged({ Name: cfg.name }) },
       o,
     );
     // The VPC's default group allows all traffic between its members; emptied so nothing relies on it.
-    new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, ingress: [], egress: [] }, o);
-    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: cfg.name } }, o);
+    new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, ingress: [], egress: [], ...tagged({ Name: `${cfg.name}-default` }) }, o);
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, ...tagged({ Name: cfg.name }) }, o);
     const publicRt = new aws.ec2.RouteTable(
       `${name}-public-rt`,
-      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: { Name: `${cfg.name}-public` } },
+      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], ...tagged({ Name: `${cfg.name}-public` }) },
       o,
     );
     const clusterTag = `kubernetes.io/cluster/${cfg.name}`;
@@ -323,18 +334,18 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
           cidrBlock: plan.public[z],
           availabilityZone: az,
           mapPublicIpOnLaunch: false,
-          tags: { Name: `${cfg.name}-public-${z}`, "kubernetes.io/role/elb": "1", [clusterTag]: "shared" },
+          ...tagged({ Name: `${cfg.name}-public-${z}`, "kubernetes.io/role/elb": "1", [clusterTag]: "shared" }),
         },
         o,
       );
       new aws.ec2.RouteTableAssociation(`${name}-public-${z}`, { subnetId: pub.id, routeTableId: publicRt.id }, o);
       publicSubnets.push(pub);
       if (cfg.network.natGatewayPerZone || z === 0) {
-        const eip = new aws.ec2.Eip(`${name}-nat-${z}`, { domain: "vpc", tags: { Name: `${cfg.name}-nat-${z}` } }, o);
+        const eip = new aws.ec2.Eip(`${name}-nat-${z}`, { domain: "vpc", ...tagged({ Name: `${cfg.name}-nat-${z}` }) }, o);
         nats.push(
           new aws.ec2.NatGateway(
             `${name}-nat-${z}`,
-            { allocationId: eip.id, subnetId: pub.id, tags: { Name: `${cfg.name}-nat-${z}` } },
+            { allocationId: eip.id, subnetId: pub.id, ...tagged({ Name: `${cfg.name}-nat-${z}` }) },
             { ...o, dependsOn: [igw] },
           ),
         );
@@ -345,7 +356,7 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
           vpcId: vpc.id,
           cidrBlock: plan.private[z],
           availabilityZone: az,
-          tags: { Name: `${cfg.name}-private-${z}`, "kubernetes.io/role/internal-elb": "1", [clusterTag]: "shared" },
+          ...tagged({ Name: `${cfg.name}-private-${z}`, "kubernetes.io/role/internal-elb": "1", [clusterTag]: "shared" }),
         },
         o,
       );
@@ -354,7 +365,7 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
         {
           vpcId: vpc.id,
           routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[cfg.network.natGatewayPerZone ? z : 0].id }],
-          tags: { Name: `${cfg.name}-private-${z}` },
+          ...tagged({ Name: `${cfg.name}-private-${z}` }),
         },
         o,
       );
@@ -366,13 +377,13 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     // Keys: one for Kubernetes secrets, one for images; both rotate yearly.
     const secretsKey = new aws.kms.Key(
       `${name}-secrets-key`,
-      { description: `${cfg.name} Kubernetes secrets envelope encryption`, enableKeyRotation: true, deletionWindowInDays: 30 },
+      { description: `${cfg.name} Kubernetes secrets envelope encryption`, enableKeyRotation: true, deletionWindowInDays: 30, ...tagged() },
       o,
     );
     new aws.kms.Alias(`${name}-secrets-key`, { name: `alias/${cfg.name}-secrets`, targetKeyId: secretsKey.keyId }, o);
     const registryKey = new aws.kms.Key(
       `${name}-registry-key`,
-      { description: `${cfg.name} image repositories`, enableKeyRotation: true, deletionWindowInDays: 30 },
+      { description: `${cfg.name} image repositories`, enableKeyRotation: true, deletionWindowInDays: 30, ...tagged() },
       o,
     );
     new aws.kms.Alias(`${name}-registry-key`, { name: `alias/${cfg.name}-registry`, targetKeyId: registryKey.keyId }, o);
@@ -380,11 +391,11 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     // EKS writes to this group; creating it first sets the retention instead of "never expire".
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-control-plane-logs`,
-      { name: `/aws/eks/${cfg.name}/cluster`, retentionInDays: cfg.controlPlaneLogRetentionDays },
+      { name: `/aws/eks/${cfg.name}/cluster`, retentionInDays: cfg.controlPlaneLogRetentionDays, ...tagged() },
       o,
     );
 
-    const clusterRole = new aws.iam.Role(`${name}-cluster-role`, { assumeRolePolicy: servicePrincipalTrust("eks.amazonaws.com") }, o);
+    const clusterRole = new aws.iam.Role(`${name}-cluster-role`, { assumeRolePolicy: servicePrincipalTrust("eks.amazonaws.com"), ...tagged() }, o);
     const clusterPolicy = new aws.iam.RolePolicyAttachment(
       `${name}-cluster-role`,
       { role: clusterRole.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonEKSClusterPolicy` },
@@ -393,13 +404,13 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
 
     this.cluster = new aws.eks.Cluster(
       `${name}-eks`,
-      eksClusterArgs(cfg, { roleArn: clusterRole.arn, subnetIds: privateIds, kmsKeyArn: secretsKey.arn }),
+      eksClusterArgs(cfg, { tags, roleArn: clusterRole.arn, subnetIds: privateIds, kmsKeyArn: secretsKey.arn }),
       { ...o, dependsOn: [clusterPolicy, logGroup] },
     );
     this.oidcIssuer = this.cluster.identities.apply((ids) => ids?.[0]?.oidcs?.[0]?.issuer ?? "");
     const oidc = new aws.iam.OpenIdConnectProvider(
       `${name}-oidc`,
-      { url: this.oidcIssuer, clientIdLists: ["sts.amazonaws.com"] },
+      { url: this.oidcIssuer, clientIdLists: ["sts.amazonaws.com"], ...tagged() },
       o,
     );
     const irsaRole = (role: string, namespace: string, serviceAccount: string) =>
@@ -409,6 +420,7 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
           assumeRolePolicy: pulumi
             .all([oidc.arn, this.oidcIssuer])
             .apply(([arn, issuer]) => irsaTrustPolicy(arn, issuer, namespace, serviceAccount)),
+          ...tagged({ ServiceAccount: `${namespace}/${serviceAccount}` }),
         },
         o,
       );
@@ -428,6 +440,7 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
             addonName: addon,
             resolveConflictsOnCreate: "OVERWRITE",
             resolveConflictsOnUpdate: "OVERWRITE",
+            ...tagged(),
             ...(addon === "vpc-cni"
               ? {
                   serviceAccountRoleArn: cniRole.arn,
@@ -440,7 +453,7 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
         ),
     );
 
-    const nodeRole = new aws.iam.Role(`${name}-node-role`, { assumeRolePolicy: servicePrincipalTrust("ec2.amazonaws.com") }, o);
+    const nodeRole = new aws.iam.Role(`${name}-node-role`, { assumeRolePolicy: servicePrincipalTrust("ec2.amazonaws.com"), ...tagged() }, o);
     const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"].map(
       (policy) =>
         new aws.iam.RolePolicyAttachment(
@@ -457,6 +470,7 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
       nodeGroups[pool] = new aws.eks.NodeGroup(
         `${name}-${pool}`,
         eksNodeGroupArgs(pool, cfg, {
+          tags,
           clusterName: this.cluster.name,
           nodeRoleArn: nodeRole.arn,
           subnetIds: privateIds,
@@ -469,7 +483,13 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     const groups = Object.values(nodeGroups);
     const coredns = new aws.eks.Addon(
       `${name}-coredns`,
-      { clusterName: this.cluster.name, addonName: "coredns", resolveConflictsOnCreate: "OVERWRITE", resolveConflictsOnUpdate: "OVERWRITE" },
+      {
+        clusterName: this.cluster.name,
+        addonName: "coredns",
+        resolveConflictsOnCreate: "OVERWRITE",
+        resolveConflictsOnUpdate: "OVERWRITE",
+        ...tagged(),
+      },
       { ...o, dependsOn: groups },
     );
 
@@ -483,6 +503,7 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
           imageTagMutability: "IMMUTABLE",
           imageScanningConfiguration: { scanOnPush: true },
           encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: registryKey.arn }],
+          ...tagged({ Service: svc }),
         },
         o,
       );
@@ -500,18 +521,16 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     );
 
     // Identities: one role per ServiceAccount, trusted only from that ServiceAccount.
+    for (const warning of missingBucketGrants(a)) pulumi.log.warn(warning, this);
     const identities = new Map<string, aws.iam.Role>();
     for (const w of a.workloads) {
       const role = irsaRole(`irsa-${w.name}`, w.namespace, w.name);
-      if (w.access.length > 0) {
-        new aws.iam.RolePolicy(
-          `${name}-irsa-${w.name}`,
-          {
-            role: role.name,
-            policy: partition.apply((p) => workloadPolicy(p, w.access, { results: a.resultsBucket, backups: a.backupsBucket })),
-          },
-          o,
-        );
+      const grants = w.access.flatMap((acc) => {
+        const bucket = bucketFor(a, acc);
+        return bucket ? [{ access: acc, bucket }] : [];
+      });
+      if (grants.length > 0) {
+        new aws.iam.RolePolicy(`${name}-irsa-${w.name}`, { role: role.name, policy: partition.apply((p) => workloadPolicy(p, grants)) }, o);
       }
       identities.set(w.name, role);
     }
@@ -580,11 +599,23 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
         ),
       );
     }
-    addons.push(new k8s.node.v1.RuntimeClass(`${name}-gvisor`, gvisorRuntimeClass(cfg.sandboxRuntimeClass, this.pools.sandbox), k));
+    const runtimeClass = gvisorRuntimeClass(cfg.sandboxRuntimeClass, this.pools.sandbox);
+    addons.push(
+      new k8s.node.v1.RuntimeClass(
+        `${name}-gvisor`,
+        { ...runtimeClass, metadata: { ...runtimeClass.metadata, labels: k8sLabels(a.labels, "gvisor", "sandbox-runtime") } },
+        k,
+      ),
+    );
 
     const falcoNs = new k8s.core.v1.Namespace(
       `${name}-falco-ns`,
-      { metadata: { name: ADDON_NAMESPACES.falco, labels: { "pod-security.kubernetes.io/enforce": "privileged" } } },
+      {
+        metadata: {
+          name: ADDON_NAMESPACES.falco,
+          labels: { ...k8sLabels(a.labels, "falco", "runtime-security"), "pod-security.kubernetes.io/enforce": "privileged" },
+        },
+      },
       k,
     );
     addons.push(

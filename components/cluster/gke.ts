@@ -3,10 +3,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig, PoolConfig } from "../../stacks/config/cluster";
 import { POOL_NAMES, type PoolName } from "../../stacks/config/defaults";
-import { gcpLabels, type LabelContext } from "../labels";
+import { gcpLabels, k8sLabels, type LabelContext } from "../labels";
 import { CHARTS } from "../versions";
 import { ADDON_NAMESPACES, falcoValues } from "./addons";
-import { identityLookup, resolveClusterArgs, type ClusterArgs, type ResolvedClusterArgs } from "./args";
+import { bucketFor, identityLookup, missingBucketGrants, resolveClusterArgs, type ClusterArgs, type ResolvedClusterArgs } from "./args";
 import { gkeKubeconfig } from "./kubeconfig";
 import { cloudTaintEffect, declaredPoolLabels, poolResourceName, poolScheduling } from "./scheduling";
 import type { ClusterFacts, PoolScheduling } from "./types";
@@ -293,6 +293,7 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
     }
     this.nodePools = nodePools;
 
+    for (const warning of missingBucketGrants(a)) pulumi.log.warn(warning, this);
     const identities = new Map<string, gcp.serviceaccount.Account>();
     for (const w of a.workloads) {
       const gsa = new gcp.serviceaccount.Account(
@@ -310,10 +311,11 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
         { ...o, dependsOn: [this.cluster] },
       );
       for (const access of w.access) {
-        const bucket = access === "results-bucket" ? a.resultsBucket : a.backupsBucket;
+        const bucket = bucketFor(a, access);
+        if (!bucket) continue;
         new gcp.storage.BucketIAMMember(
           `${name}-wi-${w.name}-${access}`,
-          { bucket: bucket as string, role: GKE_BUCKET_ROLES[access], member: gsa.member },
+          { bucket, role: GKE_BUCKET_ROLES[access], member: gsa.member },
           o,
         );
       }
@@ -337,7 +339,7 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
         metadata: {
           name: ADDON_NAMESPACES.falco,
           // Falco reads every syscall through eBPF, which needs a privileged pod.
-          labels: { "pod-security.kubernetes.io/enforce": "privileged" },
+          labels: { ...k8sLabels(a.labels, "falco", "runtime-security"), "pod-security.kubernetes.io/enforce": "privileged" },
         },
       },
       { parent: this, provider: this.provider },

@@ -47,13 +47,15 @@ export function declaredPoolLabels(cloud: Cloud, pool: PoolName): Record<string,
   return labels;
 }
 
-/** Labels the cloud adds to every node of the pool (documented, stable ones only). */
+/**
+ * Labels the cloud adds to every node of the pool: documented, stable ones that follow from the pool's own
+ * declaration (its name, capacity type, sandbox), so anything reading the plan can derive them too.
+ */
 function cloudPoolLabels(cloud: Cloud, cfg: ClusterConfig, pool: PoolName): Record<string, string> {
   const name = poolResourceName(cloud, cfg, pool);
   if (cloud === "gcp") {
     const labels: Record<string, string> = { "cloud.google.com/gke-nodepool": name };
     if (pool === "spot") labels["cloud.google.com/gke-spot"] = "true";
-    if (pool === "gpu" && cfg.nodePools.gpu.gpuType) labels["cloud.google.com/gke-accelerator"] = cfg.nodePools.gpu.gpuType;
     if (pool === "sandbox") labels["sandbox.gke.io/runtime"] = "gvisor";
     return labels;
   }
