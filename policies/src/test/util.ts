@@ -1,0 +1,502 @@
+import { evaluatePlan, type PackConfig, type PlanResource, type Violation } from "../evaluate";
+import type { PackPolicy } from "../core/policy";
+
+/* Happy-path factories: each returns resources that satisfy every policy in the pack. */
+
+export const STACK = "test";
+export const DIGEST = `sha256:${"a".repeat(64)}`;
+
+export type Mutable = PlanResource & { props: Record<string, any> };
+
+export function res(type: string, name: string, props: Record<string, any>, parent: string | null = null): Mutable {
+    return { urn: `urn:pulumi:${STACK}::pitchey-containers::${type}::${name}`, type, name, parent, props };
+}
+
+/** The id the offline plan's mocks give a resource; settings resources refer to their bucket by it. */
+export function mockId(r: PlanResource): string {
+    return `${r.type}::${r.name}-id`;
+}
+
+export function labels(service: string, env = "prod"): Record<string, string> {
+    return {
+        "app.kubernetes.io/name": service,
+        "app.kubernetes.io/part-of": "pitchey-containers",
+        "pitchey.io/environment": env,
+        "pitchey.io/cost-center": "platform",
+    };
+}
+
+export const tags = { Service: "backups", Environment: "prod", CostCenter: "platform" };
+export const gcpLabels = { service: "platform", environment: "prod", "cost-center": "platform" };
+
+export const NS = "processors";
+
+export type Pool = "general" | "spot" | "gpu" | "sandbox";
+
+const POOL_OF: Record<string, Pool> = {
+    "video-processor": "general",
+    "document-processor": "general",
+    "media-transcoder": "spot",
+    "ai-inference": "gpu",
+    "code-executor": "sandbox",
+};
+
+function tolerationsFor(pool: Pool): Record<string, string>[] {
+    if (pool === "general") return [];
+    const own = { key: "pitchey.io/pool", operator: "Equal", value: pool, effect: "NoSchedule" };
+    if (pool === "gpu") return [own, { key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }];
+    if (pool === "sandbox") return [own, { key: "sandbox.gke.io/runtime", operator: "Equal", value: "gvisor", effect: "NoSchedule" }];
+    return [own];
+}
+
+export function processorDeployment(service: string): Mutable {
+    const pool = POOL_OF[service] ?? "general";
+    const l = labels(service);
+    return res("kubernetes:apps/v1:Deployment", service, {
+        metadata: { name: service, namespace: NS, labels: l },
+        spec: {
+            replicas: service === "code-executor" ? 5 : 2,
+            selector: { matchLabels: { "app.kubernetes.io/name": service } },
+            template: {
+                metadata: { labels: l },
+                spec: {
+                    serviceAccountName: service,
+                    automountServiceAccountToken: false,
+                    terminationGracePeriodSeconds: 660,
+                    ...(service === "code-executor" ? { runtimeClassName: "gvisor" } : {}),
+                    securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
+                    nodeSelector: { "pitchey.io/pool": pool },
+                    tolerations: tolerationsFor(pool),
+                    containers: [
+                        {
+                            name: "worker",
+                            image: `us-west1-docker.pkg.dev/pitchey/processors/${service}@${DIGEST}`,
+                            ports: [{ name: "http", containerPort: 8080 }],
+                            env: [
+                                { name: "JOB_TIMEOUT", value: "600" },
+                                { name: "QUEUE", value: service },
+                                { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "jobs-db", key: "url" } } },
+                            ],
+                            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                            resources: {
+                                requests: { cpu: "500m", memory: "1Gi", "ephemeral-storage": "2Gi" },
+                                limits: { cpu: "2", memory: "2Gi", "ephemeral-storage": "10Gi" },
+                            },
+                            livenessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 10 },
+                            readinessProbe: { httpGet: { path: "/readyz", port: 8080 }, periodSeconds: 5 },
+                            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                        },
+                    ],
+                    volumes: [{ name: "tmp", emptyDir: {} }],
+                },
+            },
+        },
+    });
+}
+
+export function pdb(service: string): Mutable {
+    return res("kubernetes:policy/v1:PodDisruptionBudget", `${service}-pdb`, {
+        metadata: { name: service, namespace: NS, labels: labels(service) },
+        spec: { maxUnavailable: 1, selector: { matchLabels: { "app.kubernetes.io/name": service } } },
+    });
+}
+
+export function scaledObject(service: string): Mutable {
+    return res("kubernetes:keda.sh/v1alpha1:ScaledObject", `${service}-scaler`, {
+        metadata: { name: service, namespace: NS, labels: labels(service) },
+        spec: {
+            scaleTargetRef: { name: service },
+            minReplicaCount: service === "code-executor" ? 5 : 2,
+            maxReplicaCount: service === "code-executor" ? 50 : 10,
+            triggers: [{ type: "cpu", metricType: "Utilization", metadata: { value: "70" } }],
+        },
+    });
+}
+
+export function service(name: string): Mutable {
+    return res("kubernetes:core/v1:Service", `${name}-svc`, {
+        metadata: { name, namespace: NS, labels: labels(name) },
+        spec: { type: "ClusterIP", selector: { "app.kubernetes.io/name": name }, ports: [{ port: 8080, targetPort: 8080 }] },
+    });
+}
+
+export function serviceAccount(name: string): Mutable {
+    return res("kubernetes:core/v1:ServiceAccount", `${name}-sa`, {
+        metadata: { name, namespace: NS, labels: labels(name) },
+        automountServiceAccountToken: false,
+    });
+}
+
+export function namespace(name = NS): Mutable {
+    return res("kubernetes:core/v1:Namespace", `${name}-ns`, { metadata: { name, labels: labels(name) } });
+}
+
+export function resourceQuota(ns = NS): Mutable {
+    return res("kubernetes:core/v1:ResourceQuota", `${ns}-quota`, {
+        metadata: { name: "container-quota", namespace: ns, labels: labels(ns) },
+        spec: { hard: { "requests.cpu": "100", "requests.memory": "200Gi", persistentvolumeclaims: "10", "services.loadbalancers": "2" } },
+    });
+}
+
+export function networkPolicies(ns = NS): Mutable[] {
+    const meta = (name: string) => ({ name, namespace: ns, labels: labels(ns) });
+    return [
+        res("kubernetes:networking.k8s.io/v1:NetworkPolicy", `${ns}-default-deny`, {
+            metadata: meta("default-deny"),
+            spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+        }),
+        res("kubernetes:networking.k8s.io/v1:NetworkPolicy", `${ns}-allow-dns-db`, {
+            metadata: meta("allow-dns-and-database"),
+            spec: {
+                podSelector: {},
+                policyTypes: ["Egress"],
+                egress: [
+                    { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] },
+                    { to: [{ ipBlock: { cidr: "10.20.0.0/24" } }], ports: [{ protocol: "TCP", port: 5432 }] },
+                ],
+            },
+        }),
+        res("kubernetes:networking.k8s.io/v1:NetworkPolicy", `${ns}-allow-object-storage`, {
+            metadata: meta("allow-object-storage"),
+            spec: {
+                podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "NotIn", values: ["code-executor"] }] },
+                policyTypes: ["Egress"],
+                egress: [{ ports: [{ protocol: "TCP", port: 443 }] }],
+            },
+        }),
+    ];
+}
+
+export function runtimeClass(): Mutable {
+    return res("kubernetes:node.k8s.io/v1:RuntimeClass", "gvisor", { metadata: { name: "gvisor", labels: labels("code-executor") }, handler: "runsc" });
+}
+
+export function ingressController(): Mutable[] {
+    return [
+        res("kubernetes:helm.sh/v3:Release", "ingress-nginx", {
+            chart: "ingress-nginx",
+            version: "4.11.3",
+            namespace: "ingress-nginx",
+            values: { controller: { service: { type: "LoadBalancer", loadBalancerSourceRanges: ["173.245.48.0/20"] } } },
+        }),
+        res("kubernetes:core/v1:Service", "ingress-nginx-controller", {
+            metadata: { name: "ingress-nginx-controller", namespace: "ingress-nginx", labels: { ...labels("ingress-nginx"), "app.kubernetes.io/component": "controller" } },
+            spec: { type: "LoadBalancer", loadBalancerSourceRanges: ["173.245.48.0/20"], ports: [{ port: 443 }] },
+        }),
+    ];
+}
+
+export function prometheusRule(): Mutable {
+    return res("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "processor-alerts", {
+        metadata: { name: "processor-alerts", namespace: "monitoring", labels: labels("observability") },
+        spec: {
+            groups: [{
+                name: "container_health",
+                rules: [
+                    { record: "job:queue_depth:max", expr: "max(job_queue_depth)" },
+                    { alert: "QueueBacklog", expr: "job_queue_depth > 500", for: "10m", annotations: { summary: "backlog", runbook_url: "https://github.com/pitchey/pitchey-containers/blob/main/docs/runbooks/queue-backlog.md" } },
+                ],
+            }],
+        },
+    });
+}
+
+/* Clusters and pools */
+
+export function gkeCluster(): Mutable {
+    return res("gcp:container/cluster:Cluster", "gke", {
+        name: "pitchey-prod",
+        location: "us-west1",
+        removeDefaultNodePool: true,
+        initialNodeCount: 1,
+        privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: false, masterIpv4CidrBlock: "172.16.0.0/28" },
+        workloadIdentityConfig: { workloadPool: "pitchey.svc.id.goog" },
+        enableShieldedNodes: true,
+        releaseChannel: { channel: "REGULAR" },
+        datapathProvider: "ADVANCED_DATAPATH",
+        resourceLabels: gcpLabels,
+    });
+}
+
+export function gkePool(kind: Pool): Mutable {
+    const taints = kind === "general" ? [] : [{ key: "pitchey.io/pool", value: kind, effect: "NO_SCHEDULE" }];
+    return res("gcp:container/nodePool:NodePool", `gke-${kind}`, {
+        name: kind,
+        cluster: "gcp:container/cluster:Cluster::gke-id",
+        management: { autoRepair: true, autoUpgrade: true },
+        nodeConfig: {
+            machineType: kind === "gpu" ? "g2-standard-8" : "n2-standard-4",
+            serviceAccount: "gke-nodes@pitchey.iam.gserviceaccount.com",
+            shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+            workloadMetadataConfig: { mode: "GKE_METADATA" },
+            labels: { "pitchey.io/pool": kind },
+            resourceLabels: gcpLabels,
+            taints,
+            ...(kind === "spot" ? { spot: true } : {}),
+            ...(kind === "gpu" ? { guestAccelerators: [{ type: "nvidia-l4", count: 1 }] } : {}),
+            ...(kind === "sandbox" ? { sandboxConfig: { sandboxType: "gvisor" } } : {}),
+        },
+    });
+}
+
+export function eksCluster(): Mutable {
+    return res("aws:eks/cluster:Cluster", "eks", {
+        name: "pitchey-dr",
+        roleArn: "arn:aws:iam::123456789012:role/eks",
+        encryptionConfig: { resources: ["secrets"], provider: { keyArn: "aws:kms/key:Key::platform-key-id" } },
+        enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+        vpcConfig: { subnetIds: ["subnet-1"], endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] },
+        tags,
+    });
+}
+
+export function eksNodeGroup(kind: Pool): Mutable {
+    return res("aws:eks/nodeGroup:NodeGroup", `eks-${kind}`, {
+        clusterName: "aws:eks/cluster:Cluster::eks-id",
+        nodeGroupName: kind,
+        capacityType: kind === "spot" ? "SPOT" : "ON_DEMAND",
+        amiType: kind === "gpu" ? "AL2023_x86_64_NVIDIA" : "AL2023_x86_64_STANDARD",
+        instanceTypes: [kind === "gpu" ? "g5.xlarge" : "m6i.xlarge"],
+        labels: { "pitchey.io/pool": kind },
+        taints: kind === "general" ? [] : [{ key: "pitchey.io/pool", value: kind, effect: "NO_SCHEDULE" }],
+        scalingConfig: { minSize: 0, maxSize: 10, desiredSize: 1 },
+        tags,
+    });
+}
+
+/* Network edges */
+
+export function firewall(): Mutable {
+    return res("gcp:compute/firewall:Firewall", "allow-lb-https", {
+        name: "allow-lb-https",
+        network: "default",
+        direction: "INGRESS",
+        sourceRanges: ["0.0.0.0/0"],
+        allows: [{ protocol: "tcp", ports: ["443"] }],
+    });
+}
+
+export function securityGroup(): Mutable {
+    return res("aws:ec2/securityGroup:SecurityGroup", "lb-sg", {
+        name: "lb",
+        ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }],
+        egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["10.0.0.0/8"] }],
+        tags,
+    });
+}
+
+export function sgIngressRule(): Mutable {
+    return res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "lb-https", {
+        securityGroupId: "aws:ec2/securityGroup:SecurityGroup::lb-sg-id",
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        cidrIpv4: "0.0.0.0/0",
+        tags,
+    });
+}
+
+/* Storage and keys */
+
+export function kmsKey(): Mutable {
+    return res("aws:kms/key:Key", "platform-key", {
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Sid: "Root", Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "kms:*", Resource: "*" }],
+        }),
+        tags,
+    });
+}
+
+const S3T = "aws:s3/";
+
+/**
+ * A bucket and the v7 settings resources that make it compliant. `refBy` picks how the settings refer to
+ * the bucket: by the mocks' computed id or by its physical name, as both occur in plans.
+ */
+export function s3Bucket(name: string, opts: { backup?: boolean; refBy?: "id" | "name" } = {}): Mutable[] {
+    const physical = `pitchey-prod-${name}`;
+    const bucket = res(`${S3T}bucket:Bucket`, name, { bucket: physical, forceDestroy: false, tags: { ...tags, Service: name } });
+    const ref = opts.refBy === "name" ? physical : mockId(bucket);
+    const settings: Mutable[] = [
+        res(`${S3T}bucketPublicAccessBlock:BucketPublicAccessBlock`, `${name}-pab`, { bucket: ref, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
+        res(`${S3T}bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration`, `${name}-sse`, {
+            bucket: ref,
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "aws:kms/key:Key::platform-key-id" }, bucketKeyEnabled: true }],
+        }),
+        res(`${S3T}bucketVersioning:BucketVersioning`, `${name}-versioning`, { bucket: ref, versioningConfiguration: { status: "Enabled" } }),
+        res(`${S3T}bucketLogging:BucketLogging`, `${name}-logging`, { bucket: ref, targetBucket: "aws:s3/bucket:Bucket::access-logs-id", targetPrefix: `${name}/` }),
+        res(`${S3T}bucketLifecycleConfiguration:BucketLifecycleConfiguration`, `${name}-lifecycle`, {
+            bucket: ref,
+            rules: [
+                { id: "abort-incomplete", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+                ...(opts.backup
+                    ? [
+                          { id: "hourly", status: "Enabled", filter: { prefix: "postgres/hourly/" }, expiration: { days: 2 } },
+                          { id: "daily", status: "Enabled", filter: { prefix: "postgres/daily/" }, expiration: { days: 8 } },
+                          { id: "weekly", status: "Enabled", filter: { prefix: "postgres/weekly/" }, expiration: { days: 35 } },
+                          { id: "monthly", status: "Enabled", filter: { prefix: "postgres/monthly/" }, expiration: { days: 400 } },
+                      ]
+                    : []),
+            ],
+        }),
+        res(`${S3T}bucketPolicy:BucketPolicy`, `${name}-policy`, {
+            bucket: ref,
+            policy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [`arn:aws:s3:::${physical}`, `arn:aws:s3:::${physical}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+            }),
+        }),
+        res(`${S3T}bucketOwnershipControls:BucketOwnershipControls`, `${name}-ownership`, { bucket: ref, rule: { objectOwnership: "BucketOwnerEnforced" } }),
+    ];
+    if (opts.backup) {
+        settings.push(res(`${S3T}bucketReplicationConfig:BucketReplicationConfig`, `${name}-replication`, {
+            bucket: ref,
+            role: "arn:aws:iam::123456789012:role/replication",
+            rules: [{ id: "to-dr", status: "Enabled", destination: { bucket: "arn:aws:s3:::pitchey-dr-backups", storageClass: "STANDARD_IA" } }],
+        }));
+    }
+    return [bucket, ...settings];
+}
+
+export function gcsBucket(): Mutable {
+    return res("gcp:storage/bucket:Bucket", "gcs-backups", {
+        name: "pitchey-prod-backups",
+        location: "US",
+        uniformBucketLevelAccess: true,
+        publicAccessPrevention: "enforced",
+        versioning: { enabled: true },
+        labels: gcpLabels,
+        lifecycleRules: [
+            { action: { type: "Delete" }, condition: { age: 2, matchesPrefixes: ["postgres/hourly/"] } },
+            { action: { type: "Delete" }, condition: { age: 400, matchesPrefixes: ["postgres/monthly/"] } },
+        ],
+    });
+}
+
+/* Registry and supply chain */
+
+export function ecrRepo(name = "video-processor"): Mutable[] {
+    const repo = res("aws:ecr/repository:Repository", `${name}-repo`, {
+        name: `pitchey/${name}`,
+        imageTagMutability: "IMMUTABLE",
+        imageScanningConfiguration: { scanOnPush: true },
+        encryptionConfigurations: [{ encryptionType: "KMS" }],
+        tags,
+    });
+    const lifecycle = res("aws:ecr/lifecyclePolicy:LifecyclePolicy", `${name}-repo-lifecycle`, {
+        repository: `pitchey/${name}`,
+        policy: JSON.stringify({ rules: [{ rulePriority: 1, selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } }] }),
+    });
+    return [repo, lifecycle];
+}
+
+export function arRepo(): Mutable {
+    return res("gcp:artifactregistry/repository:Repository", "processors-ar", {
+        repositoryId: "processors",
+        location: "us-west1",
+        format: "DOCKER",
+        dockerConfig: { immutableTags: true },
+        vulnerabilityScanningConfig: { enablementConfig: "INHERITED" },
+        cleanupPolicies: [{ id: "untagged", action: "DELETE", condition: { tagState: "UNTAGGED", olderThan: "604800s" } }],
+        labels: gcpLabels,
+    });
+}
+
+/* Edge */
+
+export const ZONE = "cloudflare:index/zone:Zone::pitchey-zone-id";
+
+export function cloudflare(): Mutable[] {
+    const setting = (settingId: string, value: unknown) => res("cloudflare:index/zoneSetting:ZoneSetting", `zone-${settingId}`, { zoneId: ZONE, settingId, value });
+    return [
+        res("cloudflare:index/zone:Zone", "pitchey-zone", { name: "pitchey.com", account: { id: "acc" } }),
+        setting("ssl", "strict"),
+        setting("min_tls_version", "1.2"),
+        setting("always_use_https", "on"),
+        res("cloudflare:index/dnsRecord:DnsRecord", "api-record", { zoneId: ZONE, name: "api.pitchey.com", type: "CNAME", content: "lb.pitchey.com", proxied: true, ttl: 1 }),
+        res("cloudflare:index/dnsRecord:DnsRecord", "mail-record", { zoneId: ZONE, name: "pitchey.com", type: "MX", content: "mx.pitchey.com", priority: 10, ttl: 300 }),
+    ];
+}
+
+export function database(): Mutable {
+    return res("gcp:sql/databaseInstance:DatabaseInstance", "jobs-db", {
+        name: "pitchey-jobs",
+        databaseVersion: "POSTGRES_16",
+        settings: { tier: "db-custom-4-16384", backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: true }, userLabels: gcpLabels },
+    });
+}
+
+export const PROCESSORS = ["video-processor", "document-processor", "ai-inference", "media-transcoder", "code-executor"];
+
+/** A stack that every policy in the pack accepts: both clouds, all five processors and their surroundings. */
+export function compliantStack(): Mutable[] {
+    return [
+        res("pulumi:pulumi:Stack", `pitchey-containers-${STACK}`, {}),
+        namespace(),
+        resourceQuota(),
+        ...networkPolicies(),
+        runtimeClass(),
+        ...PROCESSORS.flatMap((p) => [processorDeployment(p), pdb(p), scaledObject(p), service(p), serviceAccount(p)]),
+        ...ingressController(),
+        prometheusRule(),
+        gkeCluster(),
+        ...(["general", "spot", "gpu", "sandbox"] as Pool[]).map(gkePool),
+        eksCluster(),
+        ...(["general", "spot", "gpu", "sandbox"] as Pool[]).map(eksNodeGroup),
+        firewall(),
+        securityGroup(),
+        sgIngressRule(),
+        kmsKey(),
+        ...s3Bucket("backups", { backup: true }),
+        ...s3Bucket("media", { refBy: "name" }),
+        ...s3Bucket("access-logs"),
+        gcsBucket(),
+        ...ecrRepo(),
+        arRepo(),
+        ...cloudflare(),
+        database(),
+    ];
+}
+
+/* Running policies */
+
+export function run(policy: PackPolicy, resources: readonly PlanResource[], config?: PackConfig): Violation[] {
+    return evaluatePlan(resources, { policies: [policy], config }).violations;
+}
+
+export function clone<T>(v: T): T {
+    return structuredClone(v);
+}
+
+/** The resource with this logical name; throws so a mutation can never silently miss its target. */
+export function find(stack: Mutable[], name: string): Mutable {
+    const r = stack.find((x) => x.name === name);
+    if (!r) throw new Error(`no resource named ${name} in the stack`);
+    return r;
+}
+
+export function remove(stack: Mutable[], name: string): void {
+    const i = stack.findIndex((x) => x.name === name);
+    if (i < 0) throw new Error(`no resource named ${name} in the stack`);
+    stack.splice(i, 1);
+}
+
+export function pod(d: Mutable): Record<string, any> {
+    return d.props.spec.template.spec;
+}
+
+export function container(d: Mutable): Record<string, any> {
+    return pod(d).containers[0];
+}
+
+/** A violating case: a description, the mutation of the compliant stack, and the resource the violation must name. */
+export interface Case {
+    readonly name: string;
+    readonly mutate: (stack: Mutable[]) => void;
+    /** Logical name of the resource the violation must be reported against. */
+    readonly culprit: string;
+    readonly config?: PackConfig;
+}

@@ -1,0 +1,4 @@
+import { describePolicies } from "./harness";
+import { workloadCases } from "./cases/workloads";
+
+describePolicies(workloadCases);
