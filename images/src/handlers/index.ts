@@ -1,6 +1,7 @@
 import type { HandlerRegistry } from "../runtime/types";
 import { codeHandler } from "./code";
 import { documentHandler } from "./document";
+import { inferenceHandler } from "./inference";
 import { mediaHandler } from "./media";
 import { videoHandler } from "./video";
 
@@ -9,5 +10,6 @@ export const handlers: HandlerRegistry = {
   video: videoHandler,
   media: mediaHandler,
   document: documentHandler,
+  inference: inferenceHandler,
   code: codeHandler,
 };

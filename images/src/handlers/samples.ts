@@ -83,6 +83,9 @@ export async function demoJobs(dir: string): Promise<Array<{ type: JobType; payl
   const video = await makeTestVideo(join(dir, "testsrc.mp4"), { seconds: 3 });
   const tone = await makeTone(join(dir, "tone.wav"), { seconds: 3 });
   await writeFile(join(dir, "program.js"), SAMPLE_PROGRAM);
+  // Four rows, each raised in a different quarter: the shipped model labels them 0, 1, 2, 3.
+  const inferenceRows = join(dir, "rows.json");
+  await writeFile(inferenceRows, JSON.stringify([0, 1, 2, 3].map((q) => Array.from({ length: 512 }, (_, i) => (Math.floor(i / 128) === q ? 1 : 0)))));
   const pdf = await makePdf(
     join(dir, "report.pdf"),
     [["Quarterly report", "Revenue grew 12 percent."], ["Second page", "Costs were flat."]],
@@ -92,6 +95,7 @@ export async function demoJobs(dir: string): Promise<Array<{ type: JobType; payl
     { type: "video", payload: { input: url(video), thumbnails: { times: [0.5, 2], height: 120 }, transcode: { height: 144 } } },
     { type: "media", payload: { operation: "convert", input: url(tone), format: "opus", audioBitrateKbps: 64 } },
     { type: "document", payload: { input: url(pdf) } },
+    { type: "inference", payload: { input: url(inferenceRows) } },
     { type: "code", payload: { source: SAMPLE_PROGRAM } },
   ];
 }
