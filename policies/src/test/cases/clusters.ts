@@ -1,0 +1,55 @@
+import { find, pod, processorDeployment, type Case } from "../util";
+
+const nc = (s: Parameters<Case["mutate"]>[0], name: string) => find(s, name).props.nodeConfig;
+
+export const clusterCases: Record<string, Case[]> = {
+    "gke-private-nodes": [{ name: "nodes are public", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.privateClusterConfig }],
+    "gke-workload-identity": [
+        { name: "the cluster has no workload pool", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.workloadIdentityConfig },
+        { name: "a pool exposes the node metadata", culprit: "gke-general", mutate: (s) => void (nc(s, "gke-general").workloadMetadataConfig.mode = "GCE_METADATA") },
+    ],
+    "gke-shielded-nodes-secure-boot": [
+        { name: "the cluster disables shielded nodes", culprit: "gke", mutate: (s) => void (find(s, "gke").props.enableShieldedNodes = false) },
+        { name: "a pool lacks secure boot", culprit: "gke-spot", mutate: (s) => void delete nc(s, "gke-spot").shieldedInstanceConfig },
+    ],
+    "gke-node-auto-repair-upgrade": [
+        { name: "auto-upgrade is off", culprit: "gke-gpu", mutate: (s) => void (find(s, "gke-gpu").props.management.autoUpgrade = false) },
+        { name: "management is missing", culprit: "gke-general", mutate: (s) => void delete find(s, "gke-general").props.management },
+    ],
+    "gke-release-channel": [
+        { name: "no release channel", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.releaseChannel },
+        { name: "the RAPID channel", culprit: "gke", mutate: (s) => void (find(s, "gke").props.releaseChannel.channel = "RAPID") },
+    ],
+    "gke-network-policy-enforcement": [{ name: "legacy dataplane without network policy", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.datapathProvider }],
+    "gke-pool-no-default-service-account": [
+        { name: "a pool has no service account", culprit: "gke-general", mutate: (s) => void delete nc(s, "gke-general").serviceAccount },
+        { name: "a pool uses the compute default account", culprit: "gke-gpu", mutate: (s) => void (nc(s, "gke-gpu").serviceAccount = "1234-compute@developer.gserviceaccount.com") },
+        { name: "the default pool is kept", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.removeDefaultNodePool },
+    ],
+    "eks-secrets-encryption": [{ name: "no encryptionConfig", culprit: "eks", mutate: (s) => void delete find(s, "eks").props.encryptionConfig }],
+    "eks-control-plane-logging": [{ name: "audit logs are off", culprit: "eks", mutate: (s) => void (find(s, "eks").props.enabledClusterLogTypes = ["api"]) }],
+    "eks-public-endpoint-restricted": [
+        { name: "the endpoint is open to 0.0.0.0/0", culprit: "eks", mutate: (s) => void (find(s, "eks").props.vpcConfig.publicAccessCidrs = ["0.0.0.0/0"]) },
+        { name: "public access is defaulted", culprit: "eks", mutate: (s) => void (find(s, "eks").props.vpcConfig = { subnetIds: ["subnet-1"] }) },
+    ],
+    "node-pool-special-pools-tainted": [
+        { name: "the GKE spot pool is untainted", culprit: "gke-spot", mutate: (s) => void (nc(s, "gke-spot").taints = []) },
+        { name: "the EKS GPU node group is untainted", culprit: "eks-gpu", mutate: (s) => void (find(s, "eks-gpu").props.taints = []) },
+        { name: "a PreferNoSchedule taint only", culprit: "eks-spot", mutate: (s) => void (find(s, "eks-spot").props.taints[0].effect = "PREFER_NO_SCHEDULE") },
+    ],
+    "workload-tolerates-exactly-its-pool-taints": [
+        { name: "ai-inference does not tolerate the GPU taint", culprit: "ai-inference", mutate: (s) => void (pod(find(s, "ai-inference")).tolerations = []) },
+        { name: "video-processor tolerates the GPU pool it does not select", culprit: "video-processor", mutate: (s) => void pod(find(s, "video-processor")).tolerations.push({ key: "pitchey.io/pool", operator: "Equal", value: "gpu", effect: "NoSchedule" }) },
+        { name: "a blanket toleration", culprit: "document-processor", mutate: (s) => void pod(find(s, "document-processor")).tolerations.push({ operator: "Exists" }) },
+        {
+            name: "a workload without a selector tolerates the spot taint",
+            culprit: "reporting",
+            mutate: (s) => {
+                const w = processorDeployment("reporting");
+                delete pod(w).nodeSelector;
+                pod(w).tolerations = [{ key: "pitchey.io/pool", operator: "Exists" }];
+                s.push(w);
+            },
+        },
+    ],
+};

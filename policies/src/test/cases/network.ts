@@ -1,0 +1,56 @@
+import { find, processorDeployment, remove, res, type Case } from "../util";
+
+const np = (name: string) => `processors-${name}`;
+
+export const networkCases: Record<string, Case[]> = {
+    "k8s-namespace-default-deny": [
+        { name: "the default-deny policy is missing", culprit: "processors-ns", mutate: (s) => remove(s, np("default-deny")) },
+        { name: "it denies ingress only", culprit: "processors-ns", mutate: (s) => void (find(s, np("default-deny")).props.spec.policyTypes = ["Ingress"]) },
+        { name: "it selects only some pods", culprit: "processors-ns", mutate: (s) => void (find(s, np("default-deny")).props.spec.podSelector = { matchLabels: { "app.kubernetes.io/name": "video-processor" } }) },
+        {
+            name: "a workload runs in a namespace without policies",
+            culprit: "batch-worker",
+            mutate: (s) => {
+                const w = processorDeployment("batch-worker");
+                w.props.metadata.namespace = "batch";
+                s.push(w);
+            },
+        },
+    ],
+    "k8s-sandboxed-service-egress": [
+        {
+            name: "an allow-all egress rule selects code-executor",
+            culprit: "code-exec-open",
+            mutate: (s) =>
+                void s.push(res("kubernetes:networking.k8s.io/v1:NetworkPolicy", "code-exec-open", {
+                    metadata: { name: "code-exec-open", namespace: "processors" },
+                    spec: { podSelector: { matchLabels: { "app.kubernetes.io/name": "code-executor" } }, policyTypes: ["Egress"], egress: [{}] },
+                })),
+        },
+        {
+            name: "the object-storage policy no longer excludes code-executor",
+            culprit: np("allow-object-storage"),
+            mutate: (s) => void (find(s, np("allow-object-storage")).props.spec.podSelector = {}),
+        },
+        {
+            name: "nothing restricts its egress",
+            culprit: "code-executor",
+            mutate: (s) => {
+                remove(s, np("default-deny"));
+                remove(s, np("allow-dns-db"));
+            },
+        },
+    ],
+    "k8s-no-nodeport-services": [{ name: "a Service is NodePort", culprit: "video-processor-svc", mutate: (s) => void (find(s, "video-processor-svc").props.spec.type = "NodePort") }],
+    "k8s-loadbalancer-only-ingress-controller": [
+        { name: "a processor Service is a LoadBalancer", culprit: "video-processor-svc", mutate: (s) => void (find(s, "video-processor-svc").props.spec.type = "LoadBalancer") },
+        { name: "the controller Service has no source ranges", culprit: "ingress-nginx-controller", mutate: (s) => void delete find(s, "ingress-nginx-controller").props.spec.loadBalancerSourceRanges },
+        { name: "the controller chart leaves source ranges unset", culprit: "ingress-nginx", mutate: (s) => void (find(s, "ingress-nginx").props.values = {}) },
+    ],
+    "cloud-no-public-ingress": [
+        { name: "the firewall opens SSH to the world", culprit: "allow-lb-https", mutate: (s) => void (find(s, "allow-lb-https").props.allows = [{ protocol: "tcp", ports: ["22", "443"] }]) },
+        { name: "the firewall opens all tcp to the world", culprit: "allow-lb-https", mutate: (s) => void (find(s, "allow-lb-https").props.allows = [{ protocol: "tcp" }]) },
+        { name: "the security group opens all ports", culprit: "lb-sg", mutate: (s) => void find(s, "lb-sg").props.ingress.push({ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }) },
+        { name: "an ingress rule opens 6443 over IPv6", culprit: "lb-https", mutate: (s) => { const p = find(s, "lb-https").props; delete p.cidrIpv4; p.cidrIpv6 = "::/0"; p.fromPort = 6443; p.toPort = 6443; } },
+    ],
+};

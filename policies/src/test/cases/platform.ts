@@ -1,0 +1,69 @@
+import { container, find, remove, res, type Case } from "../util";
+
+export const platformCases: Record<string, Case[]> = {
+    "registry-scan-on-push": [
+        { name: "ECR scan on push is off", culprit: "video-processor-repo", mutate: (s) => void (find(s, "video-processor-repo").props.imageScanningConfiguration.scanOnPush = false) },
+        { name: "Artifact Registry scanning is disabled", culprit: "processors-ar", mutate: (s) => void (find(s, "processors-ar").props.vulnerabilityScanningConfig.enablementConfig = "DISABLED") },
+    ],
+    "registry-immutable-tags": [
+        { name: "ECR tags are mutable", culprit: "video-processor-repo", mutate: (s) => void delete find(s, "video-processor-repo").props.imageTagMutability },
+        { name: "Artifact Registry tags are mutable", culprit: "processors-ar", mutate: (s) => void delete find(s, "processors-ar").props.dockerConfig },
+    ],
+    "registry-untagged-image-expiry": [
+        { name: "the ECR lifecycle policy is missing", culprit: "video-processor-repo", mutate: (s) => remove(s, "video-processor-repo-lifecycle") },
+        { name: "ECR keeps untagged images 30 days", culprit: "video-processor-repo", mutate: (s) => void (find(s, "video-processor-repo-lifecycle").props.policy = JSON.stringify({ rules: [{ rulePriority: 1, selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 30 }, action: { type: "expire" } }] })) },
+        { name: "Artifact Registry has no cleanup policy", culprit: "processors-ar", mutate: (s) => void delete find(s, "processors-ar").props.cleanupPolicies },
+    ],
+    "helm-chart-version-pinned": [
+        { name: "no chart version", culprit: "ingress-nginx", mutate: (s) => void delete find(s, "ingress-nginx").props.version },
+        { name: "a version range", culprit: "ingress-nginx", mutate: (s) => void (find(s, "ingress-nginx").props.version = "^4.11.0") },
+    ],
+    "cloudflare-ssl-strict": [
+        { name: "SSL is flexible", culprit: "zone-ssl", mutate: (s) => void (find(s, "zone-ssl").props.value = "flexible") },
+        { name: "the ssl setting is missing", culprit: "pitchey-zone", mutate: (s) => remove(s, "zone-ssl") },
+    ],
+    "cloudflare-min-tls-1-2": [{ name: "minimum TLS is 1.0", culprit: "zone-min_tls_version", mutate: (s) => void (find(s, "zone-min_tls_version").props.value = "1.0") }],
+    "cloudflare-always-use-https": [
+        { name: "always_use_https is off", culprit: "zone-always_use_https", mutate: (s) => void (find(s, "zone-always_use_https").props.value = "off") },
+        { name: "the setting is missing", culprit: "pitchey-zone", mutate: (s) => remove(s, "zone-always_use_https") },
+    ],
+    "cloudflare-api-record-proxied": [{ name: "the API record is DNS-only", culprit: "api-record", mutate: (s) => void (find(s, "api-record").props.proxied = false) }],
+    "aws-required-tags": [
+        { name: "the bucket has no CostCenter", culprit: "backups", mutate: (s) => void delete find(s, "backups").props.tags.CostCenter },
+        { name: "the node group has no tags", culprit: "eks-gpu", mutate: (s) => void delete find(s, "eks-gpu").props.tags },
+    ],
+    "gcp-required-labels": [
+        { name: "the cluster has no labels", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.resourceLabels },
+        { name: "a pool's VMs have no cost-center", culprit: "gke-gpu", mutate: (s) => void (find(s, "gke-gpu").props.nodeConfig.resourceLabels = { service: "ai-inference", environment: "prod" }) },
+    ],
+    "k8s-required-labels": [
+        { name: "the Service has no cost-center label", culprit: "video-processor-svc", mutate: (s) => void delete find(s, "video-processor-svc").props.metadata.labels["pitchey.io/cost-center"] },
+        { name: "the pod template lacks part-of", culprit: "ai-inference", mutate: (s) => { const d = find(s, "ai-inference"); d.props.spec.template.metadata.labels = { "app.kubernetes.io/name": "ai-inference" }; } },
+    ],
+    "k8s-namespace-resource-quota": [
+        { name: "the quota is missing", culprit: "processors-ns", mutate: (s) => remove(s, "processors-quota") },
+        { name: "the quota does not bound memory", culprit: "processors-ns", mutate: (s) => void delete find(s, "processors-quota").props.spec.hard["requests.memory"] },
+    ],
+    "processor-has-scaledobject": [
+        { name: "the ScaledObject is missing", culprit: "media-transcoder", mutate: (s) => remove(s, "media-transcoder-scaler") },
+        { name: "the ScaledObject targets another name", culprit: "media-transcoder", mutate: (s) => void (find(s, "media-transcoder-scaler").props.spec.scaleTargetRef.name = "media-transcoder-v1") },
+        { name: "it has no triggers", culprit: "media-transcoder-scaler", mutate: (s) => void (find(s, "media-transcoder-scaler").props.spec.triggers = []) },
+    ],
+    "alert-has-runbook": [
+        { name: "an alert has no runbook_url", culprit: "processor-alerts", mutate: (s) => void delete find(s, "processor-alerts").props.spec.groups[0].rules[1].annotations.runbook_url },
+        { name: "the runbook_url is not a link", culprit: "processor-alerts", mutate: (s) => void (find(s, "processor-alerts").props.spec.groups[0].rules[1].annotations.runbook_url = "ask on slack") },
+    ],
+    "database-has-backups": [
+        { name: "Cloud SQL backups are off", culprit: "jobs-db", mutate: (s) => void (find(s, "jobs-db").props.settings.backupConfiguration.enabled = false) },
+        { name: "RDS keeps backups 1 day", culprit: "jobs-rds", mutate: (s) => void s.push(res("aws:rds/instance:Instance", "jobs-rds", { identifier: "jobs", engine: "postgres", backupRetentionPeriod: 1 })) },
+        {
+            name: "an in-cluster postgres has no backup job",
+            culprit: "postgres",
+            mutate: (s) => {
+                const db = structuredClone(find(s, "video-processor"));
+                container(db).image = `postgres:16@sha256:${"b".repeat(64)}`;
+                s.push(res("kubernetes:apps/v1:StatefulSet", "postgres", { metadata: { name: "postgres", namespace: "data" }, spec: db.props.spec }));
+            },
+        },
+    ],
+};

@@ -1,0 +1,49 @@
+import { find, remove, res, type Case } from "../util";
+
+export const storageCases: Record<string, Case[]> = {
+    "s3-public-access-block": [
+        { name: "the block is missing", culprit: "media", mutate: (s) => remove(s, "media-pab") },
+        { name: "restrictPublicBuckets is off", culprit: "backups-pab", mutate: (s) => void (find(s, "backups-pab").props.restrictPublicBuckets = false) },
+    ],
+    "s3-sse-kms-customer-key": [
+        { name: "SSE-S3 (AES256) is used", culprit: "backups", mutate: (s) => void (find(s, "backups-sse").props.rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]) },
+        { name: "the AWS-managed key is used", culprit: "backups", mutate: (s) => void (find(s, "backups-sse").props.rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId = "alias/aws/s3") },
+        { name: "the configuration points at another bucket", culprit: "media", mutate: (s) => void (find(s, "media-sse").props.bucket = "someone-elses-bucket") },
+    ],
+    "s3-versioning": [
+        { name: "versioning is suspended", culprit: "backups", mutate: (s) => void (find(s, "backups-versioning").props.versioningConfiguration.status = "Suspended") },
+        { name: "versioning is missing", culprit: "media", mutate: (s) => remove(s, "media-versioning") },
+    ],
+    "s3-access-logging": [{ name: "logging is missing", culprit: "media", mutate: (s) => remove(s, "media-logging") }],
+    "s3-lifecycle-abort-incomplete-uploads": [
+        { name: "the abort rule is missing", culprit: "media", mutate: (s) => void (find(s, "media-lifecycle").props.rules = []) },
+        { name: "the abort rule is disabled", culprit: "media", mutate: (s) => void (find(s, "media-lifecycle").props.rules[0].status = "Disabled") },
+    ],
+    "s3-tls-only": [
+        { name: "the bucket policy is missing", culprit: "media", mutate: (s) => remove(s, "media-policy") },
+        { name: "the deny does not test SecureTransport", culprit: "backups", mutate: (s) => void (find(s, "backups-policy").props.policy = JSON.stringify({ Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:DeleteBucket", Resource: "*" }] })) },
+    ],
+    "s3-acls-disabled": [
+        { name: "ownership is ObjectWriter", culprit: "media", mutate: (s) => void (find(s, "media-ownership").props.rule.objectOwnership = "ObjectWriter") },
+        { name: "a BucketAcl is declared", culprit: "media-acl", mutate: (s) => void s.push(res("aws:s3/bucketAcl:BucketAcl", "media-acl", { bucket: "pitchey-prod-media", acl: "public-read" })) },
+    ],
+    "backup-bucket-replicated": [
+        { name: "the backup bucket's replication is missing", culprit: "backups", mutate: (s) => remove(s, "backups-replication") },
+        { name: "the replication rule is disabled", culprit: "backups", mutate: (s) => void (find(s, "backups-replication").props.rules[0].status = "Disabled") },
+        { name: "the GCS backup bucket is single-region", culprit: "gcs-backups", mutate: (s) => void (find(s, "gcs-backups").props.location = "US-WEST1") },
+    ],
+    "backup-retention-minimum": [
+        { name: "monthly backups expire after 90 days", culprit: "backups-lifecycle", mutate: (s) => void (find(s, "backups-lifecycle").props.rules[4].expiration.days = 90) },
+        { name: "a bucket-wide rule expires everything after 30 days", culprit: "backups-lifecycle", mutate: (s) => void find(s, "backups-lifecycle").props.rules.push({ id: "all", status: "Enabled", filter: {}, expiration: { days: 30 } }) },
+        { name: "the GCS hourly tier is deleted after 12 hours", culprit: "gcs-backups", mutate: (s) => void (find(s, "gcs-backups").props.lifecycleRules[0].condition.age = 0) },
+        { name: "the config raises the daily minimum", culprit: "backups-lifecycle", mutate: () => undefined, config: { "backup-retention-minimum": { backupRetentionDays: { hourly: 1, daily: 14, weekly: 28, monthly: 365 } } } },
+    ],
+    "kms-key-rotation": [{ name: "rotation is off", culprit: "platform-key", mutate: (s) => void (find(s, "platform-key").props.enableKeyRotation = false) }],
+    "kms-no-wildcard-principal": [
+        { name: "the key policy allows Principal *", culprit: "platform-key", mutate: (s) => void (find(s, "platform-key").props.policy = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: "*", Action: "kms:Decrypt", Resource: "*" }] })) },
+        { name: "the key policy allows AWS: [*]", culprit: "platform-key", mutate: (s) => void (find(s, "platform-key").props.policy = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { AWS: ["*"] }, Action: "kms:*", Resource: "*" }] })) },
+    ],
+    "gcs-uniform-bucket-level-access": [{ name: "uniform access is off", culprit: "gcs-backups", mutate: (s) => void (find(s, "gcs-backups").props.uniformBucketLevelAccess = false) }],
+    "gcs-public-access-prevention": [{ name: "prevention is inherited", culprit: "gcs-backups", mutate: (s) => void (find(s, "gcs-backups").props.publicAccessPrevention = "inherited") }],
+    "gcs-versioning": [{ name: "versioning is off", culprit: "gcs-backups", mutate: (s) => void delete find(s, "gcs-backups").props.versioning }],
+};

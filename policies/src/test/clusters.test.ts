@@ -1,0 +1,4 @@
+import { describePolicies } from "./harness";
+import { clusterCases } from "./cases/clusters";
+
+describePolicies(clusterCases);

@@ -1,0 +1,4 @@
+import { describePolicies } from "./harness";
+import { networkCases } from "./cases/network";
+
+describePolicies(networkCases);

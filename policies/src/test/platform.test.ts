@@ -1,0 +1,4 @@
+import { describePolicies } from "./harness";
+import { platformCases } from "./cases/platform";
+
+describePolicies(platformCases);

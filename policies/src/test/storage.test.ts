@@ -1,0 +1,4 @@
+import { describePolicies } from "./harness";
+import { storageCases } from "./cases/storage";
+
+describePolicies(storageCases);
