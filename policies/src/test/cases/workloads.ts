@@ -66,7 +66,7 @@ export const workloadCases: Record<string, Case[]> = {
         { name: "liveness probe is missing", culprit: VP, mutate: (s) => void delete c(s).livenessProbe },
     ],
     "k8s-probes-not-identical": [
-        { name: "both probes hit /readyz", culprit: VP, mutate: (s) => void (c(s).livenessProbe = { httpGet: { port: 8080, path: "/readyz" }, periodSeconds: 30 }) },
+        { name: "both probes hit /readyz", culprit: "document-processor", mutate: (s) => void (container(find(s, "document-processor")).livenessProbe = { httpGet: { port: 8080, path: "/readyz" }, periodSeconds: 30 }) },
     ],
     "k8s-image-pinned-by-digest": [
         { name: "the image is referenced by tag", culprit: VP, mutate: (s) => void (c(s).image = "us-west1-docker.pkg.dev/pitchey/processors/video-processor:1.4.2") },
