@@ -1,6 +1,7 @@
 import type {
     EnforcementLevel,
     PolicyResource,
+    PolicyProviderResource,
     PolicyResourceOptions,
     ReportViolation,
     ResourceValidationArgs,
@@ -74,9 +75,47 @@ function throwNotApplicable(reason?: string): never {
     throw new NotApplicable(reason);
 }
 
-export function resourceArgs(r: PlanResource, settings: Record<string, unknown>): ResourceValidationArgs {
+/**
+ * Provider inputs reach the engine as strings for nested values (e.g. `defaultTags`); the policy server hands
+ * them to policies the same way, so only top-level JSON strings are decoded here, as policies expect objects.
+ */
+function providerProps(props: Record<string, any>): Record<string, any> {
+    const out: Record<string, any> = {};
+    for (const [k, v] of Object.entries(props ?? {})) {
+        if (typeof v === "string" && /^[[{]/.test(v)) {
+            try {
+                out[k] = JSON.parse(v);
+                continue;
+            } catch {
+                // not JSON after all; keep the string
+            }
+        }
+        out[k] = v;
+    }
+    return out;
+}
+
+/**
+ * The plan does not record which provider each resource uses; when a package has exactly one explicit
+ * provider in the stack, that is the one its resources use (the program's convention), as the engine would report.
+ */
+function providersByPackage(records: readonly PlanResource[]): Map<string, PolicyProviderResource> {
+    const byPkg = new Map<string, PlanResource[]>();
+    for (const r of records) {
+        const m = /^pulumi:providers:(.+)$/.exec(r.type);
+        if (m) byPkg.set(m[1], [...(byPkg.get(m[1]) ?? []), r]);
+    }
+    const out = new Map<string, PolicyProviderResource>();
+    for (const [pkg, list] of byPkg) {
+        if (list.length === 1) out.set(pkg, { type: list[0].type, name: list[0].name, urn: list[0].urn, props: providerProps(list[0].props) });
+    }
+    return out;
+}
+
+export function resourceArgs(r: PlanResource, settings: Record<string, unknown>, provider?: PolicyProviderResource): ResourceValidationArgs {
     const props = r.props ?? {};
     return {
+        ...(provider ? { provider } : {}),
         type: r.type,
         props,
         urn: r.urn,
@@ -137,6 +176,8 @@ export function evaluatePlan(
     const violations: Violation[] = [];
     let stack: PolicyResource[] | undefined;
     const stackUrn = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn ?? "(stack)";
+    const providers = providersByPackage(resources);
+    const providerOf = (r: PlanResource) => providers.get(r.type.split(":")[0]);
     for (const p of policies) {
         const { level, settings } = policySettings(config, p.name);
         const effective = level ?? p.enforcementLevel;
@@ -159,7 +200,7 @@ export function evaluatePlan(
             run(stackUrn, (report) => p.validateStack(args, report), true);
         } else {
             for (const r of resources) {
-                run(r.urn, (report) => p.validateResource(resourceArgs(r, settings), report), false);
+                run(r.urn, (report) => p.validateResource(resourceArgs(r, settings, providerOf(r)), report), false);
             }
         }
     }

@@ -22,7 +22,7 @@ export const DEFAULTS = {
     systemNamespaces: ["kube-system", "kube-public", "kube-node-lease", "gke-managed-system", "gmp-system", "gke-gmp-system"],
     requiredTags: ["Service", "Environment", "CostCenter"],
     /** GCP label keys must be lower case, so the same scheme is spelled in lower case there. */
-    requiredGcpLabels: ["service", "environment", "cost-center"],
+    requiredGcpLabels: ["service", "environment", "cost_center"],
     requiredLabels: ["app.kubernetes.io/name", "app.kubernetes.io/part-of", "pitchey.io/environment", "pitchey.io/cost-center"],
     /** Playbook backup retention: hourly 24, daily 7, weekly 4, monthly 12. Expressed in days. */
     backupRetentionDays: { hourly: 1, daily: 7, weekly: 28, monthly: 365 } as Record<string, number>,

@@ -39,6 +39,19 @@ export const GCP_LABEL_PATHS: Record<string, (p: Obj) => Obj | undefined> = {
 
 const COST_SOURCE = "FinOps Foundation tagging guidance; AWS Tagging Best Practices; Google Cloud labels / GKE cost allocation";
 
+/** Provider inputs may arrive JSON-encoded (the engine's encoding for nested provider config). */
+function asObject(v: unknown): Obj {
+    if (typeof v === "string") {
+        try {
+            const parsed = JSON.parse(v) as unknown;
+            return typeof parsed === "object" && parsed !== null ? (parsed as Obj) : {};
+        } catch {
+            return {};
+        }
+    }
+    return typeof v === "object" && v !== null ? (v as Obj) : {};
+}
+
 function missingKeys(have: Obj | undefined, required: readonly string[]): string[] {
     return required.filter((k) => typeof have?.[k] !== "string" || have[k] === "");
 }
@@ -57,7 +70,7 @@ export const awsRequiredTags = resourcePolicy({
     types: AWS_TAGGABLE,
     validate: (args, report) => {
         const cfg = configOf(args, { requiredTags: DEFAULTS.requiredTags as readonly string[] });
-        const tags = { ...(args.provider?.props?.defaultTags?.tags ?? {}), ...(args.props.tags ?? {}) };
+        const tags = { ...asObject(asObject(args.provider?.props?.defaultTags).tags), ...(args.props.tags ?? {}) };
         const missing = missingKeys(tags, cfg.requiredTags);
         if (missing.length > 0) report(`${args.type.split(":").pop()} ${args.name} is missing tag(s) ${missing.join(", ")}.`);
     },
@@ -65,7 +78,7 @@ export const awsRequiredTags = resourcePolicy({
 
 export const gcpRequiredLabels = resourcePolicy({
     name: "gcp-required-labels",
-    summary: "Labelled GCP resources must carry the service, environment and cost-center labels (lower case, as GCP requires).",
+    summary: "Labelled GCP resources must carry the service, environment and cost_center labels (lower case, as GCP requires).",
     enforcement: "mandatory",
     meta: {
         area: "cost",
@@ -77,7 +90,7 @@ export const gcpRequiredLabels = resourcePolicy({
     types: Object.keys(GCP_LABEL_PATHS),
     validate: (args, report) => {
         const cfg = configOf(args, { requiredGcpLabels: DEFAULTS.requiredGcpLabels as readonly string[] });
-        const labels = { ...(args.provider?.props?.defaultLabels ?? {}), ...(GCP_LABEL_PATHS[args.type](args.props) ?? {}) };
+        const labels = { ...asObject(args.provider?.props?.defaultLabels), ...(GCP_LABEL_PATHS[args.type](args.props) ?? {}) };
         const missing = missingKeys(labels, cfg.requiredGcpLabels);
         if (missing.length > 0) report(`${args.type.split(":").pop()} ${args.name} is missing label(s) ${missing.join(", ")}.`);
     },

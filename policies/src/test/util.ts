@@ -27,7 +27,7 @@ export function labels(service: string, env = "prod"): Record<string, string> {
 }
 
 export const tags = { Service: "backups", Environment: "prod", CostCenter: "platform" };
-export const gcpLabels = { service: "platform", environment: "prod", "cost-center": "platform" };
+export const gcpLabels = { service: "platform", environment: "prod", cost_center: "platform" };
 
 export const NS = "processors";
 

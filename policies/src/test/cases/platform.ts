@@ -31,6 +31,14 @@ export const platformCases: Record<string, Case[]> = {
     "aws-required-tags": [
         { name: "the bucket has no CostCenter", culprit: "backups", mutate: (s) => void delete find(s, "backups").props.tags.CostCenter },
         { name: "the node group has no tags", culprit: "eks-gpu", mutate: (s) => void delete find(s, "eks-gpu").props.tags },
+        {
+            name: "the provider's defaultTags lack CostCenter",
+            culprit: "eks-gpu",
+            mutate: (s) => {
+                delete find(s, "eks-gpu").props.tags;
+                s.push(res("pulumi:providers:aws", "aws", { region: "eu-west-1", defaultTags: JSON.stringify({ tags: { Service: "x", Environment: "dr" } }) }));
+            },
+        },
     ],
     "gcp-required-labels": [
         { name: "the cluster has no labels", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.resourceLabels },

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { evaluatePlan } from "../evaluate";
+import { allPolicies } from "../policies";
+import { notPrivileged } from "../kubernetes/security";
+import { awsRequiredTags } from "../cost/tags";
+import { clone, compliantStack, container, find, res, run } from "./util";
+
+function privilegedStack() {
+    const s = compliantStack();
+    container(find(s, "video-processor")).securityContext.privileged = true;
+    return s;
+}
+
+describe("evaluatePlan", () => {
+    it("reports a violation with policy, urn, enforcement and message", () => {
+        const s = privilegedStack();
+        const v = evaluatePlan(s).violations;
+        expect(v).toEqual([
+            { policy: "k8s-not-privileged", urn: find(s, "video-processor").urn, enforcement: "mandatory", message: expect.stringContaining("privileged") },
+        ]);
+    });
+
+    it("counts every registered policy", () => {
+        expect(evaluatePlan([]).policies).toBe(allPolicies.length);
+    });
+
+    it("honours per-policy enforcement overrides in pack-config format", () => {
+        const s = privilegedStack();
+        expect(evaluatePlan(s, { config: { "k8s-not-privileged": "advisory" } }).violations[0].enforcement).toBe("advisory");
+        expect(evaluatePlan(s, { config: { "k8s-not-privileged": { enforcementLevel: "disabled" } } }).violations).toEqual([]);
+        expect(evaluatePlan(s, { config: { all: "advisory" } }).violations[0].enforcement).toBe("advisory");
+    });
+
+    it("passes policy settings through getConfig, over the schema defaults", () => {
+        const s = compliantStack();
+        expect(run(awsRequiredTags, s, { "aws-required-tags": { requiredTags: ["Service", "Owner"] } }).length).toBeGreaterThan(0);
+        expect(run(awsRequiredTags, s, { "aws-required-tags": { requiredTags: ["Service"] } })).toEqual([]);
+    });
+
+    it("gives resource validators isType/asType that match the Pulumi type token", () => {
+        const seen: unknown[] = [];
+        const probe = { ...notPrivileged, validateResource: (args: Parameters<typeof notPrivileged.validateResource>[0]) => {
+            const cls = { __pulumiType: "kubernetes:apps/v1:Deployment" } as never;
+            if (args.isType(cls)) seen.push(args.asType(cls));
+            else expect(args.asType(cls)).toBeUndefined();
+        } };
+        const d = find(compliantStack(), "video-processor");
+        evaluatePlan([d, res("aws:kms/key:Key", "k", {})], { policies: [probe] });
+        expect(seen).toEqual([d.props]);
+    });
+
+    it("treats notApplicable as no violation and surfaces policy crashes with the resource", () => {
+        const crash = { ...notPrivileged, validateResource: () => { throw new Error("boom"); } };
+        const d = find(compliantStack(), "video-processor");
+        expect(() => evaluatePlan([d], { policies: [crash] })).toThrow(/k8s-not-privileged failed on .*video-processor: boom/);
+        expect(evaluatePlan([res("aws:kms/key:Key", "k", {})], { policies: [notPrivileged] }).violations).toEqual([]);
+    });
+
+    it("does not modify the records it evaluates", () => {
+        const s = compliantStack();
+        const before = clone(s);
+        evaluatePlan(s);
+        expect(s).toEqual(before);
+    });
+});
