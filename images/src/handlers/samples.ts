@@ -1,7 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { PDFDocument, StandardFonts } from "pdf-lib";
 import type { JobType } from "../runtime/types";
 import { runTool } from "./ffmpeg";
 
@@ -62,6 +61,8 @@ export async function makePdf(
   pages: string[][],
   info: { title?: string; author?: string; subject?: string } = {},
 ): Promise<string> {
+  // Loaded here so the worker images, which never write PDFs, can leave pdf-lib out.
+  const { PDFDocument, StandardFonts } = require("pdf-lib") as typeof import("pdf-lib");
   const doc = await PDFDocument.create();
   const font = await doc.embedFont(StandardFonts.Helvetica);
   if (info.title) doc.setTitle(info.title);
