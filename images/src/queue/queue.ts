@@ -235,6 +235,35 @@ export class JobQueue {
   }
 
   /**
+   * Records many successes in one statement, each fenced like `complete`;
+   * returns the ids that were still owned.
+   */
+  async completeMany(
+    workerId: string,
+    items: ReadonlyArray<{ job: ClaimedJob; result: unknown; durationSeconds: number; costUsd: number }>,
+  ): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const { rows } = await this.pool.query<{ id: string }>(
+      `UPDATE container_jobs j
+          SET status = 'completed', result = u.result, error_message = NULL, completed_at = now(),
+              processing_time_seconds = u.seconds, estimated_cost_usd = coalesce(j.estimated_cost_usd, 0) + u.cost,
+              progress = 1, locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
+         FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::numeric[], $5::numeric[]) AS u(id, attempt, result, seconds, cost)
+        WHERE j.id = u.id AND j.attempts = u.attempt AND j.locked_by = $6 AND j.status = 'processing'
+       RETURNING j.id`,
+      [
+        items.map((i) => i.job.id),
+        items.map((i) => i.job.attempt),
+        items.map((i) => JSON.stringify(i.result ?? null)),
+        items.map((i) => i.durationSeconds),
+        items.map((i) => i.costUsd),
+        workerId,
+      ],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
    * Records a failed attempt: back to pending after `retryDelayMs`, or `dead`
    * once attempts are used up, or `failed` when the error is permanent.
    * Returns the new status, or "lost" when the lease had been lost.

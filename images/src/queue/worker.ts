@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Client, type Pool } from "pg";
@@ -110,6 +111,15 @@ export class Worker {
   /** Set when shutdown gives up on the database; pending writes stop retrying. */
   private abandoned = false;
   private lastTick = Date.now();
+  /** Successes waiting to be written; one write in flight at a time gathers the next batch. */
+  private completions: Array<{
+    job: ClaimedJob;
+    result: unknown;
+    durationSeconds: number;
+    costUsd: number;
+    settle: (owned: boolean | "lost") => void;
+  }> = [];
+  private flushing = false;
   private dbUp = false;
 
   constructor(private readonly opts: WorkerOptions) {
@@ -188,7 +198,10 @@ export class Worker {
 
   private wake(): void {
     this.wanted = true;
-    if (!this.looping && !this.stopped) void this.loop();
+    if (this.looping || this.stopped) return;
+    // Deferred a turn so slots freed together are claimed in one query.
+    this.looping = true;
+    setImmediate(() => void this.loop());
   }
 
   private async loop(): Promise<void> {
@@ -258,9 +271,9 @@ export class Worker {
     let result: unknown;
     let error: unknown;
     let ok = false;
+    const workRoot = this.opts.workRoot ?? os.tmpdir();
     log.info({ maxAttempts: job.maxAttempts }, "job started");
     try {
-      workDir = await mkdtemp(path.join(this.opts.workRoot ?? os.tmpdir(), `job-${job.id.slice(0, 8)}-`));
       const parsed = this.opts.handler.payloadSchema.safeParse(job.payload);
       if (!parsed.success) throw new PermanentJobError(`Payload no longer valid: ${parsed.error.message}`);
       const ctx: JobContext = {
@@ -269,7 +282,11 @@ export class Worker {
         signal: abort.signal,
         logger: log,
         store: this.opts.store,
-        workDir,
+        // Made on first use: most attempts never touch the disk, and a directory per job costs throughput.
+        get workDir() {
+          workDir ??= mkdtempSync(path.join(workRoot, `job-${job.id.slice(0, 8)}-`));
+          return workDir;
+        },
         progress: (fraction, message) => {
           entry.progress = Math.max(0, Math.min(1, fraction));
           entry.message = message ?? null;
@@ -292,7 +309,7 @@ export class Worker {
 
     let outcome: Outcome;
     if (ok) {
-      outcome = (await this.persist(() => this.queue.complete(job, this.workerId, result, seconds, cost))) === true ? "completed" : "lost";
+      outcome = (await this.recordCompletion(job, result, seconds, cost)) === true ? "completed" : "lost";
       if (outcome === "completed") log.info({ seconds, costUsd: cost }, "job completed");
     } else if (error instanceof ShutdownError || (abort.signal.reason instanceof ShutdownError && abort.signal.aborted)) {
       outcome = (await this.persist(() => this.queue.release(job, this.workerId))) === true ? "released" : "lost";
@@ -322,6 +339,29 @@ export class Worker {
       m?.jobsTotal.inc({ type, status: outcome === "pending" ? "failed" : outcome });
     }
     this.opts.onSettled?.(job, outcome);
+  }
+
+  private recordCompletion(job: ClaimedJob, result: unknown, durationSeconds: number, costUsd: number): Promise<boolean | "lost"> {
+    return new Promise((settle) => {
+      this.completions.push({ job, result, durationSeconds, costUsd, settle });
+      // Deferred a turn so jobs finishing together share one write.
+      if (this.completions.length === 1) setImmediate(() => void this.flushCompletions());
+    });
+  }
+
+  /** Group commit: completions that arrive while a write is in flight go out together in the next one. */
+  private async flushCompletions(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.completions.length > 0) {
+        const batch = this.completions.splice(0, 500);
+        const owned = await this.persist(() => this.queue.completeMany(this.workerId, batch));
+        for (const c of batch) c.settle(owned === "lost" ? "lost" : owned.has(c.job.id));
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   /** Retries a fenced write through database outages; fencing makes a late write harmless. */
