@@ -200,12 +200,22 @@ export class S3Store implements ResultStore {
     private readonly endpoint: string | undefined,
     private readonly region: string,
     private readonly opts: FetchOptions,
+    private readonly credentials?: { accessKeyId: string; secretAccessKey: string },
   ) {}
 
   private client(): Promise<import("@aws-sdk/client-s3").S3Client> {
     // The SDK is loaded on first use so that workers with a local store never pay for it.
     this.clientPromise ??= import("@aws-sdk/client-s3").then(
-      ({ S3Client }) => new S3Client({ region: this.region, endpoint: this.endpoint, forcePathStyle: Boolean(this.endpoint) }),
+      ({ S3Client }) =>
+        new S3Client({
+          region: this.region,
+          endpoint: this.endpoint,
+          forcePathStyle: Boolean(this.endpoint),
+          credentials: this.credentials,
+          // R2 and other S3-compatible stores reject the SDK's default streaming checksums.
+          requestChecksumCalculation: "WHEN_REQUIRED",
+          responseChecksumValidation: "WHEN_REQUIRED",
+        }),
     );
     return this.clientPromise;
   }
@@ -280,7 +290,11 @@ export function createResultStore(env: NodeJS.ProcessEnv): ResultStore {
     const prefix = u.pathname.replace(/^\/+|\/+$/g, "");
     // R2 accepts any region name; "auto" is what it documents.
     const region = env.RESULTS_S3_REGION ?? env.AWS_REGION ?? (env.RESULTS_S3_ENDPOINT ? "auto" : "us-east-1");
-    return new S3Store({ bucket: u.hostname, prefix }, env.RESULTS_S3_ENDPOINT || undefined, region, opts);
+    const keyId = env.RESULTS_S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID;
+    const secret = env.RESULTS_S3_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY;
+    // Without keys in env the SDK's default chain applies (IRSA, instance roles).
+    const credentials = keyId && secret ? { accessKeyId: keyId, secretAccessKey: secret } : undefined;
+    return new S3Store({ bucket: u.hostname, prefix }, env.RESULTS_S3_ENDPOINT || undefined, region, opts, credentials);
   }
   throw new Error(`RESULTS_STORE_URL must be file:// or s3://, got ${raw}`);
 }
