@@ -33,6 +33,7 @@ export const allPolicies: readonly PackPolicy[] = [
     reliability.imageDigest,
     reliability.noLatestTag,
     reliability.sloMinReplicas,
+    reliability.sloAcceptedBelowMinimum,
     reliability.pdbRequired,
     reliability.pdbAllowsDisruption,
     reliability.terminationGrace,

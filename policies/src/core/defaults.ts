@@ -16,6 +16,8 @@ export const DEFAULTS = {
     /** Every processor has an SLO in the playbook, so every one must survive a single pod loss. */
     sloServices: [...PROCESSORS] as string[],
     minReplicas: 2,
+    /** SLO services allowed below minReplicas as a recorded cost decision (docs/decisions.md #4); reported as advisory. */
+    acceptedBelowMinimum: ["ai-inference"] as string[],
     sandboxedService: "code-executor",
     sandboxRuntimeClass: "gvisor",
     /** Namespaces owned by the cluster vendor; the platform does not deploy workloads there. */

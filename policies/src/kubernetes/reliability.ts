@@ -163,9 +163,38 @@ export function scaledObjectFor(d: PolicyResource, resources: readonly PolicyRes
     });
 }
 
+interface Shortfall {
+    readonly service: string;
+    readonly urn: string;
+    readonly message: string;
+}
+
+/** SLO-backed workloads that can run below the minimum, by either their ScaledObject floor or spec.replicas. */
+function sloShortfalls(resources: readonly PolicyResource[], sloServices: readonly string[], minReplicas: number): Shortfall[] {
+    const out: Shortfall[] = [];
+    for (const d of resources.filter((r) => r.type === T.Deployment || r.type === T.StatefulSet)) {
+        const svc = serviceName(d.props, d.name);
+        if (!sloServices.includes(svc) && !sloServices.includes(objectName(d.props, d.name))) continue;
+        const { n, from } = minimumReplicas(d, resources);
+        if (n < minReplicas) out.push({ service: svc, urn: d.urn, message: `${svc} has an SLO but can run at ${n} replica(s) (${from}); minimum is ${minReplicas}.` });
+        const r = d.props.spec?.replicas;
+        if (typeof r === "number" && r < minReplicas && !from.startsWith("spec")) {
+            out.push({ service: svc, urn: d.urn, message: `${svc} has an SLO but spec.replicas is ${r}; minimum is ${minReplicas}.` });
+        }
+    }
+    return out;
+}
+
+const SLO_KEYS = ["sloServices", "minReplicas", "acceptedBelowMinimum"] as const;
+const sloDefaults = () => ({
+    sloServices: DEFAULTS.sloServices as readonly string[],
+    minReplicas: DEFAULTS.minReplicas as number,
+    acceptedBelowMinimum: DEFAULTS.acceptedBelowMinimum as readonly string[],
+});
+
 export const sloMinReplicas = stackPolicy({
     name: "k8s-slo-min-replicas",
-    summary: "Services with an SLO must never run fewer than the minimum replicas (default 2), counting KEDA's minReplicaCount.",
+    summary: "Services with an SLO must never run fewer than the minimum replicas (default 2), counting KEDA's minReplicaCount; services whose shortfall is an accepted, recorded risk are reported by k8s-slo-accepted-below-minimum instead.",
     enforcement: "mandatory",
     meta: {
         area: "kubernetes-workloads",
@@ -173,18 +202,30 @@ export const sloMinReplicas = stackPolicy({
         why: "With one replica every node drain, eviction or crash is an outage that burns the SLO's error budget.",
     },
     fix: "Set spec.replicas and the ScaledObject's minReplicaCount to at least the minimum.",
-    configSchema: schemaFor(["sloServices", "minReplicas"]),
+    configSchema: schemaFor(SLO_KEYS),
     validate: (args, report) => {
-        const cfg = configOf(args, { sloServices: DEFAULTS.sloServices, minReplicas: DEFAULTS.minReplicas });
-        for (const d of args.resources.filter((r) => r.type === T.Deployment || r.type === T.StatefulSet)) {
-            const svc = serviceName(d.props, d.name);
-            if (!cfg.sloServices.includes(svc) && !cfg.sloServices.includes(objectName(d.props, d.name))) continue;
-            const { n, from } = minimumReplicas(d, args.resources);
-            if (n < cfg.minReplicas) report(`${svc} has an SLO but can run at ${n} replica(s) (${from}); minimum is ${cfg.minReplicas}.`, d.urn);
-            const r = d.props.spec?.replicas;
-            if (typeof r === "number" && r < cfg.minReplicas && !from.startsWith("spec")) {
-                report(`${svc} has an SLO but spec.replicas is ${r}; minimum is ${cfg.minReplicas}.`, d.urn);
-            }
+        const cfg = configOf(args, sloDefaults());
+        for (const s of sloShortfalls(args.resources, cfg.sloServices, cfg.minReplicas)) {
+            if (!cfg.acceptedBelowMinimum.includes(s.service)) report(s.message, s.urn);
+        }
+    },
+});
+
+export const sloAcceptedBelowMinimum = stackPolicy({
+    name: "k8s-slo-accepted-below-minimum",
+    summary: "SLO-backed services with a recorded exception (default: ai-inference, docs/decisions.md #4) are still reported when they can run below the minimum replicas.",
+    enforcement: "advisory",
+    meta: {
+        area: "kubernetes-workloads",
+        source: "kube-score deployment-replicas; docs/decisions.md #4 (single GPU replica accepted against the 99.5 % SLO's 216 min/month budget)",
+        why: "The exception is a cost decision, not a fix: keeping it visible in every report stops it from being forgotten when the SLO or the budget changes. Advisory because the risk is accepted.",
+    },
+    fix: "Raise the ScaledObject's minReplicaCount to the minimum, or keep the exception recorded in docs/decisions.md.",
+    configSchema: schemaFor(SLO_KEYS),
+    validate: (args, report) => {
+        const cfg = configOf(args, sloDefaults());
+        for (const s of sloShortfalls(args.resources, cfg.sloServices, cfg.minReplicas)) {
+            if (cfg.acceptedBelowMinimum.includes(s.service)) report(`${s.message} Accepted exception; see docs/decisions.md.`, s.urn);
         }
     },
 });

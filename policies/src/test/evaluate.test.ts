@@ -63,3 +63,12 @@ describe("evaluatePlan", () => {
         expect(s).toEqual(before);
     });
 });
+
+describe("accepted SLO exceptions", () => {
+    it("reports ai-inference at one replica as advisory only, per the recorded decision", () => {
+        const s = compliantStack();
+        find(s, "ai-inference-scaler").props.spec.minReplicaCount = 1;
+        const v = evaluatePlan(s).violations;
+        expect(v.map((x) => [x.policy, x.enforcement])).toEqual([["k8s-slo-accepted-below-minimum", "advisory"]]);
+    });
+});

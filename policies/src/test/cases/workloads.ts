@@ -79,6 +79,12 @@ export const workloadCases: Record<string, Case[]> = {
         { name: "the ScaledObject can scale to one replica", culprit: VP, mutate: (s) => void (find(s, `${VP}-scaler`).props.spec.minReplicaCount = 1) },
         { name: "the ScaledObject omits minReplicaCount (KEDA default 0)", culprit: VP, mutate: (s) => void delete find(s, `${VP}-scaler`).props.spec.minReplicaCount },
         {
+            name: "ai-inference runs one replica once its exception is withdrawn",
+            culprit: "ai-inference",
+            mutate: (s) => void (find(s, "ai-inference-scaler").props.spec.minReplicaCount = 1),
+            config: { "k8s-slo-min-replicas": { acceptedBelowMinimum: [] } },
+        },
+        {
             name: "an unscaled SLO Deployment runs one replica",
             culprit: VP,
             mutate: (s) => {
@@ -86,6 +92,9 @@ export const workloadCases: Record<string, Case[]> = {
                 d(s).props.spec.replicas = 1;
             },
         },
+    ],
+    "k8s-slo-accepted-below-minimum": [
+        { name: "ai-inference can scale down to one replica", culprit: "ai-inference", mutate: (s) => void (find(s, "ai-inference-scaler").props.spec.minReplicaCount = 1) },
     ],
     "k8s-pdb-required": [
         { name: "the PDB is missing", culprit: VP, mutate: (s) => remove(s, `${VP}-pdb`) },
