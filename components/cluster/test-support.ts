@@ -7,8 +7,8 @@ import type { Taint } from "./types";
 
 export const ROOT = join(__dirname, "..", "..");
 
-/** A stack file parsed exactly as the program parses it. */
-export function stackConfig(stack: "prod" | "dr"): PlatformConfig {
+/** A stack file's keys (without the project prefix and without secrets), as the program reads them. */
+export function stackRaw(stack: "prod" | "dr"): Record<string, any> {
   const secrets: readonly string[] = [...SECRET_KEYS, ...RESULTS_STORE_SECRET_KEYS];
   const file = readStackConfig(join(ROOT, `Pulumi.${stack}.yaml`), PROJECT, secrets);
   const raw: Record<string, unknown> = {};
@@ -20,7 +20,12 @@ export function stackConfig(stack: "prod" | "dr"): PlatformConfig {
       raw[key.slice(PROJECT.length + 1)] = value;
     }
   }
-  return parsePlatformConfig(raw);
+  return raw;
+}
+
+/** A stack file parsed exactly as the program parses it. */
+export function stackConfig(stack: "prod" | "dr"): PlatformConfig {
+  return parsePlatformConfig(stackRaw(stack));
 }
 
 export const resolve = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((done) => o.apply((v) => done(v)));

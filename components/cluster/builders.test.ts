@@ -1,0 +1,318 @@
+import { describe, expect, it } from "vitest";
+import { clusterSchema, type ClusterConfig } from "../../stacks/config/cluster";
+import { parsePlatformConfig, ConfigError } from "../../stacks/config";
+import { clusterAutoscalerValues, devicePluginConfig, falcoValues, FALCO_RULES, gvisorRuntimeClass, nvidiaDevicePluginValues } from "./addons";
+import { CLUSTER_ARG_DEFAULTS, missingBucketGrants, resolveClusterArgs } from "./args";
+import { chartSource, ecrLifecyclePolicy, eksInstanceTypes, eksNodeGroupArgs, irsaTrustPolicy, sandboxUserData, workloadPolicy } from "./eks";
+import { artifactRegistryArgs, gcpAccountId, gkeNodePoolArgs } from "./gke";
+import { eksKubeconfig, gkeKubeconfig } from "./kubeconfig";
+import { stackRaw } from "./test-support";
+import { awsSubnetPlan, cidrSubnet } from "./network";
+import { POOL_LABEL, poolScheduling, toleration } from "./scheduling";
+
+const labels = { environment: "production", costCenter: "platform-processing", team: "platform" };
+const base = {
+  name: "pitchey-containers",
+  authorizedNetworks: [{ name: "vpn", cidr: "203.0.113.0/24" }],
+  nodePools: {
+    general: { machineType: "n2-standard-4", minNodes: 3, maxNodes: 20 },
+    spot: { machineType: "n2-standard-4", minNodes: 0, maxNodes: 10 },
+    gpu: { machineType: "g2-standard-8", minNodes: 0, maxNodes: 5, gpuType: "nvidia-l4", gpuCount: 1 },
+    sandbox: { machineType: "n2-standard-4", minNodes: 1, maxNodes: 10 },
+  },
+};
+const gcp = (over: Record<string, unknown> = {}): ClusterConfig =>
+  clusterSchema.parse({ ...base, cloud: "gcp", region: "us-west1", project: "p", ...over });
+const aws = (over: Record<string, unknown> = {}): ClusterConfig =>
+  clusterSchema.parse({
+    ...base,
+    cloud: "aws",
+    region: "eu-west-1",
+    nodePools: {
+      ...base.nodePools,
+      spot: { machineType: "m6i.xlarge", instanceTypes: ["m6i.xlarge", "m5.xlarge"], minNodes: 0, maxNodes: 10 },
+      gpu: { machineType: "g6.2xlarge", minNodes: 0, maxNodes: 5, gpuCount: 1 },
+    },
+    ...over,
+  });
+const issues = (input: unknown) => {
+  const r = clusterSchema.safeParse(input);
+  return r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+};
+
+describe("pool scheduling facts", () => {
+  it("uses GKE's own taints on GKE and pitchey.io keys on EKS, with the pool label everywhere", () => {
+    expect(poolScheduling("gcp", "spot", gcp()).taints).toEqual([{ key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" }]);
+    expect(poolScheduling("aws", "spot", aws()).taints).toEqual([{ key: "pitchey.io/spot", value: "true", effect: "NoSchedule" }]);
+    expect(poolScheduling("gcp", "sandbox", gcp()).taints).toEqual([{ key: "sandbox.gke.io/runtime", value: "gvisor", effect: "NoSchedule" }]);
+    expect(poolScheduling("aws", "sandbox", aws()).taints).toEqual([{ key: "pitchey.io/sandbox", value: "gvisor", effect: "NoSchedule" }]);
+    for (const cloud of ["gcp", "aws"] as const) {
+      expect(poolScheduling(cloud, "gpu", cloud === "gcp" ? gcp() : aws()).taints).toEqual([
+        { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" },
+      ]);
+      expect(poolScheduling(cloud, "general", cloud === "gcp" ? gcp() : aws()).taints).toEqual([]);
+    }
+    expect(poolScheduling("gcp", "gpu", gcp()).labels).toEqual({ [POOL_LABEL]: "gpu", "cloud.google.com/gke-nodepool": "gpu" });
+    expect(poolScheduling("aws", "spot", aws()).labels).toEqual({
+      [POOL_LABEL]: "spot",
+      "eks.amazonaws.com/nodegroup": "pitchey-containers-spot",
+      "eks.amazonaws.com/capacityType": "SPOT",
+    });
+  });
+
+  it("turns a taint into the toleration that matches it exactly", () => {
+    expect(toleration({ key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" })).toEqual({
+      key: "nvidia.com/gpu",
+      operator: "Equal",
+      value: "present",
+      effect: "NoSchedule",
+    });
+  });
+});
+
+describe("GKE builders", () => {
+  const inputs = { cluster: "c", nodeServiceAccount: "nodes@p.iam.gserviceaccount.com", ctx: labels };
+
+  it("turns on time-sharing when the GPU pool asks for more than one replica", () => {
+    const cfg = gcp({ nodePools: { ...base.nodePools, gpu: { ...base.nodePools.gpu, gpuTimeSlicingReplicas: 4 } } });
+    expect(gkeNodePoolArgs("gpu", cfg, inputs).nodeConfig).toMatchObject({
+      guestAccelerators: [{ gpuSharingConfig: { gpuSharingStrategy: "TIME_SHARING", maxSharedClientsPerGpu: 4 } }],
+    });
+    expect((gkeNodePoolArgs("gpu", gcp(), inputs).nodeConfig as any).guestAccelerators[0].gpuSharingConfig).toBeUndefined();
+  });
+
+  it("leaves the sandbox taint to GKE and labels pools for cost attribution", () => {
+    const args = gkeNodePoolArgs("sandbox", gcp(), inputs) as any;
+    expect(args.nodeConfig.taints).toEqual([]);
+    expect(args.nodeConfig.resourceLabels).toMatchObject({ service: "pitchey-containers", cost_center: "platform-processing", pool: "sandbox" });
+  });
+
+  it("keeps account ids within GCP's 30 characters", () => {
+    expect(gcpAccountId("wi", "document-processor")).toBe("wi-document-processor");
+    expect(gcpAccountId("a-very-long-cluster-name-here", "nodes").length).toBeLessThanOrEqual(30);
+    expect(gcpAccountId("a-very-long-cluster-name-here", "nodes")).not.toMatch(/-$/);
+  });
+
+  it("expires untagged images after the retention given", () => {
+    expect(artifactRegistryArgs({ cfg: gcp(), ctx: labels, untaggedImageRetentionDays: 3 }).cleanupPolicies).toEqual([
+      { id: "delete-untagged", action: "DELETE", condition: { tagState: "UNTAGGED", olderThan: "259200s" } },
+    ]);
+  });
+});
+
+describe("EKS builders", () => {
+  it("spreads spot over the configured instance types and keeps one type elsewhere", () => {
+    expect(eksInstanceTypes("spot", aws())).toEqual(["m6i.xlarge", "m5.xlarge"]);
+    expect(eksInstanceTypes("general", aws())).toEqual(["n2-standard-4"]);
+    const args = eksNodeGroupArgs("gpu", aws(), {
+      tags: {},
+      clusterName: "c",
+      nodeRoleArn: "r",
+      subnetIds: ["a"],
+      launchTemplate: { id: "lt", version: "1" },
+    });
+    expect(args.amiType).toBe("AL2023_x86_64_NVIDIA");
+    expect(args.labels).toEqual({ [POOL_LABEL]: "gpu", "nvidia.com/gpu.present": "true" });
+  });
+
+  it("scopes an IRSA trust policy to one ServiceAccount and the STS audience", () => {
+    const doc = JSON.parse(irsaTrustPolicy("arn:aws:iam::1:oidc-provider/oidc.example/id/X", "https://oidc.example/id/X", "ns", "sa"));
+    expect(doc.Statement).toHaveLength(1);
+    expect(doc.Statement[0].Condition.StringEquals).toEqual({
+      "oidc.example/id/X:sub": "system:serviceaccount:ns:sa",
+      "oidc.example/id/X:aud": "sts.amazonaws.com",
+    });
+  });
+
+  it("grants results read-write and backups write-only", () => {
+    const doc = JSON.parse(
+      workloadPolicy("aws", [
+        { access: "results-bucket", bucket: "r" },
+        { access: "backups-bucket", bucket: "b" },
+      ]),
+    );
+    expect(doc.Statement).toEqual([
+      { Effect: "Allow", Action: ["s3:ListBucket"], Resource: ["arn:aws:s3:::r"] },
+      { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: ["arn:aws:s3:::r/*"] },
+      { Effect: "Allow", Action: ["s3:ListBucket"], Resource: ["arn:aws:s3:::b"] },
+      { Effect: "Allow", Action: ["s3:PutObject"], Resource: ["arn:aws:s3:::b/*"] },
+    ]);
+  });
+
+  it("expires untagged ECR images after the retention given", () => {
+    expect(JSON.parse(ecrLifecyclePolicy(7)).rules[0]).toMatchObject({
+      selection: { tagStatus: "untagged", countNumber: 7, countUnit: "days" },
+      action: { type: "expire" },
+    });
+  });
+
+  it("pins the gVisor release it installs", () => {
+    expect(sandboxUserData("20250512.0")).toContain("releases/release/20250512.0/$(uname -m)");
+    expect(sandboxUserData("latest")).toMatch(/^MIME-Version: 1.0/);
+  });
+
+  it("addresses OCI charts by URL and HTTP charts by repository", () => {
+    expect(chartSource({ chart: "x", version: "1.0.0", repo: "oci://r.example/helm" })).toEqual({ chart: "oci://r.example/helm/x", version: "1.0.0" });
+    expect(chartSource({ chart: "x", version: "1.0.0", repo: "https://r.example" })).toEqual({
+      chart: "x",
+      version: "1.0.0",
+      repositoryOpts: { repo: "https://r.example" },
+    });
+  });
+});
+
+describe("network layout", () => {
+  it("splits CIDRs like cidrsubnet", () => {
+    expect(cidrSubnet("10.60.0.0/16", 2, 3)).toBe("10.60.192.0/18");
+    expect(cidrSubnet("10.60.5.7/16", 8, 1)).toBe("10.60.1.0/24");
+    expect(() => cidrSubnet("10.0.0.0/16", 2, 4)).toThrow(/no subnet 4/);
+  });
+
+  it("lays out non-overlapping private and public subnets for up to six zones", () => {
+    for (const zones of [2, 3, 4, 6]) {
+      const plan = awsSubnetPlan("10.60.0.0/16", zones);
+      const all = [...plan.private, ...plan.public];
+      expect(new Set(all).size).toBe(zones * 2);
+      const ranges = all.map((c) => {
+        const [ip, len] = c.split("/");
+        const start = ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+        return [start, start + 2 ** (32 - Number(len))];
+      });
+      ranges.sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < ranges.length; i++) expect(ranges[i][0]).toBeGreaterThanOrEqual(ranges[i - 1][1]);
+    }
+  });
+});
+
+describe("add-on values", () => {
+  const pools = { general: poolScheduling("aws", "general", aws()), spot: poolScheduling("aws", "spot", aws()), gpu: poolScheduling("aws", "gpu", aws()), sandbox: poolScheduling("aws", "sandbox", aws()) };
+
+  it("writes the four playbook rules and routes them to Alertmanager at the configured priority", () => {
+    expect(FALCO_RULES.match(/^- rule: /gm)).toHaveLength(4);
+    expect(FALCO_RULES).toContain("container.privileged=true");
+    expect(FALCO_RULES).toContain("stratum+tcp");
+    const v = falcoValues({ alertmanagerUrl: "http://am:9093", minimumPriority: "error", pools, environment: "dr" }) as any;
+    expect(v.falcosidekick).toMatchObject({ enabled: true, config: { alertmanager: { hostport: "http://am:9093", minimumpriority: "error" } } });
+    expect(v.tolerations).toHaveLength(3);
+  });
+
+  it("shares a GPU only when asked to", () => {
+    expect(devicePluginConfig(1)).not.toContain("timeSlicing");
+    expect(devicePluginConfig(4)).toContain("replicas: 4");
+    expect((nvidiaDevicePluginValues(pools.gpu, 2) as any).config.map.default).toContain("replicas: 2");
+  });
+
+  it("passes the playbook's scale-down figures as autoscaler flags", () => {
+    const v = clusterAutoscalerValues({
+      clusterName: "c",
+      region: "eu-west-1",
+      roleArn: "arn",
+      scaleDownUnneededTime: "10m",
+      scaleDownUtilizationThreshold: 0.5,
+      general: pools.general,
+    }) as any;
+    expect(v.extraArgs).toMatchObject({
+      "scale-down-unneeded-time": "10m",
+      "scale-down-utilization-threshold": "0.5",
+      "skip-nodes-with-local-storage": "false",
+      "skip-nodes-with-system-pods": "false",
+    });
+    expect(v.nodeSelector).toEqual({ [POOL_LABEL]: "general" });
+  });
+
+  it("makes the RuntimeClass carry the sandbox pool's selector and toleration", () => {
+    expect(gvisorRuntimeClass("gvisor", pools.sandbox)).toEqual({
+      metadata: { name: "gvisor" },
+      handler: "runsc",
+      scheduling: {
+        nodeSelector: { [POOL_LABEL]: "sandbox" },
+        tolerations: [{ key: "pitchey.io/sandbox", operator: "Equal", value: "gvisor", effect: "NoSchedule" }],
+      },
+    });
+  });
+});
+
+describe("kubeconfigs", () => {
+  it("hold no credential, only an exec plugin", () => {
+    for (const kc of [gkeKubeconfig("c", "1.2.3.4", "Q0E="), eksKubeconfig("c", "https://x", "Q0E=", "c", "eu-west-1")]) {
+      const user = JSON.parse(kc).users[0].user;
+      expect(Object.keys(user)).toEqual(["exec"]);
+    }
+  });
+});
+
+describe("cluster arguments", () => {
+  it("applies defaults", () => {
+    const r = resolveClusterArgs({ config: gcp(), labels });
+    expect(r.alertmanagerUrl).toBe(CLUSTER_ARG_DEFAULTS.alertmanagerUrl);
+    expect(r.untaggedImageRetentionDays).toBe(7);
+  });
+
+  it("reports every bad argument with its path", () => {
+    expect(() =>
+      resolveClusterArgs({
+        config: gcp(),
+        labels,
+        workloads: [
+          { name: "Bad_Name", namespace: "ns", access: [] },
+          { name: "a", namespace: "ns", access: [] },
+          { name: "a", namespace: "ns", access: [] },
+        ],
+        untaggedImageRetentionDays: 0,
+        alertmanagerUrl: "alertmanager:9093",
+      }),
+    ).toThrow(/workloads\[0\]\.name.*workloads\[2\]\.name: "a" is requested twice.*untaggedImageRetentionDays.*alertmanagerUrl/);
+  });
+
+  it("names the bucket grants it cannot make", () => {
+    const r = resolveClusterArgs({ config: gcp(), labels, workloads: [{ name: "a", namespace: "ns", access: ["backups-bucket"] }] });
+    expect(missingBucketGrants(r)).toEqual(["a asks for backups-bucket access but ClusterArgs.backupsBucket is not set; no grant made"]);
+  });
+});
+
+describe("cluster config validation", () => {
+  it("defaults the playbook's autoscaling figures and the new keys", () => {
+    const c = gcp();
+    expect(c.autoscaling).toEqual({ scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5, gkeProfile: "BALANCED" });
+    expect(c.network).toMatchObject({ availabilityZones: 3, natGatewayPerZone: true });
+    expect(c).toMatchObject({ gvisorRelease: "latest", controlPlaneLogRetentionDays: 90, deletionProtection: true, falcoMinimumPriority: "warning" });
+  });
+
+  it("refuses scale-down figures GKE cannot apply", () => {
+    expect(issues({ ...base, cloud: "gcp", region: "r", project: "p", autoscaling: { scaleDownUnneededTime: "5m" } })).toEqual([
+      expect.stringMatching(/^autoscaling\.scaleDownUnneededTime: GKE's BALANCED profile/),
+    ]);
+    expect(issues({ ...base, cloud: "aws", region: "r", autoscaling: { scaleDownUnneededTime: "5m" } })).toEqual([]);
+  });
+
+  it("refuses a GPU pool without GPUs, GPUs outside it, a GKE GPU without a type and a renamed GKE sandbox class", () => {
+    const pools = (gpu: object, general: object = base.nodePools.general) => ({ ...base.nodePools, gpu, general });
+    expect(issues({ ...base, cloud: "aws", region: "r", nodePools: pools({ machineType: "g6.2xlarge", minNodes: 0, maxNodes: 2 }) })).toEqual([
+      "nodePools.gpu.gpuCount: must be > 0 when nodePools.gpu.maxNodes > 0",
+    ]);
+    expect(
+      issues({ ...base, cloud: "gcp", region: "r", project: "p", nodePools: pools({ machineType: "g2-standard-8", minNodes: 0, maxNodes: 2, gpuCount: 1 }) }),
+    ).toEqual([expect.stringMatching(/^nodePools\.gpu\.gpuType: required on gcp/)]);
+    expect(
+      issues({ ...base, cloud: "aws", region: "r", nodePools: pools(base.nodePools.gpu, { ...base.nodePools.general, gpuCount: 1 }) }),
+    ).toEqual(["nodePools.general.gpuCount: GPUs belong to nodePools.gpu only; nodePools.general carries no GPU taint"]);
+    expect(issues({ ...base, cloud: "gcp", region: "r", project: "p", sandboxRuntimeClass: "runsc" })).toEqual([
+      expect.stringMatching(/^sandboxRuntimeClass: must be "gvisor" when cloud is gcp/),
+    ]);
+  });
+
+  it("names both keys when ai-inference needs a GPU the pool cannot give", () => {
+    let problems: string[] = [];
+    for (const stack of ["prod", "dr"] as const) {
+      const raw = stackRaw(stack);
+      raw.cluster.nodePools = { gpu: { maxNodes: 0 } };
+      try {
+        parsePlatformConfig(raw);
+      } catch (e) {
+        problems = [...problems, ...(e as ConfigError).problems];
+      }
+    }
+    expect(problems).toHaveLength(2);
+    for (const p of problems) expect(p).toMatch(/^cluster\.nodePools\.gpu\.maxNodes: .*processors\.ai-inference\.resources\.gpu/);
+  });
+});
