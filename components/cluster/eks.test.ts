@@ -47,8 +47,8 @@ describe("EKS cluster (dr)", () => {
 
   it("spans three zones with private node subnets, public load-balancer subnets and a NAT per zone", () => {
     const subnets = ofType(mocks.resources, "aws:ec2/subnet:Subnet");
-    const priv = subnets.filter((s) => s.name.includes("private")).map((s) => s.props);
-    const pub = subnets.filter((s) => s.name.includes("public")).map((s) => s.props);
+    const priv = subnets.filter((s) => s.name.includes("private")).map((s) => s.props as Record<string, any>);
+    const pub = subnets.filter((s) => s.name.includes("public")).map((s) => s.props as Record<string, any>);
     expect(priv.map((s) => s.availabilityZone)).toEqual(["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
     expect(priv.map((s) => s.cidrBlock)).toEqual(["10.60.0.0/18", "10.60.64.0/18", "10.60.128.0/18"]);
     expect(pub.map((s) => s.cidrBlock)).toEqual(["10.60.192.0/21", "10.60.200.0/21", "10.60.208.0/21"]);

@@ -4,7 +4,7 @@ import { installMocks, RecordingMocks } from "../../stacks/plan/mocks";
 import { placement } from "../processor/builders";
 import { FALCO_RULE_NAMES } from "./addons";
 import type { GkeCluster } from "./gke";
-import { admits, nodeOf, ofType, one, resolve, settle, stackConfig, tolerates } from "./test-support";
+import { admits, nodeOf, type NodeView, ofType, one, resolve, settle, stackConfig, tolerates } from "./test-support";
 
 const mocks = new RecordingMocks();
 let cfg: PlatformConfig;
@@ -185,7 +185,7 @@ describe("GKE cluster (prod)", () => {
   });
 
   it("places every processor on its pool's nodes, tolerating exactly that pool's taints", () => {
-    const nodes = Object.fromEntries(ofType(mocks.resources, POOL).map((r) => [r.props.name, nodeOf(r)]));
+    const nodes: Record<string, NodeView> = Object.fromEntries(ofType(mocks.resources, POOL).map((r) => [String(r.props.name), nodeOf(r)]));
     for (const name of PROCESSOR_NAMES) {
       const pc = cfg.processors[name];
       const spec = placement({
