@@ -7,6 +7,7 @@ import type {
     ResourceValidationArgs,
     StackValidationArgs,
 } from "@pulumi/policy";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { allPolicies } from "./policies";
 import { isStackPolicy, type PackPolicy } from "./core/policy";
 
@@ -107,13 +108,26 @@ function providersByPackage(records: readonly PlanResource[]): Map<string, Polic
     }
     const out = new Map<string, PolicyProviderResource>();
     for (const [pkg, list] of byPkg) {
-        if (list.length === 1) out.set(pkg, { type: list[0].type, name: list[0].name, urn: list[0].urn, props: providerProps(list[0].props) });
+        if (list.length === 1) out.set(pkg, { type: list[0].type, name: list[0].name, urn: list[0].urn, props: providerProps(plainProps(list[0].props)) });
     }
     return out;
 }
 
+/**
+ * Secrets reach policies as their plain values: the policy server unwraps the engine's secret envelopes
+ * (`{ [specialSigKey]: specialSecretSig, value }`) before calling validators, and so does this.
+ */
+export function plainProps(v: any): any {
+    if (Array.isArray(v)) return v.map(plainProps);
+    if (v === null || typeof v !== "object") return v;
+    if (v[specialSigKey] === specialSecretSig) return plainProps(v.value);
+    const out: Record<string, any> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = plainProps(x);
+    return out;
+}
+
 export function resourceArgs(r: PlanResource, settings: Record<string, unknown>, provider?: PolicyProviderResource): ResourceValidationArgs {
-    const props = r.props ?? {};
+    const props = plainProps(r.props ?? {});
     return {
         ...(provider ? { provider } : {}),
         type: r.type,
@@ -132,7 +146,7 @@ export function resourceArgs(r: PlanResource, settings: Record<string, unknown>,
 export function stackResources(records: readonly PlanResource[]): PolicyResource[] {
     const byUrn = new Map<string, PolicyResource>();
     const out = records.map((r) => {
-        const props = r.props ?? {};
+        const props = plainProps(r.props ?? {});
         const res: PolicyResource = {
             type: r.type,
             props,

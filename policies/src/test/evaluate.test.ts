@@ -72,3 +72,12 @@ describe("accepted SLO exceptions", () => {
         expect(v.map((x) => [x.policy, x.enforcement])).toEqual([["k8s-slo-accepted-below-minimum", "advisory"]]);
     });
 });
+
+describe("secret values", () => {
+    it("are unwrapped from the engine's secret envelope before validators see them, as the policy server does", () => {
+        const s = compliantStack();
+        container(find(s, "video-processor")).env.push({ name: "API_TOKEN", value: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "tok-123" } });
+        const v = evaluatePlan(s).violations;
+        expect(v.map((x) => x.policy)).toEqual(["k8s-no-literal-secret-env"]);
+    });
+});
