@@ -136,6 +136,8 @@ describe("EKS cluster (dr)", () => {
       String(one(mocks.resources, "aws:ec2/launchTemplate:LaunchTemplate", "dr-sandbox-lt").props.userData),
       "base64",
     ).toString();
+    expect(userData).toContain('[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]');
+    expect(userData).toContain('[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runsc]');
     expect(userData).toContain('runtime_type = "io.containerd.runsc.v1"');
     expect(userData).toContain("sha512sum -c runsc.sha512");
     const rc = one(mocks.resources, "kubernetes:node.k8s.io/v1:RuntimeClass", "dr-gvisor").props as Record<string, any>;

@@ -81,6 +81,8 @@ export function sandboxUserData(gvisorRelease: string): string {
     "sha512sum -c runsc.sha512 -c containerd-shim-runsc-v1.sha512",
     "install -m 0755 runsc containerd-shim-runsc-v1 /usr/local/bin/",
   ].join("\n");
+  // nodeadm writes a containerd 1.7 (config version 2) or 2.x (version 3) file depending on the AMI; the runtime
+  // is declared under both plugin ids, and containerd ignores the one its config version does not use.
   const nodeConfig = [
     "apiVersion: node.eks.aws/v1alpha1",
     "kind: NodeConfig",
@@ -88,6 +90,8 @@ export function sandboxUserData(gvisorRelease: string): string {
     "  containerd:",
     "    config: |",
     "      [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runsc]",
+    "        runtime_type = \"io.containerd.runsc.v1\"",
+    "      [plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.runsc]",
     "        runtime_type = \"io.containerd.runsc.v1\"",
   ].join("\n");
   return [
