@@ -40,6 +40,7 @@ async function ours(db: BenchDatabase): Promise<number> {
 }
 
 async function graphile(db: BenchDatabase): Promise<number> {
+  db.pool.on("connect", (client) => client.on("error", () => undefined));
   const utils = await makeWorkerUtils({ pgPool: db.pool });
   try {
     await utils.migrate();
@@ -58,6 +59,7 @@ async function graphile(db: BenchDatabase): Promise<number> {
   // Its own pool, like ours gets inside the processor; handed in so shutdown stays under our control.
   const pgPool = new Pool({ connectionString: db.url, max: CONCURRENCY + 4 });
   pgPool.on("error", () => undefined);
+  pgPool.on("connect", (client) => client.on("error", () => undefined));
   const runner = await run({
     pgPool,
     concurrency: CONCURRENCY,
