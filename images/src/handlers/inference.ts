@@ -15,11 +15,10 @@ export const BATCH_SIZE = 32;
 export const MAX_ROWS = 65_536;
 const WARMUP_RUNS = 3;
 
-type Ort = typeof import("onnxruntime-node");
-let ortModule: Ort | undefined;
+let ortModule: Promise<typeof import("onnxruntime-node")> | undefined;
 /** Loaded on first use: the native runtime is only in the ai-inference image. */
-function ort(): Ort {
-  ortModule ??= require("onnxruntime-node") as Ort;
+function ort(): Promise<typeof import("onnxruntime-node")> {
+  ortModule ??= import("onnxruntime-node");
   return ortModule;
 }
 
@@ -88,7 +87,7 @@ export class ModelRunner {
 
   async load(): Promise<Session> {
     this.loading ??= (async () => {
-      const { InferenceSession } = ort();
+      const { InferenceSession } = await ort();
       if (gpuPresent()) {
         try {
           this.session = await InferenceSession.create(this.modelPath, sessionOptions("cuda"));
@@ -109,7 +108,7 @@ export class ModelRunner {
   /** A few throw-away runs so the first real job does not pay for lazy allocation and kernel selection. */
   async warmup(): Promise<void> {
     const session = await this.load();
-    const { Tensor } = ort();
+    const { Tensor } = await ort();
     for (let i = 0; i < WARMUP_RUNS; i++) {
       const data = Float32Array.from({ length: INPUT_WIDTH }, () => Math.random() * 2 - 1);
       await session.run({ input: new Tensor("float32", data, [1, INPUT_WIDTH]) });
@@ -123,7 +122,7 @@ export class ModelRunner {
     onBatch?: (done: number, total: number) => void,
   ): Promise<{ probabilities: Float32Array; labels: number[]; batches: number }> {
     const session = await this.load();
-    const { Tensor } = ort();
+    const { Tensor } = await ort();
     const rows = data.length / INPUT_WIDTH;
     const total = Math.ceil(rows / BATCH_SIZE);
     const probabilities = new Float32Array(rows * 4);

@@ -62,7 +62,7 @@ export async function makePdf(
   info: { title?: string; author?: string; subject?: string } = {},
 ): Promise<string> {
   // Loaded here so the worker images, which never write PDFs, can leave pdf-lib out.
-  const { PDFDocument, StandardFonts } = require("pdf-lib") as typeof import("pdf-lib");
+  const { PDFDocument, StandardFonts } = await import("pdf-lib");
   const doc = await PDFDocument.create();
   const font = await doc.embedFont(StandardFonts.Helvetica);
   if (info.title) doc.setTitle(info.title);

@@ -15,7 +15,13 @@ beforeAll(async () => {
 });
 afterAll(() => rm(base, { recursive: true, force: true }));
 
-async function serve(handler: (req: IncomingMessage, body: Buffer) => { status?: number; headers?: Record<string, string>; body?: Buffer | Readable }) {
+interface Reply {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: Buffer | Readable;
+}
+
+async function serve(handler: (req: IncomingMessage, body: Buffer) => Reply) {
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -123,7 +129,7 @@ describe("S3-compatible store", () => {
   it("puts objects under the prefix, signed, and reads them back by s3:// URL", async () => {
     const objects = new Map<string, { body: Buffer; type?: string }>();
     const auth: string[] = [];
-    const srv = await serve((req, body) => {
+    const srv = await serve((req, body): Reply => {
       auth.push(String(req.headers.authorization));
       const key = decodeURIComponent(new URL(req.url!, "http://x").pathname);
       if (req.method === "PUT") {
