@@ -78,6 +78,7 @@ export const allPolicies: readonly PackPolicy[] = [
     registry.registryImmutableTags,
     registry.registryUntaggedExpiry,
     registry.helmChartPinned,
+    registry.imageBuildTags,
     cloudflare.cfSslStrict,
     cloudflare.cfMinTls,
     cloudflare.cfAlwaysHttps,

@@ -121,3 +121,27 @@ export const helmChartPinned = resourcePolicy({
         else if (!EXACT_VERSION.test(v)) report(`Helm release ${args.name} (chart ${chart}) uses version range "${v}" instead of an exact version.`);
     },
 });
+
+export const DOCKER_BUILD_IMAGE = "docker-build:index:Image";
+
+export const imageBuildTags = resourcePolicy({
+    name: "image-build-content-tags",
+    summary: "Images built by the program must be pushed under explicit, non-latest tags.",
+    enforcement: "mandatory",
+    meta: {
+        area: "supply-chain",
+        source: "docs/decisions.md #5 (content-hash tags, deploy by digest); Docker / Artifact Registry / ECR tagging guidance",
+        why: "The registries refuse tag overwrites, so a moving tag such as latest fails the second push and blocks every deploy after the first; a content tag also says which source an image came from.",
+    },
+    fix: "Tag the image with the source hash (e.g. <repo>:src-<hash>) and deploy its digest.",
+    types: [DOCKER_BUILD_IMAGE],
+    validate: (args, report) => {
+        if (args.props.push !== true) args.notApplicable("the image is not pushed");
+        const tags = arr<string>(args.props.tags);
+        if (tags.length === 0) report(`Image ${args.name} is pushed without a tag.`);
+        for (const t of tags) {
+            const last = String(t).split("/").pop() ?? "";
+            if (!last.includes(":") || last.endsWith(":latest")) report(`Image ${args.name} is pushed as ${t}, a moving tag.`);
+        }
+    },
+});

@@ -405,6 +405,17 @@ export function arRepo(): Mutable {
     });
 }
 
+export function imageBuild(name = "video-processor"): Mutable {
+    return res("docker-build:index:Image", `${name}-image`, {
+        context: { location: "images" },
+        dockerfile: { location: "images/Dockerfile" },
+        platforms: ["linux/amd64"],
+        push: true,
+        target: name,
+        tags: [`us-west1-docker.pkg.dev/pitchey/processors/${name}:src-0123abcd`],
+    });
+}
+
 /* Edge */
 
 export const ZONE = "cloudflare:index/zone:Zone::pitchey-zone-id";
@@ -456,6 +467,7 @@ export function compliantStack(): Mutable[] {
         gcsBucket(),
         ...ecrRepo(),
         arRepo(),
+        imageBuild(),
         ...cloudflare(),
         database(),
     ];

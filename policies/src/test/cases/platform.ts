@@ -18,6 +18,10 @@ export const platformCases: Record<string, Case[]> = {
         { name: "no chart version", culprit: "ingress-nginx", mutate: (s) => void delete find(s, "ingress-nginx").props.version },
         { name: "a version range", culprit: "ingress-nginx", mutate: (s) => void (find(s, "ingress-nginx").props.version = "^4.11.0") },
     ],
+    "image-build-content-tags": [
+        { name: "the image is pushed as latest", culprit: "video-processor-image", mutate: (s) => void (find(s, "video-processor-image").props.tags = ["us-west1-docker.pkg.dev/pitchey/processors/video-processor:latest"]) },
+        { name: "the image is pushed without tags", culprit: "video-processor-image", mutate: (s) => void delete find(s, "video-processor-image").props.tags },
+    ],
     "cloudflare-ssl-strict": [
         { name: "SSL is flexible", culprit: "zone-ssl", mutate: (s) => void (find(s, "zone-ssl").props.value = "flexible") },
         { name: "the ssl setting is missing", culprit: "pitchey-zone", mutate: (s) => remove(s, "zone-ssl") },
