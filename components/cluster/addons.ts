@@ -135,6 +135,8 @@ export function nvidiaDevicePluginValues(gpu: PoolScheduling, timeSlicingReplica
 
 export interface ClusterAutoscalerValuesArgs {
   readonly clusterName: string;
+  /** The cluster's Kubernetes minor version, e.g. `1.33`; the autoscaler release must match it. */
+  readonly kubernetesVersion: string;
   readonly region: string;
   readonly roleArn: string;
   readonly scaleDownUnneededTime: string;
@@ -149,6 +151,8 @@ export function clusterAutoscalerValues(a: ClusterAutoscalerValuesArgs): Record<
   return {
     cloudProvider: "aws",
     awsRegion: a.region,
+    // The autoscaler simulates the scheduler of its own Kubernetes minor; a chart's default may lag the cluster.
+    image: { tag: `v${a.kubernetesVersion.split(".").slice(0, 2).join(".")}.0` },
     autoDiscovery: { clusterName: a.clusterName },
     rbac: {
       serviceAccount: { create: true, name: CLUSTER_AUTOSCALER_SA, annotations: { "eks.amazonaws.com/role-arn": a.roleArn } },

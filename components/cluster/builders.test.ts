@@ -205,6 +205,7 @@ describe("add-on values", () => {
   it("passes the playbook's scale-down figures as autoscaler flags", () => {
     const v = clusterAutoscalerValues({
       clusterName: "c",
+      kubernetesVersion: "1.33",
       region: "eu-west-1",
       roleArn: "arn",
       scaleDownUnneededTime: "10m",
@@ -218,6 +219,7 @@ describe("add-on values", () => {
       "skip-nodes-with-system-pods": "false",
     });
     expect(v.nodeSelector).toEqual({ [POOL_LABEL]: "general" });
+    expect(v.image).toEqual({ tag: "v1.33.0" });
   });
 
   it("makes the RuntimeClass carry the sandbox pool's selector and toleration", () => {

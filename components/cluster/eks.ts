@@ -564,6 +564,7 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
           values: pulumi.all([caRole.arn]).apply(([roleArn]) =>
             clusterAutoscalerValues({
               clusterName: cfg.name,
+              kubernetesVersion: cfg.kubernetesVersion,
               region: cfg.region,
               roleArn,
               scaleDownUnneededTime: cfg.autoscaling.scaleDownUnneededTime,
