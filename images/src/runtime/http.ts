@@ -90,7 +90,8 @@ const JOBS_ROUTE = /^\/api\/([a-z]+)\/jobs(?:\/([^/]+))?\/?$/;
 export function createHttpServer(deps: HttpDeps): http.Server {
   const limit = deps.maxBodyBytes ?? MAX_BODY_BYTES;
 
-  async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<string> {
+  /** `matched.route` is the route template for metrics, set as soon as it is known so errors are labelled too. */
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, matched: { route: string }): Promise<string> {
     const url = new URL(req.url ?? "/", "http://localhost");
     const method = req.method ?? "GET";
     if (url.pathname === "/health" && method === "GET") {
@@ -113,6 +114,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     if (!m) throw new HttpError(404, { error: "Not found" });
     const type = m[1] as JobType;
     const handler = (JOB_TYPES as readonly string[]).includes(type) ? deps.handlers[type] : undefined;
+    matched.route = m[2] === undefined ? "/api/:type/jobs" : "/api/:type/jobs/:id";
     if (!handler) throw new HttpError(404, { error: `Unknown job type ${m[1]}` });
 
     if (m[2] === undefined) {
@@ -160,7 +162,8 @@ export function createHttpServer(deps: HttpDeps): http.Server {
   return http.createServer((req, res) => {
     const started = process.hrtime.bigint();
     const method = req.method ?? "GET";
-    route(req, res)
+    const matched = { route: "unmatched" };
+    route(req, res, matched)
       .catch((err: unknown) => {
         if (err instanceof HttpError) {
           send(res, err.status, err.body);
@@ -169,7 +172,7 @@ export function createHttpServer(deps: HttpDeps): http.Server {
           deps.logger.error({ err }, "request failed");
           send(res, 500, { error: "Internal error" });
         }
-        return "unmatched";
+        return matched.route;
       })
       .then((routeName) => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;

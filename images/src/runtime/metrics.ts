@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { JOB_TYPES } from "./types";
 
 /**
  * The metric names and labels are a contract with the alert rules and
@@ -51,8 +52,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean; collectQueueDept
         if (!collectQueueDepth) return;
         try {
           const depth = await collectQueueDepth();
-          this.reset();
-          for (const [queue, n] of depth) this.set({ queue }, n);
+          // Every queue is exported, empty ones as 0, so alerts and KEDA never see a gap.
+          for (const queue of JOB_TYPES) this.set({ queue }, depth.get(queue) ?? 0);
         } catch {
           // A failed scrape-time query must not fail the whole scrape.
         }
