@@ -38,6 +38,7 @@ describe("document handler", () => {
       expect(r.pagesExtracted).toBe(3);
       expect(r.metadata).toMatchObject({ title: "Handler Test", author: "Test Author", subject: "Extraction", creator: "pitchey samples" });
       expect(r.metadata.pdfVersion).toMatch(/^1\.\d$/);
+      expect(r.metadata.creationDate).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d/);
       expect(r.metadata.pageSize).toMatch(/^595 x 842 pts/);
       const lines = (await readFile(ctx.store.pathOf(r.pagesUrl), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
       expect(lines.map((l) => l.page)).toEqual([1, 2, 3]);

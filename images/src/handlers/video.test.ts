@@ -108,7 +108,25 @@ describe("video handler", () => {
     }
   });
 
-  it("passes FFMPEG_THREADS to ffmpeg", () => {
+  it("reads FFMPEG_THREADS when it runs ffmpeg", async () => {
+    const ctx = await makeContext();
+    const saved = process.env.FFMPEG_THREADS;
+    process.env.FFMPEG_THREADS = "lots";
+    try {
+      await expect(videoHandler.run(videoPayloadSchema.parse({ input: colourUrl, transcode: { height: 60 } }), ctx)).rejects.toThrow(
+        /FFMPEG_THREADS must be "auto" or 1\.\.64, got lots/,
+      );
+      process.env.FFMPEG_THREADS = "1";
+      const r = await videoHandler.run(videoPayloadSchema.parse({ input: colourUrl, transcode: { height: 60, preset: "ultrafast" } }), ctx);
+      expect(r.transcode?.height).toBe(60);
+    } finally {
+      if (saved === undefined) delete process.env.FFMPEG_THREADS;
+      else process.env.FFMPEG_THREADS = saved;
+      await ctx.cleanup();
+    }
+  });
+
+  it("turns FFMPEG_THREADS into ffmpeg's -threads", () => {
     expect(threadArgs({ FFMPEG_THREADS: "3" })).toEqual(["-threads", "3"]);
     expect(threadArgs({ FFMPEG_THREADS: "auto" })).toEqual([]);
     expect(threadArgs({})).toEqual([]);
