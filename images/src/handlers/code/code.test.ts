@@ -45,6 +45,12 @@ describe("code handler", () => {
     expect(r.error).toEqual({ name: "TypeError", message: "bad input" });
   });
 
+  it("reports thrown non-errors", async () => {
+    expect((await run(`throw null`)).error).toEqual({ name: "Error", message: "uncaught null" });
+    expect((await run(`throw "boom"`)).error).toEqual({ name: "Error", message: 'uncaught "boom"' });
+    expect((await run(`Promise.reject(42)`)).error).toEqual({ name: "Error", message: "uncaught 42" });
+  });
+
   it("applies the documented defaults", () => {
     expect(codePayloadSchema.parse({ source: "1" })).toMatchObject({ timeoutMs: 5000, memoryMb: 128, maxOutputBytes: 65536 });
     expect(() => codePayloadSchema.parse({ source: "1", timeoutMs: 60_000 })).toThrow();

@@ -126,11 +126,18 @@ async function main() {
   else if (oomWithoutError) status = "memory-limit";
   else if (outputExceeded) status = "output-limit";
   else if (error !== undefined) {
-    const msg = String((error && error.message) || error);
+    const msg = String((error && error.message) || "");
     status = /out of memory/i.test(msg) ? "memory-limit" : /stack overflow/i.test(msg) ? "stack-overflow" : "error";
   }
   const wallMs = Math.round(performance.now() - started);
-  let err = error ? { name: String(error.name || "Error"), message: String(error.message || error).slice(0, 2000) } : undefined;
+  let err;
+  if (error !== undefined) {
+    const isObject = error !== null && typeof error === "object";
+    err = {
+      name: String((isObject && error.name) || "Error"),
+      message: String(isObject && "message" in error ? error.message : "uncaught " + JSON.stringify(error)).slice(0, 2000),
+    };
+  }
   if (status === "timeout") err = { name: "TimeoutError", message: "the program exceeded its " + timeoutMs + " ms wall-time limit" };
   if (status === "output-limit") err = { name: "OutputLimitError", message: "the program's output exceeded " + maxOutputBytes + " bytes" };
   if (status === "memory-limit") err = { name: "MemoryLimitError", message: "the program exceeded its " + memoryBytes + "-byte memory limit" };
