@@ -44,6 +44,7 @@ export const allPolicies: readonly PackPolicy[] = [
     identity.sandboxRuntime,
     identity.explicitNamespace,
     k8sNetwork.namespaceDefaultDeny,
+    k8sNetwork.helmNamespaceDefaultDeny,
     k8sNetwork.codeExecutorEgress,
     k8sNetwork.noNodePort,
     k8sNetwork.loadBalancerOnlyIngress,

@@ -37,6 +37,19 @@ export const processorScaledObject = stackPolicy({
 
 const RUNBOOK = /^(https?:\/\/\S+|\S+\.md(#\S*)?)$/;
 
+/** Rule groups anywhere in a value tree: PrometheusRule specs and chart values such as additionalPrometheusRulesMap. */
+function ruleGroups(v: unknown, out: Obj[] = [], depth = 0): Obj[] {
+    if (depth > 12 || v === null || typeof v !== "object") return out;
+    if (Array.isArray(v)) {
+        for (const x of v) ruleGroups(x, out, depth + 1);
+        return out;
+    }
+    const o = v as Obj;
+    if (Array.isArray(o.groups) && o.groups.some((g: Obj) => Array.isArray(g?.rules))) out.push(...o.groups);
+    else for (const x of Object.values(o)) ruleGroups(x, out, depth + 1);
+    return out;
+}
+
 export const alertRunbook = resourcePolicy({
     name: "alert-has-runbook",
     summary: "Every Prometheus alerting rule must carry a runbook_url annotation.",
@@ -47,9 +60,11 @@ export const alertRunbook = resourcePolicy({
         why: "Whoever is paged at 3 a.m. needs the investigation steps; an alert without a runbook turns into guesswork and longer outages.",
     },
     fix: "Add annotations.runbook_url pointing at the alert's runbook in docs/runbooks.",
-    types: [T.PrometheusRule],
+    types: [T.PrometheusRule, T.HelmRelease],
     validate: (args, report) => {
-        for (const g of arr<Obj>(args.props.spec?.groups)) {
+        const groups = args.type === T.PrometheusRule ? arr<Obj>(args.props.spec?.groups) : ruleGroups(args.props.values);
+        if (groups.length === 0) args.notApplicable("no alerting rules");
+        for (const g of groups) {
             for (const r of arr<Obj>(g.rules)) {
                 if (typeof r.alert !== "string") continue;
                 const url = r.annotations?.runbook_url;
@@ -69,8 +84,29 @@ interface Database {
     readonly why: string;
 }
 
-function databases(resources: readonly PolicyResource[], backupPattern: string): Database[] {
+const PG_URL = /^postgres(ql)?:\/\//i;
+const BACKUP_TOOL = /pg_dump|pg_basebackup|pgbackrest|wal-g|barman/i;
+const MANAGED_DB = ["aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "gcp:sql/databaseInstance:DatabaseInstance", "kubernetes:postgresql.cnpg.io/v1:Cluster"];
+
+/** Secrets holding a PostgreSQL connection string: the stack uses a database it does not declare. */
+function externalDatabaseSecrets(resources: readonly PolicyResource[]): PolicyResource[] {
+    return resources.filter((r) => r.type === "kubernetes:core/v1:Secret" && Object.values({ ...(r.props.stringData ?? {}) }).some((v) => typeof v === "string" && PG_URL.test(v)));
+}
+
+function databases(resources: readonly PolicyResource[], backupPattern: string, backedUpElsewhere: readonly string[]): Database[] {
     const out: Database[] = [];
+    const backupJob = resources.some((j) => j.type === T.CronJob && /backup/i.test(objectName(j.props, j.name)) && BACKUP_TOOL.test(JSON.stringify(j.props)));
+    if (!resources.some((r) => MANAGED_DB.includes(r.type))) {
+        const hasStore = resources.some((r) => (r.type === S3.Bucket || r.type === GCS_BUCKET) && isBackupBucket(r, backupPattern));
+        for (const secret of externalDatabaseSecrets(resources).filter((x) => !backedUpElsewhere.includes(objectName(x.props, x.name)))) {
+            out.push({
+                r: secret,
+                label: `the PostgreSQL database behind Secret ${namespaceOf(secret.props)}/${objectName(secret.props, secret.name)}`,
+                backedUp: backupJob && hasStore,
+                why: `${backupJob ? "" : "no backup CronJob (pg_dump / pg_basebackup / pgBackRest / WAL-G) is declared"}${!backupJob && !hasStore ? " and " : ""}${hasStore ? "" : "no backup bucket is declared"}`,
+            });
+        }
+    }
     const hasBackupStore = resources.some((r) => (r.type === S3.Bucket || r.type === GCS_BUCKET) && isBackupBucket(r, backupPattern));
     for (const r of resources) {
         const p = r.props;
@@ -106,11 +142,11 @@ export const databaseBackups = stackPolicy({
         source: "Operations playbook Backup Strategy (postgresql hourly, pg_basebackup to the backup bucket); AWS Well-Architected REL09; Checkov CKV_AWS_133 / CKV_GCP_14",
         why: "The jobs database is the queue: losing it loses every pending and running job.",
     },
-    fix: "Enable managed backups (RDS backupRetentionPeriod ≥ 7, Cloud SQL backupConfiguration with PITR) or add the backup CronJob and bucket.",
-    configSchema: schemaFor(["backupBucketPattern"]),
+    fix: "Enable managed backups (RDS backupRetentionPeriod ≥ 7, Cloud SQL backupConfiguration with PITR) or add the backup CronJob and bucket; a database backed up by another stack goes in databasesBackedUpElsewhere (by its Secret's name).",
+    configSchema: schemaFor(["backupBucketPattern", "databasesBackedUpElsewhere"]),
     validate: (args, report) => {
-        const cfg = configOf(args, { backupBucketPattern: DEFAULTS.backupBucketPattern as string });
-        for (const db of databases(args.resources, cfg.backupBucketPattern)) {
+        const cfg = configOf(args, { backupBucketPattern: DEFAULTS.backupBucketPattern as string, databasesBackedUpElsewhere: DEFAULTS.databasesBackedUpElsewhere as readonly string[] });
+        for (const db of databases(args.resources, cfg.backupBucketPattern, cfg.databasesBackedUpElsewhere)) {
             if (!db.backedUp) report(`${db.label} has no backups: ${db.why}.`, db.r.urn);
         }
     },

@@ -29,6 +29,8 @@ export const DEFAULTS = {
     /** Playbook backup retention: hourly 24, daily 7, weekly 4, monthly 12. Expressed in days. */
     backupRetentionDays: { hourly: 1, daily: 7, weekly: 28, monthly: 365 } as Record<string, number>,
     backupBucketPattern: "backup",
+    /** Secrets (by metadata.name) of external databases whose backups another stack owns; empty unless recorded. */
+    databasesBackedUpElsewhere: [] as string[],
     untaggedImageMaxDays: 7,
     databasePorts: [5432],
     dnsPorts: [53],

@@ -50,6 +50,39 @@ export const namespaceDefaultDeny = stackPolicy({
     },
 });
 
+export const helmNamespaceDefaultDeny = stackPolicy({
+    name: "k8s-helm-namespace-default-deny",
+    summary: "Namespaces that Helm releases deploy into should also have a default-deny NetworkPolicy (ingress and egress).",
+    enforcement: "advisory",
+    meta: {
+        area: "network",
+        source: "Kubernetes NetworkPolicy \"default deny all\"; NSA/CISA Kubernetes Hardening Guide",
+        why: "Chart-deployed controllers (ingress, monitoring, KEDA) are reachable from every pod until a policy says otherwise. Advisory because their pods are not visible to a preview and several need API-server or node flows the chart does not declare.",
+    },
+    fix: "Add a default-deny NetworkPolicy to the release's namespace and allow the chart's documented flows.",
+    configSchema: schemaFor(["systemNamespaces"]),
+    validate: (args, report) => {
+        const cfg = configOf(args, { systemNamespaces: DEFAULTS.systemNamespaces as readonly string[] });
+        const withWorkloads = new Set(args.resources.filter((r) => isWorkload(r.type)).map((r) => namespaceOf(r.props)));
+        const seen = new Set<string>();
+        for (const rel of args.resources.filter((r) => r.type === T.HelmRelease)) {
+            const ns = String(rel.props.namespace ?? "default");
+            if (cfg.systemNamespaces.includes(ns) || withWorkloads.has(ns) || seen.has(ns)) continue;
+            seen.add(ns);
+            const types = new Set<string>();
+            for (const np of netpols(args.resources, ns)) {
+                const spec = np.props.spec ?? {};
+                if (!isEmptySelector(spec.podSelector)) continue;
+                const t = policyTypes(spec);
+                if (t.includes("Ingress") && arr(spec.ingress).length === 0) types.add("Ingress");
+                if (t.includes("Egress") && arr(spec.egress).length === 0) types.add("Egress");
+            }
+            const missing = ["Ingress", "Egress"].filter((t) => !types.has(t));
+            if (missing.length > 0) report(`Namespace ${ns} (Helm release ${rel.props.name ?? rel.name}) has no default-deny ${missing.join(" and ")} NetworkPolicy.`, rel.urn);
+        }
+    },
+});
+
 function portNumbers(rule: Obj): (number | string)[] | undefined {
     const ports = arr(rule.ports);
     if (ports.length === 0) return undefined;

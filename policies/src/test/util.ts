@@ -452,6 +452,7 @@ export function compliantStack(): Mutable[] {
         runtimeClass(),
         ...PROCESSORS.flatMap((p) => [processorDeployment(p), pdb(p), scaledObject(p), service(p), serviceAccount(p)]),
         ...ingressController(),
+        networkPolicies("ingress-nginx")[0],
         prometheusRule(),
         gkeCluster(),
         ...(["general", "spot", "gpu", "sandbox"] as Pool[]).map(gkePool),

@@ -17,6 +17,10 @@ export const networkCases: Record<string, Case[]> = {
             },
         },
     ],
+    "k8s-helm-namespace-default-deny": [
+        { name: "the ingress controller's namespace has no default deny", culprit: "ingress-nginx", mutate: (s) => remove(s, "ingress-nginx-default-deny") },
+        { name: "a chart is installed into a new namespace", culprit: "loki", mutate: (s) => void s.push(res("kubernetes:helm.sh/v3:Release", "loki", { chart: "loki", version: "6.16.0", namespace: "logging" })) },
+    ],
     "k8s-sandboxed-service-egress": [
         {
             name: "an allow-all egress rule selects code-executor",

@@ -63,10 +63,29 @@ export const platformCases: Record<string, Case[]> = {
     ],
     "alert-has-runbook": [
         { name: "an alert has no runbook_url", culprit: "processor-alerts", mutate: (s) => void delete find(s, "processor-alerts").props.spec.groups[0].rules[1].annotations.runbook_url },
+        {
+            name: "a chart-defined alert has no runbook_url",
+            culprit: "kube-prometheus-stack",
+            mutate: (s) =>
+                void s.push(res("kubernetes:helm.sh/v3:Release", "kube-prometheus-stack", {
+                    chart: "kube-prometheus-stack",
+                    version: "65.1.0",
+                    namespace: "monitoring",
+                    values: { additionalPrometheusRulesMap: { slo: { groups: [{ name: "slo", rules: [{ alert: "ErrorBudgetBurn", expr: "1" }] }] } } },
+                })),
+        },
         { name: "the runbook_url is not a link", culprit: "processor-alerts", mutate: (s) => void (find(s, "processor-alerts").props.spec.groups[0].rules[1].annotations.runbook_url = "ask on slack") },
     ],
     "database-has-backups": [
         { name: "Cloud SQL backups are off", culprit: "jobs-db", mutate: (s) => void (find(s, "jobs-db").props.settings.backupConfiguration.enabled = false) },
+        {
+            name: "an external PostgreSQL has no backup job",
+            culprit: "jobs-database",
+            mutate: (s) => {
+                remove(s, "jobs-db");
+                s.push(res("kubernetes:core/v1:Secret", "jobs-database", { metadata: { name: "jobs-database", namespace: "processors" }, stringData: { DATABASE_URL: "postgres://app:pw@10.40.0.5:5432/jobs" } }));
+            },
+        },
         { name: "RDS keeps backups 1 day", culprit: "jobs-rds", mutate: (s) => void s.push(res("aws:rds/instance:Instance", "jobs-rds", { identifier: "jobs", engine: "postgres", backupRetentionPeriod: 1 })) },
         {
             name: "an in-cluster postgres has no backup job",

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { databaseBackups } from "../completeness/stack";
+import { helmNamespaceDefaultDeny } from "../network/kubernetes";
+import { compliantStack, labels, remove, res, run } from "./util";
+
+function externalDbStack() {
+    const s = compliantStack();
+    remove(s, "jobs-db");
+    s.push(res("kubernetes:core/v1:Secret", "jobs-database", { metadata: { name: "jobs-database", namespace: "processors", labels: labels("jobs-database") }, stringData: { DATABASE_URL: "postgres://app:pw@10.40.0.5:5432/jobs" } }));
+    return s;
+}
+
+describe("database-has-backups for a database the stack does not declare", () => {
+    it("accepts a pg_basebackup CronJob writing to the backup bucket", () => {
+        const s = externalDbStack();
+        s.push(res("kubernetes:batch/v1:CronJob", "jobs-db-backup", {
+            metadata: { name: "jobs-db-backup", namespace: "processors", labels: labels("jobs-db-backup") },
+            spec: { schedule: "0 * * * *", jobTemplate: { spec: { template: { spec: { containers: [{ name: "backup", command: ["sh", "-c", "pg_basebackup -D - -Ft | aws s3 cp - s3://pitchey-prod-backups/postgres/hourly/"] }] } } } } },
+        }));
+        expect(run(databaseBackups, s)).toEqual([]);
+    });
+
+    it("accepts a database recorded as backed up by another stack", () => {
+        expect(run(databaseBackups, externalDbStack(), { "database-has-backups": { databasesBackedUpElsewhere: ["jobs-database"] } })).toEqual([]);
+    });
+
+    it("names what is missing", () => {
+        const [v] = run(databaseBackups, externalDbStack());
+        expect(v.message).toMatch(/no backup CronJob/);
+        expect(v.message).not.toMatch(/no backup bucket/);
+    });
+});
+
+describe("k8s-helm-namespace-default-deny", () => {
+    it("does not ask again for namespaces the workload policy already covers", () => {
+        const s = compliantStack();
+        s.push(res("kubernetes:helm.sh/v3:Release", "extra", { chart: "redis", version: "20.1.0", namespace: "processors" }));
+        expect(run(helmNamespaceDefaultDeny, s)).toEqual([]);
+    });
+});
