@@ -81,6 +81,15 @@ describe("GKE builders", () => {
     expect((gkeNodePoolArgs("gpu", gcp(), inputs).nodeConfig as any).guestAccelerators[0].gpuSharingConfig).toBeUndefined();
   });
 
+  it("limits a pool to the configured zones, or leaves the region's choice", () => {
+    const cfg = gcp({ nodePools: { ...base.nodePools, gpu: { ...base.nodePools.gpu, zones: ["us-west1-a", "us-west1-b"] } } });
+    expect(gkeNodePoolArgs("gpu", cfg, inputs).nodeLocations).toEqual(["us-west1-a", "us-west1-b"]);
+    expect(gkeNodePoolArgs("general", cfg, inputs).nodeLocations).toBeUndefined();
+    expect(issues({ ...base, cloud: "gcp", region: "us-west1", project: "p", nodePools: { ...base.nodePools, gpu: { ...base.nodePools.gpu, zones: ["us-east1-b"] } } })).toEqual([
+      "nodePools.gpu.zones.0: must be a zone of region us-west1, got us-east1-b",
+    ]);
+  });
+
   it("leaves the sandbox taint to GKE and labels pools for cost attribution", () => {
     const args = gkeNodePoolArgs("sandbox", gcp(), inputs) as any;
     expect(args.nodeConfig.taints).toEqual([]);

@@ -161,6 +161,8 @@ export function eksClusterArgs(cfg: ClusterConfig, i: EksClusterInputs): aws.eks
     // The VPC CNI, kube-proxy and CoreDNS come as managed add-ons below, versioned by EKS.
     bootstrapSelfManagedAddons: false,
     deletionProtection: cfg.deletionProtection,
+    // Standard support only: a version past its end is upgraded by EKS rather than billed as extended support.
+    upgradePolicy: { supportType: "STANDARD" },
     tags: i.tags,
   };
 }

@@ -112,6 +112,7 @@ export function gkeNodePoolArgs(pool: PoolName, cfg: ClusterConfig, i: GkeNodePo
     project: cfg.project,
     location: cfg.region,
     cluster: i.cluster,
+    ...(p.zones.length > 0 ? { nodeLocations: [...p.zones] } : {}),
     initialNodeCount: p.minNodes > 0 ? 1 : 0,
     autoscaling: gkeAutoscaling(pool, p),
     management: { autoRepair: true, autoUpgrade: true },

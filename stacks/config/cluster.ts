@@ -19,6 +19,11 @@ const poolSchema = z.strictObject({
   gpuCount: z.number().int().min(0).default(0),
   /** Pods sharing one GPU via the device plugin's time-slicing; 1 disables sharing. */
   gpuTimeSlicingReplicas: z.number().int().min(1).default(1),
+  /**
+   * GKE only: zones the pool's nodes run in (e.g. where its accelerator is offered); empty means every zone of
+   * the region.
+   */
+  zones: z.array(z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, "expected a zone such as us-west1-a")).default([]),
 });
 export type PoolConfig = z.infer<typeof poolSchema>;
 
@@ -109,6 +114,13 @@ export const clusterSchema = z
     }
     for (const name of POOL_NAMES) {
       const p = c.nodePools[name];
+      p.zones.forEach((zone, i) => {
+        if (c.cloud !== "gcp") {
+          ctx.addIssue({ code: "custom", path: ["nodePools", name, "zones"], message: "applies to gcp only; EKS pools span network.availabilityZones" });
+        } else if (!zone.startsWith(`${c.region}-`)) {
+          ctx.addIssue({ code: "custom", path: ["nodePools", name, "zones", i], message: `must be a zone of region ${c.region}, got ${zone}` });
+        }
+      });
       if (name !== "gpu" && (p.gpuCount > 0 || p.gpuType)) {
         ctx.addIssue({
           code: "custom",
