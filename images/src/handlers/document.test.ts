@@ -95,6 +95,22 @@ describe("document handler", () => {
       expect(capped.pages).toHaveLength(25);
     }));
 
+  it("caps poppler's memory and says so when a document needs more", async () =>
+    withContext(async (ctx) => {
+      const saved = process.env.DOCUMENT_MEMORY_LIMIT_MB;
+      process.env.DOCUMENT_MEMORY_LIMIT_MB = "8";
+      try {
+        await expect(documentHandler.run(documentPayloadSchema.parse({ input: url(reportPdf) }), ctx)).rejects.toThrow(
+          /exceeded the 8 MB memory limit for document extraction/,
+        );
+        process.env.DOCUMENT_MEMORY_LIMIT_MB = "64";
+        expect((await documentHandler.run(documentPayloadSchema.parse({ input: url(reportPdf) }), ctx)).pageCount).toBe(3);
+      } finally {
+        if (saved === undefined) delete process.env.DOCUMENT_MEMORY_LIMIT_MB;
+        else process.env.DOCUMENT_MEMORY_LIMIT_MB = saved;
+      }
+    }));
+
   it("stops when the job is aborted", async () =>
     withContext(async (ctx) => {
       const run = documentHandler.run(documentPayloadSchema.parse({ input: url(reportPdf) }), ctx);

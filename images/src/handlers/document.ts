@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { once } from "node:events";
@@ -51,6 +51,34 @@ export interface DocumentResult {
 
 /** One page's text is cut at this many characters so a hostile page cannot grow memory without bound. */
 const MAX_PAGE_CHARS = 1_000_000;
+
+/** Address-space cap for poppler's processes (`DOCUMENT_MEMORY_LIMIT_MB`, default 1024). */
+export function popplerMemoryLimitMb(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.DOCUMENT_MEMORY_LIMIT_MB;
+  const mb = raw === undefined || raw === "" ? 1024 : Number(raw);
+  if (!Number.isInteger(mb) || mb < 8) throw new DocumentError(`DOCUMENT_MEMORY_LIMIT_MB must be an integer of at least 8, got ${raw}`);
+  return mb;
+}
+
+const PRLIMIT = ["/usr/bin/prlimit", "/bin/prlimit"].find((p) => existsSync(p));
+
+/**
+ * Wraps a poppler command in prlimit (util-linux, part of every Debian base) so a decompression bomb inside a
+ * PDF fails that process, not the worker's pod.
+ */
+function limited(cmd: string, args: string[]): [string, string[]] {
+  if (!PRLIMIT) return [cmd, args];
+  return [PRLIMIT, [`--as=${popplerMemoryLimitMb() * 1024 * 1024}`, "--", cmd, ...args]];
+}
+
+const MEMORY_FAILURE = /bad_alloc|failed to map segment|cannot allocate memory|out of memory/i;
+
+function failure(tool: string, detail: string): DocumentError {
+  if (MEMORY_FAILURE.test(detail)) {
+    return new DocumentError(`${tool} exceeded the ${popplerMemoryLimitMb()} MB memory limit for document extraction`);
+  }
+  return new DocumentError(`malformed PDF: ${tool} failed: ${detail}`);
+}
 
 const INFO_KEYS: Record<string, keyof DocumentMetadata> = {
   Title: "title",
@@ -104,7 +132,8 @@ async function extractPages(
   previewChars: number,
   ctx: JobContext,
 ): Promise<Array<{ page: number; chars: number; preview: string }>> {
-  const child = spawn("pdftotext", ["-enc", "UTF-8", "-l", String(lastPage), path, "-"], {
+  const [cmd, args] = limited("pdftotext", ["-enc", "UTF-8", "-l", String(lastPage), path, "-"]);
+  const child = spawn(cmd, args, {
     signal: ctx.signal,
     stdio: ["ignore", "pipe", "pipe"],
     killSignal: "SIGKILL",
@@ -148,7 +177,7 @@ async function extractPages(
       }
     }
     const code = await exit;
-    if (code !== 0) throw new DocumentError(`malformed PDF: pdftotext failed: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    if (code !== 0) throw failure("pdftotext", stderr.trim().split("\n").slice(-3).join(" | ") || `exit ${code}`);
     // pdftotext ends every page, the last included, with a form feed; leftover text means a final unterminated page.
     if (current.trim()) await flush();
   } catch (err) {
@@ -172,12 +201,12 @@ export const documentHandler: JobHandler<DocumentPayload, DocumentResult> = {
       await assertPdfHeader(input);
       let infoText: string;
       try {
-        infoText = (await runTool("pdfinfo", ["-isodates", "-enc", "UTF-8", input], ctx.signal)).stdout;
+        infoText = (await runTool(...limited("pdfinfo", ["-isodates", "-enc", "UTF-8", input]), ctx.signal)).stdout;
       } catch (err) {
         if (ctx.signal.aborted) throw err;
         const msg = (err as Error).message;
         if (/password|encrypt/i.test(msg)) throw new DocumentError("encrypted PDFs are not accepted (the file needs a password)");
-        throw new DocumentError(`malformed PDF: ${msg.replace(/^pdfinfo failed \([^)]*\): /, "")}`);
+        throw failure("pdfinfo", msg.replace(/^\S+ failed \([^)]*\): /, ""));
       }
       const info = parsePdfInfo(infoText);
       // Files that open without a password but carry encryption are refused too: their text may be restricted.
