@@ -73,7 +73,21 @@ export interface FetchOptions {
 
 /** Downloads an http(s) URL to a temp file, refusing oversize bodies before and while reading. */
 export async function fetchHttp(url: string, signal: AbortSignal, opts: FetchOptions, headers: Record<string, string> = {}): Promise<string> {
-  const res = await fetch(url, { signal, headers, redirect: "follow" });
+  let res: Response;
+  let current = url;
+  // Redirects are followed by hand so that an https input cannot be bounced to plain http.
+  for (let hops = 0; ; hops++) {
+    res = await fetch(current, { signal, headers, redirect: "manual" });
+    const location = res.headers.get("location");
+    if (res.status < 300 || res.status >= 400 || !location) break;
+    await res.body?.cancel();
+    if (hops >= 5) throw new InputError(`fetching ${redact(url)} failed: too many redirects`);
+    const next = new URL(location, current);
+    if (next.protocol !== "https:" && !(opts.allowHttp && next.protocol === "http:")) {
+      throw new InputError(`fetching ${redact(url)} failed: redirected to a ${next.protocol} URL`);
+    }
+    current = next.toString();
+  }
   if (!res.ok || !res.body) {
     await res.body?.cancel();
     throw new InputError(`fetching ${redact(url)} failed: HTTP ${res.status}`);

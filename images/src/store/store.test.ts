@@ -96,6 +96,22 @@ describe("remote inputs", () => {
     }
   });
 
+  it("follows redirects, at most five of them", async () => {
+    const srv = await serve((req) => {
+      const n = Number(req.url!.slice(1));
+      return n > 0 ? { status: 302, headers: { location: `/${n - 1}` } } : { body: Buffer.from("landed") };
+    });
+    try {
+      const s = createResultStore({ RESULTS_STORE_URL: pathToFileURL(base).href, ALLOW_HTTP_INPUTS: "1" });
+      const path = await s.fetchToFile(`${srv.url}/3`, signal);
+      expect(await readFile(path, "utf8")).toBe("landed");
+      await releaseFetched(path);
+      await expect(s.fetchToFile(`${srv.url}/9`, signal)).rejects.toThrow(/too many redirects/);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it("stops a download that grows past the cap even without a Content-Length", async () => {
     const srv = await serve(() => ({ body: Readable.from((function* () { for (let i = 0; i < 100; i++) yield Buffer.alloc(1024, 1); })()) }));
     try {
