@@ -13,6 +13,8 @@ let queue: JobQueue;
 beforeAll(async () => {
   db = await startTestDatabase();
   pool = new Pool({ connectionString: db.url, max: 60 });
+  // Idle connections die with the server at the end of the file.
+  pool.on("error", () => undefined);
   queue = new JobQueue(pool);
 });
 afterAll(async () => {
@@ -191,5 +193,20 @@ describe("queue", () => {
     await waitFor(async () => (await statusCounts()).completed === 20);
     await w.stop();
     expect(peak).toBe(3);
+  });
+
+  it("fails a job whose result cannot be stored without holding up the others", async () => {
+    const base = doublingHandler();
+    const handler = {
+      ...base,
+      run: async (p: Parameters<typeof base.run>[0], ctx: Parameters<typeof base.run>[1]) =>
+        p.n === 0 ? ({ text: "nul \u0000 inside", doubled: 0, attempt: ctx.attempt }) : base.run(p, ctx),
+    };
+    const w = await startWorker(db.url, { handler, concurrency: 4 });
+    const bad = await queue.submit("code", { n: 0 });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => queue.submit("code", { n: i + 1 })));
+    await waitFor(async () => (await statusCounts()).completed === 12 && (await queue.get(bad.job.id))?.status === "failed");
+    await w.stop();
+    expect((await queue.get(bad.job.id))?.error).toMatch(/PermanentJobError: Result could not be stored/);
   });
 });

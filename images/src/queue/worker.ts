@@ -77,8 +77,19 @@ export function retryDelayMs(attempt: number, opts: BackoffOptions = {}): number
 }
 
 function describe(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  // PostgreSQL text cannot hold NUL.
+  return text.replaceAll("\u0000", "");
+}
+
+/**
+ * Connection loss, server shutdown, resource exhaustion and serialization
+ * conflicts pass; errors in the data or the statement do not.
+ */
+export function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return /^(08|53|57P|58)/.test(code) || code === "40001" || code === "40P01";
 }
 
 /**
@@ -117,7 +128,7 @@ export class Worker {
     result: unknown;
     durationSeconds: number;
     costUsd: number;
-    settle: (owned: boolean | "lost") => void;
+    settle: (owned: boolean | "lost" | Error) => void;
   }> = [];
   private flushing = false;
   private dbUp = false;
@@ -307,30 +318,44 @@ export class Worker {
     m?.jobDuration.observe({ type }, seconds);
     m?.jobCost.inc({ type }, cost);
 
-    let outcome: Outcome;
-    if (ok) {
-      outcome = (await this.recordCompletion(job, result, seconds, cost)) === true ? "completed" : "lost";
-      if (outcome === "completed") log.info({ seconds, costUsd: cost }, "job completed");
-    } else if (error instanceof ShutdownError || (abort.signal.reason instanceof ShutdownError && abort.signal.aborted)) {
-      outcome = (await this.persist(() => this.queue.release(job, this.workerId))) === true ? "released" : "lost";
-      log.info("job released on shutdown");
-    } else if (error instanceof LeaseLostError) {
-      outcome = "lost";
-    } else {
-      const permanent = error instanceof PermanentJobError;
-      const delay = retryDelayMs(job.attempt, this.opts.backoff);
-      outcome = await this.persist(() =>
-        this.queue.fail(job, this.workerId, describe(error), seconds, cost, delay, permanent),
-      );
-      if (outcome === "pending") {
-        m?.retries.inc({ type });
-        log.warn({ err: describe(error), retryInMs: delay }, "job failed; will retry");
-      } else if (outcome === "dead") {
-        m?.deadJobs.inc({ type });
-        log.error({ err: describe(error) }, "job failed for the last time; dead-lettered");
-      } else if (outcome === "failed") {
-        log.error({ err: describe(error) }, "job failed permanently");
+    let outcome: Outcome | undefined;
+    try {
+      if (ok) {
+        const recorded = await this.recordCompletion(job, result, seconds, cost);
+        if (recorded instanceof Error) {
+          error = new PermanentJobError(`Result could not be stored: ${recorded.message}`);
+        } else {
+          outcome = recorded === true ? "completed" : "lost";
+          if (outcome === "completed") log.info({ seconds, costUsd: cost }, "job completed");
+        }
       }
+      if (outcome) {
+        // Recorded above.
+      } else if (error instanceof ShutdownError || abort.signal.reason instanceof ShutdownError) {
+        outcome = (await this.persist(() => this.queue.release(job, this.workerId))) === true ? "released" : "lost";
+        log.info("job released on shutdown");
+      } else if (error instanceof LeaseLostError) {
+        outcome = "lost";
+      } else {
+        const permanent = error instanceof PermanentJobError;
+        const delay = retryDelayMs(job.attempt, this.opts.backoff);
+        outcome = await this.persist(() =>
+          this.queue.fail(job, this.workerId, describe(error), seconds, cost, delay, permanent),
+        );
+        if (outcome === "pending") {
+          m?.retries.inc({ type });
+          log.warn({ err: describe(error), retryInMs: delay }, "job failed; will retry");
+        } else if (outcome === "dead") {
+          m?.deadJobs.inc({ type });
+          log.error({ err: describe(error) }, "job failed for the last time; dead-lettered");
+        } else if (outcome === "failed") {
+          log.error({ err: describe(error) }, "job failed permanently");
+        }
+      }
+    } catch (err) {
+      // Not storable even as a failure: the lease runs out and the reaper retries the job.
+      log.error({ err: describe(err) }, "could not record the outcome; leaving the job to lease expiry");
+      outcome = "lost";
     }
     if (outcome === "lost") {
       m?.staleCompletions.inc({ type });
@@ -341,7 +366,7 @@ export class Worker {
     this.opts.onSettled?.(job, outcome);
   }
 
-  private recordCompletion(job: ClaimedJob, result: unknown, durationSeconds: number, costUsd: number): Promise<boolean | "lost"> {
+  private recordCompletion(job: ClaimedJob, result: unknown, durationSeconds: number, costUsd: number): Promise<boolean | "lost" | Error> {
     return new Promise((settle) => {
       this.completions.push({ job, result, durationSeconds, costUsd, settle });
       // Deferred a turn so jobs finishing together share one write.
@@ -356,15 +381,30 @@ export class Worker {
     try {
       while (this.completions.length > 0) {
         const batch = this.completions.splice(0, 500);
-        const owned = await this.persist(() => this.queue.completeMany(this.workerId, batch));
-        for (const c of batch) c.settle(owned === "lost" ? "lost" : owned.has(c.job.id));
+        try {
+          const owned = await this.persist(() => this.queue.completeMany(this.workerId, batch));
+          for (const c of batch) c.settle(owned === "lost" ? "lost" : owned.has(c.job.id));
+        } catch {
+          // One unstorable result (e.g. a NUL character jsonb refuses) must not sink the others.
+          for (const c of batch) {
+            try {
+              const owned = await this.persist(() => this.queue.completeMany(this.workerId, [c]));
+              c.settle(owned === "lost" ? "lost" : owned.has(c.job.id));
+            } catch (err) {
+              c.settle(err instanceof Error ? err : new Error(String(err)));
+            }
+          }
+        }
       }
     } finally {
       this.flushing = false;
     }
   }
 
-  /** Retries a fenced write through database outages; fencing makes a late write harmless. */
+  /**
+   * Retries a fenced write through database outages; fencing makes a late
+   * write harmless. Errors that retrying cannot fix are thrown.
+   */
   private async persist<T>(write: () => Promise<T>): Promise<T | "lost"> {
     for (let failures = 0; ; failures++) {
       try {
@@ -372,6 +412,7 @@ export class Worker {
         this.dbUp = true;
         return out;
       } catch (err) {
+        if (!isTransient(err)) throw err;
         this.dbUp = false;
         if (this.abandoned) return "lost";
         this.log.warn({ err: describe(err), failures }, "recording outcome failed; retrying");
