@@ -1,5 +1,5 @@
 import { arr } from "../core/k8s";
-import { configOf, resourcePolicy } from "../core/policy";
+import { configOf, resourcePolicy, stackPolicy } from "../core/policy";
 import { DEFAULTS, schemaFor } from "../core/defaults";
 
 export const EKS_CLUSTER = "aws:eks/cluster:Cluster";
@@ -63,5 +63,82 @@ export const eksPublicEndpoint = resourcePolicy({
         const cidrs = arr<string>(v.publicAccessCidrs);
         if (cidrs.length === 0 || cidrs.includes("0.0.0.0/0")) report(`EKS cluster ${name} exposes its API endpoint to the whole internet.`);
         if (v.endpointPrivateAccess !== true) report(`EKS cluster ${name} does not enable the private endpoint.`);
+    },
+});
+
+export const EC2_LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
+export const EKS_ADDON = "aws:eks/addon:Addon";
+
+function truthy(v: unknown): boolean {
+    return v === true || v === "true";
+}
+
+export const eksNodeImdsV2 = resourcePolicy({
+    name: "eks-node-imdsv2-hop-limit",
+    summary: "EKS node groups must use a launch template that requires IMDSv2 with a hop limit of 1.",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `Checkov CKV_AWS_79 (IMDSv2), CKV_AWS_341 (hop limit 1); ${EKS_BP} (restrict access to the instance profile)`,
+        why: "With IMDSv1 or a hop limit above 1 every pod can fetch the node role's credentials; pods get their own identity through IRSA instead.",
+    },
+    fix: "Give the node group a launch template with metadataOptions { httpTokens: \"required\", httpPutResponseHopLimit: 1 }.",
+    types: [EC2_LAUNCH_TEMPLATE, EKS_NODEGROUP],
+    validate: (args, report) => {
+        if (args.type === EKS_NODEGROUP) {
+            if (!args.props.launchTemplate) report(`EKS node group ${args.props.nodeGroupName ?? args.name} has no launch template, so its nodes allow IMDSv1 with hop limit 2.`);
+            return;
+        }
+        const m = args.props.metadataOptions ?? {};
+        if (m.httpEndpoint === "disabled") return;
+        if (m.httpTokens !== "required") report(`Launch template ${args.name} does not require IMDSv2 tokens.`);
+        if (typeof m.httpPutResponseHopLimit !== "number" || m.httpPutResponseHopLimit > 1) report(`Launch template ${args.name} lets containers reach the metadata service (hop limit ${m.httpPutResponseHopLimit ?? "default 2"}).`);
+    },
+});
+
+export const launchTemplateEncryptedVolumes = resourcePolicy({
+    name: "ec2-launch-template-encrypted-volumes",
+    summary: "Launch templates must encrypt every EBS volume they attach.",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: "Checkov CKV_AWS_8; AWS Foundational Security Best Practices EC2.7 (EBS default encryption)",
+        why: "Node disks hold container layers, emptyDir scratch files with customer media and, for a while, job results.",
+    },
+    fix: "Set blockDeviceMappings[].ebs.encrypted: true (optionally kmsKeyId).",
+    types: [EC2_LAUNCH_TEMPLATE],
+    validate: (args, report) => {
+        for (const b of arr(args.props.blockDeviceMappings)) {
+            if (b?.ebs && !truthy(b.ebs.encrypted)) report(`Launch template ${args.name} attaches ${b.deviceName ?? "a volume"} unencrypted.`);
+        }
+    },
+});
+
+const NETPOL_CHART = /calico|tigera|cilium/i;
+
+export const eksNetworkPolicy = stackPolicy({
+    name: "eks-network-policy-enforcement",
+    summary: "EKS clusters must run a CNI that enforces NetworkPolicy (vpc-cni with enableNetworkPolicy, Calico or Cilium).",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `${EKS_BP} (network security: VPC CNI network policies); Checkov-equivalent of CKV_GCP_12 for EKS`,
+        why: "The VPC CNI ignores NetworkPolicy unless told otherwise, which would silently void the default-deny and code-executor lockdown on the DR cluster.",
+    },
+    fix: "Install the vpc-cni add-on with configurationValues {\"enableNetworkPolicy\": \"true\"} (or a Calico/Cilium release).",
+    validate: (args, report) => {
+        const clusters = args.resources.filter((r) => r.type === EKS_CLUSTER);
+        if (clusters.length === 0) args.notApplicable("no EKS cluster");
+        const addonOk = args.resources.some((r) => {
+            if (r.type !== EKS_ADDON || r.props.addonName !== "vpc-cni") return false;
+            const cv = r.props.configurationValues;
+            try {
+                return truthy((typeof cv === "string" ? JSON.parse(cv) : cv ?? {}).enableNetworkPolicy);
+            } catch {
+                return false;
+            }
+        });
+        const chartOk = args.resources.some((r) => r.type === "kubernetes:helm.sh/v3:Release" && NETPOL_CHART.test(String(r.props.chart ?? "")));
+        if (!addonOk && !chartOk) for (const c of clusters) report(`EKS cluster ${c.props.name ?? c.name} has no NetworkPolicy-enforcing CNI.`, c.urn);
     },
 });

@@ -143,3 +143,24 @@ export const gkeNoDefaultSa = resourcePolicy({
         if (isDefaultSa(args.props.nodeConfig?.serviceAccount)) report(`GKE node pool ${args.props.name ?? args.name} runs as the default compute service account.`);
     },
 });
+
+export const gkeControlPlaneRestricted = resourcePolicy({
+    name: "gke-control-plane-authorized-networks",
+    summary: "The GKE control plane must be private or reachable only from master authorized networks (never 0.0.0.0/0).",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `Checkov CKV_GCP_20; tfsec google-gke-enable-master-networks; CIS GKE 5.6.3; ${GKE_HARDENING}`,
+        why: "A control plane open to the internet needs only a stolen credential; authorized networks add the network as a second factor.",
+    },
+    fix: "Set masterAuthorizedNetworksConfig.cidrBlocks to the CI and VPN ranges (or privateClusterConfig.enablePrivateEndpoint: true).",
+    types: [GKE_CLUSTER],
+    validate: (args, report) => {
+        const p = args.props;
+        if (p.privateClusterConfig?.enablePrivateEndpoint === true) return;
+        const cidrs = (p.masterAuthorizedNetworksConfig?.cidrBlocks ?? []).map((b: { cidrBlock?: string }) => b.cidrBlock);
+        if (cidrs.length === 0) report(`GKE cluster ${p.name ?? args.name} has a public control plane without authorized networks.`);
+        else if (cidrs.includes("0.0.0.0/0")) report(`GKE cluster ${p.name ?? args.name} authorizes 0.0.0.0/0 to its control plane.`);
+        if (p.masterAuthorizedNetworksConfig?.gcpPublicCidrsAccessEnabled === true) report(`GKE cluster ${p.name ?? args.name} lets all Google Cloud public IPs reach its control plane.`);
+    },
+});

@@ -114,6 +114,21 @@ function targetedPools(pod: Obj, pools: Pool[]): Pool[] | undefined {
     );
 }
 
+export const RUNTIME_CLASS = "kubernetes:node.k8s.io/v1:RuntimeClass";
+
+/** The RuntimeClass admission controller merges the class's scheduling nodeSelector and tolerations into the pod. */
+function withRuntimeClassScheduling(pod: Obj, classes: readonly { props: Obj; name: string }[]): Obj {
+    if (!pod.runtimeClassName) return pod;
+    const rc = classes.find((c) => objectName(c.props, c.name) === pod.runtimeClassName);
+    const sched = rc?.props.scheduling;
+    if (!sched) return pod;
+    return {
+        ...pod,
+        nodeSelector: { ...(sched.nodeSelector ?? {}), ...(pod.nodeSelector ?? {}) },
+        tolerations: [...arr(pod.tolerations), ...arr(sched.tolerations)],
+    };
+}
+
 export const workloadToleratesPool = stackPolicy({
     name: "workload-tolerates-exactly-its-pool-taints",
     summary: "A workload scheduled onto a tainted pool must tolerate that pool's taints, and tolerate no taint of a pool it is not scheduled onto.",
@@ -128,9 +143,11 @@ export const workloadToleratesPool = stackPolicy({
         const pools = args.resources.map(poolOf).filter((p): p is Pool => p !== undefined);
         if (pools.length === 0) args.notApplicable("no node pools in the stack");
         const taintOwners = pools.flatMap((p) => p.taints.filter(repels).map((t) => ({ pool: p, t })));
+        const runtimeClasses = args.resources.filter((r) => r.type === RUNTIME_CLASS);
         for (const w of args.resources.filter((r) => isWorkload(r.type) && r.type !== T.DaemonSet)) {
-            const pod = podSpec(w.type, w.props);
-            if (!pod) continue;
+            const declared = podSpec(w.type, w.props);
+            if (!declared) continue;
+            const pod = withRuntimeClassScheduling(declared, runtimeClasses);
             const what = `${w.type.split(":").pop()} ${namespaceOf(w.props)}/${objectName(w.props, w.name)}`;
             const tols = arr<Obj>(pod.tolerations);
             const targeted = targetedPools(pod, pools) ?? pools.filter((p) => !p.taints.some(repels));

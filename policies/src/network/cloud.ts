@@ -29,7 +29,9 @@ export const noPublicIngress = resourcePolicy({
         switch (args.type) {
             case GCP_FIREWALL: {
                 if ((p.direction ?? "INGRESS") !== "INGRESS" || p.disabled === true) return;
-                if (!arr<string>(p.sourceRanges).some((r) => OPEN.has(r))) return;
+                // With no source at all, GCP applies an ingress rule to 0.0.0.0/0.
+                const noSource = arr(p.sourceRanges).length === 0 && arr(p.sourceTags).length === 0 && arr(p.sourceServiceAccounts).length === 0;
+                if (!noSource && !arr<string>(p.sourceRanges).some((r) => OPEN.has(r))) return;
                 for (const a of arr<Obj>(p.allows)) {
                     const ports = arr<string>(a.ports);
                     const httpsOnly = String(a.protocol).toLowerCase() === "tcp" && ports.length > 0 && ports.every((x) => String(x) === "443");
@@ -57,5 +59,24 @@ export const noPublicIngress = resourcePolicy({
                 if (cidrs.some((c) => OPEN.has(c)) && !onlyHttps(p.protocol, p.fromPort, p.toPort)) report(`Security group rule ${args.name} allows ${p.protocol} ${p.fromPort}-${p.toPort} from the internet.`);
             }
         }
+    },
+});
+
+export const AWS_DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup";
+
+export const defaultSecurityGroupClosed = resourcePolicy({
+    name: "aws-default-security-group-closed",
+    summary: "A VPC's default security group must allow no traffic at all.",
+    enforcement: "mandatory",
+    meta: {
+        area: "network",
+        source: "CIS AWS Foundations 5.4; Checkov CKV2_AWS_12; AWS Foundational Security Best Practices EC2.2",
+        why: "Anything launched without an explicit group lands in the default one; if it allows traffic, a forgotten resource is reachable.",
+    },
+    fix: "Manage the VPC's aws.ec2.DefaultSecurityGroup with empty ingress and egress.",
+    types: [AWS_DEFAULT_SG],
+    validate: (args, report) => {
+        if (arr(args.props.ingress).length > 0) report(`Default security group ${args.name} has ingress rules.`);
+        if (arr(args.props.egress).length > 0) report(`Default security group ${args.name} has egress rules.`);
     },
 });

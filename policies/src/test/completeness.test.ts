@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { databaseBackups } from "../completeness/stack";
 import { helmNamespaceDefaultDeny } from "../network/kubernetes";
-import { compliantStack, labels, remove, res, run } from "./util";
+import { workloadToleratesPool } from "../clusters/pools";
+import { compliantStack, find, labels, pod, remove, res, run } from "./util";
 
 function externalDbStack() {
     const s = compliantStack();
@@ -36,5 +37,19 @@ describe("k8s-helm-namespace-default-deny", () => {
         const s = compliantStack();
         s.push(res("kubernetes:helm.sh/v3:Release", "extra", { chart: "redis", version: "20.1.0", namespace: "processors" }));
         expect(run(helmNamespaceDefaultDeny, s)).toEqual([]);
+    });
+});
+
+describe("workload-tolerates-exactly-its-pool-taints with a RuntimeClass", () => {
+    it("counts the tolerations and node selector the RuntimeClass's scheduling adds at admission", () => {
+        const s = compliantStack();
+        const ce = pod(find(s, "code-executor"));
+        ce.tolerations = [];
+        expect(run(workloadToleratesPool, s).length).toBeGreaterThan(0);
+        find(s, "gvisor").props.scheduling = { nodeSelector: { "pitchey.io/pool": "sandbox" }, tolerations: [
+            { key: "pitchey.io/pool", operator: "Equal", value: "sandbox", effect: "NoSchedule" },
+            { key: "sandbox.gke.io/runtime", operator: "Equal", value: "gvisor", effect: "NoSchedule" },
+        ] };
+        expect(run(workloadToleratesPool, s)).toEqual([]);
     });
 });

@@ -213,6 +213,7 @@ export function gkeCluster(): Mutable {
         workloadIdentityConfig: { workloadPool: "pitchey.svc.id.goog" },
         enableShieldedNodes: true,
         releaseChannel: { channel: "REGULAR" },
+        masterAuthorizedNetworksConfig: { cidrBlocks: [{ cidrBlock: "203.0.113.0/24", displayName: "vpn" }], gcpPublicCidrsAccessEnabled: false },
         datapathProvider: "ADVANCED_DATAPATH",
         resourceLabels: gcpLabels,
     });
@@ -260,8 +261,21 @@ export function eksNodeGroup(kind: Pool): Mutable {
         labels: { "pitchey.io/pool": kind },
         taints: kind === "general" ? [] : [{ key: "pitchey.io/pool", value: kind, effect: "NO_SCHEDULE" }],
         scalingConfig: { minSize: 0, maxSize: 10, desiredSize: 1 },
+        launchTemplate: { id: "aws:ec2/launchTemplate:LaunchTemplate::eks-nodes-lt-id", version: "1" },
         tags,
     });
+}
+
+export function eksNodeSupport(): Mutable[] {
+    return [
+        res("aws:ec2/launchTemplate:LaunchTemplate", "eks-nodes-lt", {
+            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "true", volumeSize: 100, volumeType: "gp3" } }],
+            tags,
+        }),
+        res("aws:eks/addon:Addon", "vpc-cni", { addonName: "vpc-cni", clusterName: "pitchey-dr", configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }), tags }),
+        res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg", { vpcId: "aws:ec2/vpc:Vpc::vpc-id", ingress: [], egress: [], tags }),
+    ];
 }
 
 /* Network edges */
@@ -458,6 +472,7 @@ export function compliantStack(): Mutable[] {
         ...(["general", "spot", "gpu", "sandbox"] as Pool[]).map(gkePool),
         eksCluster(),
         ...(["general", "spot", "gpu", "sandbox"] as Pool[]).map(eksNodeGroup),
+        ...eksNodeSupport(),
         firewall(),
         securityGroup(),
         sgIngressRule(),

@@ -1,4 +1,4 @@
-import { find, pod, processorDeployment, type Case } from "../util";
+import { find, pod, processorDeployment, remove, type Case } from "../util";
 
 const nc = (s: Parameters<Case["mutate"]>[0], name: string) => find(s, name).props.nodeConfig;
 
@@ -25,6 +25,22 @@ export const clusterCases: Record<string, Case[]> = {
         { name: "a pool has no service account", culprit: "gke-general", mutate: (s) => void delete nc(s, "gke-general").serviceAccount },
         { name: "a pool uses the compute default account", culprit: "gke-gpu", mutate: (s) => void (nc(s, "gke-gpu").serviceAccount = "1234-compute@developer.gserviceaccount.com") },
         { name: "the default pool is kept", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.removeDefaultNodePool },
+    ],
+    "gke-control-plane-authorized-networks": [
+        { name: "no authorized networks", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.masterAuthorizedNetworksConfig },
+        { name: "0.0.0.0/0 is authorized", culprit: "gke", mutate: (s) => void find(s, "gke").props.masterAuthorizedNetworksConfig.cidrBlocks.push({ cidrBlock: "0.0.0.0/0" }) },
+    ],
+    "eks-network-policy-enforcement": [
+        { name: "vpc-cni without network policy", culprit: "eks", mutate: (s) => void (find(s, "vpc-cni").props.configurationValues = "{}") },
+        { name: "no vpc-cni add-on", culprit: "eks", mutate: (s) => remove(s, "vpc-cni") },
+    ],
+    "eks-node-imdsv2-hop-limit": [
+        { name: "IMDSv1 is allowed", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.metadataOptions.httpTokens = "optional") },
+        { name: "the hop limit is 2", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.metadataOptions.httpPutResponseHopLimit = 2) },
+        { name: "a node group has no launch template", culprit: "eks-spot", mutate: (s) => void delete find(s, "eks-spot").props.launchTemplate },
+    ],
+    "ec2-launch-template-encrypted-volumes": [
+        { name: "the root volume is unencrypted", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.blockDeviceMappings[0].ebs.encrypted = "false") },
     ],
     "eks-secrets-encryption": [{ name: "no encryptionConfig", culprit: "eks", mutate: (s) => void delete find(s, "eks").props.encryptionConfig }],
     "eks-control-plane-logging": [{ name: "audit logs are off", culprit: "eks", mutate: (s) => void (find(s, "eks").props.enabledClusterLogTypes = ["api"]) }],

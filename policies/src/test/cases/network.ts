@@ -51,7 +51,11 @@ export const networkCases: Record<string, Case[]> = {
         { name: "the controller Service has no source ranges", culprit: "ingress-nginx-controller", mutate: (s) => void delete find(s, "ingress-nginx-controller").props.spec.loadBalancerSourceRanges },
         { name: "the controller chart leaves source ranges unset", culprit: "ingress-nginx", mutate: (s) => void (find(s, "ingress-nginx").props.values = {}) },
     ],
+    "aws-default-security-group-closed": [
+        { name: "the default group allows all egress", culprit: "default-sg", mutate: (s) => void (find(s, "default-sg").props.egress = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }]) },
+    ],
     "cloud-no-public-ingress": [
+        { name: "a firewall rule names no source at all", culprit: "allow-lb-https", mutate: (s) => { const p = find(s, "allow-lb-https").props; delete p.sourceRanges; p.allows = [{ protocol: "tcp", ports: ["22"] }]; } },
         { name: "the firewall opens SSH to the world", culprit: "allow-lb-https", mutate: (s) => void (find(s, "allow-lb-https").props.allows = [{ protocol: "tcp", ports: ["22", "443"] }]) },
         { name: "the firewall opens all tcp to the world", culprit: "allow-lb-https", mutate: (s) => void (find(s, "allow-lb-https").props.allows = [{ protocol: "tcp" }]) },
         { name: "the security group opens all ports", culprit: "lb-sg", mutate: (s) => void find(s, "lb-sg").props.ingress.push({ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }) },
