@@ -9,7 +9,10 @@ const NON_MANIFEST_KEYS = new Set(["__inputs"]);
 export const isKubernetesObject = (r: RecordedResource) =>
   r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/") && r.custom;
 
-/** The Kubernetes object a resource's inputs describe, with secret data redacted. */
+/**
+ * The Kubernetes object a resource's inputs describe. Secret values are already redacted in the records; a
+ * Secret's data is blanked here too, in case a value reached it without being marked secret.
+ */
 export function manifestOf(r: RecordedResource): Record<string, unknown> {
   const obj: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(r.props)) if (!NON_MANIFEST_KEYS.has(k)) obj[k] = v;

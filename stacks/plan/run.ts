@@ -12,9 +12,28 @@ export interface PlanRun {
   readonly outputs: Record<string, unknown>;
 }
 
-/** Plain JSON for records: resource references become their URNs, everything else stays as the program passed it. */
+/** How the runtime marks a secret value on the wire. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SECRET_PLACEHOLDER = "[secret]";
+
+/** Keeps a secret's shape (a Secret's keys stay visible to policies) and drops every value. */
+function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, redact(v)]));
+  }
+  return SECRET_PLACEHOLDER;
+}
+
+/**
+ * Plain JSON for records: secrets redacted, resource references named, everything else as the program passed it.
+ */
 function plain(value: unknown): unknown {
   if (pulumi.Resource.isInstance(value)) return `[resource ${(value as unknown as { __name?: string }).__name ?? ""}]`;
+  if (value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG) {
+    return redact((value as { value?: unknown }).value);
+  }
   if (Array.isArray(value)) return value.map(plain);
   if (value && typeof value === "object") {
     return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, plain(v)]));

@@ -1,0 +1,31 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { planStack } from "./plan/wholeStack";
+import { commonStackChecks, placementMatchesPools } from "./stack.shared";
+
+let plan: Awaited<ReturnType<typeof planStack>>;
+beforeAll(async () => {
+  plan = await planStack("dr");
+}, 120_000);
+
+describe("dr stack (EKS, eu-west-1)", () => {
+  commonStackChecks(() => plan, /^\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com\//);
+  placementMatchesPools(
+    () => plan,
+    "aws:eks/nodeGroup:NodeGroup",
+    (p) => ({ labels: p.labels, taints: p.taints ?? [] }),
+  );
+
+  it("is built on AWS only", () => {
+    const providers = new Set(plan.resources.filter((r) => r.custom).map((r) => r.type.split(":")[0]));
+    expect(providers.has("aws")).toBe(true);
+    expect(providers.has("gcp")).toBe(false);
+    expect(plan.ofType("aws:eks/cluster:Cluster")).toHaveLength(1);
+  });
+
+  it("binds each processor's ServiceAccount to an IAM role through IRSA", () => {
+    for (const sa of plan.k8s("ServiceAccount").filter((s) => s.metadata.namespace === "processors" && s.metadata.name !== "jobs-migrate")) {
+      expect(sa.metadata.annotations?.["eks.amazonaws.com/role-arn"], sa.metadata.name).toMatch(/^arn:aws:iam::\d{12}:role\//);
+      expect(sa.automountServiceAccountToken).toBe(false);
+    }
+  });
+});

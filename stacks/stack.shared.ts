@@ -1,0 +1,140 @@
+import { expect, it } from "vitest";
+import { CHARTS } from "../components/versions";
+import { PROCESSOR_NAMES } from "./config";
+import type { planStack } from "./plan/wholeStack";
+import { isKubernetesObject, manifestOf, renderKubernetes } from "./plan/render";
+import { validateManifest } from "./plan/validate";
+
+type Plan = Awaited<ReturnType<typeof planStack>>;
+
+/** Checks every stack must pass, whatever its cloud. */
+export function commonStackChecks(get: () => Plan, registryPattern: RegExp): void {
+  it("deploys the five processors by digest from the stack's registry", () => {
+    const deployments = get().k8s("Deployment");
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([...PROCESSOR_NAMES].sort());
+    for (const d of deployments) {
+      const image: string = d.spec.template.spec.containers[0].image;
+      expect(image, d.metadata.name).toMatch(/@sha256:[0-9a-f]{64}$/);
+      expect(image, d.metadata.name).toMatch(registryPattern);
+      expect(image).toContain(`/${d.metadata.name}@`);
+    }
+  });
+
+  it("builds one image per processor with its own Dockerfile target", () => {
+    const builds = get().ofType("docker-build:index:Image");
+    expect(builds.map((b) => (b.props as any).target).sort()).toEqual([...PROCESSOR_NAMES].sort());
+    for (const b of builds) expect((b.props as any).push).toBe(true);
+  });
+
+  it("gives every processor a Service, a PDB and a ScaledObject", () => {
+    for (const kind of ["Service", "PodDisruptionBudget", "ScaledObject", "ServiceAccount"]) {
+      const names = get().k8s(kind).map((o) => o.metadata.name.replace(/-pdb$/, ""));
+      for (const p of PROCESSOR_NAMES) expect(names, `${kind} for ${p}`).toContain(p);
+    }
+  });
+
+  it("renders only schema-valid Kubernetes objects", async () => {
+    const objects = get().resources.filter(isKubernetesObject);
+    expect(objects.length).toBeGreaterThan(30);
+    const failures: string[] = [];
+    for (const r of objects) {
+      const check = await validateManifest(manifestOf(r));
+      if (check.errors === undefined) failures.push(`${r.name}: no schema for ${(r.props as any).kind}`);
+      else failures.push(...check.errors.map((e) => `${r.name}: ${e}`));
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("runs the schema migration before any processor", () => {
+    const plan = get();
+    const job = plan.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name === "jobs-migrate");
+    expect(job).toBeDefined();
+    expect((job!.props as any).spec.template.spec.containers[0].command).toEqual(["node", "dist/cli/migrate.js"]);
+    const components = plan.resources.filter((r) => r.type === "pitchey:processor:ProcessorService");
+    expect(components).toHaveLength(5);
+    for (const c of components) expect(plan.dependencies.get(c.urn), c.name).toContain(job!.urn);
+  });
+
+  it("installs KEDA from its pinned chart", () => {
+    const release = get().ofType("kubernetes:helm.sh/v3:Release").find((r) => (r.props as any).chart === "keda");
+    expect(release?.props).toMatchObject({ version: CHARTS.keda.version, repositoryOpts: { repo: CHARTS.keda.repo } });
+  });
+
+  it("guards the processors' namespace: restricted PSA, the playbook quota, default-deny network", () => {
+    const plan = get();
+    const ns = plan.k8s("Namespace").find((n) => n.metadata.name === "processors");
+    expect(ns.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    const quota = plan.k8s("ResourceQuota").find((q) => q.metadata.namespace === "processors");
+    expect(quota.spec.hard).toEqual({ "requests.cpu": "100", "requests.memory": "200Gi", persistentvolumeclaims: "10", "services.loadbalancers": "2" });
+    const policies = plan.k8s("NetworkPolicy").filter((p) => p.metadata.namespace === "processors");
+    expect(policies.find((p) => p.metadata.name === "default-deny").spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+  });
+
+  it("labels every Kubernetes object with its environment and cost centre", () => {
+    const unlabelled = get()
+      .resources.filter(isKubernetesObject)
+      .map((r) => r.props as any)
+      .filter((o) => !o.metadata?.labels?.["pitchey.io/cost-center"] || !o.metadata?.labels?.["pitchey.io/environment"])
+      .map((o) => `${o.kind}/${o.metadata?.name}`);
+    expect(unlabelled).toEqual([]);
+  });
+
+  it("never writes secret values into the rendered manifests", () => {
+    const yaml = [...renderKubernetes(get().resources).values()].join("\n");
+    expect(yaml).not.toContain("postgres://");
+    expect(yaml).toContain('DATABASE_URL: "[secret]"');
+    expect(JSON.stringify(get().resources)).not.toContain("postgres://");
+  });
+}
+
+const EFFECT: Record<string, string> = { NO_SCHEDULE: "NoSchedule", PREFER_NO_SCHEDULE: "PreferNoSchedule", NO_EXECUTE: "NoExecute" };
+
+/** The pool a processor's pods are steered to, read from the rendered pod spec. */
+function targetPool(podSpec: any): string {
+  return (
+    podSpec.nodeSelector?.["pitchey.io/pool"] ??
+    podSpec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].preference.matchExpressions.find(
+      (e: any) => e.key === "pitchey.io/pool",
+    ).values[0]
+  );
+}
+
+/**
+ * Cross-checks placement against the node pool resources the cluster actually declares: each processor lands on
+ * a pool that exists, carries the label it selects, and tolerates every taint declared on it.
+ */
+export function placementMatchesPools(
+  get: () => Plan,
+  poolType: string,
+  readPool: (props: any) => { labels: Record<string, string>; taints: { key: string; value: string; effect: string }[] },
+): void {
+  it("places each processor on a declared pool whose taints it tolerates", () => {
+    const pools = new Map(
+      get()
+        .ofType(poolType)
+        .map((r) => readPool(r.props))
+        .map((p) => [p.labels["pitchey.io/pool"], p]),
+    );
+    expect([...pools.keys()].sort()).toEqual(["general", "gpu", "sandbox", "spot"]);
+    const expected: Record<string, string> = {
+      "video-processor": "spot",
+      "media-transcoder": "spot",
+      "document-processor": "general",
+      "ai-inference": "gpu",
+      "code-executor": "sandbox",
+    };
+    for (const d of get().k8s("Deployment")) {
+      const spec = d.spec.template.spec;
+      const pool = targetPool(spec);
+      expect(pool, d.metadata.name).toBe(expected[d.metadata.name]);
+      for (const t of pools.get(pool)!.taints) {
+        expect(spec.tolerations, `${d.metadata.name} tolerates ${t.key}`).toContainEqual({
+          key: t.key,
+          operator: "Equal",
+          value: t.value,
+          effect: EFFECT[t.effect] ?? t.effect,
+        });
+      }
+    }
+  });
+}
