@@ -104,7 +104,6 @@ describe("images/Dockerfile", () => {
   it("installs no Debian package that CI does not install for the tests", () => {
     const ci = readFileSync(join(root, "apt-packages.txt"), "utf8").split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
     const imagePackages = new Set(TARGETS.flatMap(aptPackages));
-    imagePackages.delete("ca-certificates");
     for (const p of imagePackages) expect(ci).toContain(p);
   });
 
