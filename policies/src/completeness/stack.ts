@@ -88,9 +88,18 @@ const PG_URL = /^postgres(ql)?:\/\//i;
 const BACKUP_TOOL = /pg_dump|pg_basebackup|pgbackrest|wal-g|barman/i;
 const MANAGED_DB = ["aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "gcp:sql/databaseInstance:DatabaseInstance", "kubernetes:postgresql.cnpg.io/v1:Cluster"];
 
-/** Secrets holding a PostgreSQL connection string: the stack uses a database it does not declare. */
+const DB_KEY = /^(DATABASE_URL|[A-Z0-9_]+_DATABASE_URL|PG(HOST|URI|PASSWORD|DATABASE)|POSTGRES(QL)?_[A-Z_]+)$/;
+
+/**
+ * Secrets holding PostgreSQL connection settings: the stack uses a database it does not declare. Recognised by the
+ * value (a postgres:// URL) or, since plans redact secret values, by the conventional key names.
+ */
 function externalDatabaseSecrets(resources: readonly PolicyResource[]): PolicyResource[] {
-    return resources.filter((r) => r.type === "kubernetes:core/v1:Secret" && Object.values({ ...(r.props.stringData ?? {}) }).some((v) => typeof v === "string" && PG_URL.test(v)));
+    return resources.filter((r) => {
+        if (r.type !== "kubernetes:core/v1:Secret") return false;
+        const entries = Object.entries({ ...(r.props.data ?? {}), ...(r.props.stringData ?? {}) });
+        return entries.some(([k, v]) => DB_KEY.test(k) || (typeof v === "string" && PG_URL.test(v)));
+    });
 }
 
 function databases(resources: readonly PolicyResource[], backupPattern: string, backedUpElsewhere: readonly string[]): Database[] {

@@ -12,6 +12,12 @@ function externalDbStack() {
 }
 
 describe("database-has-backups for a database the stack does not declare", () => {
+    it("recognises the database Secret by its key when the plan redacts the value", () => {
+        const s = externalDbStack();
+        find(s, "jobs-database").props.stringData = { DATABASE_URL: "[secret]" };
+        expect(run(databaseBackups, s).map((v) => v.urn)).toEqual([find(s, "jobs-database").urn]);
+    });
+
     it("accepts a pg_basebackup CronJob writing to the backup bucket", () => {
         const s = externalDbStack();
         s.push(res("kubernetes:batch/v1:CronJob", "jobs-db-backup", {
