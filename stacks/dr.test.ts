@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { planStack } from "./plan/wholeStack";
-import { commonStackChecks, placementMatchesPools } from "./stack.shared";
+import { commonStackChecks, placementMatchesPools, renderingChecks } from "./stack.shared";
 
 let plan: Awaited<ReturnType<typeof planStack>>;
 beforeAll(async () => {
@@ -9,6 +9,7 @@ beforeAll(async () => {
 
 describe("dr stack (EKS, eu-west-1)", () => {
   commonStackChecks(() => plan, /^\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com\//);
+  renderingChecks(() => plan);
   placementMatchesPools(
     () => plan,
     "aws:eks/nodeGroup:NodeGroup",

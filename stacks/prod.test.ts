@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { planStack } from "./plan/wholeStack";
-import { commonStackChecks, placementMatchesPools } from "./stack.shared";
+import { commonStackChecks, placementMatchesPools, renderingChecks } from "./stack.shared";
 
 let plan: Awaited<ReturnType<typeof planStack>>;
 beforeAll(async () => {
@@ -9,6 +9,7 @@ beforeAll(async () => {
 
 describe("prod stack (GKE, us-west1)", () => {
   commonStackChecks(() => plan, /^us-west1-docker\.pkg\.dev\/pitchey-prod\//);
+  renderingChecks(() => plan);
   placementMatchesPools(
     () => plan,
     "gcp:container/nodePool:NodePool",

@@ -2,7 +2,7 @@ import { expect, it } from "vitest";
 import { CHARTS } from "../components/versions";
 import { PROCESSOR_NAMES } from "./config";
 import type { planStack } from "./plan/wholeStack";
-import { isKubernetesObject, manifestOf, renderKubernetes } from "./plan/render";
+import { isKubernetesObject, manifestOf, renderGraph, renderHelmValues, renderKubernetes } from "./plan/render";
 import { validateManifest } from "./plan/validate";
 
 type Plan = Awaited<ReturnType<typeof planStack>>;
@@ -136,5 +136,27 @@ export function placementMatchesPools(
         });
       }
     }
+  });
+}
+
+export function renderingChecks(get: () => Plan): void {
+  it("draws each processor depending on its image, the namespace, KEDA and the cluster", () => {
+    const graph = renderGraph(get().resources, get().dependencies);
+    const id = (label: string) => new RegExp(`^\\s+(c\\d+)\\["${label}`, "m").exec(graph)?.[1];
+    const service = id("video-processor<br/><small>processor:ProcessorService");
+    const targets = graph
+      .split("\n")
+      .filter((l) => l.trim().startsWith(`${service} -.->`))
+      .map((l) => l.trim().split(" ").pop());
+    expect(service).toBeDefined();
+    for (const label of ["video-processor<br/><small>images:ProcessorImage", "processors<br/>", "keda<br/>"]) {
+      expect(targets, label).toContain(id(label));
+    }
+  });
+
+  it("writes each Helm release's values with its pinned chart version", () => {
+    const files = renderHelmValues(get().resources);
+    expect(files.get("keda.values.yaml")).toContain(`# version: ${CHARTS.keda.version}`);
+    for (const [name, text] of files) expect(text, name).not.toContain("UNPINNED");
   });
 }

@@ -62,26 +62,36 @@ export function renderHelmValues(resources: RecordedResource[]): Map<string, str
   return out;
 }
 
-const mermaidId = (urn: string) => `n${Buffer.from(urn).toString("hex").slice(-12)}${urn.length}`;
-
-/** Components, their nesting, and the dependencies between top-level components. */
+/**
+ * Components, their nesting, and the dependencies between top-level components. A dependency on a resource that
+ * belongs to no component (a stack-level Secret or Job) is followed through to the components behind it.
+ */
 export function renderGraph(resources: RecordedResource[], dependencies: Map<string, string[]>): string {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const components = resources.filter((r) => r.type.startsWith("pitchey:"));
+  const ids = new Map(components.map((c, i) => [c.urn, `c${i}`]));
   const lines = ["graph LR"];
-  for (const c of components) lines.push(`  ${mermaidId(c.urn)}["${c.name}<br/><small>${c.type.replace("pitchey:", "")}</small>"]`);
+  for (const c of components) lines.push(`  ${ids.get(c.urn)}["${c.name}<br/><small>${c.type.replace("pitchey:", "")}</small>"]`);
   for (const c of components) {
     const parent = c.parent ? byUrn.get(c.parent) : undefined;
-    if (parent?.type.startsWith("pitchey:")) lines.push(`  ${mermaidId(parent.urn)} --- ${mermaidId(c.urn)}`);
+    if (parent?.type.startsWith("pitchey:")) lines.push(`  ${ids.get(parent.urn)} --- ${ids.get(c.urn)}`);
   }
   const topOf = (r: RecordedResource) => (r.type.startsWith("pitchey:") && !owningComponent(r, byUrn) ? r : owningComponent(r, byUrn));
+  const targets = (urn: string, seen = new Set<string>()): RecordedResource[] => {
+    if (seen.has(urn)) return [];
+    seen.add(urn);
+    const r = byUrn.get(urn);
+    if (!r) return [];
+    const top = topOf(r);
+    if (top) return [top];
+    return (dependencies.get(urn) ?? []).flatMap((d) => targets(d, seen));
+  };
   const edges = new Set<string>();
   for (const r of resources) {
     const from = topOf(r);
-    for (const dep of dependencies.get(r.urn) ?? []) {
-      const target = byUrn.get(dep);
-      const to = target && topOf(target);
-      if (from && to && from.urn !== to.urn) edges.add(`  ${mermaidId(from.urn)} -.->|depends on| ${mermaidId(to.urn)}`);
+    if (!from) continue;
+    for (const to of (dependencies.get(r.urn) ?? []).flatMap((d) => targets(d))) {
+      if (from.urn !== to.urn) edges.add(`  ${ids.get(from.urn)} -.->|depends on| ${ids.get(to.urn)}`);
     }
   }
   return [...lines, ...[...edges].sort()].join("\n") + "\n";
