@@ -1,3 +1,4 @@
+import type * as k8s from "@pulumi/kubernetes";
 import type { PoolName } from "../../stacks/config/defaults";
 import type { PoolScheduling, Taint } from "./types";
 import { POOL_LABEL, toleration } from "./scheduling";
@@ -197,4 +198,37 @@ export function gvisorRuntimeClass(name: string, sandbox: PoolScheduling) {
       tolerations: sandbox.taints.map(toleration),
     },
   };
+}
+
+/** Port of an http(s) URL, explicit or implied by its scheme. */
+export function urlPort(url: string): number {
+  const u = new URL(url);
+  return u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
+}
+
+/** Port falcosidekick listens on for Falco's HTTP output. */
+export const FALCOSIDEKICK_PORT = 2801;
+
+/**
+ * NetworkPolicies for the Falco namespace: deny everything, then allow Falco → falcosidekick, DNS, HTTPS (the API
+ * server for pod metadata, and the rules registry falcoctl follows) and falcosidekick → Alertmanager.
+ */
+export function falcoNetworkPolicies(alertmanagerUrl: string): { name: string; spec: k8s.types.input.networking.v1.NetworkPolicySpec }[] {
+  return [
+    { name: "default-deny", spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
+    {
+      name: "falco-flows",
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{ from: [{ podSelector: {} }], ports: [{ protocol: "TCP", port: FALCOSIDEKICK_PORT }] }],
+        egress: [
+          { to: [{ podSelector: {} }], ports: [{ protocol: "TCP", port: FALCOSIDEKICK_PORT }] },
+          { ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] },
+          { ports: [{ protocol: "TCP", port: 443 }] },
+          { to: [{ namespaceSelector: {} }], ports: [{ protocol: "TCP", port: urlPort(alertmanagerUrl) }] },
+        ],
+      },
+    },
+  ];
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { clusterSchema, type ClusterConfig } from "../../stacks/config/cluster";
 import { parsePlatformConfig, ConfigError } from "../../stacks/config";
-import { clusterAutoscalerValues, devicePluginConfig, falcoValues, FALCO_RULES, gvisorRuntimeClass, nvidiaDevicePluginValues } from "./addons";
+import { clusterAutoscalerValues, devicePluginConfig, falcoNetworkPolicies, falcoValues, urlPort, FALCO_RULES, gvisorRuntimeClass, nvidiaDevicePluginValues } from "./addons";
 import { CLUSTER_ARG_DEFAULTS, missingBucketGrants, resolveClusterArgs } from "./args";
 import { chartSource, ecrLifecyclePolicy, eksInstanceTypes, eksNodeGroupArgs, irsaTrustPolicy, sandboxUserData, workloadPolicy } from "./eks";
 import { artifactRegistryArgs, gcpAccountId, gkeNodePoolArgs } from "./gke";
@@ -203,6 +203,15 @@ describe("add-on values", () => {
     const v = falcoValues({ alertmanagerUrl: "http://am:9093", minimumPriority: "error", pools, environment: "dr" }) as any;
     expect(v.falcosidekick).toMatchObject({ enabled: true, config: { alertmanager: { hostport: "http://am:9093", minimumpriority: "error" } } });
     expect(v.tolerations).toHaveLength(3);
+  });
+
+  it("fences the Falco namespace: default deny, then only its documented flows", () => {
+    const [deny, flows] = falcoNetworkPolicies("http://alertmanager-operated.monitoring.svc:9093");
+    expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    const ports = (flows.spec.egress as any[]).flatMap((r) => r.ports.map((p: any) => p.port));
+    expect(ports.sort((a, b) => a - b)).toEqual([53, 53, 443, 2801, 9093]);
+    expect(urlPort("https://am.example")).toBe(443);
+    expect(urlPort("http://am.example")).toBe(80);
   });
 
   it("shares a GPU only when asked to", () => {

@@ -9,6 +9,7 @@ import {
   ADDON_NAMESPACES,
   CLUSTER_AUTOSCALER_SA,
   clusterAutoscalerValues,
+  falcoNetworkPolicies,
   falcoValues,
   gvisorRuntimeClass,
   nodeTerminationHandlerValues,
@@ -625,6 +626,13 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
       },
       k,
     );
+    for (const np of falcoNetworkPolicies(a.alertmanagerUrl)) {
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-falco-${np.name}`,
+        { metadata: { name: np.name, namespace: falcoNs.metadata.name, labels: k8sLabels(a.labels, "falco", "runtime-security") }, spec: np.spec },
+        k,
+      );
+    }
     addons.push(
       new k8s.helm.v3.Release(
         `${name}-falco`,

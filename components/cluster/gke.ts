@@ -5,7 +5,7 @@ import type { ClusterConfig, PoolConfig } from "../../stacks/config/cluster";
 import { POOL_NAMES, type PoolName } from "../../stacks/config/defaults";
 import { gcpLabels, k8sLabels, type LabelContext } from "../labels";
 import { CHARTS } from "../versions";
-import { ADDON_NAMESPACES, falcoValues } from "./addons";
+import { ADDON_NAMESPACES, falcoNetworkPolicies, falcoValues } from "./addons";
 import { bucketFor, identityLookup, missingBucketGrants, resolveClusterArgs, type ClusterArgs, type ResolvedClusterArgs } from "./args";
 import { gkeKubeconfig } from "./kubeconfig";
 import { cloudTaintEffect, declaredPoolLabels, poolResourceName, poolScheduling } from "./scheduling";
@@ -345,6 +345,13 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
       },
       { parent: this, provider: this.provider },
     );
+    for (const np of falcoNetworkPolicies(a.alertmanagerUrl)) {
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-falco-${np.name}`,
+        { metadata: { name: np.name, namespace: falcoNs.metadata.name, labels: k8sLabels(a.labels, "falco", "runtime-security") }, spec: np.spec },
+        { parent: this, provider: this.provider },
+      );
+    }
     const falco = new k8s.helm.v3.Release(
       `${name}-falco`,
       {
