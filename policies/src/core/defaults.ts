@@ -16,6 +16,8 @@ export const DEFAULTS = {
     /** Every processor has an SLO in the playbook, so every one must survive a single pod loss. */
     sloServices: [...PROCESSORS] as string[],
     minReplicas: 2,
+    /** Lowest acceptable runAsUser / runAsGroup: ids below 1000 belong to system accounts in common base images. */
+    minUserId: 1000,
     /** SLO services allowed below minReplicas as a recorded cost decision (docs/decisions.md #4); reported as advisory. */
     acceptedBelowMinimum: ["ai-inference"] as string[],
     sandboxedService: "code-executor",

@@ -1,5 +1,6 @@
 import { arr, effective, WORKLOAD_TYPES } from "../core/k8s";
-import { resourcePolicy } from "../core/policy";
+import { configOf, resourcePolicy } from "../core/policy";
+import { DEFAULTS, schemaFor } from "../core/defaults";
 import { workloadView } from "./common";
 
 const PSS_RESTRICTED = "Kubernetes Pod Security Standards, restricted profile";
@@ -26,7 +27,7 @@ export const runAsNonRoot = resourcePolicy({
 
 export const nonZeroUidGid = resourcePolicy({
     name: "k8s-non-root-uid-gid",
-    summary: "Every container must run with an explicit, non-zero runAsUser and runAsGroup (and a non-zero fsGroup if set).",
+    summary: "Every container must run with an explicit runAsUser and runAsGroup of at least minUserId (default 1000, never 0), and a non-zero fsGroup if set.",
     enforcement: "mandatory",
     meta: {
         area: "kubernetes-workloads",
@@ -34,14 +35,17 @@ export const nonZeroUidGid = resourcePolicy({
         why: "runAsNonRoot alone only works when the image declares a numeric non-root USER; an explicit UID/GID makes the check independent of the image and keeps files off group 0.",
     },
     fix: "Set securityContext.runAsUser and runAsGroup to the image's non-root ids (e.g. 10001).",
+    configSchema: schemaFor(["minUserId"]),
     types: WORKLOAD_TYPES,
     validate: (args, report) => {
+        const cfg = configOf(args, { minUserId: DEFAULTS.minUserId as number });
         const w = workloadView(args);
         for (const { c, label } of w.containers) {
             for (const key of ["runAsUser", "runAsGroup"] as const) {
                 const v = effective(w.pod, c, key);
                 if (typeof v !== "number") report(`${w.what}: ${label} has no ${key}.`);
                 else if (v === 0) report(`${w.what}: ${label} runs with ${key} 0 (root).`);
+                else if (v < cfg.minUserId) report(`${w.what}: ${label} runs with ${key} ${v}, a system account id (minimum ${cfg.minUserId}).`);
             }
         }
         if (w.pod.securityContext?.fsGroup === 0) report(`${w.what}: fsGroup is 0 (root group).`);

@@ -32,6 +32,7 @@ export const workloadCases: Record<string, Case[]> = {
         { name: "runAsUser is 0", culprit: VP, mutate: (s) => void (p(s).securityContext.runAsUser = 0) },
         { name: "runAsGroup is missing", culprit: VP, mutate: (s) => void delete p(s).securityContext.runAsGroup },
         { name: "fsGroup is 0", culprit: VP, mutate: (s) => void (p(s).securityContext.fsGroup = 0) },
+        { name: "runAsUser is a system account (1)", culprit: VP, mutate: (s) => void (p(s).securityContext.runAsUser = 1) },
     ],
     "k8s-no-privilege-escalation": [
         { name: "allowPrivilegeEscalation is unset", culprit: VP, mutate: (s) => void delete c(s).securityContext.allowPrivilegeEscalation },
