@@ -96,4 +96,6 @@ export const allPolicies: readonly PackPolicy[] = [
     completeness.processorScaledObject,
     completeness.alertRunbook,
     completeness.databaseBackups,
+    completeness.runtimeClassDeclared,
+    completeness.serviceSelectsPods,
 ];

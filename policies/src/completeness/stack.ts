@@ -1,5 +1,5 @@
 import type { PolicyResource } from "@pulumi/policy";
-import { arr, containersOf, namespaceOf, objectName, podSpec, serviceName, T, type Obj } from "../core/k8s";
+import { arr, containersOf, isWorkload as isWorkloadType, namespaceOf, objectName, podSpec, podTemplate, selects, serviceName, T, type Obj } from "../core/k8s";
 import { configOf, resourcePolicy, stackPolicy } from "../core/policy";
 import { DEFAULTS, schemaFor } from "../core/defaults";
 import { scaledObjectFor } from "../kubernetes/reliability";
@@ -157,6 +157,54 @@ export const databaseBackups = stackPolicy({
         const cfg = configOf(args, { backupBucketPattern: DEFAULTS.backupBucketPattern as string, databasesBackedUpElsewhere: DEFAULTS.databasesBackedUpElsewhere as readonly string[] });
         for (const db of databases(args.resources, cfg.backupBucketPattern, cfg.databasesBackedUpElsewhere)) {
             if (!db.backedUp) report(`${db.label} has no backups: ${db.why}.`, db.r.urn);
+        }
+    },
+});
+
+const RUNTIME_CLASS = "kubernetes:node.k8s.io/v1:RuntimeClass";
+
+export const runtimeClassDeclared = stackPolicy({
+    name: "runtime-class-available",
+    summary: "Every runtimeClassName a workload uses must exist: declared as a RuntimeClass, or gvisor provided by a GKE Sandbox node pool.",
+    enforcement: "mandatory",
+    meta: {
+        area: "completeness",
+        source: "Kubernetes RuntimeClass admission; GKE Sandbox (creates the gvisor RuntimeClass for sandbox-enabled pools)",
+        why: "A pod naming a RuntimeClass that does not exist is rejected at admission: the sandboxed service would never start, and nothing in a preview would say so.",
+    },
+    fix: "Declare the RuntimeClass (handler runsc for gVisor) or add a GKE node pool with sandboxConfig { sandboxType: \"gvisor\" }.",
+    validate: (args, report) => {
+        const declared = new Set(args.resources.filter((r) => r.type === RUNTIME_CLASS).map((r) => objectName(r.props, r.name)));
+        const gkeSandbox = args.resources.some((r) => r.type === "gcp:container/nodePool:NodePool" && r.props.nodeConfig?.sandboxConfig?.sandboxType === "gvisor");
+        for (const w of args.resources) {
+            const rc = podSpec(w.type, w.props)?.runtimeClassName;
+            if (typeof rc !== "string" || rc === "") continue;
+            if (!declared.has(rc) && !(rc === "gvisor" && gkeSandbox)) report(`${w.type.split(":").pop()} ${namespaceOf(w.props)}/${objectName(w.props, w.name)} uses RuntimeClass ${rc}, which the stack does not provide.`, w.urn);
+        }
+    },
+});
+
+export const serviceSelectsPods = stackPolicy({
+    name: "k8s-service-selects-pods",
+    summary: "A Service in a namespace with declared workloads must select the pods of at least one of them.",
+    enforcement: "mandatory",
+    meta: {
+        area: "completeness",
+        source: "kube-score service-targets-pod; Polaris (service selector hygiene)",
+        why: "A selector that matches nothing gives the Service no endpoints: health checks, scraping and the ingress route fail without any error at deploy time.",
+    },
+    fix: "Make spec.selector a subset of the target workload's pod template labels.",
+    validate: (args, report) => {
+        const workloads = args.resources.filter((r) => isWorkloadType(r.type));
+        for (const svc of args.resources.filter((r) => r.type === T.Service)) {
+            const selector = svc.props.spec?.selector;
+            if (!selector || Object.keys(selector).length === 0 || svc.props.spec?.type === "ExternalName") continue;
+            const ns = namespaceOf(svc.props);
+            const inNs = workloads.filter((w) => namespaceOf(w.props) === ns);
+            if (inNs.length === 0) continue;
+            if (!inNs.some((w) => selects(selector, podTemplate(w.type, w.props)?.metadata.labels))) {
+                report(`Service ${ns}/${objectName(svc.props, svc.name)} selects no pods (${JSON.stringify(selector)}).`, svc.urn);
+            }
         }
     },
 });

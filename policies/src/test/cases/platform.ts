@@ -61,6 +61,13 @@ export const platformCases: Record<string, Case[]> = {
         { name: "the ScaledObject targets another name", culprit: "media-transcoder", mutate: (s) => void (find(s, "media-transcoder-scaler").props.spec.scaleTargetRef.name = "media-transcoder-v1") },
         { name: "it has no triggers", culprit: "media-transcoder-scaler", mutate: (s) => void (find(s, "media-transcoder-scaler").props.spec.triggers = []) },
     ],
+    "runtime-class-available": [
+        { name: "the RuntimeClass is not declared and no GKE sandbox pool exists", culprit: "code-executor", mutate: (s) => { remove(s, "gvisor"); remove(s, "gke-sandbox"); } },
+        { name: "a workload names an unknown runtime", culprit: "video-processor", mutate: (s) => void (find(s, "video-processor").props.spec.template.spec.runtimeClassName = "kata") },
+    ],
+    "k8s-service-selects-pods": [
+        { name: "a selector typo", culprit: "video-processor-svc", mutate: (s) => void (find(s, "video-processor-svc").props.spec.selector = { "app.kubernetes.io/name": "video-procesor" }) },
+    ],
     "alert-has-runbook": [
         { name: "an alert has no runbook_url", culprit: "processor-alerts", mutate: (s) => void delete find(s, "processor-alerts").props.spec.groups[0].rules[1].annotations.runbook_url },
         {
