@@ -1,4 +1,5 @@
 import http from "node:http";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Processor } from "../src/runtime/processor";
 import { testHandlers, unusedStore, waitFor } from "./handlers";
@@ -17,7 +18,7 @@ beforeAll(async () => {
     databaseUrl: db.url,
     port: 0,
     host: "127.0.0.1",
-    logger: (await import("pino")).default({ level: "silent" }),
+    logger: pino({ level: "silent" }),
     worker: { leaseSeconds: 3, pollIntervalMs: 100, costPerSecondUsd: 0.01 },
   });
   await processor.start();

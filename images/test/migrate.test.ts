@@ -1,5 +1,8 @@
+import { appendFile, cp, mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate } from "../src/db/migrate";
+import { MIGRATIONS_DIR, migrate } from "../src/db/migrate";
 import { startTestDatabase, type TestDatabase } from "./pg";
 
 let db: TestDatabase;
@@ -65,10 +68,6 @@ describe("migrations", () => {
   });
 
   it("rejects a migration changed after it was applied", async () => {
-    const { mkdtemp, cp, appendFile } = await import("node:fs/promises");
-    const os = await import("node:os");
-    const path = await import("node:path");
-    const { MIGRATIONS_DIR } = await import("../src/db/migrate");
     const dir = await mkdtemp(path.join(os.tmpdir(), "migrations-"));
     await cp(MIGRATIONS_DIR, dir, { recursive: true });
     await appendFile(path.join(dir, "002_container_metrics.sql"), "\n-- edited\n");

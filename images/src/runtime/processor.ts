@@ -47,7 +47,8 @@ export class Processor {
   constructor(private readonly opts: ProcessorOptions) {
     const handler = opts.handlers[opts.type];
     if (!handler) throw new Error(`No handler registered for job type ${opts.type}`);
-    this.log = (opts.logger ?? pino()).child({ jobType: opts.type });
+    const baseLogger = opts.logger ?? pino();
+    this.log = baseLogger.child({ jobType: opts.type });
     const concurrency = opts.worker?.concurrency ?? 4;
     this.pool = new Pool({
       connectionString: opts.databaseUrl,
@@ -72,7 +73,8 @@ export class Processor {
       databaseUrl: opts.databaseUrl,
       handler,
       store: opts.store,
-      logger: this.log,
+      // The worker adds the job type itself.
+      logger: baseLogger,
       metrics: this.metrics,
     });
   }
