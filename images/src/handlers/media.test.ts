@@ -63,6 +63,17 @@ describe("media handler", () => {
       expect(await toneFrequency(ctx.store.pathOf(r.url))).toBeCloseTo(440, -1);
     }));
 
+  it("converts video to MP4 with H.264 and AAC", async () =>
+    withContext(async (ctx) => {
+      const r = await mediaHandler.run(mediaPayloadSchema.parse({ operation: "convert", input: videoUrl, format: "mp4", height: 144 }), ctx);
+      if (r.operation !== "convert") throw new Error("wrong operation");
+      const out = await probe(ctx.store.pathOf(r.url), never);
+      expect(out.format).toContain("mp4");
+      expect(out.video).toMatchObject({ codec: "h264", width: 192, height: 144 });
+      expect(out.audio).toMatchObject({ codec: "aac" });
+      expect(out.durationSec).toBeCloseTo(6, 0);
+    }));
+
   it("packages HLS: a VOD playlist whose segments cover the input", async () =>
     withContext(async (ctx) => {
       const r = await mediaHandler.run(mediaPayloadSchema.parse({ operation: "hls", input: videoUrl, segmentSeconds: 2, height: 120 }), ctx);

@@ -29,7 +29,7 @@ describe("code handler", () => {
     expect(r.value).toEqual({ sq: 144, iso: "2020-01-02T00:00:00.000Z", json: 2 });
     expect(r.console).toEqual([{ level: "log", text: "n = 12" }]);
     expect(r.usage.memoryBytes).toBeGreaterThan(0);
-    expect(r.usage.outputBytes).toBe("n = 12".length + 1);
+    expect(r.usage.outputBytes).toBe("n = 12".length + 1 + JSON.stringify(r.value).length);
     const stored = JSON.parse(await readFile(ctx.store.pathOf(r.resultUrl), "utf8"));
     expect(stored.value).toEqual(r.value);
   });
@@ -64,7 +64,7 @@ describe("code handler against hostile programs", () => {
     const r = await run(`for (;;) {}`, { timeoutMs: 300 });
     expect(r.status).toBe("timeout");
     expect(r.error?.message).toMatch(/300 ms wall-time limit/);
-    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(Date.now() - t0).toBeLessThan(5_000);
   });
 
   it("stops a memory bomb at the memory limit", async () => {
@@ -83,7 +83,7 @@ describe("code handler against hostile programs", () => {
     const t0 = Date.now();
     const slow = await run(`const a = []; for (;;) a.push("x".repeat(1e6) + a.length);`, { memoryMb: 16, timeoutMs: 500 });
     expect(["timeout", "memory-limit"]).toContain(slow.status);
-    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(Date.now() - t0).toBeLessThan(5_000);
   });
 
   it("turns unbounded recursion into a stack overflow", async () => {
@@ -98,6 +98,13 @@ describe("code handler against hostile programs", () => {
     expect(r.usage.outputBytes).toBe(4096);
     const printed = r.console.reduce((n, l) => n + Buffer.byteLength(l.text) + 1, 0);
     expect(printed).toBeLessThanOrEqual(4096 + 1);
+  });
+
+  it("counts the value and the console against one output budget", async () => {
+    const fits = await run(`console.log("a".repeat(500)); "b".repeat(400)`, { maxOutputBytes: 1024 });
+    expect(fits.status).toBe("ok");
+    const over = await run(`console.log("a".repeat(600)); "b".repeat(600)`, { maxOutputBytes: 1024 });
+    expect(over.status).toBe("output-limit");
   });
 
   it("refuses a huge return value", async () => {
@@ -163,9 +170,10 @@ describe("code handler against hostile programs", () => {
     const sources = Array.from({ length: 40 }, (_, i) =>
       i % 4 === 0 ? `for(;;){}` : i % 4 === 1 ? `const a = []; for(;;) a.push(new Float64Array(1e5));` : i % 4 === 2 ? `function f(){f()} f()` : `${i} * 2`,
     );
-    const results = await Promise.all(sources.map((s) => run(s, { timeoutMs: 200, memoryMb: 16 })));
+    // Loops get a short deadline; the others a long one, since the host may be busy with other suites.
+    const results = await Promise.all(sources.map((s, i) => run(s, { timeoutMs: i % 4 === 0 ? 200 : 5_000, memoryMb: 16 })));
     results.forEach((r, i) => {
-      const expected = [["timeout"], ["memory-limit", "timeout"], ["stack-overflow"], ["ok"]][i % 4];
+      const expected = [["timeout"], ["memory-limit"], ["stack-overflow"], ["ok"]][i % 4];
       expect(expected).toContain(r.status);
       if (i % 4 === 3) expect(r.value).toBe(i * 2);
     });

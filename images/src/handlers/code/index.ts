@@ -48,6 +48,7 @@ export interface CodeResult {
  * handler only every few thousand operations, so a loop of slow built-in calls can overrun the deadline.
  */
 const HOST_GRACE_MS = 750;
+const SANDBOX_STARTUP_MS = 15_000;
 
 // One sandbox per core at most: a flood of jobs queues here instead of starving the worker's own threads.
 const sandboxes = new Semaphore(Number(process.env.CODE_MAX_SANDBOXES) || Math.max(1, availableParallelism()));
@@ -80,25 +81,44 @@ function runSandbox(payload: CodePayload, signal: AbortSignal): Promise<SandboxR
       if (settled) return;
       settled = true;
       clearTimeout(killer);
+      clearTimeout(startup);
       signal.removeEventListener("abort", onAbort);
       void worker.terminate();
       fn();
     };
-    const killer = setTimeout(
-      () =>
-        finish(() =>
-          resolve({
-            status: "timeout",
-            error: { name: "TimeoutError", message: `the program exceeded its ${payload.timeoutMs} ms wall-time limit` },
-            console: [],
-            usage: { wallMs: Date.now() - started, memoryBytes: 0, outputBytes: 0 },
-          }),
-        ),
-      payload.timeoutMs + HOST_GRACE_MS,
+    let killer: NodeJS.Timeout | undefined;
+    let programStarted = started;
+    const armKiller = () => {
+      programStarted = Date.now();
+      killer = setTimeout(
+        () =>
+          finish(() =>
+            resolve({
+              status: "timeout",
+              error: { name: "TimeoutError", message: `the program exceeded its ${payload.timeoutMs} ms wall-time limit` },
+              console: [],
+              usage: { wallMs: Date.now() - programStarted, memoryBytes: 0, outputBytes: 0 },
+            }),
+          ),
+        payload.timeoutMs + HOST_GRACE_MS,
+      );
+    };
+    // Loading QuickJS is the host's cost, not the program's; it only has to finish eventually.
+    const startup = setTimeout(
+      () => finish(() => reject(new Error(`the sandbox did not start within ${SANDBOX_STARTUP_MS} ms`))),
+      SANDBOX_STARTUP_MS,
     );
     const onAbort = () => finish(() => reject(signal.reason ?? new Error("aborted")));
     signal.addEventListener("abort", onAbort, { once: true });
-    worker.once("message", (msg: SandboxReply) => finish(() => resolve(msg)));
+    worker.on("message", (msg: { kind: "started" } | ({ kind: "result" } & SandboxReply)) => {
+      if (msg.kind === "started") {
+        clearTimeout(startup);
+        armKiller();
+        return;
+      }
+      const { kind: _kind, ...reply } = msg;
+      finish(() => resolve(reply));
+    });
     worker.once("error", (err) =>
       finish(() =>
         resolve({

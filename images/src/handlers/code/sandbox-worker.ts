@@ -24,6 +24,8 @@ async function main() {
   const runtime = QuickJS.newRuntime();
   runtime.setMemoryLimit(memoryBytes);
   runtime.setMaxStackSize(stackBytes);
+  // The host's own deadline starts from here, so time spent compiling the module under load is not charged.
+  parentPort.postMessage({ kind: "started" });
   const started = performance.now();
   const deadline = started + timeoutMs;
   let timedOut = false;
@@ -109,8 +111,10 @@ async function main() {
     if (r.error) { error = vm.dump(r.error); r.error.dispose(); }
     else {
       const json = vm.getString(r.value); r.value.dispose();
-      if (utf8Length(json) > maxOutputBytes) { outputExceeded = true; }
-      else { try { value = JSON.parse(json); } catch { value = json; } }
+      // The value shares the output budget with the console.
+      const size = utf8Length(json);
+      if (outputBytes + size > maxOutputBytes) { outputExceeded = true; }
+      else { outputBytes += size; try { value = JSON.parse(json); } catch { value = json; } }
     }
   }
 
@@ -142,11 +146,11 @@ async function main() {
   if (status === "output-limit") err = { name: "OutputLimitError", message: "the program's output exceeded " + maxOutputBytes + " bytes" };
   if (status === "memory-limit") err = { name: "MemoryLimitError", message: "the program exceeded its " + memoryBytes + "-byte memory limit" };
   if (status !== "ok") value = undefined;
-  parentPort.postMessage({ status, value, error: err, console: lines, usage: { wallMs, memoryBytes: memoryUsedBytes, outputBytes } });
+  parentPort.postMessage({ kind: "result", status, value, error: err, console: lines, usage: { wallMs, memoryBytes: memoryUsedBytes, outputBytes } });
   try { vm.dispose(); runtime.dispose(); } catch { /* leaks inside a thread that is about to end do not matter */ }
 }
 
 main().catch((e) => {
-  parentPort.postMessage({ status: "error", error: { name: "SandboxError", message: String(e && e.message || e) }, console: [], usage: { wallMs: 0, memoryBytes: 0, outputBytes: 0 } });
+  parentPort.postMessage({ kind: "result", status: "error", error: { name: "SandboxError", message: String(e && e.message || e) }, console: [], usage: { wallMs: 0, memoryBytes: 0, outputBytes: 0 } });
 });
 `;
