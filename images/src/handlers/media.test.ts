@@ -102,6 +102,20 @@ describe("media handler", () => {
       );
     }));
 
+  it("kills ffmpeg when the job is aborted mid-run", async () =>
+    withContext(async (ctx) => {
+      const run = mediaHandler.run(mediaPayloadSchema.parse({ operation: "hls", input: videoUrl, segmentSeconds: 2 }), {
+        ...ctx,
+        progress: (f, m) => {
+          ctx.progress(f, m);
+          if (m === "packaging HLS") ctx.controller.abort(new Error("lease lost"));
+        },
+      });
+      await expect(run).rejects.toThrow(/lease lost/);
+      expect(ctx.progressLog.some((p) => p.message === "packaging HLS")).toBe(true);
+      expect(ctx.progressLog.some((p) => p.fraction === 1)).toBe(false);
+    }));
+
   it("stops when the job is aborted before it starts", async () =>
     withContext(async (ctx) => {
       ctx.controller.abort(new Error("worker shutting down"));

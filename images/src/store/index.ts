@@ -176,6 +176,7 @@ export class LocalDirStore implements ResultStore {
   }
 
   async fetchToFile(url: string, signal: AbortSignal): Promise<string> {
+    signal.throwIfAborted();
     const common = await fetchCommon(url, signal, this.opts);
     if (common) return common;
     if (!url.startsWith("file:")) throw new InputError(`unsupported input scheme in ${JSON.stringify(url)}`);
@@ -261,6 +262,7 @@ export class S3Store implements ResultStore {
   }
 
   async fetchToFile(url: string, signal: AbortSignal): Promise<string> {
+    signal.throwIfAborted();
     const common = await fetchCommon(url, signal, this.opts);
     if (common) return common;
     const u = new URL(url);
