@@ -1,4 +1,3 @@
-import type { PolicyResource } from "@pulumi/policy";
 import { arr, isWorkload, namespaceOf, objectName, podSpec, T, type Obj } from "../core/k8s";
 import { resourcePolicy, stackPolicy } from "../core/policy";
 import { GKE_POOL } from "./gke";

@@ -71,13 +71,17 @@ export const probesPresent = resourcePolicy({
     },
 });
 
-function probeTarget(p: Obj): string {
-    const { initialDelaySeconds, periodSeconds, timeoutSeconds, successThreshold, failureThreshold, terminationGracePeriodSeconds, ...handler } = p;
-    return JSON.stringify(handler, Object.keys(flatten(handler)).sort());
+/** Timing fields differ legitimately between the two probes; what must differ is what they check. */
+const PROBE_TIMING = new Set(["initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold", "terminationGracePeriodSeconds"]);
+
+function canonical(v: unknown): unknown {
+    if (Array.isArray(v)) return v.map(canonical);
+    if (v === null || typeof v !== "object") return v;
+    return Object.fromEntries(Object.keys(v as Obj).sort().map((k) => [k, canonical((v as Obj)[k])]));
 }
-function flatten(o: unknown, out: Record<string, true> = {}): Record<string, true> {
-    if (o && typeof o === "object") for (const [k, v] of Object.entries(o)) { out[k] = true; flatten(v, out); }
-    return out;
+
+function probeTarget(p: Obj): string {
+    return JSON.stringify(canonical(Object.fromEntries(Object.entries(p).filter(([k]) => !PROBE_TIMING.has(k)))));
 }
 
 export const probesDistinct = resourcePolicy({
