@@ -95,6 +95,17 @@ describe("media handler", () => {
       }
     }));
 
+  it("packages audio-only HLS", async () =>
+    withContext(async (ctx) => {
+      const r = await mediaHandler.run(mediaPayloadSchema.parse({ operation: "hls", input: toneUrl, segmentSeconds: 1 }), ctx);
+      if (r.operation !== "hls") throw new Error("wrong operation");
+      expect(r.segments.length).toBeGreaterThanOrEqual(2);
+      expect(r.totalDurationSec).toBeCloseTo(2, 0);
+      const seg = await probe(ctx.store.pathOf(r.segments[0].url), never);
+      expect(seg.video).toBeUndefined();
+      expect(seg.audio?.codec).toBe("aac");
+    }));
+
   it("refuses a video format for audio-only input", async () =>
     withContext(async (ctx) => {
       await expect(mediaHandler.run(mediaPayloadSchema.parse({ operation: "convert", input: toneUrl, format: "mp4" }), ctx)).rejects.toThrow(
