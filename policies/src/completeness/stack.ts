@@ -5,16 +5,19 @@ import { DEFAULTS, schemaFor } from "../core/defaults";
 import { scaledObjectFor } from "../kubernetes/reliability";
 import { isBackupBucket, S3, GCS_BUCKET } from "../storage/s3";
 
+/** Triggers that do not measure work waiting; any other KEDA scaler (postgresql, prometheus, sqs, …) does. */
+const NON_QUEUE_TRIGGERS = ["cpu", "memory", "cron"];
+
 export const processorScaledObject = stackPolicy({
     name: "processor-has-scaledobject",
-    summary: "Every processor Deployment must be targeted by a KEDA ScaledObject with at least one trigger and maxReplicaCount above its minimum.",
+    summary: "Every processor Deployment must be targeted by a KEDA ScaledObject that scales on CPU, memory and queue depth, with maxReplicaCount above its minimum.",
     enforcement: "mandatory",
     meta: {
         area: "completeness",
         source: "KEDA ScaledObject spec; operations playbook Scaling Strategies (CPU, memory and queue-depth targets per processor)",
         why: "A processor without a ScaledObject stays at its initial replicas while the queue grows past the QueueBacklog threshold.",
     },
-    fix: "Create a ScaledObject in the processor's namespace with scaleTargetRef.name set to the Deployment and its triggers.",
+    fix: "Create a ScaledObject in the processor's namespace with scaleTargetRef.name set to the Deployment and cpu, memory and queue-depth (e.g. postgresql) triggers.",
     configSchema: schemaFor(["processors", "processorNamespace"]),
     validate: (args, report) => {
         const cfg = configOf(args, { processors: DEFAULTS.processors as readonly string[], processorNamespace: DEFAULTS.processorNamespace as string });
@@ -27,7 +30,13 @@ export const processorScaledObject = stackPolicy({
                 continue;
             }
             const spec = so.props.spec ?? {};
-            if (arr(spec.triggers).length === 0) report(`ScaledObject for ${name} has no triggers.`, so.urn);
+            const types = arr<Obj>(spec.triggers).map((t) => String(t.type));
+            const missing = [
+                !types.includes("cpu") && "cpu",
+                !types.includes("memory") && "memory",
+                !types.some((t) => !NON_QUEUE_TRIGGERS.includes(t)) && "queue depth",
+            ].filter(Boolean);
+            if (missing.length > 0) report(`ScaledObject for ${name} does not scale on ${missing.join(", ")}.`, so.urn);
             const min = typeof spec.minReplicaCount === "number" ? spec.minReplicaCount : 0;
             const max = typeof spec.maxReplicaCount === "number" ? spec.maxReplicaCount : 100;
             if (max <= min) report(`ScaledObject for ${name} cannot scale: maxReplicaCount ${max} ≤ minReplicaCount ${min}.`, so.urn);

@@ -108,7 +108,11 @@ export function scaledObject(service: string): Mutable {
             scaleTargetRef: { name: service },
             minReplicaCount: service === "code-executor" ? 5 : 2,
             maxReplicaCount: service === "code-executor" ? 50 : 10,
-            triggers: [{ type: "cpu", metricType: "Utilization", metadata: { value: "70" } }],
+            triggers: [
+                { type: "cpu", metricType: "Utilization", metadata: { value: "70" } },
+                { type: "memory", metricType: "Utilization", metadata: { value: "80" } },
+                { type: "postgresql", metadata: { query: `SELECT count(*) FROM container_jobs WHERE status = 'pending' AND job_type = '${service}'`, targetQueryValue: "50" }, authenticationRef: { name: "jobs-database" } },
+            ],
         },
     });
 }

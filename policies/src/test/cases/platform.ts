@@ -60,6 +60,8 @@ export const platformCases: Record<string, Case[]> = {
         { name: "the ScaledObject is missing", culprit: "media-transcoder", mutate: (s) => remove(s, "media-transcoder-scaler") },
         { name: "the ScaledObject targets another name", culprit: "media-transcoder", mutate: (s) => void (find(s, "media-transcoder-scaler").props.spec.scaleTargetRef.name = "media-transcoder-v1") },
         { name: "it has no triggers", culprit: "media-transcoder-scaler", mutate: (s) => void (find(s, "media-transcoder-scaler").props.spec.triggers = []) },
+        { name: "it scales on CPU and a schedule only", culprit: "media-transcoder-scaler", mutate: (s) => void (find(s, "media-transcoder-scaler").props.spec.triggers = [{ type: "cpu", metadata: { value: "70" } }, { type: "memory", metadata: { value: "80" } }, { type: "cron", metadata: {} }]) },
+        { name: "maxReplicaCount does not exceed the minimum", culprit: "media-transcoder-scaler", mutate: (s) => void (find(s, "media-transcoder-scaler").props.spec.maxReplicaCount = 2) },
     ],
     "runtime-class-available": [
         { name: "the RuntimeClass is not declared and no GKE sandbox pool exists", culprit: "code-executor", mutate: (s) => { remove(s, "gvisor"); remove(s, "gke-sandbox"); } },
