@@ -17,7 +17,7 @@ import {
 } from "./addons";
 import { bucketFor, identityLookup, missingBucketGrants, resolveClusterArgs, type ClusterArgs, type ResolvedClusterArgs } from "./args";
 import { eksKubeconfig } from "./kubeconfig";
-import { awsSubnetPlan } from "./network";
+import { createAwsNetwork, type AwsNetwork } from "./eks-network";
 import { cloudTaintEffect, declaredPoolLabels, poolResourceName, poolScheduling } from "./scheduling";
 import type { ClusterFacts, PoolScheduling } from "./types";
 
@@ -283,6 +283,8 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
   readonly cluster: aws.eks.Cluster;
   readonly nodeGroups: Partial<Record<PoolName, aws.eks.NodeGroup>>;
   readonly repositories: ReadonlyMap<string, aws.ecr.Repository>;
+  /** The VPC and subnets, for resources that must sit beside the cluster (databases, endpoints). */
+  readonly network: AwsNetwork;
   readonly identities: ReadonlyMap<string, aws.iam.Role>;
   private readonly lookup: (name: string) => aws.iam.Role;
 
@@ -308,78 +310,9 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     const tagged = (extra: Record<string, string> = {}) => ({ tags: { ...tags, ...extra } });
     const partition = aws.getPartitionOutput({}, o).partition;
 
-    // Network: private subnets for nodes, public ones for load balancers and NAT only.
-    const zones = cfg.network.availabilityZones;
-    const plan = awsSubnetPlan(cfg.network.nodesCidr, zones);
-    const azs = aws.getAvailabilityZonesOutput({ state: "available" }, o);
-    const vpc = new aws.ec2.Vpc(
-      `${name}-vpc`,
-      { cidrBlock: cfg.network.nodesCidr, enableDnsHostnames: true, enableDnsSupport: true, ...tagged({ Name: cfg.name }) },
-      o,
-    );
-    // The VPC's default group allows all traffic between its members; emptied so nothing relies on it.
-    new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, ingress: [], egress: [], ...tagged({ Name: `${cfg.name}-default` }) }, o);
-    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, ...tagged({ Name: cfg.name }) }, o);
-    const publicRt = new aws.ec2.RouteTable(
-      `${name}-public-rt`,
-      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], ...tagged({ Name: `${cfg.name}-public` }) },
-      o,
-    );
-    const clusterTag = `kubernetes.io/cluster/${cfg.name}`;
-    const publicSubnets: aws.ec2.Subnet[] = [];
-    const privateSubnets: aws.ec2.Subnet[] = [];
-    const nats: aws.ec2.NatGateway[] = [];
-    for (let z = 0; z < zones; z++) {
-      const az = azs.names.apply((names) => {
-        if (names.length < zones) throw new Error(`${cfg.region} has ${names.length} zones; network.availabilityZones asks for ${zones}`);
-        return names[z];
-      });
-      const pub = new aws.ec2.Subnet(
-        `${name}-public-${z}`,
-        {
-          vpcId: vpc.id,
-          cidrBlock: plan.public[z],
-          availabilityZone: az,
-          mapPublicIpOnLaunch: false,
-          ...tagged({ Name: `${cfg.name}-public-${z}`, "kubernetes.io/role/elb": "1", [clusterTag]: "shared" }),
-        },
-        o,
-      );
-      new aws.ec2.RouteTableAssociation(`${name}-public-${z}`, { subnetId: pub.id, routeTableId: publicRt.id }, o);
-      publicSubnets.push(pub);
-      if (cfg.network.natGatewayPerZone || z === 0) {
-        const eip = new aws.ec2.Eip(`${name}-nat-${z}`, { domain: "vpc", ...tagged({ Name: `${cfg.name}-nat-${z}` }) }, o);
-        nats.push(
-          new aws.ec2.NatGateway(
-            `${name}-nat-${z}`,
-            { allocationId: eip.id, subnetId: pub.id, ...tagged({ Name: `${cfg.name}-nat-${z}` }) },
-            { ...o, dependsOn: [igw] },
-          ),
-        );
-      }
-      const priv = new aws.ec2.Subnet(
-        `${name}-private-${z}`,
-        {
-          vpcId: vpc.id,
-          cidrBlock: plan.private[z],
-          availabilityZone: az,
-          ...tagged({ Name: `${cfg.name}-private-${z}`, "kubernetes.io/role/internal-elb": "1", [clusterTag]: "shared" }),
-        },
-        o,
-      );
-      const rt = new aws.ec2.RouteTable(
-        `${name}-private-rt-${z}`,
-        {
-          vpcId: vpc.id,
-          routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[cfg.network.natGatewayPerZone ? z : 0].id }],
-          ...tagged({ Name: `${cfg.name}-private-${z}` }),
-        },
-        o,
-      );
-      new aws.ec2.RouteTableAssociation(`${name}-private-${z}`, { subnetId: priv.id, routeTableId: rt.id }, o);
-      privateSubnets.push(priv);
-    }
-    const privateIds = privateSubnets.map((s) => s.id);
+    this.network = createAwsNetwork(name, cfg, tags, o);
+    const privateIds = this.network.privateSubnetIds;
+
 
     // Keys: one for Kubernetes secrets, one for images; both rotate yearly.
     const secretsKey = new aws.kms.Key(

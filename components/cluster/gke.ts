@@ -7,12 +7,11 @@ import { gcpLabels, k8sLabels, type LabelContext } from "../labels";
 import { CHARTS } from "../versions";
 import { ADDON_NAMESPACES, falcoNetworkPolicies, falcoValues } from "./addons";
 import { bucketFor, identityLookup, missingBucketGrants, resolveClusterArgs, type ClusterArgs, type ResolvedClusterArgs } from "./args";
+import { createGcpNetwork, GKE_RANGES, type GcpNetwork } from "./gke-network";
 import { gkeKubeconfig } from "./kubeconfig";
 import { cloudTaintEffect, declaredPoolLabels, poolResourceName, poolScheduling } from "./scheduling";
 import type { ClusterFacts, PoolScheduling } from "./types";
 
-/** Secondary range names the cluster's IP allocation policy refers to. */
-export const GKE_RANGES = { pods: "pods", services: "services" } as const;
 
 /** GKE's predefined role with exactly what a node needs to log, report metrics and run GKE's agents. */
 export const GKE_NODE_ROLE = "roles/container.defaultNodeServiceAccount";
@@ -182,6 +181,8 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
   readonly cluster: gcp.container.Cluster;
   readonly nodePools: Partial<Record<PoolName, gcp.container.NodePool>>;
   readonly registry: gcp.artifactregistry.Repository;
+  /** The VPC and node subnet, for resources that must sit beside the cluster (databases, private service access). */
+  readonly network: GcpNetwork;
   readonly identities: ReadonlyMap<string, gcp.serviceaccount.Account>;
   private readonly lookup: (name: string) => gcp.serviceaccount.Account;
   private readonly repositoryNames: readonly string[];
@@ -205,47 +206,7 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
     );
     const o = { parent: this, provider: gcpProvider };
 
-    const network = new gcp.compute.Network(
-      `${name}-network`,
-      { name: cfg.name, project, autoCreateSubnetworks: false, routingMode: "REGIONAL" },
-      o,
-    );
-    const subnet = new gcp.compute.Subnetwork(
-      `${name}-nodes`,
-      {
-        name: `${cfg.name}-nodes`,
-        project,
-        region: cfg.region,
-        network: network.id,
-        ipCidrRange: cfg.network.nodesCidr,
-        secondaryIpRanges: [
-          { rangeName: GKE_RANGES.pods, ipCidrRange: cfg.network.podsCidr },
-          { rangeName: GKE_RANGES.services, ipCidrRange: cfg.network.servicesCidr },
-        ],
-        // Private nodes reach Google APIs (Artifact Registry, logging) without the NAT.
-        privateIpGoogleAccess: true,
-        logConfig: { aggregationInterval: "INTERVAL_5_SEC", flowSampling: 0.5, metadata: "INCLUDE_ALL_METADATA" },
-      },
-      o,
-    );
-    const router = new gcp.compute.Router(
-      `${name}-router`,
-      { name: `${cfg.name}-router`, project, region: cfg.region, network: network.id },
-      o,
-    );
-    const nat = new gcp.compute.RouterNat(
-      `${name}-nat`,
-      {
-        name: `${cfg.name}-nat`,
-        project,
-        region: cfg.region,
-        router: router.name,
-        natIpAllocateOption: "AUTO_ONLY",
-        sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
-        logConfig: { enable: true, filter: "ERRORS_ONLY" },
-      },
-      o,
-    );
+    this.network = createGcpNetwork(name, cfg, project, o);
 
     const nodeSa = new gcp.serviceaccount.Account(
       `${name}-nodes-sa`,
@@ -278,8 +239,12 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
 
     this.cluster = new gcp.container.Cluster(
       `${name}-gke`,
-      gkeClusterArgs(cfg, a.labels, { network: network.id, subnetwork: subnet.id, nodeServiceAccount: nodeSa.email }),
-      { ...o, dependsOn: [nat, nodeSaRole], ignoreChanges: ["nodeConfig", "initialNodeCount"] },
+      gkeClusterArgs(cfg, a.labels, {
+        network: this.network.networkId,
+        subnetwork: this.network.subnetworkId,
+        nodeServiceAccount: nodeSa.email,
+      }),
+      { ...o, dependsOn: [this.network.nat, nodeSaRole], ignoreChanges: ["nodeConfig", "initialNodeCount"] },
     );
 
     const nodePools: Partial<Record<PoolName, gcp.container.NodePool>> = {};
