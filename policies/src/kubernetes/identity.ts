@@ -58,7 +58,8 @@ export const noBarePods = resourcePolicy({
     },
 });
 
-const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY|DSN|CONNECTION_?STRING|DATABASE_URL)/i;
+/** Names that hold credentials by convention; anchored at the end so MAX_TOKENS or SECRET_NAME_PREFIX do not match. */
+const SECRET_NAME = /(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|ACCESS_?KEY(_ID)?|DSN|CONNECTION_?STRING|DATABASE_URL)$/i;
 const CREDENTIAL_URL = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
 
 export const noLiteralSecretEnv = resourcePolicy({

@@ -81,3 +81,11 @@ describe("secret values", () => {
         expect(v.map((x) => x.policy)).toEqual(["k8s-no-literal-secret-env"]);
     });
 });
+
+describe("k8s-no-literal-secret-env", () => {
+    it("does not mistake tuning knobs for credentials", () => {
+        const s = compliantStack();
+        container(find(s, "ai-inference")).env.push({ name: "MAX_TOKENS", value: "4096" }, { name: "TOKEN_BUCKET_RATE", value: "10" }, { name: "RESULTS_STORE_URL", value: "s3://pitchey-results/jobs" });
+        expect(evaluatePlan(s).violations).toEqual([]);
+    });
+});
