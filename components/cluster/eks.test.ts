@@ -56,6 +56,8 @@ describe("EKS cluster (dr)", () => {
     expect(pub.every((s) => s.tags["kubernetes.io/role/elb"] === "1" && s.mapPublicIpOnLaunch === false)).toBe(true);
     expect(ofType(mocks.resources, "aws:ec2/natGateway:NatGateway")).toHaveLength(3);
     const privateRoutes = ofType(mocks.resources, "aws:ec2/routeTable:RouteTable").filter((r) => r.name.includes("private"));
+    expect(eks.network.privateSubnetIds).toHaveLength(3);
+    expect(eks.network.publicSubnetIds).toHaveLength(3);
     expect(privateRoutes.every((r) => (r.props.routes as any[])[0].natGatewayId && !(r.props.routes as any[])[0].gatewayId)).toBe(true);
   });
 
