@@ -274,6 +274,7 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
           role: "roles/iam.workloadIdentityUser",
           member: workloadIdentityMember(project, w.namespace, w.name),
         },
+        // The `<project>.svc.id.goog` pool exists only once a cluster with Workload Identity does.
         { ...o, dependsOn: [this.cluster] },
       );
       for (const access of w.access) {
