@@ -37,7 +37,9 @@ CREATE TABLE container_jobs (
 );
 
 -- Idempotency keys are scoped per job type because each type has its own API.
-CREATE UNIQUE INDEX idx_jobs_idempotency ON container_jobs (type, idempotency_key);
+-- Partial, so jobs without a key (most) cost it nothing on every status change.
+CREATE UNIQUE INDEX idx_jobs_idempotency ON container_jobs (type, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
 
 -- The playbook's indexes. CONCURRENTLY is pointless on a table created in the
 -- same transaction (and not allowed inside one).
@@ -48,9 +50,8 @@ CREATE INDEX idx_jobs_type_priority ON container_jobs (type, priority, created_a
     WHERE status = 'pending';
 CREATE INDEX idx_jobs_pending ON container_jobs (created_at)
     WHERE status = 'pending';
--- The reaper scans only leased rows.
-CREATE INDEX idx_jobs_processing_lease ON container_jobs (lease_expires_at)
-    WHERE status = 'processing';
+-- The reaper's scan of leased rows uses idx_jobs_status_created; a separate
+-- lease index would be rewritten on every heartbeat for little gain.
 CREATE INDEX idx_jobs_dead ON container_jobs (type, completed_at DESC)
     WHERE status = 'dead';
 

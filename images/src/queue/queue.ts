@@ -135,7 +135,7 @@ export class JobQueue {
     const inserted = await this.pool.query<ViewRow>(
       `INSERT INTO container_jobs (type, payload, priority, max_attempts, run_at, idempotency_key)
        VALUES ($1, $2::jsonb, $3, $4, coalesce($5, now()), $6)
-       ON CONFLICT (type, idempotency_key) DO NOTHING
+       ON CONFLICT (type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING ${VIEW_COLUMNS}`,
       params,
     );
