@@ -174,14 +174,16 @@ export function clusterAutoscalerValues(a: ClusterAutoscalerValuesArgs): Record<
 
 /**
  * Values for aws-node-termination-handler in IMDS mode: a DaemonSet on the spot pool only, which cordons and
- * drains its node on the spot interruption notice or a rebalance recommendation.
+ * drains its node on the 2-minute interruption notice and on scheduled maintenance. Rebalance recommendations
+ * are left to the managed node group, whose capacity rebalancing already starts a replacement and drains the
+ * node; draining on them here too would evict pods before the replacement is up.
  */
 export function nodeTerminationHandlerValues(spot: PoolScheduling): Record<string, unknown> {
   return {
     enableSqsTerminationDraining: false,
     enableSpotInterruptionDraining: true,
-    enableRebalanceMonitoring: true,
-    enableRebalanceDraining: true,
+    enableRebalanceMonitoring: false,
+    enableRebalanceDraining: false,
     enableScheduledEventDraining: true,
     daemonsetNodeSelector: { [POOL_LABEL]: spot.labels[POOL_LABEL] },
     daemonsetTolerations: spot.taints.map(toleration),

@@ -229,7 +229,12 @@ describe("EKS cluster (dr)", () => {
   it("drains spot nodes on interruption notices, only on the spot pool", () => {
     const nth = release("node-termination-handler");
     expect(nth.chart).toBe("oci://public.ecr.aws/aws-ec2/helm/aws-node-termination-handler");
-    expect(nth.values).toMatchObject({ enableSpotInterruptionDraining: true, enableRebalanceMonitoring: true, enableSqsTerminationDraining: false });
+    expect(nth.values).toMatchObject({
+      enableSpotInterruptionDraining: true,
+      enableScheduledEventDraining: true,
+      enableRebalanceDraining: false,
+      enableSqsTerminationDraining: false,
+    });
     expect(nth.values.daemonsetNodeSelector).toEqual({ "pitchey.io/pool": "spot" });
     expect(nth.values.daemonsetTolerations).toEqual([{ key: "pitchey.io/spot", operator: "Equal", value: "true", effect: "NoSchedule" }]);
     expect(eks.pools.spot.drainSeconds).toBe(120);
