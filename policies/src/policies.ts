@@ -93,6 +93,7 @@ export const allPolicies: readonly PackPolicy[] = [
     tags.gcpRequiredLabels,
     tags.k8sRequiredLabels,
     tags.namespaceQuota,
+    tags.quotaFitsMaxScale,
     completeness.processorScaledObject,
     completeness.alertRunbook,
     completeness.databaseBackups,

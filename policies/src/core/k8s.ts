@@ -125,3 +125,17 @@ export function durationSeconds(v: unknown): number | undefined {
     }
     return consumed === s.length && consumed > 0 ? total : undefined;
 }
+
+const SUFFIX: Record<string, number> = {
+    n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A Kubernetes resource quantity ("500m", "2", "1.5Gi", "200G") as a plain number, or undefined if malformed. */
+export function quantity(v: unknown): number | undefined {
+    if (typeof v === "number" && Number.isFinite(v)) return v;
+    if (typeof v !== "string") return undefined;
+    const m = /^([+-]?\d+(?:\.\d+)?)(?:e([+-]?\d+))?(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(v.trim());
+    if (!m) return undefined;
+    return Number(m[1]) * (m[2] ? 10 ** Number(m[2]) : 1) * SUFFIX[m[3] ?? ""];
+}

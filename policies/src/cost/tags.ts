@@ -1,4 +1,5 @@
-import { isWorkload, namespaceOf, objectName, podTemplate, T, type Obj } from "../core/k8s";
+import { containersOf, isWorkload, namespaceOf, objectName, podTemplate, quantity, T, type Obj } from "../core/k8s";
+import { scaledObjectFor } from "../kubernetes/reliability";
 import { configOf, resourcePolicy, stackPolicy } from "../core/policy";
 import { DEFAULTS, schemaFor } from "../core/defaults";
 
@@ -148,6 +149,44 @@ export const namespaceQuota = stackPolicy({
             if (!ok) {
                 const nsRes = args.resources.find((r) => r.type === T.Namespace && objectName(r.props, r.name) === ns);
                 report(`Namespace ${ns} runs workloads but has no ResourceQuota on requests.cpu and requests.memory.`, (nsRes ?? w).urn);
+            }
+        }
+    },
+});
+
+function podRequests(pod: Obj | undefined, resource: string): number {
+    return containersOf(pod, false).reduce((sum, { c }) => sum + (quantity(c.resources?.requests?.[resource]) ?? 0), 0);
+}
+
+export const quotaFitsMaxScale = stackPolicy({
+    name: "k8s-quota-fits-max-scale",
+    summary: "A namespace's ResourceQuota must admit every autoscaled workload at its maxReplicaCount (requests.cpu and requests.memory).",
+    enforcement: "mandatory",
+    meta: {
+        area: "cost",
+        source: "Kubernetes ResourceQuota admission; docs/decisions.md #8 and #12 (quota cross-checked against maxReplicas)",
+        why: "When the quota is smaller than the autoscalers' ceiling, KEDA scales the Deployment but the ReplicaSet cannot create pods: the backlog grows while every dashboard shows scaling working.",
+    },
+    fix: "Raise the quota, lower maxReplicaCount, or shrink the containers' requests so the sum at maximum scale fits.",
+    validate: (args, report) => {
+        for (const q of args.resources.filter((r) => r.type === T.ResourceQuota)) {
+            const ns = namespaceOf(q.props);
+            const hard = q.props.spec?.hard ?? {};
+            for (const [key, resource] of [["requests.cpu", "cpu"], ["requests.memory", "memory"]] as const) {
+                const limit = quantity(hard[key]);
+                if (limit === undefined) continue;
+                let total = 0;
+                const parts: string[] = [];
+                for (const w of args.resources.filter((r) => isWorkload(r.type) && r.type !== T.Job && r.type !== T.CronJob && namespaceOf(r.props) === ns)) {
+                    const so = w.type === T.Deployment ? scaledObjectFor(w, args.resources) : undefined;
+                    const max = so ? (typeof so.props.spec?.maxReplicaCount === "number" ? so.props.spec.maxReplicaCount : 100) : typeof w.props.spec?.replicas === "number" ? w.props.spec.replicas : 1;
+                    const per = podRequests(podTemplate(w.type, w.props)?.spec, resource);
+                    total += max * per;
+                    if (per > 0) parts.push(`${objectName(w.props, w.name)} ${max}×`);
+                }
+                if (total > limit * (1 + 1e-9)) {
+                    report(`ResourceQuota ${ns}/${objectName(q.props, q.name)} allows ${key} ${hard[key]} but the workloads at maximum scale request ${resource === "memory" ? `${(total / 2 ** 30).toFixed(1)}Gi` : total.toFixed(2)} (${parts.join(", ")}).`, q.urn);
+                }
             }
         }
     },

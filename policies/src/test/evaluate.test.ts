@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { evaluatePlan } from "../evaluate";
+import { quantity } from "../core/k8s";
 import { allPolicies } from "../policies";
 import { notPrivileged } from "../kubernetes/security";
 import { awsRequiredTags } from "../cost/tags";
@@ -87,5 +88,11 @@ describe("k8s-no-literal-secret-env", () => {
         const s = compliantStack();
         container(find(s, "ai-inference")).env.push({ name: "MAX_TOKENS", value: "4096" }, { name: "TOKEN_BUCKET_RATE", value: "10" }, { name: "RESULTS_STORE_URL", value: "s3://pitchey-results/jobs" });
         expect(evaluatePlan(s).violations).toEqual([]);
+    });
+});
+
+describe("quantity", () => {
+    it("parses Kubernetes quantities", () => {
+        expect([quantity("500m"), quantity("2"), quantity("1Gi"), quantity("200Gi"), quantity("1.5G"), quantity(3), quantity("12x")]).toEqual([0.5, 2, 2 ** 30, 200 * 2 ** 30, 1.5e9, 3, undefined]);
     });
 });

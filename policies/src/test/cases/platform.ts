@@ -56,6 +56,10 @@ export const platformCases: Record<string, Case[]> = {
         { name: "the quota is missing", culprit: "processors-ns", mutate: (s) => remove(s, "processors-quota") },
         { name: "the quota does not bound memory", culprit: "processors-ns", mutate: (s) => void delete find(s, "processors-quota").props.spec.hard["requests.memory"] },
     ],
+    "k8s-quota-fits-max-scale": [
+        { name: "code-executor's ceiling exceeds the CPU quota", culprit: "processors-quota", mutate: (s) => void (find(s, "code-executor-scaler").props.spec.maxReplicaCount = 500) },
+        { name: "the memory quota is below one full scale-out", culprit: "processors-quota", mutate: (s) => void (find(s, "processors-quota").props.spec.hard["requests.memory"] = "8Gi") },
+    ],
     "processor-has-scaledobject": [
         { name: "the ScaledObject is missing", culprit: "media-transcoder", mutate: (s) => remove(s, "media-transcoder-scaler") },
         { name: "the ScaledObject targets another name", culprit: "media-transcoder", mutate: (s) => void (find(s, "media-transcoder-scaler").props.spec.scaleTargetRef.name = "media-transcoder-v1") },
