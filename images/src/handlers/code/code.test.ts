@@ -45,6 +45,22 @@ describe("code handler", () => {
     expect(r.error).toEqual({ name: "TypeError", message: "bad input" });
   });
 
+  it("returns no value for a program whose last expression is undefined", async () => {
+    const r = await run(`console.log("only output")`);
+    expect(r.status).toBe("ok");
+    expect(r.value).toBeUndefined();
+    expect(r.console).toEqual([{ level: "log", text: "only output" }]);
+  });
+
+  it("bounds what an error or a log line can copy out of the sandbox", async () => {
+    const thrown = await run(`throw new Error("e".repeat(5e6))`);
+    expect(thrown.status).toBe("error");
+    expect(thrown.error?.message).toHaveLength(2000);
+    const logged = await run(`console.log("z".repeat(5e6))`, { maxOutputBytes: 1024 });
+    expect(logged.status).toBe("output-limit");
+    expect(logged.console[0].text).toHaveLength(1024);
+  });
+
   it("reports thrown non-errors", async () => {
     expect((await run(`throw null`)).error).toEqual({ name: "Error", message: "uncaught null" });
     expect((await run(`throw "boom"`)).error).toEqual({ name: "Error", message: 'uncaught "boom"' });

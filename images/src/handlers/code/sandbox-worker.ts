@@ -14,6 +14,28 @@ const { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } = require(wo
 
 function utf8Length(s) { return Buffer.byteLength(s, "utf8"); }
 
+// Helpers defined inside the sandbox: a hostile toJSON, getter or huge string can only hurt the sandbox,
+// and nothing much larger than the output budget is ever copied out of it.
+const PRELUDE = [
+  "(() => {",
+  "  const fmt = (v, limit) => {",
+  "    let s;",
+  "    try { s = typeof v === 'string' ? v : JSON.stringify(v); if (s === undefined) s = String(v); }",
+  "    catch (e) { try { s = String(v); } catch (e2) { s = '[unprintable]'; } }",
+  "    return s.length > limit ? s.slice(0, limit + 1) : s;",
+  "  };",
+  "  const json = (v, limit) => { const s = JSON.stringify(v); return s === undefined ? undefined : s.length > limit ? s.slice(0, limit + 1) : s; };",
+  "  const err = (e) => {",
+  "    try {",
+  "      if (e === null || typeof e !== 'object') return { name: 'Error', message: 'uncaught ' + (typeof e === 'string' ? JSON.stringify(e.slice(0, 2000)) : String(e)), bare: true };",
+  "      if (!('message' in e)) { const s = JSON.stringify(e); return { name: 'Error', message: 'uncaught ' + String(s === undefined ? e : s).slice(0, 2000) }; }",
+  "      return { name: String(e.name).slice(0, 200), message: String(e.message).slice(0, 2000) };",
+  "    } catch (x) { return { name: 'Error', message: 'unreadable error', bare: true }; }",
+  "  };",
+  "  for (const [k, f] of [['__fmt', fmt], ['__json', json], ['__err', err]]) Object.defineProperty(globalThis, k, { value: f });",
+  "})();",
+].join("\n");
+
 async function main() {
   const { source, inputJson, timeoutMs, memoryBytes, maxOutputBytes, stackBytes, wasmHeadroomBytes } = workerData;
   // QuickJS's own limit misses some allocations (array buffers among them), so the WebAssembly memory
@@ -36,6 +58,25 @@ async function main() {
   });
   const vm = runtime.newContext();
 
+  const prelude = vm.evalCode(PRELUDE + "\nglobalThis.input = " + inputJson + ";", "prelude.js", { type: "global" });
+  if (prelude.error) { prelude.error.dispose(); throw new Error("sandbox prelude failed"); }
+  prelude.value.dispose();
+  const fmtFn = vm.getProp(vm.global, "__fmt");
+  const jsonFn = vm.getProp(vm.global, "__json");
+  const errFn = vm.getProp(vm.global, "__err");
+  const limit = vm.newNumber(maxOutputBytes);
+
+  // The thrown value as { name, message }; null when even that cannot be read (the runtime is out of memory).
+  function readError(h) {
+    const r = vm.callFunction(errFn, vm.undefined, h);
+    if (r.error) { r.error.dispose(); return null; }
+    let e;
+    try { e = vm.dump(r.value); } catch { e = null; }
+    r.value.dispose();
+    // Out of memory, the description itself may come back empty.
+    return e && typeof e.name === "string" && typeof e.message === "string" ? e : null;
+  }
+
   const lines = [];
   let outputBytes = 0;
   const consoleHandle = vm.newObject();
@@ -43,13 +84,11 @@ async function main() {
     const fn = vm.newFunction(level, (...args) => {
       if (outputExceeded) return;
       const text = args.map((h) => {
-        const t = vm.typeof(h);
-        if (t === "string") return vm.getString(h);
-        try {
-          const r = vm.callFunction(vm.getProp(vm.global, "__fmt"), vm.undefined, h);
-          if (r.error) { r.error.dispose(); return "[unprintable]"; }
-          const s = vm.getString(r.value); r.value.dispose(); return s;
-        } catch { return "[unprintable]"; }
+        const r = vm.callFunction(fmtFn, vm.undefined, h, limit);
+        if (r.error) { r.error.dispose(); return "[unprintable]"; }
+        const t = vm.getString(r.value);
+        r.value.dispose();
+        return t;
       }).join(" ");
       const size = utf8Length(text) + 1;
       if (outputBytes + size > maxOutputBytes) {
@@ -68,27 +107,19 @@ async function main() {
   vm.setProp(vm.global, "console", consoleHandle);
   consoleHandle.dispose();
 
-  // Formatting happens inside the sandbox so a hostile toJSON or getter can only hurt the sandbox.
-  const prelude = vm.evalCode(
-    "Object.defineProperty(globalThis, '__fmt', { value: (v) => { try { const s = JSON.stringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); } } });" +
-    "globalThis.input = " + inputJson + ";",
-    "prelude.js", { type: "global" });
-  if (prelude.error) { prelude.error.dispose(); throw new Error("sandbox prelude failed"); }
-  prelude.value.dispose();
-
-  let status = "ok";
   let value;
-  let error;
-  const result = vm.evalCode(source, "program.js", { type: "global", strict: false });
+  let error; // undefined: none; null: unreadable; else { name, message, bare? }
   let handle;
+  const result = vm.evalCode(source, "program.js", { type: "global", strict: false });
   if (result.error) {
-    handle = result.error;
+    error = readError(result.error);
+    result.error.dispose();
   } else {
     handle = result.value;
     // Drain promise jobs so an async program can settle, still under the interrupt handler.
     for (;;) {
       const jobs = runtime.executePendingJobs(1000);
-      if (jobs.error) { const e = vm.dump(jobs.error); jobs.error.dispose(); handle.dispose(); handle = undefined; error = e; break; }
+      if (jobs.error) { error = readError(jobs.error); jobs.error.dispose(); handle.dispose(); handle = undefined; break; }
       if (jobs.value === 0) break;
     }
     if (handle) {
@@ -96,61 +127,57 @@ async function main() {
       if (state.type === "fulfilled") {
         if (!state.notAPromise) { handle.dispose(); handle = state.value; }
       } else if (state.type === "rejected") {
-        handle.dispose(); handle = undefined; error = vm.dump(state.error); state.error.dispose();
+        handle.dispose(); handle = undefined;
+        error = readError(state.error); state.error.dispose();
       } else {
-        handle.dispose(); handle = undefined; error = { name: "Error", message: "the program's promise never settled" };
+        handle.dispose(); handle = undefined;
+        error = { name: "Error", message: "the program's promise never settled" };
       }
     }
   }
-  if (result.error && handle) {
-    error = vm.dump(handle); handle.dispose(); handle = undefined;
-  }
   if (handle) {
-    const r = vm.callFunction(vm.getProp(vm.global, "__fmt"), vm.undefined, handle);
+    const r = vm.callFunction(jsonFn, vm.undefined, handle, limit);
     handle.dispose();
-    if (r.error) { error = vm.dump(r.error); r.error.dispose(); }
+    if (r.error) { error = readError(r.error); r.error.dispose(); }
     else {
-      const json = vm.getString(r.value); r.value.dispose();
-      // The value shares the output budget with the console.
-      const size = utf8Length(json);
-      if (outputBytes + size > maxOutputBytes) { outputExceeded = true; }
-      else { outputBytes += size; try { value = JSON.parse(json); } catch { value = json; } }
+      const json = vm.typeof(r.value) === "string" ? vm.getString(r.value) : undefined;
+      r.value.dispose();
+      if (json !== undefined) {
+        // The value shares the output budget with the console.
+        const size = utf8Length(json);
+        if (outputBytes + size > maxOutputBytes) outputExceeded = true;
+        else { outputBytes += size; value = JSON.parse(json); }
+      }
     }
   }
 
-  let memoryUsedBytes = 0;
+  let memoryUsedBytes;
   try {
     const usage = runtime.computeMemoryUsage();
-    const dumped = vm.dump(usage); usage.dispose();
-    memoryUsedBytes = Number(dumped.memory_used_size || 0);
+    memoryUsedBytes = Number(vm.dump(usage).memory_used_size || 0);
+    usage.dispose();
   } catch { memoryUsedBytes = memoryBytes; }
-  // QuickJS throws null when it runs out of memory while building the error object itself.
-  const oomWithoutError = result.error && (error === null || error === undefined) && memoryUsedBytes > memoryBytes * 0.5;
+
+  let status = "ok";
+  // Out of memory, QuickJS may throw null (it could not build the error) or fail to describe what it threw.
+  const unreadable = error === null || (error && error.bare && /^uncaught null$|^unreadable error$/.test(error.message));
   if (timedOut) status = "timeout";
-  else if (oomWithoutError) status = "memory-limit";
+  else if (unreadable && memoryUsedBytes > memoryBytes * 0.5) status = "memory-limit";
   else if (outputExceeded) status = "output-limit";
   else if (error !== undefined) {
-    const msg = String((error && error.message) || "");
+    const msg = error === null ? "" : error.message;
     status = /out of memory/i.test(msg) ? "memory-limit" : /stack overflow/i.test(msg) ? "stack-overflow" : "error";
   }
-  const wallMs = Math.round(performance.now() - started);
-  let err;
-  if (error !== undefined) {
-    const isObject = error !== null && typeof error === "object";
-    err = {
-      name: String((isObject && error.name) || "Error"),
-      message: String(isObject && "message" in error ? error.message : "uncaught " + JSON.stringify(error)).slice(0, 2000),
-    };
-  }
+  let err = error === undefined ? undefined : error === null ? { name: "Error", message: "unreadable error" } : { name: error.name, message: error.message };
   if (status === "timeout") err = { name: "TimeoutError", message: "the program exceeded its " + timeoutMs + " ms wall-time limit" };
   if (status === "output-limit") err = { name: "OutputLimitError", message: "the program's output exceeded " + maxOutputBytes + " bytes" };
   if (status === "memory-limit") err = { name: "MemoryLimitError", message: "the program exceeded its " + memoryBytes + "-byte memory limit" };
   if (status !== "ok") value = undefined;
+  const wallMs = Math.round(performance.now() - started);
   parentPort.postMessage({ kind: "result", status, value, error: err, console: lines, usage: { wallMs, memoryBytes: memoryUsedBytes, outputBytes } });
-  try { vm.dispose(); runtime.dispose(); } catch { /* leaks inside a thread that is about to end do not matter */ }
 }
 
 main().catch((e) => {
-  parentPort.postMessage({ kind: "result", status: "error", error: { name: "SandboxError", message: String(e && e.message || e) }, console: [], usage: { wallMs: 0, memoryBytes: 0, outputBytes: 0 } });
+  parentPort.postMessage({ kind: "result", status: "error", error: { name: "SandboxError", message: String((e && e.message) || e) }, console: [], usage: { wallMs: 0, memoryBytes: 0, outputBytes: 0 } });
 });
 `;
