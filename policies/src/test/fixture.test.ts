@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { allPolicies } from "../policies";
 import { evaluatePlan } from "../evaluate";
@@ -36,5 +38,13 @@ describe("the pack as a whole", () => {
         const fired = new Set(report.violations.map((v) => v.policy));
         expect(allPolicies.map((p) => p.name).filter((n) => !fired.has(n))).toEqual([]);
         expect(report.policies).toBe(allPolicies.length);
+    });
+});
+
+describe("policies/fixtures", () => {
+    it("hold the current compliant and defective stacks (run `npm run -w @pitchey/policies fixtures`)", () => {
+        const dir = resolve(__dirname, "../../fixtures");
+        expect(JSON.parse(readFileSync(resolve(dir, "compliant-resources.json"), "utf8"))).toEqual(compliantStack());
+        expect(JSON.parse(readFileSync(resolve(dir, "defective-resources.json"), "utf8"))).toEqual(defectiveStack());
     });
 });
