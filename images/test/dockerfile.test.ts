@@ -110,7 +110,8 @@ describe("images/Dockerfile", () => {
   it("builds from a lockfile that matches the package manifest", () => {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
     const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8"));
-    expect(lock.packages[""].dependencies).toEqual(pkg.dependencies);
-    expect(lock.packages[""].devDependencies).toEqual(pkg.devDependencies);
+    const hint = "images/package-lock.json is stale: run images/scripts/lock.sh";
+    expect(lock.packages[""].dependencies, hint).toEqual(pkg.dependencies);
+    expect(lock.packages[""].devDependencies, hint).toEqual(pkg.devDependencies);
   });
 });
