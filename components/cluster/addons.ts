@@ -234,3 +234,36 @@ export function falcoNetworkPolicies(alertmanagerUrl: string): { name: string; s
     },
   ];
 }
+
+/**
+ * Admission rule for EKS's sandbox pool: a pod that tolerates the sandbox taint must run under the gVisor
+ * RuntimeClass, so untrusted code cannot land on those nodes under runc. Node agents that tolerate every taint
+ * (a keyless `Exists`, as monitoring DaemonSets do) are not matched, and kube-system and Falco are exempt.
+ * Runs after the RuntimeClass admission plugin has merged the class's tolerations, so pods naming the class pass.
+ */
+export function sandboxAdmissionPolicy(runtimeClassName: string, sandbox: PoolScheduling, exemptNamespaces: readonly string[]) {
+  const keys = sandbox.taints.map((t) => `'${t.key}'`).join(", ");
+  const expression = [
+    "!has(object.spec.tolerations) ||",
+    `!object.spec.tolerations.exists(t, has(t.key) && t.key in [${keys}]) ||`,
+    `(has(object.spec.runtimeClassName) && object.spec.runtimeClassName == '${runtimeClassName}')`,
+  ].join(" ");
+  return {
+    policy: {
+      failurePolicy: "Fail",
+      matchConstraints: {
+        resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods"] }],
+        namespaceSelector: {
+          matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...exemptNamespaces] }],
+        },
+      },
+      validations: [
+        {
+          expression,
+          message: `pods that tolerate the sandbox pool's taint must set runtimeClassName: ${runtimeClassName}`,
+        },
+      ],
+    },
+    binding: { validationActions: ["Deny"] },
+  };
+}

@@ -149,6 +149,16 @@ describe("EKS cluster (dr)", () => {
     expect(rc.scheduling.tolerations).toEqual([{ key: "pitchey.io/sandbox", operator: "Equal", value: "gvisor", effect: "NoSchedule" }]);
   });
 
+  it("refuses pods that tolerate the sandbox taint without the gVisor RuntimeClass", () => {
+    const policy = one(mocks.resources, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "dr-sandbox-policy").props as Record<string, any>;
+    expect(policy.spec.failurePolicy).toBe("Fail");
+    expect(policy.spec.validations[0].expression).toContain("'pitchey.io/sandbox'");
+    expect(policy.spec.validations[0].expression).toContain("object.spec.runtimeClassName == 'gvisor'");
+    expect(policy.spec.matchConstraints.namespaceSelector.matchExpressions[0].values).toEqual(["kube-system", "falco"]);
+    const binding = one(mocks.resources, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "dr-sandbox-policy").props as Record<string, any>;
+    expect(binding.spec).toEqual({ policyName: "pitchey-sandbox-requires-gvisor", validationActions: ["Deny"] });
+  });
+
   it("trusts each processor's role from exactly its ServiceAccount, with bucket rights only", async () => {
     const provider = one(mocks.resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "dr-oidc").props;
     expect(provider.clientIdLists).toEqual(["sts.amazonaws.com"]);

@@ -14,6 +14,7 @@ import {
   gvisorRuntimeClass,
   nodeTerminationHandlerValues,
   nvidiaDevicePluginValues,
+  sandboxAdmissionPolicy,
 } from "./addons";
 import { bucketFor, identityLookup, missingBucketGrants, resolveClusterArgs, type ClusterArgs, type ResolvedClusterArgs } from "./args";
 import { eksKubeconfig } from "./kubeconfig";
@@ -545,6 +546,24 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
       new k8s.node.v1.RuntimeClass(
         `${name}-gvisor`,
         { ...runtimeClass, metadata: { ...runtimeClass.metadata, labels: k8sLabels(a.labels, "gvisor", "sandbox-runtime") } },
+        k,
+      ),
+    );
+
+    const admission = sandboxAdmissionPolicy(cfg.sandboxRuntimeClass, this.pools.sandbox, [ADDON_NAMESPACES.system, ADDON_NAMESPACES.falco]);
+    const admissionName = "pitchey-sandbox-requires-gvisor";
+    const sandboxPolicy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+      `${name}-sandbox-policy`,
+      { metadata: { name: admissionName, labels: k8sLabels(a.labels, "gvisor", "sandbox-runtime") }, spec: admission.policy },
+      k,
+    );
+    addons.push(
+      new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+        `${name}-sandbox-policy`,
+        {
+          metadata: { name: admissionName, labels: k8sLabels(a.labels, "gvisor", "sandbox-runtime") },
+          spec: { policyName: sandboxPolicy.metadata.name, ...admission.binding },
+        },
         k,
       ),
     );
