@@ -34,7 +34,7 @@ export function policiesMarkdown(policies: readonly PackPolicy[]): string {
     out.push("");
     out.push(`**${policies.length} policies: ${mandatory} mandatory, ${advisory} advisory.** A mandatory violation fails \`pulumi preview --policy-pack policies\`, \`npm run policy\` (exit 1) and \`npm run plan\`; an advisory one is reported and does not block.`);
     out.push("");
-    out.push("How the level is chosen: **mandatory** when a violation is an exposure someone can exploit, a way to lose data or jobs, or breaks a guarantee another part of the platform relies on (quotas, NetworkPolicies, autoscaling, cost attribution); **advisory** when the cost of the gap is money or hygiene rather than exposure, or when a legitimate, recorded exception exists. Each row says which applies.");
+    out.push("How the level is chosen: **mandatory** when a violation is an exposure someone can exploit, a way to lose data or jobs, or breaks a guarantee another part of the platform relies on (quotas, NetworkPolicies, autoscaling, cost attribution); **advisory** when the cost of the gap is money or hygiene rather than exposure, or when a legitimate, recorded exception exists. Advisory rows say why they are advisory.");
     out.push("");
     out.push("## Running the pack");
     out.push("");

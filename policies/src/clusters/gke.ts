@@ -164,3 +164,61 @@ export const gkeControlPlaneRestricted = resourcePolicy({
         if (p.masterAuthorizedNetworksConfig?.gcpPublicCidrsAccessEnabled === true) report(`GKE cluster ${p.name ?? args.name} lets all Google Cloud public IPs reach its control plane.`);
     },
 });
+
+export const gkeLegacyAuthDisabled = resourcePolicy({
+    name: "gke-legacy-auth-disabled",
+    summary: "GKE clusters must not enable legacy ABAC, client certificates or basic auth.",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `Checkov CKV_GCP_7 (legacy ABAC), CKV_GCP_13 (client certificate), CKV_GCP_19 (basic auth); CIS GKE 5.8; ${GKE_HARDENING}`,
+        why: "Each of these grants cluster access outside IAM and RBAC, with credentials that cannot be rotated or revoked per user.",
+    },
+    fix: "Remove enableLegacyAbac, masterAuth.clientCertificateConfig.issueClientCertificate and masterAuth username/password.",
+    types: [GKE_CLUSTER],
+    validate: (args, report) => {
+        const p = args.props;
+        const name = p.name ?? args.name;
+        if (p.enableLegacyAbac === true) report(`GKE cluster ${name} enables legacy ABAC.`);
+        if (p.masterAuth?.clientCertificateConfig?.issueClientCertificate === true) report(`GKE cluster ${name} issues a client certificate.`);
+        if (p.masterAuth?.username || p.masterAuth?.password) report(`GKE cluster ${name} enables basic authentication.`);
+    },
+});
+
+export const gkeLoggingMonitoring = resourcePolicy({
+    name: "gke-logging-monitoring-enabled",
+    summary: "GKE clusters must keep Cloud Logging and Cloud Monitoring on (system components at least).",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `Checkov CKV_GCP_1 (logging), CKV_GCP_8 (monitoring); ${GKE_HARDENING} (audit logging)`,
+        why: "Control-plane and system logs are the audit trail for the production cluster, the GKE counterpart of EKS control-plane logging.",
+    },
+    fix: "Leave loggingService / monitoringService at their defaults (or loggingConfig.enableComponents including SYSTEM_COMPONENTS).",
+    types: [GKE_CLUSTER],
+    validate: (args, report) => {
+        const p = args.props;
+        const name = p.name ?? args.name;
+        if (p.loggingService === "none") report(`GKE cluster ${name} disables Cloud Logging.`);
+        if (p.monitoringService === "none") report(`GKE cluster ${name} disables Cloud Monitoring.`);
+        const comps = p.loggingConfig?.enableComponents;
+        if (Array.isArray(comps) && !comps.includes("SYSTEM_COMPONENTS")) report(`GKE cluster ${name} does not log system components.`);
+    },
+});
+
+export const gkeSecretsEncryption = resourcePolicy({
+    name: "gke-secrets-encryption-cmek",
+    summary: "GKE clusters should encrypt Kubernetes Secrets at the application layer with a Cloud KMS key.",
+    enforcement: "advisory",
+    meta: {
+        area: "clusters-and-pools",
+        source: `CIS GKE 5.3.1; ${GKE_HARDENING} (application-layer secrets encryption)`,
+        why: "Puts database credentials under a key the platform controls, as EKS secrets encryption does in dr. Advisory because GKE already encrypts etcd at rest with Google-managed keys.",
+    },
+    fix: "Set databaseEncryption { state: \"ENCRYPTED\", keyName: <Cloud KMS key> } (the GKE service agent needs encrypter/decrypter on it).",
+    types: [GKE_CLUSTER],
+    validate: (args, report) => {
+        const d = args.props.databaseEncryption;
+        if (d?.state !== "ENCRYPTED" || typeof d?.keyName !== "string" || d.keyName === "") report(`GKE cluster ${args.props.name ?? args.name} does not encrypt Secrets with a Cloud KMS key.`);
+    },
+});

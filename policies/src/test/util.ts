@@ -219,6 +219,8 @@ export function gkeCluster(): Mutable {
         releaseChannel: { channel: "REGULAR" },
         masterAuthorizedNetworksConfig: { cidrBlocks: [{ cidrBlock: "203.0.113.0/24", displayName: "vpn" }], gcpPublicCidrsAccessEnabled: false },
         datapathProvider: "ADVANCED_DATAPATH",
+        databaseEncryption: { state: "ENCRYPTED", keyName: "projects/pitchey/locations/us-west1/keyRings/gke/cryptoKeys/secrets" },
+        masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
         resourceLabels: gcpLabels,
     });
 }

@@ -30,6 +30,15 @@ export const clusterCases: Record<string, Case[]> = {
         { name: "no authorized networks", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.masterAuthorizedNetworksConfig },
         { name: "0.0.0.0/0 is authorized", culprit: "gke", mutate: (s) => void find(s, "gke").props.masterAuthorizedNetworksConfig.cidrBlocks.push({ cidrBlock: "0.0.0.0/0" }) },
     ],
+    "gke-legacy-auth-disabled": [
+        { name: "legacy ABAC is on", culprit: "gke", mutate: (s) => void (find(s, "gke").props.enableLegacyAbac = true) },
+        { name: "a client certificate is issued", culprit: "gke", mutate: (s) => void (find(s, "gke").props.masterAuth.clientCertificateConfig.issueClientCertificate = true) },
+    ],
+    "gke-logging-monitoring-enabled": [
+        { name: "logging is off", culprit: "gke", mutate: (s) => void (find(s, "gke").props.loggingService = "none") },
+        { name: "only workload logs are kept", culprit: "gke", mutate: (s) => void (find(s, "gke").props.loggingConfig = { enableComponents: ["WORKLOADS"] }) },
+    ],
+    "gke-secrets-encryption-cmek": [{ name: "no application-layer encryption", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.databaseEncryption }],
     "eks-network-policy-enforcement": [
         { name: "vpc-cni without network policy", culprit: "eks", mutate: (s) => void (find(s, "vpc-cni").props.configurationValues = "{}") },
         { name: "no vpc-cni add-on", culprit: "eks", mutate: (s) => remove(s, "vpc-cni") },
