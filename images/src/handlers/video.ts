@@ -52,16 +52,18 @@ export const videoHandler: JobHandler<VideoPayload, VideoResult> = {
 
       // Thumbnails take a small share of the progress bar; the transcode takes the rest.
       const thumbShare = p.transcode ? 0.15 : 0.95;
-      for (const [i, t] of (p.thumbnails?.times ?? []).entries()) {
-        if (t > info.durationSec) throw new MediaError(`thumbnail time ${t}s is past the end (${info.durationSec}s)`);
+      const times = p.thumbnails?.times ?? [];
+      const late = times.find((t) => t > info.durationSec);
+      if (late !== undefined) throw new MediaError(`thumbnail time ${late}s is past the end (${info.durationSec}s)`);
+      for (const [i, t] of times.entries()) {
         const file = join(outDir, `thumb-${i}.jpg`);
-        // -ss before -i seeks by keyframe index, which keeps each grab cheap on long inputs.
+        // Input seeking (-ss before -i) starts decoding at the keyframe before t, so a grab stays cheap on long inputs.
         await ffmpeg(["-ss", String(Math.min(t, Math.max(0, info.durationSec - 0.05))), "-i", input, "-frames:v", "1", "-vf", evenScale(p.thumbnails!.height), "-q:v", "3", "-y", file], {
           signal: ctx.signal,
         });
         const stored = await ctx.store.put(`video/${ctx.jobId}/thumb-${i}.jpg`, fileBody(file), "image/jpeg");
         result.thumbnails.push({ timeSec: t, ...stored });
-        ctx.progress(0.05 + (thumbShare * (i + 1)) / p.thumbnails!.times.length, `thumbnail ${i + 1}`);
+        ctx.progress(0.05 + (thumbShare * (i + 1)) / times.length, `thumbnail ${i + 1}`);
       }
 
       if (p.transcode) {
