@@ -67,6 +67,8 @@ interface Running {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A deadline in a race; must not keep the process alive once the race is decided. */
+const deadline = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref());
 
 /** Exponential backoff with "equal jitter": half fixed, half random, so retries of a burst spread out. */
 export function retryDelayMs(attempt: number, opts: BackoffOptions = {}): number {
@@ -131,6 +133,8 @@ export class Worker {
     settle: (owned: boolean | "lost" | Error) => void;
   }> = [];
   private flushing = false;
+  /** Attempts whose outcome is still being written. */
+  private readonly recording = new Set<Promise<void>>();
   private dbUp = false;
 
   constructor(private readonly opts: WorkerOptions) {
@@ -187,16 +191,17 @@ export class Worker {
     for (const t of this.timers) clearInterval(t);
     // A claim already sent must land in `running` before we wait on it.
     while (this.claiming) await sleep(5);
-    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    const handlersDone = () => Promise.all([...this.running.values()].map((r) => r.done));
+    const outcomesWritten = () => handlersDone().then(() => Promise.allSettled([...this.recording]));
     const heartbeats = setInterval(() => void this.heartbeat(), this.heartbeatMs);
     try {
-      const finished = await Promise.race([all().then(() => true), sleep(graceMs).then(() => false)]);
+      const finished = await Promise.race([handlersDone().then(() => true), deadline(graceMs)]);
       if (!finished) {
         for (const r of this.running.values()) r.abort.abort(new ShutdownError());
-        // Releasing needs the database; give it a short while, then leave the rest to lease expiry.
-        const released = await Promise.race([all().then(() => true), sleep(5000).then(() => false)]);
-        if (!released) this.abandoned = true;
       }
+      // Writing outcomes needs the database; give it a short while, then leave the rest to lease expiry.
+      const written = await Promise.race([outcomesWritten().then(() => true), deadline(5000)]);
+      if (!written) this.abandoned = true;
     } finally {
       clearInterval(heartbeats);
       clearTimeout(this.listenerRetry);
@@ -265,15 +270,25 @@ export class Worker {
       leaseDeadline: Date.now() + this.leaseSeconds * 1000,
     };
     this.running.set(job.id, entry);
-    void this.execute(entry).finally(() => {
+    let freed = false;
+    const free = () => {
+      if (freed) return;
+      freed = true;
       this.running.delete(job.id);
       this.opts.metrics?.jobsActive.dec({ type: job.type });
       resolveDone();
       this.wake();
+    };
+    // The slot is freed when the handler is done, not when its outcome is
+    // written, so the next claim overlaps the write instead of queueing behind it.
+    const recording: Promise<void> = this.execute(entry, free).finally(() => {
+      free();
+      this.recording.delete(recording);
     });
+    this.recording.add(recording);
   }
 
-  private async execute(entry: Running): Promise<void> {
+  private async execute(entry: Running, freeSlot: () => void): Promise<void> {
     const { job, abort } = entry;
     const log = this.log.child({ jobId: job.id, attempt: job.attempt });
     const started = process.hrtime.bigint();
@@ -311,6 +326,7 @@ export class Worker {
       clearTimeout(timer);
       if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
+    freeSlot();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cost = seconds * (this.opts.costPerSecondUsd ?? 0);
     const type = job.type;
