@@ -3,7 +3,15 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildModel } from "../../models/build-model";
-import { BATCH_SIZE, createInferenceHandler, DEFAULT_MODEL_PATH, gpuPresent, inferencePayloadSchema, sessionOptions } from "./inference";
+import {
+  BATCH_SIZE,
+  createInferenceHandler,
+  DEFAULT_MODEL_PATH,
+  gpuPresent,
+  inferencePayloadSchema,
+  ModelRunner,
+  sessionOptions,
+} from "./inference";
 import { makeContext, type TestContext } from "./test-context";
 
 /** The network's definition restated independently: block means, ReLU, group means, softmax. */
@@ -53,6 +61,24 @@ describe("inference handler", () => {
     expect(gpuPresent({ INFERENCE_DEVICE: "cpu" })).toBe(false);
     expect(gpuPresent({ INFERENCE_DEVICE: "cuda" })).toBe(true);
     expect(handler.runner.provider).toBe(gpuPresent() ? expect.stringMatching(/cuda|cpu/) : "cpu");
+  });
+
+  it("falls back to the CPU provider when CUDA cannot load", async () => {
+    const saved = process.env.INFERENCE_DEVICE;
+    process.env.INFERENCE_DEVICE = "cuda";
+    const notes: string[] = [];
+    const runner = new ModelRunner(DEFAULT_MODEL_PATH, (m) => notes.push(m));
+    try {
+      await runner.warmup();
+      if (runner.provider === "cpu") expect(notes.join("\n")).toMatch(/CUDA execution provider unavailable, using CPU/);
+      else expect(notes).toEqual([]);
+      const { labels } = await runner.infer(Float32Array.from({ length: 512 }, (_, i) => (i < 128 ? 1 : 0)), new AbortController().signal);
+      expect(labels).toEqual([0]);
+    } finally {
+      await runner.close();
+      if (saved === undefined) delete process.env.INFERENCE_DEVICE;
+      else process.env.INFERENCE_DEVICE = saved;
+    }
   });
 
   it("classifies one-hot block inputs into their quarter with the expected probabilities", async () => {
