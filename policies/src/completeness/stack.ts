@@ -113,19 +113,24 @@ function externalDatabaseSecrets(resources: readonly PolicyResource[]): PolicyRe
 
 function databases(resources: readonly PolicyResource[], backupPattern: string, backedUpElsewhere: readonly string[]): Database[] {
     const out: Database[] = [];
-    const backupJob = resources.some((j) => j.type === T.CronJob && /backup/i.test(objectName(j.props, j.name)) && BACKUP_TOOL.test(JSON.stringify(j.props)));
+    const backupJobs = resources.filter((j) => j.type === T.CronJob && [objectName(j.props, j.name), ...Object.values(j.props.metadata?.labels ?? {})].some((v) => typeof v === "string" && /backup/i.test(v)));
     if (!resources.some((r) => MANAGED_DB.includes(r.type))) {
         const hasStore = resources.some((r) => (r.type === S3.Bucket || r.type === GCS_BUCKET) && isBackupBucket(r, backupPattern));
         for (const secret of externalDatabaseSecrets(resources).filter((x) => !backedUpElsewhere.includes(objectName(x.props, x.name)))) {
+            const secretName = objectName(secret.props, secret.name);
+            // A backup job is recognised by its tool or by reading this database's Secret.
+            const backupJob = backupJobs.some((j) => {
+                const spec = JSON.stringify(j.props);
+                return BACKUP_TOOL.test(spec) || spec.includes(`"${secretName}"`);
+            });
             out.push({
                 r: secret,
-                label: `the PostgreSQL database behind Secret ${namespaceOf(secret.props)}/${objectName(secret.props, secret.name)}`,
+                label: `the PostgreSQL database behind Secret ${namespaceOf(secret.props)}/${secretName}`,
                 backedUp: backupJob && hasStore,
-                why: `${backupJob ? "" : "no backup CronJob (pg_dump / pg_basebackup / pgBackRest / WAL-G) is declared"}${!backupJob && !hasStore ? " and " : ""}${hasStore ? "" : "no backup bucket is declared"}`,
+                why: `${backupJob ? "" : "no backup CronJob (pg_dump / pg_basebackup / pgBackRest / WAL-G, or one reading this Secret) is declared"}${!backupJob && !hasStore ? " and " : ""}${hasStore ? "" : "no backup bucket is declared"}`,
             });
         }
     }
-    const hasBackupStore = resources.some((r) => (r.type === S3.Bucket || r.type === GCS_BUCKET) && isBackupBucket(r, backupPattern));
     for (const r of resources) {
         const p = r.props;
         if (r.type === "aws:rds/instance:Instance" || r.type === "aws:rds/cluster:Cluster") {

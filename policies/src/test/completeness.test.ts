@@ -27,6 +27,24 @@ describe("database-has-backups for a database the stack does not declare", () =>
         expect(run(databaseBackups, s)).toEqual([]);
     });
 
+    it("accepts a backup CronJob of the platform's own image that reads the database Secret", () => {
+        const s = externalDbStack();
+        s.push(res("kubernetes:batch/v1:CronJob", "db-backup", {
+            metadata: { name: "jobs-db-snapshot", namespace: "processors", labels: { ...labels("jobs-db-snapshot"), "app.kubernetes.io/component": "backup" } },
+            spec: { schedule: "0 * * * *", jobTemplate: { spec: { template: { spec: { containers: [{ name: "snapshot", command: ["node", "dist/cli/snapshot.js"], env: [{ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "jobs-database", key: "DATABASE_URL" } } }] }] } } } } },
+        }));
+        expect(run(databaseBackups, s)).toEqual([]);
+    });
+
+    it("does not count a backup job of some other database", () => {
+        const s = externalDbStack();
+        s.push(res("kubernetes:batch/v1:CronJob", "cache-backup", {
+            metadata: { name: "cache-backup", namespace: "processors" },
+            spec: { schedule: "0 * * * *", jobTemplate: { spec: { template: { spec: { containers: [{ name: "dump", command: ["redis-cli", "--rdb", "/tmp/dump.rdb"] }] } } } } },
+        }));
+        expect(run(databaseBackups, s)).toHaveLength(1);
+    });
+
     it("accepts a database recorded as backed up by another stack", () => {
         expect(run(databaseBackups, externalDbStack(), { "database-has-backups": { databasesBackedUpElsewhere: ["jobs-database"] } })).toEqual([]);
     });
