@@ -20,6 +20,11 @@ export interface ClusterArgs {
   readonly backupsBucket?: string;
   /** Where falcosidekick posts alerts. Default: the Prometheus Operator's Alertmanager in `monitoring`. */
   readonly alertmanagerUrl?: string;
+  /**
+   * Namespaces of node agents (log shippers, node exporters) that may tolerate the EKS sandbox taint by key and
+   * still run under runc. kube-system and the Falco namespace are always exempt. Default: none.
+   */
+  readonly nodeAgentNamespaces?: readonly string[];
 }
 
 export const CLUSTER_ARG_DEFAULTS = {
@@ -27,6 +32,7 @@ export const CLUSTER_ARG_DEFAULTS = {
   imageRepositories: [] as readonly string[],
   untaggedImageRetentionDays: 7,
   alertmanagerUrl: "http://alertmanager-operated.monitoring.svc:9093",
+  nodeAgentNamespaces: [] as readonly string[],
 };
 
 export type ResolvedClusterArgs = Required<Omit<ClusterArgs, "resultsBucket" | "backupsBucket">> &
@@ -44,6 +50,9 @@ export function resolveClusterArgs(args: ClusterArgs): ResolvedClusterArgs {
     if (!DNS_LABEL.test(w.namespace)) problems.push({ propertyPath: `workloads[${i}].namespace`, reason: `"${w.namespace}" is not a valid namespace` });
     if (seen.has(w.name)) problems.push({ propertyPath: `workloads[${i}].name`, reason: `"${w.name}" is requested twice` });
     seen.add(w.name);
+  });
+  r.nodeAgentNamespaces.forEach((ns, i) => {
+    if (!DNS_LABEL.test(ns)) problems.push({ propertyPath: `nodeAgentNamespaces[${i}]`, reason: `"${ns}" is not a valid namespace` });
   });
   r.imageRepositories.forEach((name, i) => {
     if (!DNS_LABEL.test(name)) problems.push({ propertyPath: `imageRepositories[${i}]`, reason: `"${name}" is not a valid repository name` });

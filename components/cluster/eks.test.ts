@@ -27,6 +27,7 @@ beforeAll(async () => {
     imageRepositories: [...PROCESSOR_NAMES],
     resultsBucket: "pitchey-dr-results",
     backupsBucket: "pitchey-dr-backups",
+    nodeAgentNamespaces: ["monitoring"],
   }) as EksCluster;
   await resolve(eks.oidcIssuer);
   await settle();
@@ -154,7 +155,7 @@ describe("EKS cluster (dr)", () => {
     expect(policy.spec.failurePolicy).toBe("Fail");
     expect(policy.spec.validations[0].expression).toContain("'pitchey.io/sandbox'");
     expect(policy.spec.validations[0].expression).toContain("object.spec.runtimeClassName == 'gvisor'");
-    expect(policy.spec.matchConstraints.namespaceSelector.matchExpressions[0].values).toEqual(["kube-system", "falco"]);
+    expect(policy.spec.matchConstraints.namespaceSelector.matchExpressions[0].values).toEqual(["kube-system", "falco", "monitoring"]);
     const binding = one(mocks.resources, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "dr-sandbox-policy").props as Record<string, any>;
     expect(binding.spec).toEqual({ policyName: "pitchey-sandbox-requires-gvisor", validationActions: ["Deny"] });
   });

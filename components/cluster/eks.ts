@@ -550,7 +550,11 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
       ),
     );
 
-    const admission = sandboxAdmissionPolicy(cfg.sandboxRuntimeClass, this.pools.sandbox, [ADDON_NAMESPACES.system, ADDON_NAMESPACES.falco]);
+    const admission = sandboxAdmissionPolicy(cfg.sandboxRuntimeClass, this.pools.sandbox, [
+      ADDON_NAMESPACES.system,
+      ADDON_NAMESPACES.falco,
+      ...a.nodeAgentNamespaces,
+    ]);
     const admissionName = "pitchey-sandbox-requires-gvisor";
     const sandboxPolicy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
       `${name}-sandbox-policy`,
