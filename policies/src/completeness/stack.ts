@@ -113,9 +113,10 @@ function externalDatabaseSecrets(resources: readonly PolicyResource[]): PolicyRe
 
 function databases(resources: readonly PolicyResource[], backupPattern: string, backedUpElsewhere: readonly string[]): Database[] {
     const out: Database[] = [];
+    const hasBackupStore = resources.some((r) => (r.type === S3.Bucket || r.type === GCS_BUCKET) && isBackupBucket(r, backupPattern));
     const backupJobs = resources.filter((j) => j.type === T.CronJob && [objectName(j.props, j.name), ...Object.values(j.props.metadata?.labels ?? {})].some((v) => typeof v === "string" && /backup/i.test(v)));
     if (!resources.some((r) => MANAGED_DB.includes(r.type))) {
-        const hasStore = resources.some((r) => (r.type === S3.Bucket || r.type === GCS_BUCKET) && isBackupBucket(r, backupPattern));
+        const hasStore = hasBackupStore;
         for (const secret of externalDatabaseSecrets(resources).filter((x) => !backedUpElsewhere.includes(objectName(x.props, x.name)))) {
             const secretName = objectName(secret.props, secret.name);
             // A backup job is recognised by its tool or by reading this database's Secret.
