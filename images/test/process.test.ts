@@ -113,7 +113,8 @@ describe("worker process", () => {
   });
 
   it("survives a database restart mid-run without losing or sticking jobs", async () => {
-    const workers = await Promise.all([1, 2].map(() => startWorker(db.url, { concurrency: 4 })));
+    // Polling far apart: after the restart only a renewed LISTEN can wake the workers in time.
+    const workers = await Promise.all([1, 2].map(() => startWorker(db.url, { concurrency: 4, pollIntervalMs: 120_000 })));
     try {
       const jobs = await Promise.all(Array.from({ length: 150 }, (_, n) => queue.submit("code", { n, sleepMs: 20 + (n % 5) * 10 })));
       const before = await waitFor(async () => {
@@ -139,9 +140,10 @@ describe("worker process", () => {
       );
       expect(rows).toHaveLength(jobs.length);
       for (const r of rows) expect(r.result.doubled).toBe(r.payload.n * 2);
-      // Workers must be claiming again, not merely finishing old work.
+      // Workers must be listening again, not merely finishing old work.
+      await new Promise((r) => setTimeout(r, 500));
       const after = await queue.submit("code", { n: 1000 });
-      await waitFor(async () => (await status(after.job.id)) === "completed", 10_000);
+      await waitFor(async () => (await status(after.job.id)) === "completed", 5_000);
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
     }

@@ -7,7 +7,7 @@ import { benchDatabase, type BenchDatabase, intFromEnv, median, noopHandler, noS
 
 const JOBS = intFromEnv("BENCH_JOBS", 5000);
 const CONCURRENCY = intFromEnv("BENCH_CONCURRENCY", 10);
-const ROUNDS = intFromEnv("BENCH_ROUNDS", 3);
+const ROUNDS = intFromEnv("BENCH_ROUNDS", 5);
 
 async function ours(db: BenchDatabase): Promise<number> {
   await db.pool.query("TRUNCATE container_jobs");

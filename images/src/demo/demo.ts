@@ -70,7 +70,8 @@ async function main(): Promise<void> {
     const portFor = new Map(processors.map((p) => [p.worker.type, p.port]));
 
     say("Generating sample inputs …");
-    const samples = await demoJobs(path.join(work, "samples"));
+    // Each sample three times, so the two slots per processor visibly queue work.
+    const samples = (await demoJobs(path.join(work, "samples"))).flatMap((j) => [j, j, j]);
     const tracked: Tracked[] = [];
     for (const [i, s] of samples.entries()) {
       const port = portFor.get(s.type);
@@ -141,7 +142,8 @@ async function main(): Promise<void> {
       say(`  ${line}`);
     }
     ok = tracked.every((t) => t.last!.status === "completed");
-    say(`\n${tracked.filter((t) => t.last!.status === "completed").length}/${tracked.length} jobs completed. Worker logs: ${logFile}`);
+    const kept = process.env.DEMO_KEEP === "1" ? logFile : "removed on exit; DEMO_KEEP=1 keeps them";
+    say(`\n${tracked.filter((t) => t.last!.status === "completed").length}/${tracked.length} jobs completed. Worker logs: ${kept}`);
   } finally {
     say("Shutting down: draining processors, stopping PostgreSQL …");
     await Promise.all(processors.map((p) => p.stop(10_000)));
