@@ -116,7 +116,6 @@ function databases(resources: readonly PolicyResource[], backupPattern: string, 
     const hasBackupStore = resources.some((r) => (r.type === S3.Bucket || r.type === GCS_BUCKET) && isBackupBucket(r, backupPattern));
     const backupJobs = resources.filter((j) => j.type === T.CronJob && [objectName(j.props, j.name), ...Object.values(j.props.metadata?.labels ?? {})].some((v) => typeof v === "string" && /backup/i.test(v)));
     if (!resources.some((r) => MANAGED_DB.includes(r.type))) {
-        const hasStore = hasBackupStore;
         for (const secret of externalDatabaseSecrets(resources).filter((x) => !backedUpElsewhere.includes(objectName(x.props, x.name)))) {
             const secretName = objectName(secret.props, secret.name);
             // A backup job is recognised by its tool or by reading this database's Secret.
@@ -127,8 +126,8 @@ function databases(resources: readonly PolicyResource[], backupPattern: string, 
             out.push({
                 r: secret,
                 label: `the PostgreSQL database behind Secret ${namespaceOf(secret.props)}/${secretName}`,
-                backedUp: backupJob && hasStore,
-                why: `${backupJob ? "" : "no backup CronJob (pg_dump / pg_basebackup / pgBackRest / WAL-G, or one reading this Secret) is declared"}${!backupJob && !hasStore ? " and " : ""}${hasStore ? "" : "no backup bucket is declared"}`,
+                backedUp: backupJob && hasBackupStore,
+                why: `${backupJob ? "" : "no backup CronJob (pg_dump / pg_basebackup / pgBackRest / WAL-G, or one reading this Secret) is declared"}${!backupJob && !hasBackupStore ? " and " : ""}${hasBackupStore ? "" : "no backup bucket is declared"}`,
             });
         }
     }
