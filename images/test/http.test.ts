@@ -113,4 +113,14 @@ describe("HTTP API", () => {
     expect(text).toMatch(/^http_requests_total\{method="POST",route="\/api\/:type\/jobs",status="202"\} [1-9]/m);
     expect(text).toContain("http_request_duration_seconds_bucket");
   });
+
+  it("reports not ready while the database is down and ready again after, staying alive throughout", async () => {
+    const restarting = db.restart(2000);
+    await waitFor(async () => (await fetch(`${base}/ready`)).status === 503, 5000, 50);
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    await restarting;
+    await waitFor(async () => (await fetch(`${base}/ready`)).status === 200, 15_000, 100);
+    const res = await post("/api/code/jobs", { payload: { n: 21 } });
+    expect(res.status).toBe(202);
+  });
 });

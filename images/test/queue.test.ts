@@ -97,6 +97,35 @@ describe("queue", () => {
     expect(view).toMatchObject({ status: "completed", attempts: 2, result: { by: "b" } });
   });
 
+  it("dead-letters a job whose last allowed attempt lost its worker", async () => {
+    const { job } = await queue.submit("code", { n: 1 }, { maxAttempts: 1 });
+    await queue.claim("code", "worker-a", "pod-a", 1, 30);
+    await pool.query("UPDATE container_jobs SET lease_expires_at = now() - interval '1 second'");
+    expect(await queue.reap(60)).toEqual([{ id: job.id, type: "code", status: "dead" }]);
+    expect((await queue.get(job.id))?.error).toMatch(/lease lost: worker worker-a stopped during attempt 1/);
+  });
+
+  it("reclaims the job of a worker whose session is gone before its lease runs out", async () => {
+    const { job } = await queue.submit("code", { n: 1 });
+    await queue.claim("code", "ghost", "pod-ghost", 1, 300);
+    // Within the grace nothing happens; past it, with no live session holding the ghost's lock, the job returns.
+    expect(await queue.reap(60)).toEqual([]);
+    await pool.query("UPDATE container_jobs SET heartbeat_at = now() - interval '61 seconds'");
+    expect(await queue.reap(60)).toEqual([{ id: job.id, type: "code", status: "pending" }]);
+  });
+
+  it("leaves alone a silent worker whose session is still alive until its lease expires", async () => {
+    const w = await startWorker(db.url, { workerId: "alive-but-slow", concurrency: 1, heartbeatIntervalMs: 600_000, reapIntervalMs: 600_000 });
+    try {
+      const { job } = await queue.submit("code", { n: 2, sleepMs: 5000 });
+      await waitFor(async () => (await queue.get(job.id))?.status === "processing");
+      await pool.query("UPDATE container_jobs SET heartbeat_at = now() - interval '61 seconds'");
+      expect(await queue.reap(60)).toEqual([]);
+    } finally {
+      await w.stop(100);
+    }
+  });
+
   it("discards the outcome of a stalled worker end to end", async () => {
     const settled: Array<[string, Outcome]> = [];
     let releaseStalled!: () => void;
