@@ -66,7 +66,7 @@ export const awsRequiredTags = resourcePolicy({
         source: COST_SOURCE,
         why: "Cost reports and budgets are split by these tags; an untagged resource is spend nobody owns.",
     },
-    fix: "Pass the shared tags helper's output as `tags` (or set defaultTags on the AWS provider).",
+    fix: "Pass awsTags() from components/labels.ts as `tags` (or set defaultTags on the AWS provider).",
     configSchema: schemaFor(["requiredTags"]),
     types: AWS_TAGGABLE,
     validate: (args, report) => {
@@ -86,7 +86,7 @@ export const gcpRequiredLabels = resourcePolicy({
         source: COST_SOURCE,
         why: "Billing export groups spend by these labels; GKE node pools need them in resourceLabels for the VMs to be attributed.",
     },
-    fix: "Pass the shared labels helper's GCP form as labels / resourceLabels (or set defaultLabels on the GCP provider).",
+    fix: "Pass gcpLabels() from components/labels.ts as labels / resourceLabels (or set defaultLabels on the GCP provider).",
     configSchema: schemaFor(["requiredGcpLabels"]),
     types: Object.keys(GCP_LABEL_PATHS),
     validate: (args, report) => {
@@ -111,7 +111,7 @@ export const k8sRequiredLabels = resourcePolicy({
         source: `Kubernetes recommended labels; ${COST_SOURCE}`,
         why: "GKE cost allocation and Kubecost split node spend by pod labels; the same labels drive dashboards and alert routing.",
     },
-    fix: "Build metadata.labels (and spec.template.metadata.labels) with the shared labels helper.",
+    fix: "Build metadata.labels (and spec.template.metadata.labels) with k8sLabels() from components/labels.ts.",
     configSchema: schemaFor(["requiredLabels"]),
     types: labelledKubernetesType,
     validate: (args, report) => {
