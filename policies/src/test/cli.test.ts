@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -63,5 +63,21 @@ describe("npm run policy", { timeout: 120_000 }, () => {
         (bad[3] as { type: unknown }).type = 42;
         expect(policy(write("rec.json", bad))).toMatchObject({ code: 2, stderr: expect.stringContaining('record 3: field "type"') });
         expect(policy()).toMatchObject({ code: 2, stderr: expect.stringContaining("usage") });
+    });
+});
+
+describe("npm run policy on the offline plan", () => {
+    // The acceptance check: any Deployment of the real plan made privileged must fail the run, named by URN.
+    it("exits 1 naming a Deployment of the prod plan once its container is privileged", { timeout: 180_000 }, () => {
+        const out = join(dir, "plan-prod");
+        spawnSync("npm", ["run", "--silent", "plan", "--", "--stack", "prod", "--out", out], { cwd: ROOT, encoding: "utf8", timeout: 150_000 });
+        const records = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as { urn: string; type: string; props: any }[];
+        const deployments = records.filter((r) => r.type === "kubernetes:apps/v1:Deployment");
+        expect(deployments.length).toBeGreaterThan(0);
+        const target = deployments[deployments.length - 1];
+        target.props.spec.template.spec.containers[0].securityContext = { ...target.props.spec.template.spec.containers[0].securityContext, privileged: true };
+        const r = policy(write("plan-privileged.json", records));
+        expect(r.code).toBe(1);
+        expect(r.stdout).toMatch(new RegExp(`k8s-not-privileged \\(1\\)\\n.*\\n  - ${target.urn.replace(/[$]/g, "\\$")}`));
     });
 });
