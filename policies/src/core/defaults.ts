@@ -36,6 +36,8 @@ export const DEFAULTS = {
     untaggedImageMaxDays: 7,
     databasePorts: [5432],
     dnsPorts: [53],
+    /** Names, tags or descriptions that identify the load balancer's firewall rules and security groups. */
+    loadBalancerPattern: "(^|[^a-z])(lb|alb|nlb|elb|load-?balancer|ingress)([^a-z]|$)",
     ingressControllerPattern: "ingress-nginx|ingress-controller|nginx-ingress",
     apiHostPattern: "^api(\\.|$)",
     eksLogTypes: ["api", "audit", "authenticator"],

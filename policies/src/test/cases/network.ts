@@ -55,6 +55,12 @@ export const networkCases: Record<string, Case[]> = {
         { name: "the default group allows all egress", culprit: "default-sg", mutate: (s) => void (find(s, "default-sg").props.egress = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }]) },
     ],
     "cloud-no-public-ingress": [
+        {
+            name: "HTTPS is opened on the nodes, not the load balancer",
+            culprit: "allow-https-nodes",
+            mutate: (s) => void s.push(res("gcp:compute/firewall:Firewall", "allow-https-nodes", { name: "allow-https", network: "default", sourceRanges: ["0.0.0.0/0"], targetTags: ["gke-node"], allows: [{ protocol: "tcp", ports: ["443"] }] })),
+        },
+        { name: "an HTTPS rule on the nodes' security group", culprit: "lb-https", mutate: (s) => void (find(s, "lb-https").props.securityGroupId = "aws:ec2/securityGroup:SecurityGroup::eks-nodes-sg-id") },
         { name: "a firewall rule names no source at all", culprit: "allow-lb-https", mutate: (s) => { const p = find(s, "allow-lb-https").props; delete p.sourceRanges; p.allows = [{ protocol: "tcp", ports: ["22"] }]; } },
         { name: "the firewall opens SSH to the world", culprit: "allow-lb-https", mutate: (s) => void (find(s, "allow-lb-https").props.allows = [{ protocol: "tcp", ports: ["22", "443"] }]) },
         { name: "the firewall opens all tcp to the world", culprit: "allow-lb-https", mutate: (s) => void (find(s, "allow-lb-https").props.allows = [{ protocol: "tcp" }]) },
