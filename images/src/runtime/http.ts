@@ -136,8 +136,9 @@ export function createHttpServer(deps: HttpDeps): http.Server {
         throw new HttpError(400, { error: "Invalid payload", issues: issues(payload.error, ["payload"]) });
       }
       try {
-        // The validated form is stored so defaults the schema fills in are explicit in the row.
-        const { job, created } = await deps.queue.submit(type, payload.data, {
+        // The payload is stored as submitted: the worker parses it again at run time, and
+        // parsing a schema's own output twice is not safe for every schema (transforms).
+        const { job, created } = await deps.queue.submit(type, body.data.payload, {
           priority: body.data.priority,
           idempotencyKey: body.data.idempotencyKey,
           maxAttempts: body.data.maxAttempts,
