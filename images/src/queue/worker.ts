@@ -479,7 +479,11 @@ export class Worker {
   }
 
   private async connectListener(): Promise<void> {
-    const client = new Client({ connectionString: this.opts.databaseUrl, application_name: this.workerId.slice(0, 63) });
+    const client = new Client({
+      connectionString: this.opts.databaseUrl,
+      application_name: this.workerId.slice(0, 63),
+      keepAlive: true,
+    });
     const retry = (err?: unknown) => {
       if (this.listener !== client) return;
       this.listener = undefined;
@@ -497,6 +501,9 @@ export class Worker {
     client.on("notification", () => this.wake());
     try {
       await client.connect();
+      // If this node vanishes without closing the socket, the server notices within ~10 s
+      // and drops the session, and with it the liveness lock below.
+      await client.query("SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3");
       // Held for the session's life: the reaper's evidence that this worker is alive.
       await client.query("SELECT pg_try_advisory_lock($1, hashtext($2))", [LIVENESS_LOCK_NAMESPACE, this.workerId]);
       await client.query(`LISTEN container_jobs_${this.type}`);

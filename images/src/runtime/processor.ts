@@ -55,6 +55,9 @@ export class Processor {
       // Claim loop, heartbeat, reaper, completions and the API share it.
       max: concurrency + 4,
       connectionTimeoutMillis: 5000,
+      // A hung server must surface as errors the loops retry, not as stuck awaits.
+      query_timeout: 30_000,
+      keepAlive: true,
       application_name: `pitchey-${opts.type}`,
     });
     // Idle clients die with the database; the pool drops them and callers retry.
