@@ -83,6 +83,8 @@ export const helmNamespaceDefaultDeny = stackPolicy({
     },
 });
 
+const OPEN_CIDRS = new Set(["0.0.0.0/0", "::/0"]);
+
 function portNumbers(rule: Obj): (number | string)[] | undefined {
     const ports = arr(rule.ports);
     if (ports.length === 0) return undefined;
@@ -120,6 +122,10 @@ export const codeExecutorEgress = stackPolicy({
                         const bad = ports.filter((p) => !allowed.has(p));
                         if (bad.length > 0) report(`NetworkPolicy ${npName} lets ${cfg.sandboxedService} egress on port(s) ${bad.join(", ")}; only DNS and the database are allowed.`, np.urn);
                     }
+                    // Even on allowed ports, an open destination is a channel out (any resolver, any PostgreSQL on the internet).
+                    const to = arr<Obj>(rule.to);
+                    const open = to.length === 0 || to.some((peer) => peer.ipBlock && OPEN_CIDRS.has(String(peer.ipBlock.cidr)));
+                    if (open) report(`NetworkPolicy ${npName} lets ${cfg.sandboxedService} egress to any destination; name the DNS pods and the database address.`, np.urn);
                 }
             }
         }

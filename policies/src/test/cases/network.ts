@@ -32,6 +32,16 @@ export const networkCases: Record<string, Case[]> = {
                 })),
         },
         {
+            name: "the database rule allows any destination",
+            culprit: "processors-allow-dns-db",
+            mutate: (s) => void (find(s, "processors-allow-dns-db").props.spec.egress[1].to = [{ ipBlock: { cidr: "0.0.0.0/0" } }]),
+        },
+        {
+            name: "the DNS rule names no destination",
+            culprit: "processors-allow-dns-db",
+            mutate: (s) => void delete find(s, "processors-allow-dns-db").props.spec.egress[0].to,
+        },
+        {
             name: "the object-storage policy no longer excludes code-executor",
             culprit: np("allow-object-storage"),
             mutate: (s) => void (find(s, np("allow-object-storage")).props.spec.podSelector = {}),
