@@ -501,9 +501,12 @@ export class Worker {
     client.on("notification", () => this.wake());
     try {
       await client.connect();
-      // If this node vanishes without closing the socket, the server notices within ~10 s
+      // If this node vanishes without closing the socket, the server notices within ~11 s
+      // (keepalives while idle, the user timeout while sending a notification)
       // and drops the session, and with it the liveness lock below.
-      await client.query("SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3");
+      await client.query(
+        "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000",
+      );
       // Held for the session's life: the reaper's evidence that this worker is alive.
       await client.query("SELECT pg_try_advisory_lock($1, hashtext($2))", [LIVENESS_LOCK_NAMESPACE, this.workerId]);
       await client.query(`LISTEN container_jobs_${this.type}`);
