@@ -122,7 +122,7 @@ export const eksNetworkPolicy = stackPolicy({
     enforcement: "mandatory",
     meta: {
         area: "clusters-and-pools",
-        source: `${EKS_BP} (network security: VPC CNI network policies); Checkov-equivalent of CKV_GCP_12 for EKS`,
+        source: `${EKS_BP} (network security: VPC CNI network policies); the EKS counterpart of Checkov CKV_GCP_12`,
         why: "The VPC CNI ignores NetworkPolicy unless told otherwise, which would silently void the default-deny and code-executor lockdown on the DR cluster.",
     },
     fix: "Install the vpc-cni add-on with configurationValues {\"enableNetworkPolicy\": \"true\"} (or a Calico/Cilium release).",

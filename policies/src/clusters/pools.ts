@@ -134,7 +134,7 @@ export const workloadToleratesPool = stackPolicy({
     enforcement: "mandatory",
     meta: {
         area: "clusters-and-pools",
-        source: "Kubernetes taints and tolerations; GKE workload separation guide; Polaris (tolerations hygiene)",
+        source: "Kubernetes taints and tolerations; GKE workload separation guide; EKS Best Practices (dedicated node groups)",
         why: "A missing toleration leaves the pods Pending; an extra one (or a blanket `operator: Exists`) lets ordinary pods spill onto GPU, spot or sandbox nodes.",
     },
     fix: "Give the pod spec exactly the tolerations of the pools its nodeSelector targets (key, value and effect), and nothing broader.",

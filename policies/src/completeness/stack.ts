@@ -204,7 +204,7 @@ export const serviceSelectsPods = stackPolicy({
     enforcement: "mandatory",
     meta: {
         area: "completeness",
-        source: "kube-score service-targets-pod; Polaris (service selector hygiene)",
+        source: "kube-score service-targets-pod",
         why: "A selector that matches nothing gives the Service no endpoints: health checks, scraping and the ingress route fail without any error at deploy time.",
     },
     fix: "Make spec.selector a subset of the target workload's pod template labels.",

@@ -48,7 +48,7 @@ export const noBarePods = resourcePolicy({
     enforcement: "mandatory",
     meta: {
         area: "kubernetes-workloads",
-        source: "kube-score / Polaris (pods without controllers); Kubernetes configuration best practices \"Naked Pods\"",
+        source: "Kubernetes configuration best practices \"Naked Pods\"",
         why: "A bare pod is not rescheduled when its node goes away, is invisible to KEDA and PDBs, and cannot be rolled back.",
     },
     fix: "Wrap the pod spec in a Deployment (or a Job for one-off work).",

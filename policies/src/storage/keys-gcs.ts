@@ -8,7 +8,7 @@ export const GCP_KMS_KEY = "gcp:kms/cryptoKey:CryptoKey";
 
 export const kmsRotation = resourcePolicy({
     name: "kms-key-rotation",
-    summary: "Symmetric customer-managed KMS keys must have automatic rotation enabled (GCP keys a rotationPeriod of at most 365 days).",
+    summary: "Symmetric customer-managed KMS keys must have automatic rotation enabled (GCP keys a rotationPeriod of at most 90 days).",
     enforcement: "mandatory",
     meta: {
         area: "storage-and-keys",
@@ -21,7 +21,7 @@ export const kmsRotation = resourcePolicy({
         const p = args.props;
         if (args.type === GCP_KMS_KEY) {
             const secs = typeof p.rotationPeriod === "string" ? Number(p.rotationPeriod.replace(/s$/, "")) : NaN;
-            if (!(secs > 0 && secs <= 365 * 86400)) report(`CryptoKey ${p.name ?? args.name} has no rotationPeriod of at most 365 days.`);
+            if (!(secs > 0 && secs <= 90 * 86400)) report(`CryptoKey ${p.name ?? args.name} has no rotationPeriod of at most 90 days.`);
             return;
         }
         const spec = p.customerMasterKeySpec ?? p.keySpec ?? "SYMMETRIC_DEFAULT";
