@@ -330,6 +330,10 @@ export function kmsKey(): Mutable {
     });
 }
 
+export function gcpKmsKey(): Mutable {
+    return res("gcp:kms/cryptoKey:CryptoKey", "gke-secrets-key", { name: "secrets", keyRing: "projects/pitchey/locations/us-west1/keyRings/gke", rotationPeriod: "7776000s", labels: gcpLabels });
+}
+
 const S3T = "aws:s3/";
 
 /**
@@ -483,6 +487,7 @@ export function compliantStack(): Mutable[] {
         securityGroup(),
         sgIngressRule(),
         kmsKey(),
+        gcpKmsKey(),
         ...s3Bucket("backups", { backup: true }),
         ...s3Bucket("media", { refBy: "name" }),
         ...s3Bucket("access-logs"),

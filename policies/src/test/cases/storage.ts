@@ -38,7 +38,11 @@ export const storageCases: Record<string, Case[]> = {
         { name: "the GCS hourly tier is deleted after 12 hours", culprit: "gcs-backups", mutate: (s) => void (find(s, "gcs-backups").props.lifecycleRules[0].condition.age = 0) },
         { name: "the config raises the daily minimum", culprit: "backups-lifecycle", mutate: () => undefined, config: { "backup-retention-minimum": { backupRetentionDays: { hourly: 1, daily: 14, weekly: 28, monthly: 365 } } } },
     ],
-    "kms-key-rotation": [{ name: "rotation is off", culprit: "platform-key", mutate: (s) => void (find(s, "platform-key").props.enableKeyRotation = false) }],
+    "kms-key-rotation": [
+        { name: "rotation is off", culprit: "platform-key", mutate: (s) => void (find(s, "platform-key").props.enableKeyRotation = false) },
+        { name: "the GCP key rotates yearly", culprit: "gke-secrets-key", mutate: (s) => void (find(s, "gke-secrets-key").props.rotationPeriod = "31536000s") },
+        { name: "the GCP key never rotates", culprit: "gke-secrets-key", mutate: (s) => void delete find(s, "gke-secrets-key").props.rotationPeriod },
+    ],
     "kms-no-wildcard-principal": [
         { name: "the key policy allows Principal *", culprit: "platform-key", mutate: (s) => void (find(s, "platform-key").props.policy = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: "*", Action: "kms:Decrypt", Resource: "*" }] })) },
         { name: "the key policy allows AWS: [*]", culprit: "platform-key", mutate: (s) => void (find(s, "platform-key").props.policy = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { AWS: ["*"] }, Action: "kms:*", Resource: "*" }] })) },
