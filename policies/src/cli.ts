@@ -28,7 +28,13 @@ export function main(argv: readonly string[], out: (s: string) => void, err: (s:
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "--json") json = true;
-        else if (a === "--config") configPath = argv[++i];
+        else if (a === "--config") {
+            configPath = argv[++i];
+            if (configPath === undefined) {
+                err(`--config needs a file\n${USAGE}`);
+                return 2;
+            }
+        } else if (a.startsWith("--config=")) configPath = a.slice("--config=".length);
         else if (a === "-h" || a === "--help") {
             out(USAGE);
             return 0;
