@@ -44,7 +44,8 @@ export const processorScaledObject = stackPolicy({
     },
 });
 
-const RUNBOOK = /^(https?:\/\/\S+|\S+\.md(#\S*)?)$/;
+/** A link: an http(s) URL (templated parts such as {{ $labels.job }} allowed) or a path to a Markdown runbook. */
+const RUNBOOK = /^(https?:\/\/\S.*|[^\s]+\.md(#\S*)?)$/;
 
 /** Rule groups anywhere in a value tree: PrometheusRule specs and chart values such as additionalPrometheusRulesMap. */
 function ruleGroups(v: unknown, out: Obj[] = [], depth = 0): Obj[] {

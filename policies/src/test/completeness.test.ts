@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { databaseBackups } from "../completeness/stack";
+import { alertRunbook, databaseBackups } from "../completeness/stack";
 import { helmNamespaceDefaultDeny } from "../network/kubernetes";
 import { workloadToleratesPool } from "../clusters/pools";
 import { compliantStack, find, labels, pod, remove, res, run } from "./util";
@@ -75,5 +75,15 @@ describe("workload-tolerates-exactly-its-pool-taints with a RuntimeClass", () =>
             { key: "sandbox.gke.io/runtime", operator: "Equal", value: "gvisor", effect: "NoSchedule" },
         ] };
         expect(run(workloadToleratesPool, s)).toEqual([]);
+    });
+});
+
+describe("alert-has-runbook", () => {
+    it("accepts templated runbook links and repository paths", () => {
+        const s = compliantStack();
+        const rules = find(s, "processor-alerts").props.spec.groups[0].rules;
+        rules.push({ alert: "ContainerDown", expr: "up == 0", annotations: { runbook_url: "https://github.com/pitchey/pitchey-containers/blob/main/docs/runbooks/{{ $labels.job }}.md" } });
+        rules.push({ alert: "StorageFull", expr: "1", annotations: { runbook_url: "docs/runbooks/storage-full.md#mitigation" } });
+        expect(run(alertRunbook, s)).toEqual([]);
     });
 });
