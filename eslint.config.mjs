@@ -2,7 +2,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "out/**", "**/dist/**", "images/models/**", "**/*.mjs", "**/*.js"] },
+  { ignores: ["**/node_modules/**", "out/**", "**/dist/**", "**/vitest.config.ts", "**/*.mjs", "**/*.js"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
