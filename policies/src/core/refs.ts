@@ -31,7 +31,3 @@ export function refersTo(value: unknown, r: Pick<PolicyResource, "type" | "name"
     const keys = refKeys(r);
     return refForms(value).some((f) => keys.has(f));
 }
-
-export function typed(resources: readonly PolicyResource[], ...types: string[]): PolicyResource[] {
-    return resources.filter((r) => types.includes(r.type));
-}
