@@ -59,6 +59,19 @@ describe("GKE cluster (prod)", () => {
     expect(c.resourceLabels).toMatchObject({ service: "pitchey-containers", environment: "production", cost_center: "platform-processing" });
   });
 
+  it("encrypts Secrets with a rotating Cloud KMS key the GKE service agent may use", () => {
+    const c = one(mocks.resources, "gcp:container/cluster:Cluster", "prod-gke").props as Record<string, any>;
+    expect(c.databaseEncryption).toEqual({ state: "ENCRYPTED", keyName: "gcp:kms/cryptoKey:CryptoKey::prod-secrets-key-id" });
+    const key = one(mocks.resources, "gcp:kms/cryptoKey:CryptoKey", "prod-secrets-key").props;
+    expect(key.rotationPeriod).toBe("7776000s");
+    const grant = one(mocks.resources, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "prod-secrets-key-gke").props;
+    expect(grant).toEqual({
+      cryptoKeyId: "gcp:kms/cryptoKey:CryptoKey::prod-secrets-key-id",
+      role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+      member: "serviceAccount:service-402318765094@container-engine-robot.iam.gserviceaccount.com",
+    });
+  });
+
   it("has a subnet with pod and service ranges, private Google access and Cloud NAT, and opens no firewall", () => {
     const s = one(mocks.resources, "gcp:compute/subnetwork:Subnetwork", "prod-nodes").props as Record<string, any>;
     expect(s.ipCidrRange).toBe("10.10.0.0/20");

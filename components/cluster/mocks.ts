@@ -74,6 +74,12 @@ export const CLUSTER_INVOKES: Record<string, InvokeMock> = {
     arn: `arn:aws:iam::${ACCOUNT}:user/deployer`,
     userId: "AIDAMOCKUSERID",
   }),
+  "gcp:organizations/getProject:getProject": (inputs) => ({
+    id: `projects/${inputs.projectId ?? "pitchey-prod"}`,
+    projectId: inputs.projectId ?? "pitchey-prod",
+    name: inputs.projectId ?? "pitchey-prod",
+    number: "402318765094",
+  }),
   "gcp:organizations/getClientConfig:getClientConfig": () => ({
     id: "mock",
     accessToken: "ya29.mock-access-token",
