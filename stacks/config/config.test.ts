@@ -115,6 +115,18 @@ describe("stack config", () => {
     expect(problems(raw)).toContainEqual(expect.stringMatching(/^resourceQuota\.requests\.cpu: is 100, but the processors at maxReplicas request 148 CPU/));
   });
 
+  it("refuses a placement on a pool that can have no nodes, naming both keys", () => {
+    const raw = stackRaw("prod");
+    raw.cluster.nodePools = { sandbox: { minNodes: 0, maxNodes: 0 } };
+    expect(problems(raw)).toEqual([
+      expect.stringMatching(/^processors\.code-executor\.placement\.pool: is "sandbox", but cluster\.nodePools\.sandbox\.maxNodes is 0/),
+    ]);
+    // Spot processors that may fall back to on-demand still have somewhere to run.
+    const spotless = stackRaw("prod");
+    spotless.cluster.nodePools = { spot: { minNodes: 0, maxNodes: 0 } };
+    expect(() => parsePlatformConfig(spotless)).not.toThrow();
+  });
+
   it("keeps fallback to on-demand to spot placements", () => {
     const raw = stackRaw("prod");
     raw.processors["document-processor"] = { placement: { fallbackToOnDemand: true } };

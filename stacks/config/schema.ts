@@ -134,6 +134,15 @@ export const platformSchema = z
           });
         }
       }
+      const pool = pools[p.placement.pool];
+      const canFallBack = p.placement.fallbackToOnDemand && pools.general.maxNodes > 0;
+      if (pool.maxNodes === 0 && p.resources.gpu === 0 && !canFallBack) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["processors", name, "placement", "pool"],
+          message: `is "${p.placement.pool}", but cluster.nodePools.${p.placement.pool}.maxNodes is 0: the pods could never be scheduled`,
+        });
+      }
       if (p.placement.fallbackToOnDemand && p.placement.pool !== "spot") {
         ctx.addIssue({
           code: "custom",
