@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { DEFAULT_POLICY, type RetentionPolicy } from "./retention";
+
+const keepCount = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return fallback;
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n < 1) {
+        ctx.addIssue({ code: "custom", message: `must be a positive integer, got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const storeUrl = z
+  .string({ error: "is required (file:///dir or s3://bucket[/prefix])" })
+  .refine((v) => /^(file:\/\/\/.+|s3:\/\/[^/]+.*)$/.test(v), { message: "must be file:///dir or s3://bucket[/prefix]" });
+
+const databaseUrl = z
+  .string({ error: "is required" })
+  .refine((v) => /^postgres(ql)?:\/\/.+/.test(v) && URL.canParse(v), { message: "must be a postgres:// URL" });
+
+const schema = z.object({
+  DATABASE_URL: databaseUrl,
+  BACKUP_STORE_URL: storeUrl,
+  BACKUP_S3_ENDPOINT: z.url({ message: "must be a URL" }).optional(),
+  BACKUP_S3_REGION: z.string().min(1).optional(),
+  BACKUP_KEEP_HOURLY: keepCount(DEFAULT_POLICY.hourly),
+  BACKUP_KEEP_DAILY: keepCount(DEFAULT_POLICY.daily),
+  BACKUP_KEEP_WEEKLY: keepCount(DEFAULT_POLICY.weekly),
+  BACKUP_KEEP_MONTHLY: keepCount(DEFAULT_POLICY.monthly),
+  PG_BIN_DIR: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "" || v.startsWith("/"), { message: "must be an absolute directory" }),
+  LOG_LEVEL: z.string().optional(),
+});
+
+export interface BackupEnv {
+  readonly databaseUrl: string;
+  readonly storeUrl: string;
+  readonly s3: { endpoint?: string; region?: string };
+  readonly policy: RetentionPolicy;
+  readonly pgBinDir?: string;
+  readonly logLevel: string;
+}
+
+export class EnvError extends Error {
+  override readonly name = "EnvError";
+}
+
+/** Reads the backup command's settings; every bad variable is named in one error. */
+export function parseBackupEnv(env: NodeJS.ProcessEnv): BackupEnv {
+  // Empty strings count as unset, as a Kubernetes env entry with no value gives one.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const r = schema.safeParse(present);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `${i.path.join(".")} ${i.message}`);
+    throw new EnvError(`invalid environment: ${lines.join("; ")}`);
+  }
+  const e = r.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    storeUrl: e.BACKUP_STORE_URL,
+    s3: { endpoint: e.BACKUP_S3_ENDPOINT, region: e.BACKUP_S3_REGION ?? env.AWS_REGION ?? undefined },
+    policy: { hourly: e.BACKUP_KEEP_HOURLY, daily: e.BACKUP_KEEP_DAILY, weekly: e.BACKUP_KEEP_WEEKLY, monthly: e.BACKUP_KEEP_MONTHLY },
+    pgBinDir: e.PG_BIN_DIR || undefined,
+    logLevel: e.LOG_LEVEL || "info",
+  };
+}
