@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { PROCESSOR_NAMES } from "./config";
 import { planStack } from "./plan/wholeStack";
 import { commonStackChecks, placementMatchesPools, renderingChecks } from "./stack.shared";
 
@@ -24,7 +25,9 @@ describe("dr stack (EKS, eu-west-1)", () => {
   });
 
   it("binds each processor's ServiceAccount to an IAM role through IRSA", () => {
-    for (const sa of plan.k8s("ServiceAccount").filter((s) => s.metadata.namespace === "processors" && s.metadata.name !== "jobs-migrate")) {
+    const processorAccounts = plan.k8s("ServiceAccount").filter((s) => (PROCESSOR_NAMES as readonly string[]).includes(s.metadata.name));
+    expect(processorAccounts).toHaveLength(5);
+    for (const sa of processorAccounts) {
       expect(sa.metadata.annotations?.["eks.amazonaws.com/role-arn"], sa.metadata.name).toMatch(/^arn:aws:iam::\d{12}:role\//);
       expect(sa.automountServiceAccountToken).toBe(false);
     }

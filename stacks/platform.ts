@@ -2,7 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Keda } from "../components/autoscaling";
 import type { ClusterFacts, WorkloadIdentityRequest } from "../components/cluster/types";
-import { ProcessorImage, contextHash } from "../components/images";
+import { DatabaseBackup } from "../components/backup";
+import { WorkerImage, contextHash } from "../components/images";
 import { k8sLabels, type LabelContext } from "../components/labels";
 import { WorkloadNamespace } from "../components/namespace";
 import { HTTP_PORT, HTTPS_EGRESS_LABEL, ProcessorService } from "../components/processor";
@@ -12,6 +13,8 @@ import { JOB_TYPE_OF, PROCESSOR_NAMES, type ProcessorName, type StackInputs } fr
 /** Kubernetes Secret with the jobs database connection; read by processors, the migration and KEDA. */
 export const DATABASE_SECRET = "jobs-database";
 export const TRIGGER_AUTH = "jobs-database";
+/** Dockerfile target and registry repository of the backup job's image. */
+export const BACKUP_IMAGE = "db-backup";
 
 export type ClusterFactory = (
   name: string,
@@ -57,7 +60,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       access: config.results.s3Endpoint || config.results.storeUrl.startsWith("file:") ? [] : ["results-bucket" as const],
     })),
     resultsBucket: bucketOf(config.results.storeUrl),
-    imageRepositories: [...PROCESSOR_NAMES],
+    imageRepositories: [...PROCESSOR_NAMES, BACKUP_IMAGE],
     untaggedImageRetentionDays: config.images.untaggedRetentionDays,
     alertmanagerUrl: `http://alertmanager-operated.${config.monitoringNamespace}.svc:9093`,
   });
@@ -92,17 +95,16 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     { provider: cluster.provider },
   );
 
-  const resultsSecret = secrets.resultsStore
-    ? new k8s.core.v1.Secret(
-        "results-store",
-        {
-          metadata: { name: "results-store", namespace: ns.name, labels: k8sLabels(labels, "results-store", "storage") },
-          type: "Opaque",
-          stringData: { AWS_ACCESS_KEY_ID: secrets.resultsStore.accessKeyId, AWS_SECRET_ACCESS_KEY: secrets.resultsStore.secretAccessKey },
-        },
-        { provider: cluster.provider },
-      )
-    : undefined;
+  // The R2 API token: backups always use it, results when they go to R2 as well.
+  const objectStoreSecret = new k8s.core.v1.Secret(
+    "object-store",
+    {
+      metadata: { name: "object-store", namespace: ns.name, labels: k8sLabels(labels, "object-store", "storage") },
+      type: "Opaque",
+      stringData: { AWS_ACCESS_KEY_ID: secrets.objectStore.accessKeyId, AWS_SECRET_ACCESS_KEY: secrets.objectStore.secretAccessKey },
+    },
+    { provider: cluster.provider },
+  );
 
   const triggerAuth = new k8s.apiextensions.CustomResource(
     "jobs-database-trigger-auth",
@@ -116,21 +118,21 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
   );
 
   const tag = `src-${contextHash(config.images.context)}`;
-  const images = Object.fromEntries(
-    PROCESSOR_NAMES.map((name) => {
-      const img = new ProcessorImage(name, {
-        target: name,
+  const buildImage = (target: string) =>
+    new WorkerImage(target, {
+      target,
         context: config.images.context,
         dockerfile: config.images.dockerfile,
-        repository: cluster.imageRepository(name),
-        registryAuth: cluster.registryAuth,
-        tag,
-        platforms: config.images.platforms,
-        push: config.images.push,
-      });
-      return [name, img.ref];
-    }),
-  ) as Record<ProcessorName, pulumi.Output<string>>;
+      repository: cluster.imageRepository(target),
+      registryAuth: cluster.registryAuth,
+      tag,
+      platforms: config.images.platforms,
+      push: config.images.push,
+    }).ref;
+  const images = Object.fromEntries(PROCESSOR_NAMES.map((name) => [name, buildImage(name)])) as Record<
+    ProcessorName,
+    pulumi.Output<string>
+  >;
 
   const migrationSa = new k8s.core.v1.ServiceAccount(
     "jobs-migrate-sa",
@@ -175,7 +177,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
           databaseSecretName: dbSecret.metadata.name,
           resultsStoreUrl: config.results.storeUrl,
           resultsS3Endpoint: config.results.s3Endpoint,
-          resultsStoreSecretName: resultsSecret?.metadata.name,
+          resultsStoreSecretName: config.results.s3Endpoint ? objectStoreSecret.metadata.name : undefined,
           // Untrusted code gets no route out beyond DNS and the database.
           httpsEgress: !sandboxed,
           serviceAccountAnnotations: cluster.serviceAccountAnnotations(name),
@@ -186,6 +188,24 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       return [name, svc];
     }),
   ) as Record<ProcessorName, ProcessorService>;
+
+  new DatabaseBackup(
+    "db-backup",
+    {
+      namespace: ns.name,
+      labels,
+      image: buildImage(BACKUP_IMAGE),
+      schedule: config.backups.schedule,
+      retention: config.backups.retention,
+      accountId: config.backups.accountId,
+      bucket: config.backups.bucket,
+      location: config.backups.location,
+      storeSecretName: objectStoreSecret.metadata.name,
+      databaseSecretName: dbSecret.metadata.name,
+      pool: cluster.pools.general,
+    },
+    { provider: cluster.provider, dependsOn: [migration] },
+  );
 
   return { cloud: cluster.cloud, namespace: ns.name, images, processors };
 }

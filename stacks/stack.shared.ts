@@ -22,7 +22,7 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
 
   it("builds one image per processor with its own Dockerfile target", () => {
     const builds = get().ofType("docker-build:index:Image");
-    expect(builds.map((b) => (b.props as any).target).sort()).toEqual([...PROCESSOR_NAMES].sort());
+    expect(builds.map((b) => (b.props as any).target).sort()).toEqual([...PROCESSOR_NAMES, "db-backup"].sort());
     for (const b of builds) expect((b.props as any).push).toBe(true);
   });
 
@@ -43,6 +43,17 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
       else failures.push(...check.errors.map((e) => `${r.name}: ${e}`));
     }
     expect(failures).toEqual([]);
+  });
+
+  it("backs the jobs database up hourly into a protected R2 bucket", () => {
+    const plan = get();
+    const bucket = plan.ofType("cloudflare:index/r2Bucket:R2Bucket");
+    expect(bucket).toHaveLength(1);
+    const cron = plan.k8s("CronJob").find((c) => c.metadata.name === "db-backup");
+    expect(cron.spec.schedule).toBe("0 * * * *");
+    const env = cron.spec.jobTemplate.spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: "BACKUP_STORE_URL", value: `s3://${(bucket[0].props as any).name}` });
+    expect(cron.spec.jobTemplate.spec.template.spec.containers[0].image).toMatch(/\/db-backup@sha256:/);
   });
 
   it("runs the schema migration before any processor", () => {
@@ -149,7 +160,7 @@ export function renderingChecks(get: () => Plan): void {
       .filter((l) => l.trim().startsWith(`${service} -.->`))
       .map((l) => l.trim().split(" ").pop());
     expect(service).toBeDefined();
-    for (const label of ["video-processor<br/><small>images:ProcessorImage", "processors<br/>", "keda<br/>"]) {
+    for (const label of ["video-processor<br/><small>images:WorkerImage", "processors<br/>", "keda<br/>"]) {
       expect(targets, label).toContain(id(label));
     }
   });

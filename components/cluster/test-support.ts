@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parsePlatformConfig, PROJECT, RESULTS_STORE_SECRET_KEYS, SECRET_KEYS, type PlatformConfig } from "../../stacks/config";
+import { parsePlatformConfig, PROJECT, SECRET_KEYS, type PlatformConfig } from "../../stacks/config";
 import type { RecordedResource } from "../../stacks/plan/mocks";
 import { readStackConfig } from "../../stacks/plan/stackConfig";
 import type { Taint } from "./types";
@@ -9,7 +9,7 @@ export const ROOT = join(__dirname, "..", "..");
 
 /** A stack file's keys (without the project prefix and without secrets), as the program reads them. */
 export function stackRaw(stack: "prod" | "dr"): Record<string, any> {
-  const secrets: readonly string[] = [...SECRET_KEYS, ...RESULTS_STORE_SECRET_KEYS];
+  const secrets: readonly string[] = SECRET_KEYS;
   const file = readStackConfig(join(ROOT, `Pulumi.${stack}.yaml`), PROJECT, secrets);
   const raw: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(file.values)) {

@@ -25,8 +25,8 @@ export function contextHash(dir: string): string {
   return hash.digest("hex").slice(0, 16);
 }
 
-export interface ProcessorImageArgs {
-  /** Dockerfile target, the processor's name. */
+export interface WorkerImageArgs {
+  /** Dockerfile target: a processor's name, or `db-backup`. */
   readonly target: string;
   /** Build context directory. */
   readonly context: string;
@@ -41,14 +41,14 @@ export interface ProcessorImageArgs {
   readonly push: boolean;
 }
 
-/** A processor image built from `images/` and pushed; consumers take `ref`, which is by digest. */
-export class ProcessorImage extends pulumi.ComponentResource {
+/** An image built from a target of `images/Dockerfile` and pushed; consumers take `ref`, which is by digest. */
+export class WorkerImage extends pulumi.ComponentResource {
   readonly image: dockerBuild.Image;
   /** `repository@sha256:…` */
   readonly ref: pulumi.Output<string>;
 
-  constructor(name: string, args: ProcessorImageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("pitchey:images:ProcessorImage", name, {}, opts);
+  constructor(name: string, args: WorkerImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pitchey:images:WorkerImage", name, {}, opts);
     const repo = pulumi.output(args.repository);
     this.image = new dockerBuild.Image(
       `${name}-image`,

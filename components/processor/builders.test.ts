@@ -16,6 +16,7 @@ const config = parsePlatformConfig({
   cluster: { cloud: "gcp", region: "us-west1", project: "p", authorizedNetworks: [{ name: "vpn", cidr: "203.0.113.0/24" }] },
   database: { cidrs: ["10.40.0.0/24"] },
   results: { storeUrl: "s3://results/jobs" },
+  backups: { accountId: "0123456789abcdef0123456789abcdef", bucket: "backups" },
   processors: {
     "video-processor": { prewarm: [{ name: "mornings", start: "0 8 * * 1-5", end: "0 11 * * 1-5", desiredReplicas: 4 }] },
   },

@@ -47,6 +47,7 @@ describe("stack config", () => {
     }
     expect(c.resourceQuota).toMatchObject({ "requests.cpu": "100", "requests.memory": "200Gi", persistentvolumeclaims: "10", "services.loadbalancers": "2" });
     expect(c.processors["video-processor"].prewarm[0]).toMatchObject({ start: "0 8 * * 1-5", desiredReplicas: 4 });
+    expect(c.backups).toMatchObject({ schedule: "0 * * * *", retention: { hourly: 24, daily: 7, weekly: 4, monthly: 12 }, location: "wnam" });
   });
 
   it("parses dr as EKS in eu-west-1", () => {

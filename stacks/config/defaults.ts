@@ -113,3 +113,10 @@ export const RESOURCE_QUOTA_DEFAULTS = {
 
 /** Playbook backup policy: untagged images are kept 7 days. */
 export const UNTAGGED_IMAGE_RETENTION_DAYS = 7;
+
+/** Playbook backup policy for PostgreSQL: hourly, keeping 24 hourly, 7 daily, 4 weekly and 12 monthly copies. */
+export const DATABASE_BACKUP_DEFAULTS = {
+  location: "wnam",
+  schedule: "0 * * * *",
+  retention: { hourly: 24, daily: 7, weekly: 4, monthly: 12 },
+} as const;

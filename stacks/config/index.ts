@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { CLUSTER_DEFAULTS } from "./cluster";
-import { PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
+import { DATABASE_BACKUP_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
 import { platformSchema, type PlatformConfig } from "./schema";
 
 export type { PlatformConfig, ProcessorConfig } from "./schema";
@@ -10,11 +10,11 @@ export * from "./defaults";
 
 export const PROJECT = "pitchey-containers";
 
-/** Config keys that hold secrets; they are read as `Output`s and never enter `PlatformConfig`. */
-export const SECRET_KEYS = ["databaseUrl"] as const;
-/** Secrets needed only when the results store is S3-compatible storage outside the cloud (R2): its API token. */
-export const RESULTS_STORE_SECRET_KEYS = ["resultsAccessKeyId", "resultsSecretAccessKey"] as const;
-const ALL_SECRET_KEYS: readonly string[] = [...SECRET_KEYS, ...RESULTS_STORE_SECRET_KEYS];
+/**
+ * Config keys that hold secrets; they are read as `Output`s and never enter `PlatformConfig`. The object store
+ * token is R2's API token (backups, and results on R2), which no cloud workload identity can stand in for.
+ */
+export const SECRET_KEYS = ["databaseUrl", "objectStoreAccessKeyId", "objectStoreSecretAccessKey"] as const;
 
 /** Values every stack starts from before its own file is applied. */
 export const PLATFORM_DEFAULTS = {
@@ -34,6 +34,7 @@ export const PLATFORM_DEFAULTS = {
     untaggedRetentionDays: UNTAGGED_IMAGE_RETENTION_DAYS,
   },
   resourceQuota: RESOURCE_QUOTA_DEFAULTS,
+  backups: DATABASE_BACKUP_DEFAULTS,
 };
 
 export class ConfigError extends Error {
@@ -86,8 +87,8 @@ export interface StackInputs {
   readonly config: PlatformConfig;
   readonly secrets: {
     readonly databaseUrl: pulumi.Output<string>;
-    /** Present when `results.s3Endpoint` is set. */
-    readonly resultsStore?: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
+    /** The R2 API token (backups, and results when they go to R2). */
+    readonly objectStore: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
   };
 }
 
@@ -102,7 +103,7 @@ export function loadStackInputs(): StackInputs {
   for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
     if (!key.startsWith(prefix)) continue;
     const name = key.slice(prefix.length);
-    if (ALL_SECRET_KEYS.includes(name)) continue;
+    if ((SECRET_KEYS as readonly string[]).includes(name)) continue;
     try {
       raw[name] = JSON.parse(value);
     } catch {
@@ -117,17 +118,13 @@ export function loadStackInputs(): StackInputs {
     problems.push(...e.problems);
   }
   const cfg = new pulumi.Config(PROJECT);
-  const required: string[] = [...SECRET_KEYS];
-  if (config?.results.s3Endpoint) required.push(...RESULTS_STORE_SECRET_KEYS);
-  for (const key of required) {
-    if (cfg.get(key) === undefined) {
-      const why = (RESULTS_STORE_SECRET_KEYS as readonly string[]).includes(key) ? " (results.s3Endpoint is set)" : "";
-      problems.push(`${key}: required secret${why}; set it with \`pulumi config set --secret ${key} <value>\``);
-    }
+  for (const key of SECRET_KEYS) {
+    if (cfg.get(key) === undefined) problems.push(`${key}: required secret; set it with \`pulumi config set --secret ${key} <value>\``);
   }
   if (problems.length > 0 || !config) throw new ConfigError(problems);
-  const resultsStore = config.results.s3Endpoint
-    ? { accessKeyId: cfg.requireSecret("resultsAccessKeyId"), secretAccessKey: cfg.requireSecret("resultsSecretAccessKey") }
-    : undefined;
-  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: cfg.requireSecret("databaseUrl"), resultsStore } };
+  const objectStore = {
+    accessKeyId: cfg.requireSecret("objectStoreAccessKeyId"),
+    secretAccessKey: cfg.requireSecret("objectStoreSecretAccessKey"),
+  };
+  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: cfg.requireSecret("databaseUrl"), objectStore } };
 }

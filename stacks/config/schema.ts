@@ -107,6 +107,18 @@ export const platformSchema = z
       untaggedRetentionDays: positiveInt,
     }),
     resourceQuota: z.record(z.string(), quantity),
+    backups: z.strictObject({
+      /** Cloudflare account that owns the R2 backup bucket. */
+      accountId: z.string().regex(/^[0-9a-f]{32}$/, "expected a 32-character Cloudflare account id"),
+      /** R2 bucket the stack creates for database backups; objects land under `postgres/`. */
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "expected an R2 bucket name (3–63 lowercase letters, digits, dashes)"),
+      /** R2 location hint: keep backups near the region they protect. */
+      location: z.enum(["wnam", "enam", "weur", "eeur", "apac", "oc"]),
+      /** Cron schedule of the backup job (UTC). */
+      schedule: cronField,
+      /** Grandfather-father-son retention: how many of the newest hourly, daily, weekly and monthly backups stay. */
+      retention: z.strictObject({ hourly: positiveInt, daily: positiveInt, weekly: positiveInt, monthly: positiveInt }),
+    }),
     results: z.strictObject({
       /** Where handlers write outputs: `s3://bucket/prefix` (R2 or S3) or `file:///dir`. */
       storeUrl: z.string().regex(/^(s3|gs|file):\/\/.+/, "expected s3://bucket/prefix, gs://bucket/prefix or file:///dir"),

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT, RESULTS_STORE_SECRET_KEYS, SECRET_KEYS } from "../config";
+import { PROJECT, SECRET_KEYS } from "../config";
 import { installMocks, RecordingMocks, type RecordedResource } from "./mocks";
 import { readStackConfig } from "./stackConfig";
 
@@ -46,7 +46,7 @@ function plain(value: unknown): unknown {
  * with config from the stack file and providers replaced by recording mocks.
  */
 export async function runPlan(stack: string, configFile: string): Promise<PlanRun> {
-  const cfg = readStackConfig(configFile, PROJECT, [...SECRET_KEYS, ...RESULTS_STORE_SECRET_KEYS]);
+  const cfg = readStackConfig(configFile, PROJECT, SECRET_KEYS);
   const mocks = new RecordingMocks();
   await installMocks(mocks, PROJECT, stack);
   pulumi.runtime.setAllConfig(cfg.values, cfg.secretKeys);

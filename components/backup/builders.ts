@@ -1,0 +1,124 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { PoolScheduling } from "../cluster/types";
+import { containerSecurityContext, podSecurityContext, tolerationsFor } from "../processor/builders";
+
+export interface BackupRetention {
+  readonly hourly: number;
+  readonly daily: number;
+  readonly weekly: number;
+  readonly monthly: number;
+}
+
+/** R2's S3-compatible endpoint for an account. */
+export const r2Endpoint = (accountId: string) => `https://${accountId}.r2.cloudflarestorage.com`;
+
+/**
+ * Object lifecycle for the backup bucket. The backup job prunes to the retention policy itself; this only aborts
+ * abandoned uploads and, as a safety net should pruning stop, deletes anything older than the monthly tier.
+ */
+export function backupLifecycleRules(retention: BackupRetention) {
+  const day = 24 * 3600;
+  return [
+    {
+      id: "abort-incomplete-uploads",
+      enabled: true,
+      conditions: { prefix: "" },
+      abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: day } },
+    },
+    {
+      id: "expire-beyond-monthly-retention",
+      enabled: true,
+      conditions: { prefix: "postgres/" },
+      deleteObjectsTransition: { condition: { type: "Age", maxAge: (retention.monthly + 1) * 31 * day } },
+    },
+  ];
+}
+
+export interface BackupJobArgs {
+  /** The `db-backup` image, by digest. */
+  readonly image: pulumi.Input<string>;
+  /** Cron schedule (UTC). */
+  readonly schedule: string;
+  readonly retention: BackupRetention;
+  /** `s3://bucket[/prefix]` or `file:///dir`. */
+  readonly storeUrl: string;
+  /** S3-compatible endpoint (R2); unset for the cloud's own S3. */
+  readonly s3Endpoint?: string;
+  /** Secret with `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` for an external store; unset with cloud identity. */
+  readonly storeSecretName?: pulumi.Input<string>;
+  /** Secret with `DATABASE_URL`. */
+  readonly databaseSecretName: pulumi.Input<string>;
+  readonly serviceAccountName: pulumi.Input<string>;
+  readonly pool: PoolScheduling;
+  readonly labels: Record<string, string>;
+  /** A run that takes longer is killed so the next hour's can start. Default 3000 s. */
+  readonly deadlineSeconds?: number;
+}
+
+export function backupEnv(args: BackupJobArgs): k8s.types.input.core.v1.EnvVar[] {
+  const r = args.retention;
+  const env: k8s.types.input.core.v1.EnvVar[] = [
+    { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } },
+    { name: "BACKUP_STORE_URL", value: args.storeUrl },
+    { name: "BACKUP_KEEP_HOURLY", value: String(r.hourly) },
+    { name: "BACKUP_KEEP_DAILY", value: String(r.daily) },
+    { name: "BACKUP_KEEP_WEEKLY", value: String(r.weekly) },
+    { name: "BACKUP_KEEP_MONTHLY", value: String(r.monthly) },
+  ];
+  if (args.s3Endpoint) env.push({ name: "RESULTS_S3_ENDPOINT", value: args.s3Endpoint });
+  if (args.storeSecretName) {
+    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+      env.push({ name: key, valueFrom: { secretKeyRef: { name: args.storeSecretName, key } } });
+    }
+  }
+  return env;
+}
+
+/**
+ * The hourly dump: one run at a time (a slow dump must not pile up behind itself), a missed hour is skipped rather
+ * than run late twice, and failed runs are kept for inspection.
+ */
+export function backupCronJobSpec(args: BackupJobArgs): k8s.types.input.batch.v1.CronJobSpec {
+  return {
+    schedule: args.schedule,
+    timeZone: "Etc/UTC",
+    concurrencyPolicy: "Forbid",
+    startingDeadlineSeconds: 600,
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 5,
+    jobTemplate: {
+      metadata: { labels: args.labels },
+      spec: {
+        backoffLimit: 2,
+        activeDeadlineSeconds: args.deadlineSeconds ?? 3000,
+        template: {
+          metadata: { labels: args.labels },
+          spec: {
+            restartPolicy: "Never",
+            serviceAccountName: args.serviceAccountName,
+            automountServiceAccountToken: false,
+            securityContext: podSecurityContext,
+            nodeSelector: { ...args.pool.labels },
+            tolerations: tolerationsFor(args.pool.taints),
+            containers: [
+              {
+                name: "backup",
+                image: args.image,
+                command: ["node", "dist/cli/backup.js"],
+                env: backupEnv(args),
+                resources: {
+                  requests: { cpu: "250m", memory: "256Mi", "ephemeral-storage": "1Gi" },
+                  limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "20Gi" },
+                },
+                securityContext: containerSecurityContext,
+                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+              },
+            ],
+            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "20Gi" } }],
+          },
+        },
+      },
+    },
+  };
+}

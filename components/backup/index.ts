@@ -1,0 +1,71 @@
+import * as cloudflare from "@pulumi/cloudflare";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { k8sLabels, type LabelContext } from "../labels";
+import { HTTPS_EGRESS_LABEL } from "../processor/builders";
+import { backupCronJobSpec, backupLifecycleRules, r2Endpoint, type BackupJobArgs } from "./builders";
+
+export * from "./builders";
+
+export interface DatabaseBackupArgs
+  extends Omit<BackupJobArgs, "serviceAccountName" | "labels" | "storeUrl" | "s3Endpoint" | "storeSecretName"> {
+  readonly namespace: pulumi.Input<string>;
+  readonly labels: LabelContext;
+  /** Cloudflare account owning the R2 bucket. */
+  readonly accountId: string;
+  /** R2 bucket name. */
+  readonly bucket: string;
+  /** R2 location hint (`wnam`, `weur`, …). */
+  readonly location: string;
+  /** Secret with the R2 API token as `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`. */
+  readonly storeSecretName: pulumi.Input<string>;
+}
+
+/**
+ * The jobs database's backups: an R2 bucket and an hourly `pg_dump` into it, verified and pruned to the
+ * grandfather-father-son retention policy.
+ */
+export class DatabaseBackup extends pulumi.ComponentResource {
+  readonly bucket: cloudflare.R2Bucket;
+  readonly cronJob: k8s.batch.v1.CronJob;
+
+  constructor(name: string, args: DatabaseBackupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pitchey:backup:DatabaseBackup", name, {}, opts);
+    const labels = k8sLabels(args.labels, "db-backup", "backup");
+    const child = { parent: this };
+
+    this.bucket = new cloudflare.R2Bucket(
+      `${name}-bucket`,
+      { accountId: args.accountId, name: args.bucket, location: args.location, storageClass: "Standard" },
+      // Deleting the stack must never take the backups with it.
+      { ...child, protect: true },
+    );
+    new cloudflare.R2BucketLifecycle(
+      `${name}-lifecycle`,
+      { accountId: args.accountId, bucketName: this.bucket.name, rules: backupLifecycleRules(args.retention) },
+      child,
+    );
+
+    const sa = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      { metadata: { name: "db-backup", namespace: args.namespace, labels }, automountServiceAccountToken: false },
+      child,
+    );
+    this.cronJob = new k8s.batch.v1.CronJob(
+      `${name}-cronjob`,
+      {
+        metadata: { name: "db-backup", namespace: args.namespace, labels },
+        spec: backupCronJobSpec({
+          ...args,
+          storeUrl: `s3://${args.bucket}`,
+          s3Endpoint: r2Endpoint(args.accountId),
+          serviceAccountName: sa.metadata.name,
+          // R2 is reached over HTTPS like the processors' results store.
+          labels: { ...labels, [HTTPS_EGRESS_LABEL]: "true" },
+        }),
+      },
+      child,
+    );
+    this.registerOutputs({ bucket: this.bucket.name, cronJob: this.cronJob.metadata.name });
+  }
+}
