@@ -94,7 +94,7 @@ async function checkVersions(databaseUrl: string, pgBinDir: string | undefined):
   let server: number;
   try {
     await db.connect();
-    const { rows } = await db.query<{ v: string }>("SHOW server_version_num");
+    const { rows } = await db.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
     server = Math.floor(Number(rows[0]!.v) / 10_000);
   } catch (err) {
     throw new BackupError(`cannot connect to ${redact(databaseUrl)}: ${(err as Error).message}`);

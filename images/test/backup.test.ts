@@ -1,0 +1,185 @@
+import { execFile, spawnSync } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runBackup } from "../src/backup/backup";
+import { parseBackupEnv } from "../src/backup/env";
+import { FileBackupStore, openBackupStore, readAll } from "../src/backup/store";
+import { clientBinDir, majorVersion, type ScratchServer, startMigratedServer } from "./backup-pg";
+
+const run = promisify(execFile);
+const root = path.join(__dirname, "..");
+const tsx = path.join(root, "..", "node_modules", ".bin", "tsx");
+const silent = pino({ level: "silent" });
+const JOBS = 25;
+
+let binDir: string;
+let server: ScratchServer;
+let scratch: string;
+
+beforeAll(async () => {
+  binDir = clientBinDir();
+  server = await startMigratedServer(binDir);
+  await server.query(
+    `INSERT INTO container_jobs (type, status, payload)
+     SELECT (ARRAY['video','document','inference','media','code'])[1 + i % 5], 'pending', jsonb_build_object('n', i)
+       FROM generate_series(1, $1::int) AS i`,
+    [JOBS],
+  );
+  scratch = await mkdtemp(path.join(os.tmpdir(), "pitchey-backup-test-"));
+});
+afterAll(async () => {
+  await server?.stop();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+async function newStoreDir(): Promise<string> {
+  return mkdtemp(path.join(scratch, "store-"));
+}
+
+/** Runs the command as the CronJob does, with only the given environment. */
+function cli(env: Record<string, string>): { code: number | null; lines: Array<Record<string, unknown>>; stderr: string } {
+  const r = spawnSync(tsx, [path.join(root, "src/cli/backup.ts")], {
+    env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  const lines = r.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { code: r.status, lines, stderr: r.stderr };
+}
+
+const listFiles = async (dir: string) => (await readdir(dir, { recursive: true })).map(String).sort();
+
+/** Fake-dated backups: every hour on the hour for `days` days, ending at `last`. */
+async function seed(dir: string, last: string, days: number): Promise<string[]> {
+  await mkdir(path.join(dir, "postgres"), { recursive: true });
+  const names: string[] = [];
+  for (let i = 0; i < days * 24; i++) {
+    const name = `${new Date(new Date(last).getTime() - i * 3_600_000).toISOString().slice(0, 19).replace(/:/g, "-")}Z.dump`;
+    await writeFile(path.join(dir, "postgres", name), "old");
+    names.push(`postgres/${name}`);
+  }
+  await writeFile(path.join(dir, "postgres", "README.txt"), "not a backup");
+  return names.sort();
+}
+
+describe("db backup", () => {
+  it("dumps to the store, verifies, and the dump restores into a fresh database", async () => {
+    const dir = await newStoreDir();
+    const r = cli({ DATABASE_URL: server.url, BACKUP_STORE_URL: `file://${dir}`, PG_BIN_DIR: binDir });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const done = r.lines.at(-1)!;
+    expect(done).toMatchObject({ event: "backup.completed", kept: 1, deleted: 0 });
+    expect(done.key).toMatch(/^postgres\/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.dump$/);
+    expect(done.bytes).toBeGreaterThan(1000);
+    expect(typeof done.seconds).toBe("number");
+    expect(await listFiles(path.join(dir, "postgres"))).toEqual([path.basename(done.key as string)]);
+
+    await server.query("CREATE DATABASE restored");
+    const dump = path.join(dir, done.key as string);
+    await run(path.join(binDir, "pg_restore"), ["--exit-on-error", "--no-owner", `--dbname=${server.urlFor("restored")}`, dump]);
+    const [original] = await server.query<{ n: string }>("SELECT count(*) AS n FROM container_jobs");
+    const [restored] = await server.query<{ n: string }>("SELECT count(*) AS n FROM container_jobs", [], "restored");
+    expect(Number(original!.n)).toBe(JOBS);
+    expect(restored!.n).toBe(original!.n);
+    const [payloads] = await server.query<{ s: string }>("SELECT sum((payload->>'n')::int) AS s FROM container_jobs", [], "restored");
+    expect(Number(payloads!.s)).toBe((JOBS * (JOBS + 1)) / 2);
+  });
+
+  it("prunes a store of fake-dated backups to exactly the policy's set, keeping the new one and non-backups", async () => {
+    const dir = await newStoreDir();
+    const seeded = await seed(dir, "2026-11-28T00:00:00Z", 40);
+    const { store, prefix } = openBackupStore(`file://${dir}`);
+    const result = await runBackup({
+      databaseUrl: server.url,
+      store,
+      prefix,
+      policy: { hourly: 3, daily: 2, weekly: 2, monthly: 2 },
+      pgBinDir: binDir,
+      logger: silent,
+      now: () => new Date("2026-11-28T01:00:30Z"),
+    });
+    expect(result.key).toBe("postgres/2026-11-28T01-00-30Z.dump");
+    // Hourly: the new one, 00:00 and 23:00 the day before. Daily: the new one, 11-27 23:00.
+    // Weekly (ISO, Monday start): the new one, Sunday 11-22 23:00. Monthly: the new one, 10-31 23:00.
+    const survivors = ["2026-10-31T23-00-00Z.dump", "2026-11-22T23-00-00Z.dump", "2026-11-27T23-00-00Z.dump", "2026-11-28T00-00-00Z.dump", "2026-11-28T01-00-30Z.dump"];
+    expect(await listFiles(path.join(dir, "postgres"))).toEqual(["README.txt", ...survivors].sort());
+    expect(result).toMatchObject({ kept: 5, deleted: seeded.length - 4 });
+    // The survivor under the new name is the real dump, not a seeded stand-in.
+    const body = await readAll(await store.get(result.key));
+    expect(body.subarray(0, 5).toString()).toBe("PGDMP");
+  });
+
+  it("a dump that fails part-way leaves no object behind and prunes nothing", async () => {
+    const dir = await newStoreDir();
+    const seeded = await seed(dir, "2026-11-28T00:00:00Z", 3);
+    // A pg_dump that writes half an archive and then fails, as one does when the connection drops.
+    const fakeBin = await mkdtemp(path.join(scratch, "bin-"));
+    await writeFile(
+      path.join(fakeBin, "pg_dump"),
+      `#!/bin/sh\nif [ "$1" = "--version" ]; then exec "${binDir}/pg_dump" --version; fi\nhead -c 200000 /dev/urandom\necho "pg_dump: error: connection lost" >&2\nexit 1\n`,
+    );
+    await chmod(path.join(fakeBin, "pg_dump"), 0o755);
+    const r = cli({ DATABASE_URL: server.url, BACKUP_STORE_URL: `file://${dir}`, PG_BIN_DIR: fakeBin, BACKUP_KEEP_HOURLY: "1", BACKUP_KEEP_DAILY: "1", BACKUP_KEEP_WEEKLY: "1", BACKUP_KEEP_MONTHLY: "1" });
+    expect(r.code).toBe(1);
+    const failed = r.lines.at(-1)!;
+    expect(failed.event).toBe("backup.failed");
+    expect(failed.err).toMatch(/pg_dump failed \(exit 1\): pg_dump: error: connection lost/);
+    expect(await listFiles(path.join(dir, "postgres"))).toEqual([...seeded.map((k) => path.basename(k)), "README.txt"].sort());
+  });
+
+  it("a bad DATABASE_URL fails with a clear message, stores nothing and prunes nothing", async () => {
+    const dir = await newStoreDir();
+    const seeded = await seed(dir, "2026-11-28T00:00:00Z", 2);
+    const r = cli({ DATABASE_URL: "postgres://postgres:secret-pw@127.0.0.1:1/postgres", BACKUP_STORE_URL: `file://${dir}`, PG_BIN_DIR: binDir, BACKUP_KEEP_HOURLY: "1" });
+    expect(r.code).toBe(1);
+    const failed = r.lines.at(-1)!;
+    expect(failed).toMatchObject({ event: "backup.failed", level: 50 });
+    expect(failed.err).toMatch(/cannot connect to postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/postgres/);
+    expect(JSON.stringify(r.lines)).not.toContain("secret-pw");
+    expect(await listFiles(path.join(dir, "postgres"))).toEqual([...seeded.map((k) => path.basename(k)), "README.txt"].sort());
+  });
+
+  it("refuses a server newer than its pg_dump before touching the store", async () => {
+    const dir = await newStoreDir();
+    const fakeBin = await mkdtemp(path.join(scratch, "bin-"));
+    await writeFile(path.join(fakeBin, "pg_dump"), `#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n`);
+    await chmod(path.join(fakeBin, "pg_dump"), 0o755);
+    const server_ = majorVersion(path.join(binDir, "pg_dump"));
+    const { store, prefix } = openBackupStore(`file://${dir}`);
+    await expect(runBackup({ databaseUrl: server.url, store, prefix, policy: { hourly: 1, daily: 1, weekly: 1, monthly: 1 }, pgBinDir: fakeBin, logger: silent })).rejects.toThrow(
+      `pg_dump 9 cannot dump a PostgreSQL ${server_} server; point PG_BIN_DIR at client tools of version ${server_} or newer`,
+    );
+    expect(await listFiles(dir)).toEqual([]);
+  });
+
+  it("names every bad environment variable and exits 2", () => {
+    const r = cli({ BACKUP_STORE_URL: "ftp://x", BACKUP_KEEP_DAILY: "0", BACKUP_KEEP_WEEKLY: "2.5", PG_BIN_DIR: "relative/bin" });
+    expect(r.code).toBe(2);
+    const msg = String(r.lines.at(-1)!.err);
+    expect(msg).toMatch(/DATABASE_URL is required/);
+    expect(msg).toMatch(/BACKUP_STORE_URL must be file:\/\/\/dir or s3:\/\/bucket/);
+    expect(msg).toMatch(/BACKUP_KEEP_DAILY must be a positive integer, got "0"/);
+    expect(msg).toMatch(/BACKUP_KEEP_WEEKLY must be a positive integer, got "2.5"/);
+    expect(msg).toMatch(/PG_BIN_DIR must be an absolute directory/);
+    expect(msg).not.toMatch(/BACKUP_KEEP_HOURLY|BACKUP_KEEP_MONTHLY/);
+  });
+
+  it("reads defaults and the S3 settings from the environment", () => {
+    const env = parseBackupEnv({ DATABASE_URL: "postgres://u:p@db:5432/jobs", BACKUP_STORE_URL: "s3://pitchey-backups", BACKUP_S3_ENDPOINT: "https://acct.r2.example", BACKUP_KEEP_MONTHLY: "24" });
+    expect(env.policy).toEqual({ hourly: 24, daily: 7, weekly: 4, monthly: 24 });
+    expect(env.pgBinDir).toBeUndefined();
+    const { store, prefix } = openBackupStore(env.storeUrl, env.s3);
+    expect(prefix).toBe("");
+    expect(store.url("postgres/x.dump")).toBe("s3://pitchey-backups/postgres/x.dump");
+    expect(openBackupStore("s3://pitchey-backups/prod/").prefix).toBe("prod/");
+    expect(openBackupStore("file:///var/backups").store).toBeInstanceOf(FileBackupStore);
+  });
+});
