@@ -3,11 +3,13 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { Client } from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBackup } from "../src/backup/backup";
 import { parseBackupEnv } from "../src/backup/env";
 import { FileBackupStore, openBackupStore, readAll } from "../src/backup/store";
+import { startEmbeddedPostgres } from "../src/dev/embedded-db";
 import { clientBinDir, majorVersion, type ScratchServer, startMigratedServer } from "./backup-pg";
 
 const run = promisify(execFile);
@@ -158,6 +160,49 @@ describe("db backup", () => {
       `pg_dump 9 cannot dump a PostgreSQL ${server_} server; point PG_BIN_DIR at client tools of version ${server_} or newer`,
     );
     expect(await listFiles(dir)).toEqual([]);
+  });
+
+  it("a backup that does not verify is removed and nothing is pruned", async () => {
+    const dir = await newStoreDir();
+    const seeded = await seed(dir, "2026-11-28T00:00:00Z", 2);
+    const { store, prefix } = openBackupStore(`file://${dir}`);
+    await expect(
+      runBackup({
+        databaseUrl: server.url,
+        store,
+        prefix,
+        policy: { hourly: 1, daily: 1, weekly: 1, monthly: 1 },
+        pgBinDir: binDir,
+        logger: silent,
+        requiredTable: "no_such_table",
+      }),
+    ).rejects.toThrow(/does not list table no_such_table/);
+    expect(await listFiles(path.join(dir, "postgres"))).toEqual([...seeded.map((k) => path.basename(k)), "README.txt"].sort());
+  });
+
+  it("refuses the embedded PostgreSQL when pg_dump is older than it", async () => {
+    const client = majorVersion(path.join(binDir, "pg_dump"));
+    const embedded = await startEmbeddedPostgres({ fast: true });
+    try {
+      const c = new Client({ connectionString: embedded.url });
+      await c.connect();
+      const { rows } = await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v").finally(() => c.end());
+      const serverMajor = Math.floor(Number(rows[0]!.v) / 10_000);
+      const dir = await newStoreDir();
+      const r = cli({ DATABASE_URL: embedded.url, BACKUP_STORE_URL: `file://${dir}`, PG_BIN_DIR: binDir });
+      // Whichever is newer, the outcome is decided by the versions and nothing else.
+      if (client >= serverMajor) {
+        expect(r.code).toBe(0);
+      } else {
+        expect(r.code).toBe(1);
+        expect(String(r.lines.at(-1)!.err)).toBe(
+          `pg_dump ${client} cannot dump a PostgreSQL ${serverMajor} server; point PG_BIN_DIR at client tools of version ${serverMajor} or newer`,
+        );
+        expect(await listFiles(dir)).toEqual([]);
+      }
+    } finally {
+      await embedded.stop();
+    }
   });
 
   it("names every bad environment variable and exits 2", () => {
