@@ -64,6 +64,7 @@ export const allPolicies: readonly PackPolicy[] = [
     keysGcs.gcsUniformAccess,
     keysGcs.gcsPublicAccessPrevention,
     keysGcs.gcsVersioning,
+    keysGcs.r2NotPublic,
     gke.gkePrivateNodes,
     gke.gkeWorkloadIdentity,
     gke.gkeShieldedNodes,

@@ -3,7 +3,7 @@ import { arr, containersOf, isWorkload as isWorkloadType, namespaceOf, objectNam
 import { configOf, resourcePolicy, stackPolicy } from "../core/policy";
 import { DEFAULTS, schemaFor } from "../core/defaults";
 import { scaledObjectFor } from "../kubernetes/reliability";
-import { isBackupBucket, S3, GCS_BUCKET } from "../storage/s3";
+import { isBackupBucket, S3, GCS_BUCKET, R2_BUCKET } from "../storage/s3";
 
 /** Triggers that do not measure work waiting; any other KEDA scaler (postgresql, prometheus, sqs, …) does. */
 const NON_QUEUE_TRIGGERS = ["cpu", "memory", "cron"];
@@ -114,7 +114,7 @@ function externalDatabaseSecrets(resources: readonly PolicyResource[]): PolicyRe
 
 function databases(resources: readonly PolicyResource[], backupPattern: string, backedUpElsewhere: readonly string[]): Database[] {
     const out: Database[] = [];
-    const hasBackupStore = resources.some((r) => (r.type === S3.Bucket || r.type === GCS_BUCKET) && isBackupBucket(r, backupPattern));
+    const hasBackupStore = resources.some((r) => (r.type === S3.Bucket || r.type === GCS_BUCKET || r.type === R2_BUCKET) && isBackupBucket(r, backupPattern));
     const backupJobs = resources.filter((j) => j.type === T.CronJob && [objectName(j.props, j.name), ...Object.values(j.props.metadata?.labels ?? {})].some((v) => typeof v === "string" && /backup/i.test(v)));
     if (!resources.some((r) => MANAGED_DB.includes(r.type))) {
         for (const secret of externalDatabaseSecrets(resources).filter((x) => !backedUpElsewhere.includes(objectName(x.props, x.name)))) {

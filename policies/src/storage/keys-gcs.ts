@@ -1,5 +1,6 @@
 import type { Obj } from "../core/k8s";
-import { resourcePolicy } from "../core/policy";
+import { configOf, resourcePolicy } from "../core/policy";
+import { DEFAULTS, schemaFor } from "../core/defaults";
 import { GCS_BUCKET, statements } from "./s3";
 
 export const KMS_KEY = "aws:kms/key:Key";
@@ -99,5 +100,31 @@ export const gcsVersioning = resourcePolicy({
     types: [GCS_BUCKET],
     validate: (args, report) => {
         if (args.props.versioning?.enabled !== true) report(`GCS bucket ${args.props.name ?? args.name} does not enable versioning.`);
+    },
+});
+
+export const R2_MANAGED_DOMAIN = "cloudflare:index/r2ManagedDomain:R2ManagedDomain";
+export const R2_CUSTOM_DOMAIN = "cloudflare:index/r2CustomDomain:R2CustomDomain";
+
+export const r2NotPublic = resourcePolicy({
+    name: "r2-bucket-not-public",
+    summary: "R2 buckets must not be published: no r2.dev managed domain, and no custom domain on a backup bucket.",
+    enforcement: "mandatory",
+    meta: {
+        area: "storage-and-keys",
+        source: "Cloudflare R2 docs (public buckets: r2.dev is for development; custom domains make every object readable)",
+        why: "Publishing a bucket makes every object readable by URL, bypassing the S3 API tokens; for the database dumps that is the whole jobs table.",
+    },
+    fix: "Remove the R2ManagedDomain (or set enabled: false) and any R2CustomDomain on the backup bucket.",
+    configSchema: schemaFor(["backupBucketPattern"]),
+    types: [R2_MANAGED_DOMAIN, R2_CUSTOM_DOMAIN],
+    validate: (args, report) => {
+        const p = args.props;
+        if (args.type === R2_MANAGED_DOMAIN) {
+            if (p.enabled === true) report(`R2 bucket ${p.bucketName} is public on its r2.dev domain.`);
+            return;
+        }
+        const cfg = configOf(args, { backupBucketPattern: DEFAULTS.backupBucketPattern as string });
+        if (p.enabled !== false && new RegExp(cfg.backupBucketPattern, "i").test(String(p.bucketName ?? ""))) report(`Backup R2 bucket ${p.bucketName} is published on ${p.domain ?? "a custom domain"}.`);
     },
 });

@@ -18,6 +18,8 @@ export const S3 = {
 } as const;
 
 export const GCS_BUCKET = "gcp:storage/bucket:Bucket";
+export const R2_BUCKET = "cloudflare:index/r2Bucket:R2Bucket";
+export const R2_LIFECYCLE = "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle";
 
 /** In @pulumi/aws v7 a bucket's settings are separate resources pointing at it through `bucket`. */
 export function settingsOf(bucket: PolicyResource, resources: readonly PolicyResource[], type: string): PolicyResource[] {
@@ -249,7 +251,7 @@ export const backupRetention = stackPolicy({
         source: "Operations playbook Backup Strategy (postgresql retention); AWS Backup / GCS retention guidance",
         why: "An expiry shorter than the tier's retention silently deletes the restore points the recovery procedures count on.",
     },
-    fix: "Raise the tier's expiration days (hourly ≥ 1, daily ≥ 7, weekly ≥ 28, monthly ≥ 365) or scope the rule to its tier prefix.",
+    fix: "Raise the tier's expiration (hourly ≥ 1 day, daily ≥ 7, weekly ≥ 28, monthly ≥ 365) or scope the rule to its tier prefix; applies to S3 and R2 lifecycle rules and GCS Delete rules.",
     configSchema: schemaFor(["backupBucketPattern", "backupRetentionDays"]),
     validate: (args, report) => {
         const cfg = configOf(args, { backupBucketPattern: DEFAULTS.backupBucketPattern as string, backupRetentionDays: DEFAULTS.backupRetentionDays });
@@ -261,13 +263,20 @@ export const backupRetention = stackPolicy({
                 const tier = tiers.find(([t]) => r.prefix.toLowerCase().includes(t.toLowerCase()));
                 const min = tier ? tier[1] : longest;
                 if (r.days < min) {
-                    report(`Backup bucket ${b.props.bucket ?? b.props.name ?? b.name} expires ${r.prefix ? `"${r.prefix}"` : "all objects"} after ${r.days} day(s); ${tier ? `the ${tier[0]} tier` : "the longest tier"} needs ≥ ${min}.`, urn);
+                    report(`Backup bucket ${b.props.bucket ?? b.props.name ?? b.name} expires ${r.prefix ? `"${r.prefix}"` : "all objects"} after ${Math.round(r.days * 10) / 10} day(s); ${tier ? `the ${tier[0]} tier` : "the longest tier"} needs ≥ ${min}.`, urn);
                 }
             }
         };
         for (const b of args.resources.filter((r) => r.type === S3.Bucket && isBackupBucket(r, cfg.backupBucketPattern))) {
             for (const lc of settingsOf(b, args.resources, S3.Lifecycle)) {
                 check(b, lc.urn, enabledRules([lc]).map((r) => ({ prefix: prefixOf(r), days: r.expiration?.days })));
+            }
+        }
+        for (const b of args.resources.filter((r) => r.type === R2_BUCKET && isBackupBucket(r, cfg.backupBucketPattern))) {
+            for (const lc of args.resources.filter((r) => r.type === R2_LIFECYCLE && refersTo(r.props.bucketName, b))) {
+                check(b, lc.urn, arr<Obj>(lc.props.rules)
+                    .filter((r) => r.enabled !== false && r.deleteObjectsTransition?.condition?.type === "Age")
+                    .map((r) => ({ prefix: String(r.conditions?.prefix ?? ""), days: Number(r.deleteObjectsTransition.condition.maxAge) / 86400 })));
             }
         }
         for (const b of args.resources.filter((r) => r.type === GCS_BUCKET && isBackupBucket(r, cfg.backupBucketPattern))) {

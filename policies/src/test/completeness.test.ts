@@ -36,6 +36,18 @@ describe("database-has-backups for a database the stack does not declare", () =>
         expect(run(databaseBackups, s)).toEqual([]);
     });
 
+    it("counts an R2 bucket as the backup store", () => {
+        const s = externalDbStack();
+        for (const name of ["backups", "gcs-backups"]) remove(s, name);
+        s.push(res("kubernetes:batch/v1:CronJob", "db-backup", {
+            metadata: { name: "db-backup", namespace: "processors" },
+            spec: { schedule: "0 * * * *", jobTemplate: { spec: { template: { spec: { containers: [{ name: "dump", command: ["pg_dump"] }] } } } } },
+        }));
+        expect(run(databaseBackups, s)).toEqual([]);
+        remove(s, "r2-backups");
+        expect(run(databaseBackups, s)[0].message).toMatch(/no backup bucket/);
+    });
+
     it("does not count a backup job of some other database", () => {
         const s = externalDbStack();
         s.push(res("kubernetes:batch/v1:CronJob", "cache-backup", {

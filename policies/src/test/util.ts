@@ -400,6 +400,22 @@ export function gcsBucket(): Mutable {
     });
 }
 
+export function r2Backups(): Mutable[] {
+    return [
+        res("cloudflare:index/r2Bucket:R2Bucket", "r2-backups", { accountId: "acc", name: "pitchey-backups", location: "wnam" }),
+        res("cloudflare:index/r2BucketLifecycle:R2BucketLifecycle", "r2-backups-lifecycle", {
+            accountId: "acc",
+            bucketName: "pitchey-backups",
+            rules: [
+                { id: "abort", enabled: true, conditions: { prefix: "" }, abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: 86400 } } },
+                { id: "hourly", enabled: true, conditions: { prefix: "postgres/hourly/" }, deleteObjectsTransition: { condition: { type: "Age", maxAge: 2 * 86400 } } },
+                { id: "monthly", enabled: true, conditions: { prefix: "postgres/monthly/" }, deleteObjectsTransition: { condition: { type: "Age", maxAge: 400 * 86400 } } },
+            ],
+        }),
+        res("cloudflare:index/r2ManagedDomain:R2ManagedDomain", "r2-backups-dev-domain", { accountId: "acc", bucketName: "pitchey-backups", enabled: false }),
+    ];
+}
+
 /* Registry and supply chain */
 
 export function ecrRepo(name = "video-processor"): Mutable[] {
@@ -492,6 +508,7 @@ export function compliantStack(): Mutable[] {
         ...s3Bucket("media", { refBy: "name" }),
         ...s3Bucket("access-logs"),
         gcsBucket(),
+        ...r2Backups(),
         ...ecrRepo(),
         arRepo(),
         imageBuild(),

@@ -36,6 +36,7 @@ export const storageCases: Record<string, Case[]> = {
         { name: "monthly backups expire after 90 days", culprit: "backups-lifecycle", mutate: (s) => void (find(s, "backups-lifecycle").props.rules[4].expiration.days = 90) },
         { name: "a bucket-wide rule expires everything after 30 days", culprit: "backups-lifecycle", mutate: (s) => void find(s, "backups-lifecycle").props.rules.push({ id: "all", status: "Enabled", filter: {}, expiration: { days: 30 } }) },
         { name: "the GCS hourly tier is deleted after 12 hours", culprit: "gcs-backups", mutate: (s) => void (find(s, "gcs-backups").props.lifecycleRules[0].condition.age = 0) },
+        { name: "the R2 monthly tier is deleted after 200 days", culprit: "r2-backups-lifecycle", mutate: (s) => void (find(s, "r2-backups-lifecycle").props.rules[2].deleteObjectsTransition.condition.maxAge = 200 * 86400) },
         { name: "the config raises the daily minimum", culprit: "backups-lifecycle", mutate: () => undefined, config: { "backup-retention-minimum": { backupRetentionDays: { hourly: 1, daily: 14, weekly: 28, monthly: 365 } } } },
     ],
     "kms-key-rotation": [
@@ -49,5 +50,9 @@ export const storageCases: Record<string, Case[]> = {
     ],
     "gcs-uniform-bucket-level-access": [{ name: "uniform access is off", culprit: "gcs-backups", mutate: (s) => void (find(s, "gcs-backups").props.uniformBucketLevelAccess = false) }],
     "gcs-public-access-prevention": [{ name: "prevention is inherited", culprit: "gcs-backups", mutate: (s) => void (find(s, "gcs-backups").props.publicAccessPrevention = "inherited") }],
+    "r2-bucket-not-public": [
+        { name: "the r2.dev domain is enabled", culprit: "r2-backups-dev-domain", mutate: (s) => void (find(s, "r2-backups-dev-domain").props.enabled = true) },
+        { name: "the backup bucket gets a custom domain", culprit: "r2-backups-domain", mutate: (s) => void s.push(res("cloudflare:index/r2CustomDomain:R2CustomDomain", "r2-backups-domain", { accountId: "acc", bucketName: "pitchey-backups", domain: "backups.pitchey.com", zoneId: "z", enabled: true })) },
+    ],
     "gcs-versioning": [{ name: "versioning is off", culprit: "gcs-backups", mutate: (s) => void delete find(s, "gcs-backups").props.versioning }],
 };
