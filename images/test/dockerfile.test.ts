@@ -40,6 +40,8 @@ function parse(src: string): { args: Record<string, string>; stages: Map<string,
 
 const { args, stages } = parse(text);
 const TARGETS = ["video-processor", "media-transcoder", "document-processor", "code-executor", "ai-inference"];
+/** Targets that run to completion (CronJobs) rather than serve jobs. */
+const JOBS = ["db-backup"];
 
 /** A stage and its ancestors, nearest first. */
 function chain(name: string): Stage[] {
@@ -101,9 +103,23 @@ describe("images/Dockerfile", () => {
     expect(all("ai-inference").some((i) => i.op === "COPY" && i.args.includes("models/block-classifier.onnx"))).toBe(true);
   });
 
+  it("has a db-backup target: the runtime stage, postgresql-client, slim modules, the backup command as 10001", () => {
+    expect(stages.get("db-backup")!.from).toBe("runtime");
+    expect(aptPackages("db-backup")).toEqual(["postgresql-client"]);
+    expect(copiesFrom("db-backup")).toContain("slim-deps");
+    expect(copiesFrom("db-backup")).not.toContain("onnx-deps");
+    expect(last("db-backup", "USER")).toBe("10001:10001");
+    expect(last("db-backup", "CMD")).toBe('["node", "dist/cli/backup.js"]');
+    expect(last("db-backup", "WORKDIR")).toBe("/app");
+    // It serves no HTTP, so the processors' health check must not apply to it.
+    expect(last("db-backup", "HEALTHCHECK")).toBe("NONE");
+    for (const t of TARGETS) expect(aptPackages(t)).not.toContain("postgresql-client");
+  });
+
   it("installs no Debian package that CI does not install for the tests", () => {
     const ci = readFileSync(join(root, "apt-packages.txt"), "utf8").split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
-    const imagePackages = new Set(TARGETS.flatMap(aptPackages));
+    const imagePackages = new Set([...TARGETS, ...JOBS].flatMap(aptPackages));
+    expect(imagePackages).toContain("postgresql-client");
     for (const p of imagePackages) expect(ci).toContain(p);
   });
 
