@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -134,6 +134,37 @@ describe("db backup", () => {
     const failed = r.lines.at(-1)!;
     expect(failed.event).toBe("backup.failed");
     expect(failed.err).toMatch(/pg_dump failed \(exit 1\): pg_dump: error: connection lost/);
+    expect(await listFiles(path.join(dir, "postgres"))).toEqual([...seeded.map((k) => path.basename(k)), "README.txt"].sort());
+  });
+
+  it("stops on SIGTERM mid-dump: pg_dump is killed, the partial upload removed, nothing pruned", async () => {
+    const dir = await newStoreDir();
+    const seeded = await seed(dir, "2026-11-28T00:00:00Z", 2);
+    const fakeBin = await mkdtemp(path.join(scratch, "bin-"));
+    await writeFile(
+      path.join(fakeBin, "pg_dump"),
+      `#!/bin/sh\nif [ "$1" = "--version" ]; then exec "${binDir}/pg_dump" --version; fi\nhead -c 100000 /dev/urandom\nexec sleep 60\n`,
+    );
+    await chmod(path.join(fakeBin, "pg_dump"), 0o755);
+    const child = spawn(tsx, [path.join(root, "src/cli/backup.ts")], {
+      env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), DATABASE_URL: server.url, BACKUP_STORE_URL: `file://${dir}`, PG_BIN_DIR: fakeBin, BACKUP_KEEP_HOURLY: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c));
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    // Wait until the dump is being written, then stop the run as Kubernetes would.
+    const deadline = Date.now() + 20_000;
+    while (!(await listFiles(path.join(dir, "postgres"))).some((f) => f.includes(".partial-"))) {
+      if (Date.now() > deadline) throw new Error(`the dump never started: ${stdout}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const started = Date.now();
+    child.kill("SIGTERM");
+    expect(await exited).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const last = JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
+    expect(last).toMatchObject({ event: "backup.failed", err: "backup stopped before it completed; nothing was stored" });
     expect(await listFiles(path.join(dir, "postgres"))).toEqual([...seeded.map((k) => path.basename(k)), "README.txt"].sort());
   });
 

@@ -20,6 +20,8 @@ export interface BackupOptions {
   readonly now?: () => Date;
   /** A table the verified archive must contain. */
   readonly requiredTable?: string;
+  /** Stops the run (the CronJob's deadline, a node drain): pg_dump is killed and nothing is stored or pruned. */
+  readonly signal?: AbortSignal;
 }
 
 export interface BackupResult {
@@ -113,6 +115,8 @@ async function dumpTo(opts: BackupOptions, key: string): Promise<number> {
   const child = spawn(bin(opts.pgBinDir, "pg_dump"), ["--format=custom", "--compress=9", "--no-password", `--dbname=${dbname}`], {
     stdio: ["ignore", "pipe", "pipe"],
     env,
+    // Killing pg_dump ends its output early and fails the commit check, so the store discards the upload.
+    signal: opts.signal,
   });
   let stderr = "";
   child.stderr.on("data", (c: Buffer) => (stderr = (stderr + c).slice(-4000)));
@@ -131,6 +135,7 @@ async function dumpTo(opts: BackupOptions, key: string): Promise<number> {
   } catch (err) {
     child.kill("SIGTERM");
     if (err instanceof BackupError) throw err;
+    if (opts.signal?.aborted) throw new BackupError("backup stopped before it completed; nothing was stored");
     const code = await exited.catch(() => null);
     throw new BackupError(`storing the dump failed: ${(err as Error).message}${code ? `; pg_dump exit ${code}: ${stderr.trim()}` : ""}`);
   }
@@ -176,6 +181,7 @@ async function prune(opts: BackupOptions, dir: string, justTaken: string, now: D
   let kept = 0;
   let deleted = 0;
   for (const [at, key] of backups) {
+    opts.signal?.throwIfAborted();
     if (retained.has(at) || key === justTaken) {
       kept++;
       continue;
@@ -196,6 +202,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
   const versions = await checkVersions(opts.databaseUrl, opts.pgBinDir);
   opts.logger.info({ event: "backup.started", key, url: opts.store.url(key), pgDump: versions.client, server: versions.server }, "dumping");
   const bytes = await dumpTo(opts, key);
+  opts.signal?.throwIfAborted();
   opts.logger.info({ event: "backup.stored", key, bytes, seconds: (Date.now() - started) / 1000 }, "dump stored");
   try {
     await verify(opts, key, opts.requiredTable ?? "container_jobs");

@@ -14,9 +14,25 @@ async function main(): Promise<number> {
     logger.fatal({ event: "backup.failed", err: err.message }, err.message);
     return 2;
   }
+  // Kubernetes sends SIGTERM at the Job's deadline or on eviction: stop pg_dump and leave no half-stored backup.
+  const stop = new AbortController();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    process.once(sig, () => {
+      logger.warn({ event: "backup.stopping", signal: sig }, "stopping");
+      stop.abort(new Error(`stopped by ${sig}`));
+    });
+  }
   try {
     const { store, prefix } = openBackupStore(env.storeUrl, env.s3);
-    const result = await runBackup({ databaseUrl: env.databaseUrl, store, prefix, policy: env.policy, pgBinDir: env.pgBinDir, logger });
+    const result = await runBackup({
+      databaseUrl: env.databaseUrl,
+      store,
+      prefix,
+      policy: env.policy,
+      pgBinDir: env.pgBinDir,
+      logger,
+      signal: stop.signal,
+    });
     logger.info({ event: "backup.completed", ...result }, "backup completed");
     return 0;
   } catch (err) {
