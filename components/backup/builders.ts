@@ -1,7 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { PoolScheduling } from "../cluster/types";
-import { containerSecurityContext, podSecurityContext, tolerationsFor } from "../processor/builders";
+import { runToCompletionPodSpec } from "../processor/builders";
 
 export interface BackupRetention {
   readonly hourly: number;
@@ -94,29 +94,19 @@ export function backupCronJobSpec(args: BackupJobArgs): k8s.types.input.batch.v1
         activeDeadlineSeconds: args.deadlineSeconds ?? 3000,
         template: {
           metadata: { labels: args.labels },
-          spec: {
-            restartPolicy: "Never",
+          spec: runToCompletionPodSpec({
+            name: "backup",
+            image: args.image,
+            command: ["node", "dist/cli/backup.js"],
+            env: backupEnv(args),
+            resources: {
+              requests: { cpu: "250m", memory: "256Mi", "ephemeral-storage": "1Gi" },
+              limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "20Gi" },
+            },
             serviceAccountName: args.serviceAccountName,
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext,
-            nodeSelector: { ...args.pool.labels },
-            tolerations: tolerationsFor(args.pool.taints),
-            containers: [
-              {
-                name: "backup",
-                image: args.image,
-                command: ["node", "dist/cli/backup.js"],
-                env: backupEnv(args),
-                resources: {
-                  requests: { cpu: "250m", memory: "256Mi", "ephemeral-storage": "1Gi" },
-                  limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "20Gi" },
-                },
-                securityContext: containerSecurityContext,
-                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-              },
-            ],
-            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "20Gi" } }],
-          },
+            pool: args.pool,
+            tmpSize: "20Gi",
+          }),
         },
       },
     },

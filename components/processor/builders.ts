@@ -134,6 +134,43 @@ export const podSecurityContext: k8s.types.input.core.v1.PodSecurityContext = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
+export interface RunToCompletionPodArgs {
+  /** Container name. */
+  readonly name: string;
+  readonly image: pulumi.Input<string>;
+  readonly command: string[];
+  readonly env: k8s.types.input.core.v1.EnvVar[];
+  readonly resources: k8s.types.input.core.v1.ResourceRequirements;
+  readonly serviceAccountName: pulumi.Input<string>;
+  readonly pool: PoolScheduling;
+  /** Size of the writable `/tmp`. */
+  readonly tmpSize: string;
+}
+
+/** A restricted, single-container pod for Jobs and CronJobs: same security as the processors, pinned to a pool. */
+export function runToCompletionPodSpec(args: RunToCompletionPodArgs): PodSpec {
+  return {
+    restartPolicy: "Never",
+    serviceAccountName: args.serviceAccountName,
+    automountServiceAccountToken: false,
+    securityContext: podSecurityContext,
+    nodeSelector: { ...args.pool.labels },
+    tolerations: tolerationsFor(args.pool.taints),
+    containers: [
+      {
+        name: args.name,
+        image: args.image,
+        command: args.command,
+        env: args.env,
+        resources: args.resources,
+        securityContext: containerSecurityContext,
+        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+      },
+    ],
+    volumes: [{ name: "tmp", emptyDir: { sizeLimit: args.tmpSize } }],
+  };
+}
+
 export function container(args: ProcessorSpecArgs): Container {
   const startupSeconds = args.config.resources.gpu > 0 ? 300 : 60; // model warm-up on GPU nodes is slow
   return {

@@ -1,7 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { PoolScheduling } from "../cluster/types";
-import { containerSecurityContext, podSecurityContext, tolerationsFor } from "./builders";
+import { runToCompletionPodSpec } from "./builders";
 
 export interface MigrationJobArgs {
   /** Any processor image: each carries the migrations and their runner. */
@@ -21,29 +21,19 @@ export function migrationJobSpec(args: MigrationJobArgs): k8s.types.input.batch.
     activeDeadlineSeconds: args.deadlineSeconds ?? 600,
     template: {
       metadata: { labels: args.labels },
-      spec: {
-        restartPolicy: "Never",
+      spec: runToCompletionPodSpec({
+        name: "migrate",
+        image: args.image,
+        command: ["node", "dist/cli/migrate.js"],
+        env: [{ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } }],
+        resources: {
+          requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "64Mi" },
+          limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "128Mi" },
+        },
         serviceAccountName: args.serviceAccountName,
-        automountServiceAccountToken: false,
-        securityContext: podSecurityContext,
-        nodeSelector: { ...args.pool.labels },
-        tolerations: tolerationsFor(args.pool.taints),
-        containers: [
-          {
-            name: "migrate",
-            image: args.image,
-            command: ["node", "dist/cli/migrate.js"],
-            env: [{ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } }],
-            resources: {
-              requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "64Mi" },
-              limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "128Mi" },
-            },
-            securityContext: containerSecurityContext,
-            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-          },
-        ],
-        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "128Mi" } }],
-      },
+        pool: args.pool,
+        tmpSize: "128Mi",
+      }),
     },
   };
 }
