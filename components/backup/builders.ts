@@ -66,7 +66,7 @@ export function backupEnv(args: BackupJobArgs): k8s.types.input.core.v1.EnvVar[]
     { name: "BACKUP_KEEP_WEEKLY", value: String(r.weekly) },
     { name: "BACKUP_KEEP_MONTHLY", value: String(r.monthly) },
   ];
-  if (args.s3Endpoint) env.push({ name: "RESULTS_S3_ENDPOINT", value: args.s3Endpoint });
+  if (args.s3Endpoint) env.push({ name: "BACKUP_S3_ENDPOINT", value: args.s3Endpoint });
   if (args.storeSecretName) {
     for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
       env.push({ name: key, valueFrom: { secretKeyRef: { name: args.storeSecretName, key } } });
