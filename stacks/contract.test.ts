@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { parseBackupEnv } from "../images/src/backup/env";
+import { parseEnv } from "../images/src/runtime/config";
+import { backupCronJobSpec, r2Endpoint } from "../components/backup/builders";
+import type { PoolScheduling } from "../components/cluster/types";
+import { deploymentSpec } from "../components/processor/builders";
+import { JOB_TYPE_OF, parsePlatformConfig } from "./config";
+
+/**
+ * The env the manifests set is the contract with the worker and backup commands: resolve it as the kubelet would
+ * and parse it with the commands' own parsers, so a renamed or misspelt variable fails here, not in production.
+ */
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { key: string }; fieldRef?: { fieldPath: string } } };
+function resolve(env: EnvVar[]): NodeJS.ProcessEnv {
+  const fromSecret: Record<string, string> = {
+    DATABASE_URL: "postgres://worker:pw@db.internal:5432/jobs",
+    AWS_ACCESS_KEY_ID: "key-id",
+    AWS_SECRET_ACCESS_KEY: "secret",
+  };
+  return Object.fromEntries(
+    env.map((e) => [e.name, e.value ?? (e.valueFrom?.secretKeyRef ? fromSecret[e.valueFrom.secretKeyRef.key] : "video-processor-7d9f-abcde")]),
+  );
+}
+
+const pool: PoolScheduling = { name: "general", labels: { "pitchey.io/pool": "general" }, taints: [] };
+const config = parsePlatformConfig({
+  environment: "production",
+  cluster: { cloud: "gcp", region: "us-west1", project: "p", authorizedNetworks: [{ name: "vpn", cidr: "203.0.113.0/24" }] },
+  database: { cidrs: ["10.40.0.0/24"] },
+  results: { storeUrl: "s3://results/jobs", s3Endpoint: "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com" },
+  backups: { accountId: "0123456789abcdef0123456789abcdef", bucket: "backups", retention: { hourly: 30, daily: 9, weekly: 5, monthly: 14 } },
+  processors: { "document-processor": { maxConcurrentJobs: 7, jobTimeoutSeconds: 111, jobLeaseSeconds: 22, costPerSecondUsd: 0.0005 } },
+});
+
+describe("manifest env ↔ worker env contract", () => {
+  it("the processor Deployment's env parses into exactly the configured settings", () => {
+    const pc = config.processors["document-processor"];
+    const spec = deploymentSpec({
+      name: "document-processor",
+      jobType: JOB_TYPE_OF["document-processor"],
+      config: pc,
+      image: `r/document-processor@sha256:${"c".repeat(64)}`,
+      labels: { environment: "production", costCenter: "c", team: "t" },
+      pool,
+      serviceAccountName: "document-processor",
+      databaseSecretName: "jobs-database",
+      resultsStoreUrl: config.results.storeUrl,
+      resultsS3Endpoint: config.results.s3Endpoint,
+      resultsStoreSecretName: "object-store",
+      httpsEgress: true,
+    }) as any;
+    const env = parseEnv(resolve(spec.template.spec.containers[0].env));
+    expect(env).toMatchObject({
+      jobType: "document",
+      port: 8080,
+      maxConcurrentJobs: 7,
+      jobTimeoutSeconds: 111,
+      leaseSeconds: 22,
+      costPerSecondUsd: 0.0005,
+      resultsStoreUrl: "s3://results/jobs",
+      containerId: "video-processor-7d9f-abcde",
+      shutdownGraceSeconds: 111 + 30 - 10,
+    });
+  });
+
+  it("the backup CronJob's env parses into the configured store and retention", () => {
+    const spec = backupCronJobSpec({
+      image: `r/db-backup@sha256:${"d".repeat(64)}`,
+      schedule: config.backups.schedule,
+      retention: config.backups.retention,
+      storeUrl: `s3://${config.backups.bucket}`,
+      s3Endpoint: r2Endpoint(config.backups.accountId),
+      storeSecretName: "object-store",
+      databaseSecretName: "jobs-database",
+      serviceAccountName: "db-backup",
+      pool,
+      labels: {},
+    }) as any;
+    const env = parseBackupEnv(resolve(spec.jobTemplate.spec.template.spec.containers[0].env));
+    expect(env).toMatchObject({
+      storeUrl: "s3://backups",
+      s3: { endpoint: r2Endpoint(config.backups.accountId) },
+      policy: { hourly: 30, daily: 9, weekly: 5, monthly: 14 },
+    });
+  });
+});
