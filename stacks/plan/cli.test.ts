@@ -51,5 +51,6 @@ describe("npm run plan with a bad --config", () => {
     const missing = plan(["--config", join(work, "nope.yaml")]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain("nope.yaml: cannot read stack config");
+    expect(missing.stderr).not.toContain("    at ");
   });
 });

@@ -5,6 +5,7 @@ import { evaluatePlan, type PolicyReport } from "../../policies/src/evaluate";
 import { ConfigError } from "../config";
 import { isKubernetesObject, manifestOf, renderGraph, renderHelmValues, renderKubernetes, summarize } from "./render";
 import { runPlan } from "./run";
+import { StackFileError } from "./stackConfig";
 import { validateManifest } from "./validate";
 
 const USAGE = "usage: npm run plan -- [--stack prod|dr] [--config <stack-config.yaml>] [--out <dir>]";
@@ -89,7 +90,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e) => {
-    if (e instanceof ConfigError) console.error(e.message);
+    if (e instanceof ConfigError || e instanceof StackFileError) console.error(e.message);
     else console.error(`plan failed: ${(e as Error)?.stack ?? e}`);
     process.exit(2);
   },

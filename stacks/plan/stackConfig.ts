@@ -10,6 +10,11 @@ export interface StackConfigFile {
   placeholders: string[];
 }
 
+/** A stack file that cannot be read or is not a stack file; the message says which and why. */
+export class StackFileError extends Error {
+  override name = "StackFileError";
+}
+
 const isSecure = (v: unknown): v is { secure: string } =>
   typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { secure?: unknown }).secure === "string";
 
@@ -22,11 +27,11 @@ export function readStackConfig(path: string, project: string, secretNames: read
   try {
     doc = parse(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new Error(`${path}: cannot read stack config: ${(e as Error).message}`);
+    throw new StackFileError(`${path}: cannot read stack config: ${(e as Error).message}`);
   }
   const config = (doc as { config?: unknown } | null)?.config;
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
-    throw new Error(`${path}: expected a top-level \`config:\` map`);
+    throw new StackFileError(`${path}: expected a top-level \`config:\` map`);
   }
   const values: Record<string, string> = {};
   const secretKeys: string[] = [];
