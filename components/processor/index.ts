@@ -15,6 +15,35 @@ export interface ProcessorServiceArgs extends Omit<ProcessorSpecArgs, "serviceAc
   readonly triggerAuthenticationName: string;
 }
 
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * Checks what the types cannot: every problem is reported at once, with its argument path, before any child
+ * resource exists.
+ */
+export function validateProcessorArgs(args: ProcessorServiceArgs): { propertyPath: string; reason: string }[] {
+  const problems: { propertyPath: string; reason: string }[] = [];
+  if (!DNS_LABEL.test(args.name)) problems.push({ propertyPath: "name", reason: `"${args.name}" is not a valid Kubernetes name` });
+  if (!/^[a-z]+$/.test(args.jobType)) problems.push({ propertyPath: "jobType", reason: `"${args.jobType}" is not a job type` });
+  const pool = args.config.placement.pool;
+  if (args.pool.name !== pool) {
+    problems.push({ propertyPath: "pool", reason: `scheduling facts are for pool "${args.pool.name}" but config.placement.pool is "${pool}"` });
+  }
+  if (args.config.placement.fallbackToOnDemand && !args.fallbackPool) {
+    problems.push({ propertyPath: "fallbackPool", reason: "required when config.placement.fallbackToOnDemand is true" });
+  }
+  if (pool === "sandbox" && !args.runtimeClassName) {
+    problems.push({ propertyPath: "runtimeClassName", reason: "required on the sandbox pool: untrusted code must not run under the default runtime" });
+  }
+  if (pool === "sandbox" && args.httpsEgress) {
+    problems.push({ propertyPath: "httpsEgress", reason: "must be false on the sandbox pool: untrusted code gets no route out" });
+  }
+  if (args.config.resources.gpu > 0 && !args.pool.taints.some((t) => t.key === "nvidia.com/gpu")) {
+    problems.push({ propertyPath: "pool", reason: `requests ${args.config.resources.gpu} GPU(s) but pool "${args.pool.name}" is not a GPU pool` });
+  }
+  return problems;
+}
+
 /** One processor: ServiceAccount, Deployment, Service, PodDisruptionBudget and KEDA ScaledObject. */
 export class ProcessorService extends pulumi.ComponentResource {
   readonly serviceAccount: k8s.core.v1.ServiceAccount;
@@ -25,6 +54,13 @@ export class ProcessorService extends pulumi.ComponentResource {
 
   constructor(name: string, args: ProcessorServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pitchey:processor:ProcessorService", name, {}, opts);
+    const problems = validateProcessorArgs(args);
+    if (problems.length > 0) {
+      throw new pulumi.InputPropertiesError({
+        message: `invalid arguments for processor ${name}: ${problems.map((p) => `${p.propertyPath}: ${p.reason}`).join("; ")}`,
+        errors: problems,
+      });
+    }
     const labels = k8sLabels(args.labels, args.name);
     const metadata = (suffix = "") => ({ name: `${args.name}${suffix}`, namespace: args.namespace, labels });
     const child = { parent: this };
