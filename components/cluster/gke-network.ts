@@ -12,7 +12,17 @@ export interface GcpNetwork {
   readonly nat: gcp.compute.RouterNat;
 }
 
-/** A custom-mode VPC with one VPC-native node subnet, Private Google Access and Cloud NAT; no firewall rules. */
+/**
+ * Ports the control plane must reach on pods beyond GKE's own 443/10250 rule: webhooks and aggregated APIs run by
+ * add-ons (KEDA's metrics API server on 6443, its admission webhooks on 9443). Without them a private cluster's
+ * HPAs get no external metrics and ScaledObject admission times out.
+ */
+export const CONTROL_PLANE_TO_POD_PORTS = ["6443", "9443"] as const;
+
+/**
+ * A custom-mode VPC with one VPC-native node subnet, Private Google Access and Cloud NAT. Its only firewall rule
+ * admits the private control plane's range to the add-ons' webhook ports.
+ */
 export function createGcpNetwork(
   name: string,
   cfg: ClusterConfig,
@@ -57,6 +67,20 @@ export function createGcpNetwork(
       natIpAllocateOption: "AUTO_ONLY",
       sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
       logConfig: { enable: true, filter: "ERRORS_ONLY" },
+    },
+    o,
+  );
+  new gcp.compute.Firewall(
+    `${name}-control-plane-webhooks`,
+    {
+      name: `${cfg.name}-control-plane-webhooks`,
+      project,
+      network: network.id,
+      direction: "INGRESS",
+      sourceRanges: [cfg.network.masterCidr],
+      allows: [{ protocol: "tcp", ports: [...CONTROL_PLANE_TO_POD_PORTS] }],
+      destinationRanges: [cfg.network.podsCidr],
+      logConfig: { metadata: "INCLUDE_ALL_METADATA" },
     },
     o,
   );

@@ -72,7 +72,7 @@ describe("GKE cluster (prod)", () => {
     });
   });
 
-  it("has a subnet with pod and service ranges, private Google access and Cloud NAT, and opens no firewall", () => {
+  it("has a subnet with pod and service ranges, private Google access and Cloud NAT, and opens only the control plane's webhook ports", () => {
     const s = one(mocks.resources, "gcp:compute/subnetwork:Subnetwork", "prod-nodes").props as Record<string, any>;
     expect(s.ipCidrRange).toBe("10.10.0.0/20");
     expect(s.secondaryIpRanges).toEqual([
@@ -83,7 +83,14 @@ describe("GKE cluster (prod)", () => {
     expect(one(mocks.resources, "gcp:compute/routerNat:RouterNat", "prod-nat").props.sourceSubnetworkIpRangesToNat).toBe(
       "ALL_SUBNETWORKS_ALL_IP_RANGES",
     );
-    expect(ofType(mocks.resources, "gcp:compute/firewall:Firewall")).toHaveLength(0);
+    const rules = ofType(mocks.resources, "gcp:compute/firewall:Firewall").map((r) => r.props as Record<string, any>);
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatchObject({
+      direction: "INGRESS",
+      sourceRanges: ["172.16.0.32/28"],
+      destinationRanges: ["10.20.0.0/14"],
+      allows: [{ protocol: "tcp", ports: ["6443", "9443"] }],
+    });
   });
 
   it("declares the four pools with the playbook's machine types and bounds", () => {
