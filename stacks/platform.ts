@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Keda } from "../components/autoscaling";
-import type { ClusterFacts, WorkloadIdentityRequest } from "../components/cluster/types";
+import type { ClusterArgs } from "../components/cluster/args";
+import type { ClusterFacts } from "../components/cluster/types";
 import { DatabaseBackup } from "../components/backup";
 import { WorkerImage, contextHash } from "../components/images";
 import { k8sLabels, type LabelContext } from "../components/labels";
@@ -16,19 +17,8 @@ export const TRIGGER_AUTH = "jobs-database";
 /** Dockerfile target and registry repository of the backup job's image. */
 export const BACKUP_IMAGE = "db-backup";
 
-export type ClusterFactory = (
-  name: string,
-  args: {
-    config: StackInputs["config"]["cluster"];
-    labels: LabelContext;
-    workloads: WorkloadIdentityRequest[];
-    imageRepositories: string[];
-    untaggedImageRetentionDays: number;
-    alertmanagerUrl: string;
-    resultsBucket?: string;
-  },
-  opts?: pulumi.ComponentResourceOptions,
-) => ClusterFacts;
+/** `createCluster`, injected so tests can wire the platform to the cluster of their choosing. */
+export type ClusterFactory = (name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) => ClusterFacts;
 
 /** `s3://bucket/prefix` or `gs://bucket/prefix` → `bucket`; `undefined` for local stores. */
 export function bucketOf(storeUrl: string): string | undefined {

@@ -4,7 +4,7 @@ import { installMocks, RecordingMocks } from "../../stacks/plan/mocks";
 import { placement } from "../processor/builders";
 import { FALCO_RULE_NAMES } from "./addons";
 import type { EksCluster } from "./eks";
-import { admits, nodeOf, ofType, one, resolve, settle, stackConfig, tolerates } from "./test-support";
+import { admits, nodeOf, ofType, one, resolve, settle, stackConfig, tolerates, testClusterArgs } from "./test-support";
 
 const mocks = new RecordingMocks();
 let cfg: PlatformConfig;
@@ -16,19 +16,7 @@ beforeAll(async () => {
   await installMocks(mocks, PROJECT, "dr");
   cfg = stackConfig("dr");
   const { createCluster } = await import("./index");
-  eks = createCluster("dr", {
-    config: cfg.cluster,
-    labels: { environment: cfg.environment, costCenter: cfg.costCenter, team: cfg.team },
-    workloads: PROCESSOR_NAMES.map((name) => ({
-      name,
-      namespace: cfg.namespace,
-      access: name === "document-processor" ? ["results-bucket", "backups-bucket"] : ["results-bucket"],
-    })),
-    imageRepositories: [...PROCESSOR_NAMES],
-    resultsBucket: "pitchey-dr-results",
-    backupsBucket: "pitchey-dr-backups",
-    nodeAgentNamespaces: ["monitoring"],
-  }) as EksCluster;
+  eks = createCluster("dr", testClusterArgs("dr", cfg, { nodeAgentNamespaces: ["monitoring"] })) as EksCluster;
   await resolve(eks.oidcIssuer);
   await settle();
 });

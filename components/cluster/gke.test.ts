@@ -4,7 +4,7 @@ import { installMocks, RecordingMocks } from "../../stacks/plan/mocks";
 import { placement } from "../processor/builders";
 import { FALCO_RULE_NAMES } from "./addons";
 import type { GkeCluster } from "./gke";
-import { admits, nodeOf, type NodeView, ofType, one, resolve, settle, stackConfig, tolerates } from "./test-support";
+import { admits, nodeOf, type NodeView, ofType, one, resolve, settle, stackConfig, tolerates, testClusterArgs } from "./test-support";
 
 const mocks = new RecordingMocks();
 let cfg: PlatformConfig;
@@ -15,18 +15,7 @@ beforeAll(async () => {
   await installMocks(mocks, PROJECT, "prod");
   cfg = stackConfig("prod");
   const { createCluster } = await import("./index");
-  gke = createCluster("prod", {
-    config: cfg.cluster,
-    labels: { environment: cfg.environment, costCenter: cfg.costCenter, team: cfg.team },
-    workloads: PROCESSOR_NAMES.map((name) => ({
-      name,
-      namespace: cfg.namespace,
-      access: name === "document-processor" ? ["results-bucket", "backups-bucket"] : ["results-bucket"],
-    })),
-    imageRepositories: [...PROCESSOR_NAMES],
-    resultsBucket: "pitchey-prod-results",
-    backupsBucket: "pitchey-prod-backups",
-  }) as GkeCluster;
+  gke = createCluster("prod", testClusterArgs("prod", cfg)) as GkeCluster;
   await resolve(gke.oidcIssuer);
   await settle();
 });

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parsePlatformConfig, PROJECT, SECRET_KEYS, type PlatformConfig } from "../../stacks/config";
+import { parsePlatformConfig, PROCESSOR_NAMES, PROJECT, SECRET_KEYS, type PlatformConfig } from "../../stacks/config";
+import type { ClusterArgs } from "./args";
 import type { RecordedResource } from "../../stacks/plan/mocks";
 import { readStackConfig } from "../../stacks/plan/stackConfig";
 import type { Taint } from "./types";
@@ -112,4 +113,21 @@ export function admits(pod: { nodeSelector?: Record<string, string>; affinity?: 
     terms.length === 0 ||
     terms.some((t) => (t.matchExpressions ?? []).every((e) => e.operator === "In" && (e.values ?? []).includes(labels[e.key])));
   return selectorOk && affinityOk;
+}
+
+/** The arguments the cluster tests give `createCluster`: the stack's config, every processor with bucket access. */
+export function testClusterArgs(stack: "prod" | "dr", cfg: PlatformConfig, extra: Partial<ClusterArgs> = {}): ClusterArgs {
+  return {
+    config: cfg.cluster,
+    labels: { environment: cfg.environment, costCenter: cfg.costCenter, team: cfg.team },
+    workloads: PROCESSOR_NAMES.map((name) => ({
+      name,
+      namespace: cfg.namespace,
+      access: name === "document-processor" ? ["results-bucket", "backups-bucket"] : ["results-bucket"],
+    })),
+    imageRepositories: [...PROCESSOR_NAMES],
+    resultsBucket: `pitchey-${stack}-results`,
+    backupsBucket: `pitchey-${stack}-backups`,
+    ...extra,
+  };
 }
