@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROCESSOR_NAMES, PROJECT, type PlatformConfig } from "../../stacks/config";
-import { installMocks, RecordingMocks } from "../../stacks/plan/mocks";
+import { installMocks, RecordingMocks } from "../testing/mocks";
 import { placement } from "../processor/builders";
 import { FALCO_RULE_NAMES } from "./addons";
 import type { EksCluster } from "./eks";

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { RecordedResource } from "../../stacks/plan/mocks";
+import type { RecordedResource } from "../testing/mocks";
 import { ROOT } from "./test-support";
 
 const work = mkdtempSync(join(tmpdir(), "cluster-plan-"));

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parsePlatformConfig, PROCESSOR_NAMES, PROJECT, SECRET_KEYS, type PlatformConfig } from "../../stacks/config";
 import type { ClusterArgs } from "./args";
-import type { RecordedResource } from "../../stacks/plan/mocks";
+import type { RecordedResource } from "../testing/mocks";
 import { readStackConfig } from "../../stacks/plan/stackConfig";
 import type { Taint } from "./types";
 

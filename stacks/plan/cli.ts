@@ -46,7 +46,7 @@ async function main(): Promise<number> {
 
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const records = plan.resources.map(({ urn, type, name, parent, props }) => ({ urn, type, name, parent, props }));
+  const records = plan.resources.map(({ urn, type, name, parent, props, aliases }) => ({ urn, type, name, parent, props, ...(aliases ? { aliases } : {}) }));
   writeFileSync(join(outDir, "resources.json"), JSON.stringify(records, null, 2) + "\n");
 
   const k8sFiles = renderKubernetes(plan.resources);

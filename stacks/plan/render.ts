@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import type { RecordedResource } from "./mocks";
+import type { RecordedResource } from "../../components/testing/mocks";
 
 export const SECRET_PLACEHOLDER = "[secret]";
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT, SECRET_KEYS } from "../config";
-import { installMocks, RecordingMocks, type RecordedResource } from "./mocks";
+import { installMocks, RecordingMocks, type RecordedResource } from "../../components/testing/mocks";
 import { readStackConfig } from "./stackConfig";
 
 export interface PlanRun {

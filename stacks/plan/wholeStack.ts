@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { RecordedResource } from "./mocks";
+import type { RecordedResource } from "../../components/testing/mocks";
 import { runPlan, type PlanRun } from "./run";
 
 /** Test helper: plans a committed stack file once per test file (each file runs in its own worker). */

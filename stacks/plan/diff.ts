@@ -1,0 +1,95 @@
+/**
+ * Compares two plans' `resources.json`: which resources a change adds, removes or alters, and which it only moves
+ * (a new URN whose `aliases` name the old one, so `pulumi up` keeps the resource). A refactor that should change
+ * nothing shows no additions, removals or changed properties.
+ */
+
+/** A resource as `resources.json` records it. */
+export interface PlanRecord {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly parent: string | null;
+  readonly props: Record<string, unknown>;
+  readonly aliases?: readonly string[];
+}
+
+export interface PropertyChange {
+  /** Dotted path into `props`, e.g. `spec.template.spec.containers.0.image`. */
+  readonly path: string;
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+export interface PlanDiff {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  /** Same resource (by URN or alias) with different inputs. */
+  readonly changed: readonly { readonly urn: string; readonly changes: readonly PropertyChange[] }[];
+  /** Resources found under a new URN through an alias; their inputs are compared like any other. */
+  readonly moved: readonly { readonly from: string; readonly to: string }[];
+  /** Resources present in both with equal inputs (moved ones included). */
+  readonly unchanged: number;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Every leaf where `a` and `b` differ; arrays compare index by index. */
+export function propertyChanges(a: unknown, b: unknown, path = ""): PropertyChange[] {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const out: PropertyChange[] = [];
+    for (let i = 0; i < Math.max(a.length, b.length); i++) out.push(...propertyChanges(a[i], b[i], path ? `${path}.${i}` : String(i)));
+    return out;
+  }
+  if (isObject(a) && isObject(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => propertyChanges(a[k], b[k], path ? `${path}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [{ path: path || "(root)", before: a, after: b }];
+}
+
+/**
+ * Compares plans. Parents are not compared directly: a moved resource's parent changes by definition, and what
+ * matters to the engine is that the old URN is among the new resource's aliases.
+ */
+export function diffPlans(before: readonly PlanRecord[], after: readonly PlanRecord[]): PlanDiff {
+  const old = new Map(before.map((r) => [r.urn, r]));
+  const matched = new Set<string>();
+  const added: string[] = [];
+  const changed: { urn: string; changes: PropertyChange[] }[] = [];
+  const moved: { from: string; to: string }[] = [];
+  let unchanged = 0;
+  for (const r of after) {
+    const previousUrn = [r.urn, ...(r.aliases ?? [])].find((u) => old.has(u) && !matched.has(u));
+    if (!previousUrn) {
+      added.push(r.urn);
+      continue;
+    }
+    matched.add(previousUrn);
+    if (previousUrn !== r.urn) moved.push({ from: previousUrn, to: r.urn });
+    const changes = propertyChanges(old.get(previousUrn)!.props, r.props);
+    if (changes.length > 0) changed.push({ urn: r.urn, changes });
+    else unchanged++;
+  }
+  const removed = before.filter((r) => !matched.has(r.urn)).map((r) => r.urn);
+  return { added, removed, changed, moved, unchanged };
+}
+
+/** True when the plans declare the same resources with the same inputs (moves through aliases allowed). */
+export const isSamePlan = (d: PlanDiff) => d.added.length === 0 && d.removed.length === 0 && d.changed.length === 0;
+
+const show = (v: unknown) => (v === undefined ? "(unset)" : JSON.stringify(v).slice(0, 160));
+
+/** A report a reviewer reads: counts first, then each difference. */
+export function formatDiff(d: PlanDiff): string {
+  const lines = [
+    `${d.unchanged} unchanged (${d.moved.length} moved through aliases), ${d.changed.length} changed, ${d.added.length} added, ${d.removed.length} removed`,
+  ];
+  for (const urn of d.added) lines.push(`+ ${urn}`);
+  for (const urn of d.removed) lines.push(`- ${urn}`);
+  for (const c of d.changed) {
+    lines.push(`~ ${c.urn}`);
+    for (const p of c.changes) lines.push(`    ${p.path}: ${show(p.before)} -> ${show(p.after)}`);
+  }
+  return lines.join("\n");
+}
