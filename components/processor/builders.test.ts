@@ -168,11 +168,11 @@ describe("ScaledObject", () => {
     expect(byType.cpu.metadata.value).toBe(cpu);
     expect(byType.memory.metadata.value).toBe(mem);
     expect(byType.postgresql.metadata.targetQueryValue).toBe(depth);
-    expect(byType.postgresql.metadata.query).toBe(`SELECT count(*) FROM container_jobs WHERE status = 'pending' AND type = '${type}'`);
+    expect(byType.postgresql.metricType).toBe("Value");
     expect(byType.postgresql.authenticationRef).toEqual({ name: "jobs-database" });
     const b = s.advanced.horizontalPodAutoscalerConfig.behavior;
-    expect(b.scaleUp.policies).toEqual([{ type: "Pods", value: up, periodSeconds: 60 }]);
-    expect(b.scaleDown.policies).toEqual([{ type: "Pods", value: down, periodSeconds: 60 }]);
+    expect(b.scaleUp.policies).toEqual([{ type: "Pods", value: up, periodSeconds: cooldown }]);
+    expect(b.scaleDown.policies).toEqual([{ type: "Pods", value: down, periodSeconds: cooldown }]);
     expect(b.scaleDown.stabilizationWindowSeconds).toBe(cooldown);
     expect(s.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name });
   });

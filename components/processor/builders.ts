@@ -270,8 +270,35 @@ export interface ScaledObjectArgs {
   readonly pollingIntervalSeconds?: number;
 }
 
-/** Scale every this many seconds at most by the policy's pod counts. */
-export const SCALING_PERIOD_SECONDS = 60;
+/**
+ * The queue trigger's semantics. The playbook scales when the whole queue of a type exceeds its target by 10 %
+ * (`queue_depth > target × 1.1`), whatever the replica count. `Value` compares the query's total with the target,
+ * and the HPA's default 10 % tolerance is exactly that margin; KEDA's default `AverageValue` would divide the
+ * queue by the replicas first and so scale later the more replicas run.
+ */
+export const QUEUE_METRIC_TYPE = "Value";
+
+/**
+ * The playbook's scaling loop as HPA behavior. Each action adds `scaleUpRate` (removes `scaleDownRate`) pods and
+ * then holds for `cooldownPeriod`: a `Pods` policy over a period of one cooldown allows exactly that many pods per
+ * cooldown in either direction. Scale-down also waits until the lower recommendation has held for a whole cooldown
+ * (stabilization window), so a scale-up is never undone within its cooldown. Scale-up is not stabilized: the
+ * playbook acts on the first evaluation past the threshold. What the HPA cannot express is in docs/decisions.md.
+ */
+export function scalingBehavior(s: ProcessorConfig["scaling"]) {
+  return {
+    scaleUp: {
+      stabilizationWindowSeconds: 0,
+      selectPolicy: "Max",
+      policies: [{ type: "Pods", value: s.scaleUpRate, periodSeconds: s.cooldownPeriod }],
+    },
+    scaleDown: {
+      stabilizationWindowSeconds: s.cooldownPeriod,
+      selectPolicy: "Min",
+      policies: [{ type: "Pods", value: s.scaleDownRate, periodSeconds: s.cooldownPeriod }],
+    },
+  };
+}
 
 export function scaledObjectSpec(args: ScaledObjectArgs): Record<string, unknown> {
   const s = args.config.scaling;
@@ -281,6 +308,7 @@ export function scaledObjectSpec(args: ScaledObjectArgs): Record<string, unknown
     {
       type: "postgresql",
       name: "queue-depth",
+      metricType: QUEUE_METRIC_TYPE,
       metadata: {
         query: queueDepthQuery(args.jobType),
         targetQueryValue: String(s.targetQueueDepth),
@@ -300,22 +328,7 @@ export function scaledObjectSpec(args: ScaledObjectArgs): Record<string, unknown
     maxReplicaCount: s.maxReplicas,
     pollingInterval: args.pollingIntervalSeconds ?? 15,
     cooldownPeriod: s.cooldownPeriod,
-    advanced: {
-      horizontalPodAutoscalerConfig: {
-        behavior: {
-          scaleUp: {
-            stabilizationWindowSeconds: 0,
-            selectPolicy: "Max",
-            policies: [{ type: "Pods", value: s.scaleUpRate, periodSeconds: SCALING_PERIOD_SECONDS }],
-          },
-          scaleDown: {
-            stabilizationWindowSeconds: s.cooldownPeriod,
-            selectPolicy: "Min",
-            policies: [{ type: "Pods", value: s.scaleDownRate, periodSeconds: SCALING_PERIOD_SECONDS }],
-          },
-        },
-      },
-    },
+    advanced: { horizontalPodAutoscalerConfig: { behavior: scalingBehavior(s) } },
     triggers,
   };
 }

@@ -2,6 +2,7 @@ import type { PackPolicy } from "./core/policy";
 import * as security from "./kubernetes/security";
 import * as reliability from "./kubernetes/reliability";
 import * as identity from "./kubernetes/identity";
+import * as scaling from "./kubernetes/scaling";
 import * as k8sNetwork from "./network/kubernetes";
 import * as cloudNetwork from "./network/cloud";
 import * as s3 from "./storage/s3";
@@ -37,6 +38,8 @@ export const allPolicies: readonly PackPolicy[] = [
     reliability.pdbRequired,
     reliability.pdbAllowsDisruption,
     reliability.terminationGrace,
+    scaling.queueTriggerTotal,
+    scaling.scalingRateLimited,
     identity.noAutomountToken,
     identity.noDefaultServiceAccount,
     identity.noBarePods,

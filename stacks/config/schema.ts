@@ -16,7 +16,12 @@ const scalingSchema = z
     targetQueueDepth: positiveInt,
     scaleUpRate: positiveInt,
     scaleDownRate: positiveInt,
-    cooldownPeriod: z.number().int().min(0).max(3600),
+    // It becomes the period of the HPA's scaling policies, which Kubernetes bounds to 1–1800 s.
+    cooldownPeriod: z
+      .number()
+      .int()
+      .min(1, "expected seconds in [1, 1800] (an HPA scaling policy's period)")
+      .max(1800, "expected seconds in [1, 1800] (an HPA scaling policy's period)"),
   })
   .superRefine((s, ctx) => {
     if (s.minReplicas > s.maxReplicas) {

@@ -111,8 +111,16 @@ export function scaledObject(service: string): Mutable {
             triggers: [
                 { type: "cpu", metricType: "Utilization", metadata: { value: "70" } },
                 { type: "memory", metricType: "Utilization", metadata: { value: "80" } },
-                { type: "postgresql", metadata: { query: `SELECT count(*) FROM container_jobs WHERE status = 'pending' AND job_type = '${service}'`, targetQueryValue: "50" }, authenticationRef: { name: "jobs-database" } },
+                { type: "postgresql", metricType: "Value", metadata: { query: `SELECT runnable_job_count('${service}')`, targetQueryValue: "50" }, authenticationRef: { name: "jobs-database" } },
             ],
+            advanced: {
+                horizontalPodAutoscalerConfig: {
+                    behavior: {
+                        scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Pods", value: 2, periodSeconds: 300 }] },
+                        scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Pods", value: 1, periodSeconds: 300 }] },
+                    },
+                },
+            },
         },
     });
 }

@@ -4,6 +4,7 @@ const VP = "video-processor";
 const d = (s: Mutable[]) => find(s, VP);
 const c = (s: Mutable[]) => container(d(s));
 const p = (s: Mutable[]) => pod(d(s));
+const so = (s: Mutable[]) => find(s, `${VP}-scaler`).props.spec;
 
 /** A bare Pod copied from the video-processor template, otherwise compliant. */
 function barePod(s: Mutable[]): void {
@@ -110,6 +111,15 @@ export const workloadCases: Record<string, Case[]> = {
     "k8s-termination-grace-covers-job-timeout": [
         { name: "grace is shorter than JOB_TIMEOUT", culprit: VP, mutate: (s) => void (p(s).terminationGracePeriodSeconds = 300) },
         { name: "grace is defaulted (30 s) and JOB_TIMEOUT is 10m", culprit: VP, mutate: (s) => { delete p(s).terminationGracePeriodSeconds; c(s).env[0].value = "10m"; } },
+    ],
+    "keda-queue-trigger-total-depth": [
+        { name: "the queue trigger takes KEDA's default (AverageValue)", culprit: `${VP}-scaler`, mutate: (s) => void delete so(s).triggers[2].metricType },
+        { name: "the queue trigger is AverageValue", culprit: `${VP}-scaler`, mutate: (s) => void (so(s).triggers[2].metricType = "AverageValue") },
+    ],
+    "keda-scaling-rate-limited": [
+        { name: "there is no behavior", culprit: `${VP}-scaler`, mutate: (s) => void delete so(s).advanced },
+        { name: "scale-up has no policies", culprit: `${VP}-scaler`, mutate: (s) => void delete so(s).advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.policies },
+        { name: "scale-down has no stabilization window", culprit: `${VP}-scaler`, mutate: (s) => void (so(s).advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds = 0) },
     ],
     "k8s-no-automount-service-account-token": [
         { name: "the pod does not disable automount", culprit: VP, mutate: (s) => void delete p(s).automountServiceAccountToken },
