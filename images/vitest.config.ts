@@ -1,4 +1,10 @@
+import path from "node:path";
 import { defineConfig } from "vitest/config";
+
+// As in the root config: the project's tools first (also when this package is tested on its own).
+if (!process.env.PATH?.includes(path.join(__dirname, "..", ".tools", "bin"))) {
+  process.env.PATH = [path.join(__dirname, "..", ".tools", "bin"), process.env.PATH].join(path.delimiter);
+}
 
 export default defineConfig({
   test: {

@@ -1,22 +1,22 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
 import { migrate } from "../src/db/migrate";
+import { requireTools, TOOLS_BIN } from "../src/dev/tools";
 import { freePort } from "./pg";
 
 /**
- * The PostgreSQL client tools the backup tests use: `PG_BIN_DIR` when set, else the newest Debian
- * `postgresql-client` under /usr/lib/postgresql (the package the db-backup image installs).
+ * The PostgreSQL client tools and server the backup tests use: `PG_BIN_DIR` when set, else the project's tool
+ * directory, where the set-up step puts Debian's `postgresql-client` (what the db-backup image installs) and the
+ * server of the same major. Fails at once, naming the package, when one is missing.
  */
 export function clientBinDir(): string {
   if (process.env.PG_BIN_DIR) return process.env.PG_BIN_DIR;
-  const root = "/usr/lib/postgresql";
-  const majors = existsSync(root) ? readdirSync(root).filter((d) => existsSync(path.join(root, d, "bin", "pg_dump"))).map(Number) : [];
-  if (majors.length === 0) throw new Error("no pg_dump found: install postgresql-client (apt-packages.txt) or set PG_BIN_DIR");
-  return path.join(root, String(Math.max(...majors)), "bin");
+  requireTools("pg_dump", "pg_restore", "initdb", "pg_ctl", "postgres");
+  return TOOLS_BIN;
 }
 
 export function majorVersion(binary: string): number {
@@ -46,7 +46,7 @@ function must(cmd: string, args: string[]): void {
  * when the tests run as root, as PostgreSQL refuses root.
  */
 export async function startScratchServer(binDir: string): Promise<ScratchServer> {
-  if (!existsSync(path.join(binDir, "postgres"))) throw new Error(`${binDir} has no postgres server; install postgresql (apt-packages.txt)`);
+  if (!existsSync(path.join(binDir, "postgres"))) throw new Error(`${binDir} has no postgres server (Debian package postgresql)`);
   const root = await mkdtemp(path.join(os.tmpdir(), "pitchey-backup-pg-"));
   await chmod(root, 0o755);
   if (os.userInfo().uid === 0) {
