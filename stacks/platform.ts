@@ -4,7 +4,7 @@ import { Keda } from "../components/autoscaling";
 import type { ClusterArgs } from "../components/cluster/args";
 import type { ClusterFacts } from "../components/cluster/types";
 import { DatabaseBackup } from "../components/backup";
-import { WorkerImage, contextHash } from "../components/images";
+import { WorkerImage } from "../components/images";
 import { k8sLabels, type LabelContext } from "../components/labels";
 import { WorkloadNamespace } from "../components/namespace";
 import { HTTP_PORT, HTTPS_EGRESS_LABEL, ProcessorService } from "../components/processor";
@@ -107,15 +107,13 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     { provider: cluster.provider, dependsOn: [keda.release, dbSecret] },
   );
 
-  const tag = `src-${contextHash(config.images.context)}`;
   const buildImage = (target: string) =>
     new WorkerImage(target, {
       target,
-        context: config.images.context,
-        dockerfile: config.images.dockerfile,
+      context: config.images.context,
+      dockerfile: config.images.dockerfile,
       repository: cluster.imageRepository(target),
       registryAuth: cluster.registryAuth,
-      tag,
       platforms: config.images.platforms,
       push: config.images.push,
     }).ref;

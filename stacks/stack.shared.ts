@@ -26,6 +26,15 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
     for (const b of builds) expect((b.props as any).push).toBe(true);
   });
 
+  it("tags each image with a hash of its own build inputs and never builds on preview", () => {
+    const builds = get().ofType("docker-build:index:Image").map((b) => b.props as any);
+    const tags = builds.map((b) => String(b.tags[0]).split(":").pop());
+    for (const t of tags) expect(t).toMatch(/^b-[0-9a-f]{20}$/);
+    // Different targets are different builds: one shared tag would hide a change to a target's inputs.
+    expect(new Set(tags).size).toBe(builds.length);
+    for (const b of builds) expect(b.buildOnPreview, b.target).toBe(false);
+  });
+
   it("gives every processor a Service, a PDB and a ScaledObject", () => {
     for (const kind of ["Service", "PodDisruptionBudget", "ScaledObject", "ServiceAccount"]) {
       const names = get().k8s(kind).map((o) => o.metadata.name.replace(/-pdb$/, ""));

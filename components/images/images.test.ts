@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { contextHash } from "./index";
+import { buildArgsFor, contextHash, imageBuildArgs, imageTag, type BuildInputs } from "./index";
 
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,5 +33,76 @@ describe("image tags", () => {
     mkdirSync(join(d, "dist"));
     writeFileSync(join(d, "dist", "o.js"), "1");
     expect(contextHash(d)).toBe(before);
+  });
+});
+
+describe("image tags hash every build input", () => {
+  const base = (d: string): BuildInputs => ({
+    context: d,
+    dockerfile: join(d, "Dockerfile"),
+    target: "video-processor",
+    platforms: ["linux/amd64"],
+    buildArgs: { PROCESSOR: "video-processor" },
+  });
+
+  it("are stable for the same inputs, platforms in any order", () => {
+    const d = context({ Dockerfile: "FROM scratch", "src/a.ts": "a" });
+    expect(imageTag(base(d))).toBe(imageTag(base(d)));
+    expect(imageTag({ ...base(d), platforms: ["linux/arm64", "linux/amd64"] })).toBe(
+      imageTag({ ...base(d), platforms: ["linux/amd64", "linux/arm64"] }),
+    );
+    expect(imageTag(base(d))).toMatch(/^b-[0-9a-f]{20}$/);
+  });
+
+  it("change with the platforms, the target, a build argument, the Dockerfile or the context", () => {
+    const d = context({ Dockerfile: "FROM scratch", "src/a.ts": "a" });
+    const before = imageTag(base(d));
+    const variants: [string, BuildInputs][] = [
+      ["platforms", { ...base(d), platforms: ["linux/amd64", "linux/arm64"] }],
+      ["target", { ...base(d), target: "media-transcoder" }],
+      ["build argument value", { ...base(d), buildArgs: { PROCESSOR: "other" } }],
+      ["extra build argument", { ...base(d), buildArgs: { PROCESSOR: "video-processor", NODE_ENV: "production" } }],
+    ];
+    const tags = new Set([before]);
+    for (const [what, inputs] of variants) {
+      const tag = imageTag(inputs);
+      expect(tag, what).not.toBe(before);
+      tags.add(tag);
+    }
+    expect(tags.size).toBe(variants.length + 1);
+    writeFileSync(join(d, "Dockerfile"), "FROM scratch\nUSER 10001");
+    expect(imageTag(base(d)), "Dockerfile").not.toBe(before);
+  });
+
+  it("cover a Dockerfile kept outside the context", () => {
+    const outside = mkdtempSync(join(tmpdir(), "df-"));
+    try {
+      const d = context({ "src/a.ts": "a" });
+      writeFileSync(join(outside, "Dockerfile"), "FROM scratch");
+      const inputs = { ...base(d), dockerfile: join(outside, "Dockerfile") };
+      const before = imageTag(inputs);
+      writeFileSync(join(outside, "Dockerfile"), "FROM busybox");
+      expect(imageTag(inputs)).not.toBe(before);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("are what the Image is pushed under, and previews do not build", async () => {
+    const d = context({ Dockerfile: "FROM scratch" });
+    const args = {
+      target: "ai-inference",
+      context: d,
+      dockerfile: join(d, "Dockerfile"),
+      repository: "registry.example/p/ai-inference",
+      registryAuth: { address: "registry.example", username: "u", password: "p" },
+      platforms: ["linux/amd64"] as const,
+      push: true,
+    };
+    const built = imageBuildArgs({ ...args, platforms: [...args.platforms] }, args.repository);
+    expect(built.buildOnPreview).toBe(false);
+    expect(built.buildArgs).toEqual(buildArgsFor("ai-inference"));
+    const tag = await new Promise<string>((resolve) => built.tags[0].apply(resolve));
+    expect(tag).toBe(`registry.example/p/ai-inference:${imageTag({ ...args, buildArgs: buildArgsFor("ai-inference") })}`);
   });
 });

@@ -7,10 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 /** Paths under the build context that never enter an image. */
 const IGNORED = new Set(["node_modules", "dist", ".pgdata", "coverage"]);
 
-/**
- * A content hash of the build context. Tags are immutable in the registries, so the tag must change exactly
- * when the content does: same source, same tag, no rebuild.
- */
+/** A content hash of the build context (one of the inputs of `imageTag`). */
 export function contextHash(dir: string): string {
   const hash = createHash("sha256");
   const walk = (d: string) => {
@@ -25,6 +22,36 @@ export function contextHash(dir: string): string {
   return hash.digest("hex").slice(0, 16);
 }
 
+/** Everything that decides an image's bytes: a change to any of them must give a new tag. */
+export interface BuildInputs {
+  /** Build context directory. */
+  readonly context: string;
+  /** Dockerfile path (it may live outside the context). */
+  readonly dockerfile: string;
+  readonly target: string;
+  readonly platforms: readonly string[];
+  readonly buildArgs: Readonly<Record<string, string>>;
+}
+
+/**
+ * The image tag: a hash over the context's content, the Dockerfile's content, the target, the platforms and the
+ * build arguments. The registries refuse to overwrite a tag, so any change to what is built must change the tag;
+ * the same inputs give the same tag, and nothing is rebuilt.
+ */
+export function imageTag(inputs: BuildInputs): string {
+  const hash = createHash("sha256");
+  const field = (name: string, value: string) => hash.update(name).update("\0").update(value).update("\0");
+  field("context", contextHash(inputs.context));
+  field("dockerfile", createHash("sha256").update(readFileSync(inputs.dockerfile)).digest("hex"));
+  field("target", inputs.target);
+  field("platforms", [...inputs.platforms].sort().join(","));
+  for (const [k, v] of Object.entries(inputs.buildArgs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) field(`arg:${k}`, v);
+  return `b-${hash.digest("hex").slice(0, 20)}`;
+}
+
+/** Build arguments every target gets: which processor the image is for. */
+export const buildArgsFor = (target: string): Record<string, string> => ({ PROCESSOR: target });
+
 export interface WorkerImageArgs {
   /** Dockerfile target: a processor's name, or `db-backup`. */
   readonly target: string;
@@ -34,11 +61,27 @@ export interface WorkerImageArgs {
   /** Repository without tag, from the cluster's registry. */
   readonly repository: pulumi.Input<string>;
   readonly registryAuth: pulumi.Input<{ address: string; username: string; password: string }>;
-  /** Content tag (see `contextHash`). */
-  readonly tag: string;
   readonly platforms: readonly ("linux/amd64" | "linux/arm64")[];
   /** Push to the registry. Default: true. */
   readonly push: boolean;
+}
+
+/** The docker-build Image's inputs; the tag is `imageTag` of exactly the inputs passed here. */
+export function imageBuildArgs(args: WorkerImageArgs, repository: pulumi.Input<string>) {
+  const buildArgs = buildArgsFor(args.target);
+  const tag = imageTag({ context: args.context, dockerfile: args.dockerfile, target: args.target, platforms: args.platforms, buildArgs });
+  return {
+    context: { location: args.context },
+    dockerfile: { location: args.dockerfile },
+    target: args.target,
+    platforms: [...args.platforms],
+    push: args.push,
+    tags: [pulumi.interpolate`${repository}:${tag}`],
+    registries: [pulumi.output(args.registryAuth)],
+    buildArgs,
+    // A preview shows the new tag; building (the CUDA image included) waits for `pulumi up`.
+    buildOnPreview: false,
+  };
 }
 
 /** An image built from a target of `images/Dockerfile` and pushed; consumers take `ref`, which is by digest. */
@@ -50,20 +93,7 @@ export class WorkerImage extends pulumi.ComponentResource {
   constructor(name: string, args: WorkerImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pitchey:images:WorkerImage", name, {}, opts);
     const repo = pulumi.output(args.repository);
-    this.image = new dockerBuild.Image(
-      `${name}-image`,
-      {
-        context: { location: args.context },
-        dockerfile: { location: args.dockerfile },
-        target: args.target,
-        platforms: [...args.platforms],
-        push: args.push,
-        tags: [pulumi.interpolate`${repo}:${args.tag}`],
-        registries: [pulumi.output(args.registryAuth)],
-        buildArgs: { PROCESSOR: args.target },
-      },
-      { parent: this },
-    );
+    this.image = new dockerBuild.Image(`${name}-image`, imageBuildArgs(args, repo), { parent: this });
     this.ref = pulumi.interpolate`${repo}@${this.image.digest}`;
     this.registerOutputs({ ref: this.ref });
   }

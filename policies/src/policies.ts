@@ -92,6 +92,7 @@ export const allPolicies: readonly PackPolicy[] = [
     registry.registryUntaggedExpiry,
     registry.helmChartPinned,
     registry.imageBuildTags,
+    registry.imageNotBuiltOnPreview,
     cloudflare.cfSslStrict,
     cloudflare.cfMinTls,
     cloudflare.cfAlwaysHttps,

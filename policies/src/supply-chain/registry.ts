@@ -145,3 +145,19 @@ export const imageBuildTags = resourcePolicy({
         }
     },
 });
+
+export const imageNotBuiltOnPreview = resourcePolicy({
+    name: "image-build-not-on-preview",
+    summary: "Images built by the program must not be built during `pulumi preview` (docker-build buildOnPreview: false).",
+    enforcement: "mandatory",
+    meta: {
+        area: "supply-chain",
+        source: "@pulumi/docker-build Image.buildOnPreview (default true); docs/decisions.md #5",
+        why: "Every preview (each pull request, each policy run) would otherwise build every image, the multi-GB CUDA one included; the tag already shows on preview whether an image changes.",
+    },
+    fix: "Set buildOnPreview: false on the docker-build Image.",
+    types: [DOCKER_BUILD_IMAGE],
+    validate: (args, report) => {
+        if (args.props.buildOnPreview !== false) report(`Image ${args.name} is built on every preview (buildOnPreview is ${args.props.buildOnPreview ?? "unset, default true"}).`);
+    },
+});

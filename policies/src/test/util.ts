@@ -461,6 +461,7 @@ export function imageBuild(name = "video-processor"): Mutable {
         push: true,
         target: name,
         tags: [`us-west1-docker.pkg.dev/pitchey/processors/${name}:src-0123abcd`],
+        buildOnPreview: false,
     });
 }
 

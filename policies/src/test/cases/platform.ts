@@ -22,6 +22,10 @@ export const platformCases: Record<string, Case[]> = {
         { name: "the image is pushed as latest", culprit: "video-processor-image", mutate: (s) => void (find(s, "video-processor-image").props.tags = ["us-west1-docker.pkg.dev/pitchey/processors/video-processor:latest"]) },
         { name: "the image is pushed without tags", culprit: "video-processor-image", mutate: (s) => void delete find(s, "video-processor-image").props.tags },
     ],
+    "image-build-not-on-preview": [
+        { name: "buildOnPreview is unset (docker-build's default builds)", culprit: "video-processor-image", mutate: (s) => void delete find(s, "video-processor-image").props.buildOnPreview },
+        { name: "buildOnPreview is true", culprit: "video-processor-image", mutate: (s) => void (find(s, "video-processor-image").props.buildOnPreview = true) },
+    ],
     "cloudflare-ssl-strict": [
         { name: "SSL is flexible", culprit: "zone-ssl", mutate: (s) => void (find(s, "zone-ssl").props.value = "flexible") },
         { name: "the ssl setting is missing", culprit: "pitchey-zone", mutate: (s) => remove(s, "zone-ssl") },
