@@ -169,6 +169,7 @@ describe("ScaledObject", () => {
     expect(byType.memory.metadata.value).toBe(mem);
     expect(byType.postgresql.metadata.targetQueryValue).toBe(depth);
     expect(byType.postgresql.metricType).toBe("Value");
+    expect(byType.postgresql.metadata.query).toBe(`SELECT runnable_job_count('${type}')`);
     expect(byType.postgresql.authenticationRef).toEqual({ name: "jobs-database" });
     const b = s.advanced.horizontalPodAutoscalerConfig.behavior;
     expect(b.scaleUp.policies).toEqual([{ type: "Pods", value: up, periodSeconds: cooldown }]);
@@ -186,6 +187,6 @@ describe("ScaledObject", () => {
   });
 
   it("queries only its own type", () => {
-    expect(queueDepthQuery("code")).toContain("type = 'code'");
+    expect(queueDepthQuery("code")).toBe("SELECT runnable_job_count('code')");
   });
 });

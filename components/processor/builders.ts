@@ -256,9 +256,12 @@ export function pdbSpec(name: string, config: ProcessorConfig): k8s.types.input.
   return config.scaling.minReplicas >= 2 ? { minAvailable: 1, selector } : { maxUnavailable: 1, selector };
 }
 
-/** The KEDA queue query: pending jobs of this type, the same table the runtime claims from. */
-export const queueDepthQuery = (jobType: string) =>
-  `SELECT count(*) FROM container_jobs WHERE status = 'pending' AND type = '${jobType}'`;
+/**
+ * The KEDA queue query: jobs of this type a worker could claim now. `runnable_job_count` (a migration of the
+ * worker's schema) uses the same definition of runnable as the workers' claim, so retries in back-off and
+ * scheduled jobs do not scale a pool out.
+ */
+export const queueDepthQuery = (jobType: string) => `SELECT runnable_job_count('${jobType}')`;
 
 export interface ScaledObjectArgs {
   readonly name: string;

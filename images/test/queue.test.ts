@@ -25,6 +25,9 @@ beforeEach(async () => {
   await pool.query("TRUNCATE container_jobs");
 });
 
+/** A reaper that holds nothing and trusts missing liveness locks at once. */
+const reap = (reaperId = "reaper") => queue.reap(reaperId, [], { trustLocks: true, settleSeconds: 0 });
+
 const statusCounts = async () => {
   const { rows } = await pool.query<{ status: string; n: number }>(
     "SELECT status, count(*)::int AS n FROM container_jobs GROUP BY status",
@@ -85,8 +88,8 @@ describe("queue", () => {
     const [a] = await queue.claim("code", "worker-a", "pod-a", 1, 30);
     expect(a!.id).toBe(job.id);
     // Worker A stalls past its lease.
-    await pool.query("UPDATE container_jobs SET lease_expires_at = now() - interval '1 second'");
-    expect((await queue.reap(60)).map((r) => r.status)).toEqual(["pending"]);
+    await pool.query("UPDATE container_jobs SET lease_expires_at = now() - interval '1 second', heartbeat_at = now() - interval '31 seconds'");
+    expect((await reap()).map((r) => r.status)).toEqual(["pending"]);
     const [b] = await queue.claim("code", "worker-b", "pod-b", 1, 30);
     expect(b!.attempt).toBe(2);
     expect(await queue.heartbeat("worker-a", [{ id: a!.id, attempt: a!.attempt, progress: null, message: null }], 30)).toEqual(new Set());
@@ -100,18 +103,64 @@ describe("queue", () => {
   it("dead-letters a job whose last allowed attempt lost its worker", async () => {
     const { job } = await queue.submit("code", { n: 1 }, { maxAttempts: 1 });
     await queue.claim("code", "worker-a", "pod-a", 1, 30);
-    await pool.query("UPDATE container_jobs SET lease_expires_at = now() - interval '1 second'");
-    expect(await queue.reap(60)).toEqual([{ id: job.id, type: "code", status: "dead" }]);
+    await pool.query("UPDATE container_jobs SET lease_expires_at = now() - interval '1 second', heartbeat_at = now() - interval '31 seconds'");
+    expect(await reap()).toEqual([{ id: job.id, type: "code", status: "dead" }]);
     expect((await queue.get(job.id))?.error).toMatch(/lease lost: worker worker-a stopped during attempt 1/);
   });
 
   it("reclaims the job of a worker whose session is gone before its lease runs out", async () => {
     const { job } = await queue.submit("code", { n: 1 });
     await queue.claim("code", "ghost", "pod-ghost", 1, 300);
-    // Within the grace nothing happens; past it, with no live session holding the ghost's lock, the job returns.
-    expect(await queue.reap(60)).toEqual([]);
-    await pool.query("UPDATE container_jobs SET heartbeat_at = now() - interval '61 seconds'");
-    expect(await queue.reap(60)).toEqual([{ id: job.id, type: "code", status: "pending" }]);
+    // Within two heartbeats of its 300 s lease (100 s) nothing happens; past them, with no live session holding
+    // the ghost's lock, the job returns long before the lease runs out.
+    await pool.query("UPDATE container_jobs SET heartbeat_at = now() - interval '99 seconds'");
+    expect(await reap()).toEqual([]);
+    await pool.query("UPDATE container_jobs SET heartbeat_at = now() - interval '101 seconds'");
+    expect(await reap()).toEqual([{ id: job.id, type: "code", status: "pending" }]);
+  });
+
+  it("does not read a missing liveness lock as a dead worker until told the locks are settled", async () => {
+    const { job } = await queue.submit("code", { n: 1 });
+    await queue.claim("code", "ghost", "pod-ghost", 1, 30);
+    await pool.query("UPDATE container_jobs SET heartbeat_at = now() - interval '20 seconds'");
+    // Just reconnected after an outage: peers may not have re-taken their locks yet.
+    expect(await queue.reap("reaper", [], { trustLocks: false, settleSeconds: 0 })).toEqual([]);
+    // The server itself started less than the settle time ago.
+    expect(await queue.reap("reaper", [], { trustLocks: true, settleSeconds: 86_400 })).toEqual([]);
+    expect(await reap()).toEqual([{ id: job.id, type: "code", status: "pending" }]);
+  });
+
+  it("never reclaims a job the reaper itself still holds", async () => {
+    const { job } = await queue.submit("code", { n: 1 });
+    await queue.claim("code", "me", "pod-me", 1, 30);
+    await pool.query("UPDATE container_jobs SET heartbeat_at = now() - interval '60 seconds', lease_expires_at = now() - interval '30 seconds'");
+    expect(await queue.reap("me", [job.id], { trustLocks: true, settleSeconds: 0 })).toEqual([]);
+    // Claimed by us but not held (the claim's answer was lost): ours to reclaim like anyone's.
+    expect(await queue.reap("me", [], { trustLocks: true, settleSeconds: 0 })).toEqual([{ id: job.id, type: "code", status: "pending" }]);
+  });
+
+  it("judges each job by the lease recorded on it, not by the reaper's", async () => {
+    const long = await queue.submit("code", { n: 1 }, { priority: 1 });
+    const short = await queue.submit("code", { n: 2 }, { priority: 2 });
+    // Two workers of other types, both gone: one with a 30 s lease (heartbeat every 5 s), one with a 3 s lease.
+    await queue.claim("code", "ghost-30s", "pod-a", 1, 30);
+    await queue.claim("code", "ghost-3s", "pod-b", 1, 3);
+    await pool.query("UPDATE container_jobs SET heartbeat_at = now() - interval '2.5 seconds'");
+    // A document worker with a 3 s lease: 2.5 s of silence is many of its heartbeats, not two of the 30 s worker's.
+    const reaper = await startWorker(db.url, {
+      handler: { ...doublingHandler(), type: "document" },
+      leaseSeconds: 3,
+      heartbeatIntervalMs: 300,
+      reapIntervalMs: 100,
+      reconnectSettleMs: 0,
+    });
+    try {
+      await waitFor(async () => (await queue.get(short.job.id))?.status === "pending" || undefined, 5000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await queue.get(long.job.id))?.status).toBe("processing");
+    } finally {
+      await reaper.stop();
+    }
   });
 
   it("leaves alone a silent worker whose session is still alive until its lease expires", async () => {
@@ -120,7 +169,7 @@ describe("queue", () => {
       const { job } = await queue.submit("code", { n: 2, sleepMs: 5000 });
       await waitFor(async () => (await queue.get(job.id))?.status === "processing");
       await pool.query("UPDATE container_jobs SET heartbeat_at = now() - interval '61 seconds'");
-      expect(await queue.reap(60)).toEqual([]);
+      expect(await reap()).toEqual([]);
     } finally {
       await w.stop(100);
     }

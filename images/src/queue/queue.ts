@@ -1,5 +1,10 @@
-import type { Pool } from "pg";
+import type { Pool, QueryResult, QueryResultRow } from "pg";
 import type { JobType } from "../runtime/types";
+
+/** A pool or a single connection. */
+export interface Queryable {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+}
 
 export type JobStatus = "pending" | "processing" | "completed" | "failed" | "dead";
 
@@ -171,15 +176,15 @@ export class JobQueue {
       wait_seconds: number;
     }>(
       `WITH next AS (
-         SELECT id FROM container_jobs
-          WHERE type = $1 AND status = 'pending' AND run_at <= now()
+         SELECT id FROM runnable_container_jobs
+          WHERE type = $1
           ORDER BY priority, created_at
           LIMIT $3
           FOR UPDATE SKIP LOCKED
        )
        UPDATE container_jobs j
           SET status = 'processing', attempts = j.attempts + 1, locked_by = $2, container_id = $4,
-              lease_expires_at = now() + make_interval(secs => $5), heartbeat_at = now(),
+              lease_expires_at = now() + make_interval(secs => $5), lease_seconds = $5, heartbeat_at = now(),
               started_at = now(), progress = NULL, progress_message = NULL
          FROM next WHERE j.id = next.id
        RETURNING j.id, j.payload, j.attempts, j.max_attempts, j.priority,
@@ -200,9 +205,9 @@ export class JobQueue {
   }
 
   /** Extends the leases still held; returns the ids this worker still owns. */
-  async heartbeat(workerId: string, items: readonly HeartbeatItem[], leaseSeconds: number): Promise<Set<string>> {
+  async heartbeat(workerId: string, items: readonly HeartbeatItem[], leaseSeconds: number, db: Queryable = this.pool): Promise<Set<string>> {
     if (items.length === 0) return new Set();
-    const { rows } = await this.pool.query<{ id: string }>(
+    const { rows } = await db.query<{ id: string }>(
       `UPDATE container_jobs j
           SET lease_expires_at = now() + make_interval(secs => $5), heartbeat_at = now(),
               progress = u.progress, progress_message = u.message
@@ -305,25 +310,35 @@ export class JobQueue {
   }
 
   /**
-   * Returns jobs of lost workers to pending (or dead when out of attempts):
-   * those whose lease expired, and — sooner — those whose worker stopped
-   * heartbeating and whose database session is gone (the process died).
-   * The grace keeps a database restart, which drops every session at once,
-   * from reclaiming jobs whose workers are merely reconnecting.
+   * Returns jobs of lost workers to pending (or dead when out of attempts).
+   * Each job is judged by the lease recorded on it, never by the reaper's own:
+   * - its worker's session is alive (it holds its liveness lock): only once the
+   *   lease has expired (a stuck worker);
+   * - its worker's session is gone: once the job has missed two heartbeats (a
+   *   third of its lease), but only when `trustLocks` says the reaper has been
+   *   connected long enough for live workers to have re-taken their locks after
+   *   an outage, and the server itself has been up that long. A database
+   *   restart drops every session at once; without these conditions every job
+   *   would look orphaned the moment it comes back.
+   * Jobs `reaperId` still holds (`heldIds`) are never touched: their outcome
+   * may still be on its way.
    */
-  async reap(deadSessionGraceSeconds: number): Promise<ReapedJob[]> {
+  async reap(reaperId: string, heldIds: readonly string[], opts: { trustLocks: boolean; settleSeconds: number }): Promise<ReapedJob[]> {
     const { rows } = await this.pool.query<ReapedJob>(
-      `WITH lost AS (
+      `WITH live AS MATERIALIZED (
+         SELECT l.objid FROM pg_locks l
+          WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::int::oid AND l.objsubid = 2
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+       ), lost AS (
          SELECT id FROM container_jobs j
           WHERE status = 'processing'
-            AND (lease_expires_at < now()
-                 OR (heartbeat_at < now() - make_interval(secs => $1)
-                     AND NOT EXISTS (
-                       SELECT 1 FROM pg_locks l
-                        WHERE l.locktype = 'advisory' AND l.granted
-                          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                          AND l.classid = $2::int::oid AND l.objid = hashtext(j.locked_by)::oid
-                          AND l.objsubid = 2)))
+            AND NOT (j.locked_by = $2 AND j.id = ANY($3::uuid[]))
+            AND CASE WHEN hashtext(j.locked_by)::oid IN (SELECT objid FROM live)
+                     THEN j.lease_expires_at < now()
+                     ELSE $4::boolean
+                          AND pg_postmaster_start_time() < now() - make_interval(secs => $5)
+                          AND j.heartbeat_at < now() - make_interval(secs => coalesce(j.lease_seconds, 30) / 3.0)
+                END
           FOR UPDATE SKIP LOCKED
        )
        UPDATE container_jobs j
@@ -333,9 +348,15 @@ export class JobQueue {
               run_at = now(), locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
          FROM lost WHERE j.id = lost.id
        RETURNING j.id, j.type, j.status`,
-      [deadSessionGraceSeconds, LIVENESS_LOCK_NAMESPACE],
+      [LIVENESS_LOCK_NAMESPACE, reaperId, heldIds, opts.trustLocks, opts.settleSeconds],
     );
     return rows;
+  }
+
+  /** Jobs of this type a worker could claim now: the autoscaler's figure. */
+  async runnableCount(type: JobType): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>("SELECT runnable_job_count($1) AS n", [type]);
+    return Number(rows[0]!.n);
   }
 
   /** Pending jobs per type, runnable or scheduled. */

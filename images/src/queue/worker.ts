@@ -8,7 +8,7 @@ import pino, { type Logger } from "pino";
 import { JobTimeoutError, LeaseLostError, PermanentJobError, ShutdownError } from "../runtime/errors";
 import type { RuntimeMetrics } from "../runtime/metrics";
 import type { JobContext, JobHandler, ResultStore } from "../runtime/types";
-import { type ClaimedJob, JobQueue, LIVENESS_LOCK_NAMESPACE } from "./queue";
+import { type ClaimedJob, JobQueue, LIVENESS_LOCK_NAMESPACE, type Queryable } from "./queue";
 
 export interface BackoffOptions {
   /** Delay before the first retry; doubles per attempt. Default 2000 ms. */
@@ -39,8 +39,13 @@ export interface WorkerOptions {
   readonly pollIntervalMs?: number;
   /** How often this worker looks for jobs of lost workers. Default 2000 ms. */
   readonly reapIntervalMs?: number;
-  /** Silence after which a job whose worker's session is gone is reclaimed. Default two heartbeats. */
-  readonly deadSessionGraceSeconds?: number;
+  /**
+   * After this worker reconnects from an outage, how long it waits before it
+   * treats a missing liveness lock as a dead worker: live workers need that
+   * long to reconnect and re-take theirs. Also how long after a server start.
+   * Default 5000 ms (listener reconnects are at most 2 s apart).
+   */
+  readonly reconnectSettleMs?: number;
   readonly backoff?: BackoffOptions;
   /** Cost rate for `estimated_cost_usd`. Default 0. */
   readonly costPerSecondUsd?: number;
@@ -56,6 +61,7 @@ export interface WorkerOptions {
 
 export type Outcome = "completed" | "pending" | "dead" | "failed" | "released" | "lost";
 
+/** A job this worker holds: running, or finished with its outcome not yet written. Heartbeats cover both. */
 interface Running {
   readonly job: ClaimedJob;
   readonly abort: AbortController;
@@ -111,12 +117,20 @@ export class Worker {
   private readonly heartbeatMs: number;
   private readonly pollMs: number;
   private readonly reapMs: number;
-  private readonly graceSeconds: number;
+  private readonly settleMs: number;
+  /** Jobs whose handler is running; their number is bounded by the concurrency. */
   private readonly running = new Map<string, Running>();
+  /** Jobs this worker holds a lease on: running, or waiting for their outcome to be written. */
+  private readonly held = new Map<string, Running>();
   private readonly timers: NodeJS.Timeout[] = [];
   private listener: Client | undefined;
   private listenerRetry: NodeJS.Timeout | undefined;
+  private lockRetry: NodeJS.Timeout | undefined;
   private listenerFailures = 0;
+  /** When the listener's session took the liveness lock; undefined while it does not hold it. */
+  private lockSince: number | undefined;
+  /** The listener has lost its session at least once: peers may be reconnecting too. */
+  private reconnected = false;
   private wanted = false;
   private looping = false;
   private claiming = false;
@@ -147,7 +161,7 @@ export class Worker {
     this.heartbeatMs = opts.heartbeatIntervalMs ?? (this.leaseSeconds * 1000) / 6;
     this.pollMs = opts.pollIntervalMs ?? 1000;
     this.reapMs = opts.reapIntervalMs ?? 2000;
-    this.graceSeconds = opts.deadSessionGraceSeconds ?? (2 * this.heartbeatMs) / 1000;
+    this.settleMs = opts.reconnectSettleMs ?? 5000;
     this.log = (opts.logger ?? pino({ level: "silent" })).child({ jobType: opts.handler.type, workerId: this.workerId });
   }
 
@@ -205,6 +219,7 @@ export class Worker {
     } finally {
       clearInterval(heartbeats);
       clearTimeout(this.listenerRetry);
+      clearTimeout(this.lockRetry);
       const l = this.listener;
       this.listener = undefined;
       await l?.end().catch(() => undefined);
@@ -270,6 +285,7 @@ export class Worker {
       leaseDeadline: Date.now() + this.leaseSeconds * 1000,
     };
     this.running.set(job.id, entry);
+    this.held.set(job.id, entry);
     let freed = false;
     const free = () => {
       if (freed) return;
@@ -280,9 +296,11 @@ export class Worker {
       this.wake();
     };
     // The slot is freed when the handler is done, not when its outcome is
-    // written, so the next claim overlaps the write instead of queueing behind it.
+    // written, so the next claim overlaps the write instead of queueing behind it;
+    // the job stays held (heartbeats renew its lease) until the outcome is written.
     const recording: Promise<void> = this.execute(entry, free).finally(() => {
       free();
+      this.held.delete(job.id);
       this.recording.delete(recording);
     });
     this.recording.add(recording);
@@ -437,17 +455,19 @@ export class Worker {
     }
   }
 
-  private async heartbeat(): Promise<void> {
-    if (this.running.size === 0) return;
-    const entries = [...this.running.values()];
+  private async heartbeat(db?: Queryable): Promise<void> {
+    if (this.held.size === 0) return;
+    const entries = [...this.held.values()];
+    const sentAt = Date.now();
     try {
       const owned = await this.queue.heartbeat(
         this.workerId,
         entries.map((r) => ({ id: r.job.id, attempt: r.job.attempt, progress: r.progress, message: r.message })),
         this.leaseSeconds,
+        db,
       );
       this.dbUp = true;
-      const renewedUntil = Date.now() + this.leaseSeconds * 1000;
+      const renewedUntil = sentAt + this.leaseSeconds * 1000;
       for (const r of entries) {
         if (owned.has(r.job.id)) r.leaseDeadline = renewedUntil;
         else if (this.running.has(r.job.id) && !r.abort.signal.aborted) {
@@ -456,18 +476,34 @@ export class Worker {
         }
       }
     } catch (err) {
+      if (db) throw err;
       this.dbUp = false;
       this.log.warn({ err: describe(err) }, "heartbeat failed");
       // Past its lease another worker may already run the job; stop spending on it.
       for (const r of entries) {
-        if (Date.now() > r.leaseDeadline && !r.abort.signal.aborted) r.abort.abort(new LeaseLostError());
+        if (this.running.has(r.job.id) && Date.now() > r.leaseDeadline && !r.abort.signal.aborted) {
+          r.abort.abort(new LeaseLostError());
+        }
       }
     }
   }
 
+  /**
+   * Whether a missing liveness lock may be read as a dead worker: this
+   * worker's own session holds its lock, and has held it long enough since an
+   * outage for every live peer to have re-taken theirs.
+   */
+  private trustLocks(): boolean {
+    if (this.lockSince === undefined) return false;
+    return !this.reconnected || Date.now() - this.lockSince >= this.settleMs;
+  }
+
   private async reap(): Promise<void> {
     try {
-      const reaped = await this.queue.reap(this.graceSeconds);
+      const reaped = await this.queue.reap(this.workerId, [...this.held.keys()], {
+        trustLocks: this.trustLocks(),
+        settleSeconds: this.settleMs / 1000,
+      });
       for (const j of reaped) {
         this.opts.metrics?.leaseExpiries.inc({ type: j.type });
         if (j.status === "dead") this.opts.metrics?.deadJobs.inc({ type: j.type });
@@ -476,6 +512,24 @@ export class Worker {
     } catch (err) {
       this.log.debug({ err: describe(err) }, "reap failed");
     }
+  }
+
+  /**
+   * Held for the session's life: the reaper's evidence that this worker is
+   * alive. After a network blip our previous session may still hold it until
+   * the server notices it is gone; keep asking until this session has it.
+   */
+  private async takeLivenessLock(client: Client): Promise<void> {
+    const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok", [
+      LIVENESS_LOCK_NAMESPACE,
+      this.workerId,
+    ]);
+    if (this.listener !== client) return;
+    if (rows[0]?.ok) {
+      this.lockSince = Date.now();
+      return;
+    }
+    this.lockRetry = setTimeout(() => void this.takeLivenessLock(client).catch(() => undefined), 500);
   }
 
   private async connectListener(): Promise<void> {
@@ -487,11 +541,15 @@ export class Worker {
     const retry = (err?: unknown) => {
       if (this.listener !== client) return;
       this.listener = undefined;
+      this.lockSince = undefined;
+      this.reconnected = true;
       this.dbUp = false;
+      clearTimeout(this.lockRetry);
       client.end().catch(() => undefined);
       if (this.stopped) return;
       this.listenerFailures++;
-      const delay = Math.min(5000, 100 * 2 ** Math.min(this.listenerFailures, 6)) * (0.5 + Math.random() / 2);
+      // At most ~2 s apart, so after an outage every live worker holds its lock again well within the settle time.
+      const delay = Math.min(2000, 100 * 2 ** Math.min(this.listenerFailures, 6)) * (0.5 + Math.random() / 2);
       this.log.warn({ err: err ? describe(err) : "connection ended", retryInMs: Math.round(delay) }, "listener lost; reconnecting");
       this.listenerRetry = setTimeout(() => void this.connectListener().catch(() => undefined), delay);
     };
@@ -507,9 +565,11 @@ export class Worker {
       await client.query(
         "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000",
       );
-      // Held for the session's life: the reaper's evidence that this worker is alive.
-      await client.query("SELECT pg_try_advisory_lock($1, hashtext($2))", [LIVENESS_LOCK_NAMESPACE, this.workerId]);
+      // Renew what we hold before the liveness lock says we are back: a peer that
+      // sees our lock must also see leases that have not run out during the outage.
+      await this.heartbeat(client);
       await client.query(`LISTEN container_jobs_${this.type}`);
+      await this.takeLivenessLock(client);
       this.listenerFailures = 0;
       this.dbUp = true;
       // Notifications sent while we were away are lost; look once.
