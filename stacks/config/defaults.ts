@@ -120,3 +120,62 @@ export const DATABASE_BACKUP_DEFAULTS = {
   schedule: "0 * * * *",
   retention: { hourly: 24, daily: 7, weekly: 4, monthly: 12 },
 } as const;
+
+/**
+ * Monitoring: the playbook's scrape and evaluation intervals, its five alert rules, the key-metrics table's critical
+ * thresholds and the runbook index's triggers. Figures the playbook does not give are chosen and explained in
+ * docs/decisions.md (retention, dead-letter and lease-expiry thresholds, digest timing).
+ */
+export const OBSERVABILITY_DEFAULTS = {
+  agentsNamespace: "monitoring-agents",
+  runbookBaseUrl: "https://github.com/pitchey/pitchey-containers/blob/main/docs/runbooks/",
+  prometheus: {
+    scrapeInterval: "15s",
+    evaluationInterval: "15s",
+    retention: "30d",
+    retentionSize: "45GB",
+    storageSize: "50Gi",
+    replicas: 1,
+  },
+  alertmanager: {
+    replicas: 2,
+    storageSize: "1Gi",
+    slackChannel: "#ops-containers",
+    email: {
+      to: "ops-containers@pitchey.com",
+      from: "alertmanager@pitchey.com",
+      smarthost: "smtp.pitchey.com:587",
+      username: "alertmanager@pitchey.com",
+    },
+    digest: { groupWait: "5m", groupInterval: "1h", repeatInterval: "24h" },
+  },
+  alerts: {
+    containerDown: { for: "2m" },
+    highCpu: { threshold: 85, for: "5m" },
+    highMemory: { threshold: 90, for: "5m" },
+    queueBacklog: { threshold: 500, for: "10m" },
+    errorRate: { threshold: 0.01, for: "5m" },
+    responseTimeP95: { threshold: 1, for: "5m" },
+    costPerJob: { threshold: 0.25, for: "15m" },
+    databaseConnections: { threshold: 5, for: "2m" },
+    storage: { threshold: 90, for: "5m" },
+    certificateExpiryDays: { threshold: 7, for: "1h" },
+    deadLetters: { threshold: 0, for: "0m", window: "15m" },
+    leaseExpiries: { threshold: 5, for: "0m", window: "15m" },
+  },
+  burnRate: {
+    periodDays: 30,
+    page: [
+      { factor: 14.4, long: "1h", short: "5m" },
+      { factor: 6, long: "6h", short: "30m" },
+    ],
+    ticket: [
+      { factor: 3, long: "1d", short: "2h" },
+      { factor: 1, long: "3d", short: "6h" },
+    ],
+    pageFor: "2m",
+    ticketFor: "15m",
+  },
+  loki: { location: "wnam", retention: "30d", storageSize: "10Gi" },
+  grafana: { adminUser: "admin", storageSize: "2Gi" },
+};

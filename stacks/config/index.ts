@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { CLUSTER_DEFAULTS } from "./cluster";
-import { DATABASE_BACKUP_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
+import { DATABASE_BACKUP_DEFAULTS, OBSERVABILITY_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
 import { platformSchema, type PlatformConfig } from "./schema";
 
 export type { PlatformConfig, ProcessorConfig } from "./schema";
 export type { ClusterConfig, PoolConfig } from "./cluster";
+export type { ObservabilityConfig } from "./observability";
 export * from "./defaults";
 
 export const PROJECT = "pitchey-containers";
@@ -35,6 +36,7 @@ export const PLATFORM_DEFAULTS = {
   },
   resourceQuota: RESOURCE_QUOTA_DEFAULTS,
   backups: DATABASE_BACKUP_DEFAULTS,
+  observability: OBSERVABILITY_DEFAULTS,
 };
 
 export class ConfigError extends Error {

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { clusterSchema } from "./cluster";
+import { JOB_DURATION_BUCKETS } from "../../components/observability/rules";
+import { observabilitySchema } from "./observability";
 import { POOL_NAMES, PROCESSOR_NAMES, type ProcessorName } from "./defaults";
 import { QUANTITY_PATTERN, parseQuantity } from "./quantity";
 
@@ -74,7 +76,10 @@ export const processorSchema = z.strictObject({
   }),
   slo: z.strictObject({
     availability: z.number().gt(0).lt(100),
-    latencyP95Seconds: positiveInt,
+    /** A bucket edge of the worker's `job_duration_seconds`, so the latency SLI can count jobs within it. */
+    latencyP95Seconds: positiveInt.refine((s) => (JOB_DURATION_BUCKETS as readonly number[]).includes(s), {
+      message: `expected a bucket edge of job_duration_seconds: ${JOB_DURATION_BUCKETS.join(", ")}`,
+    }),
   }),
   /** Scheduled pre-warm windows (KEDA cron triggers). */
   prewarm: z.array(prewarmSchema),
@@ -124,6 +129,8 @@ export const platformSchema = z
       /** Grandfather-father-son retention: how many of the newest hourly, daily, weekly and monthly backups stay. */
       retention: z.strictObject({ hourly: positiveInt, daily: positiveInt, weekly: positiveInt, monthly: positiveInt }),
     }),
+    /** Prometheus, Alertmanager, Loki and Grafana: figures, routing and retention. */
+    observability: observabilitySchema,
     results: z.strictObject({
       /** Where handlers write outputs: `s3://bucket/prefix` (R2 or S3) or `file:///dir`. */
       storeUrl: z.string().regex(/^(s3|gs|file):\/\/.+/, "expected s3://bucket/prefix, gs://bucket/prefix or file:///dir"),
