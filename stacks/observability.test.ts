@@ -1,0 +1,173 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { createMetrics } from "../images/src/runtime/metrics";
+import { requireTool } from "../images/src/dev/tools";
+import { EXPORTER_METRICS, metricNames, seriesNames } from "../components/observability/metrics";
+import { ALERTS, ruleFile, ruleGroups, type RuleGroup } from "../components/observability/rules";
+import { ConfigError, parsePlatformConfig, PROJECT } from "./config";
+import { observabilityRuleArgs } from "./config/observability";
+
+const root = join(__dirname, "..");
+const promtoolTests = join(root, "components/observability/promtool");
+const work = mkdtempSync(join(tmpdir(), "obs-rules-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function stackRaw(stack: string): Record<string, unknown> {
+  const doc = parse(readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  return Object.fromEntries(
+    Object.entries(doc.config)
+      .filter(([k]) => k.startsWith(`${PROJECT}:`))
+      .map(([k, v]) => [k.slice(PROJECT.length + 1), structuredClone(v)]),
+  );
+}
+
+const groupsOf = (stack: string): RuleGroup[] => ruleGroups(observabilityRuleArgs(parsePlatformConfig(stackRaw(stack))));
+const alertsIn = (groups: RuleGroup[]) => groups.flatMap((g) => g.rules.filter((r) => r.alert));
+
+/** Writes a stack's rule file beside copies of the promtool test files, which name it `rules.yaml`. */
+function stage(stack: string): string {
+  const dir = join(work, stack);
+  execFileSync("mkdir", ["-p", dir]);
+  writeFileSync(join(dir, "rules.yaml"), stringify(ruleFile(groupsOf(stack)), { lineWidth: 0 }));
+  for (const f of readdirSync(promtoolTests).filter((f) => f.endsWith(".test.yaml"))) copyFileSync(join(promtoolTests, f), join(dir, f));
+  return dir;
+}
+
+describe("alert rules under promtool", () => {
+  let promtool: string;
+  beforeAll(() => {
+    promtool = requireTool("promtool");
+  });
+
+  for (const stack of ["prod", "dr"]) {
+    it(`${stack}: promtool check rules accepts every rendered group`, () => {
+      const dir = stage(stack);
+      const r = spawnSync(promtool, ["check", "rules", join(dir, "rules.yaml")], { encoding: "utf8" });
+      expect(r.stderr + r.stdout).toContain("SUCCESS");
+      expect(r.status).toBe(0);
+    });
+  }
+
+  it("promtool test rules: every alert fires at its threshold after its `for` and not just below (prod figures)", () => {
+    const dir = stage("prod");
+    const files = readdirSync(dir).filter((f) => f.endsWith(".test.yaml"));
+    const r = spawnSync(promtool, ["test", "rules", ...files], { cwd: dir, encoding: "utf8", timeout: 240_000 });
+    expect(r.stdout + r.stderr).not.toContain("FAILED");
+    expect(r.status).toBe(0);
+  }, 300_000);
+
+  it("the promtool test files hold a firing case for every alert and every severity it has", () => {
+    const expected = new Set(alertsIn(groupsOf("prod")).map((a) => `${a.alert}/${a.labels?.severity}`));
+    const covered = new Set<string>();
+    for (const f of readdirSync(promtoolTests).filter((x) => x.endsWith(".test.yaml"))) {
+      const doc = parse(readFileSync(join(promtoolTests, f), "utf8")) as { tests: { alert_rule_test?: { exp_alerts: { exp_labels: Record<string, string> }[] }[] }[] };
+      for (const t of doc.tests) for (const c of t.alert_rule_test ?? []) for (const a of c.exp_alerts) covered.add(`${a.exp_labels.alertname}/${a.exp_labels.severity}`);
+    }
+    expect([...expected].filter((x) => !covered.has(x))).toEqual([]);
+    expect(new Set(alertsIn(groupsOf("prod")).map((a) => a.alert))).toEqual(new Set(Object.keys(ALERTS)));
+  });
+});
+
+describe("alert rules", () => {
+  const groups = groupsOf("prod");
+
+  it("every alert has severity, team, service or job, summary, description and a runbook that exists", () => {
+    for (const a of alertsIn(groups)) {
+      expect(["critical", "warning"], a.alert).toContain(a.labels?.severity);
+      expect(a.annotations?.summary, a.alert).toBeTruthy();
+      expect(a.annotations?.description, a.alert).toBeTruthy();
+      const url = a.annotations?.runbook_url ?? "";
+      expect(url, a.alert).toMatch(new RegExp(`/docs/runbooks/${a.alert}\\.md$`));
+      expect(existsSync(join(root, "docs/runbooks", `${a.alert}.md`)), `docs/runbooks/${a.alert}.md`).toBe(true);
+    }
+  });
+
+  it("keeps the playbook's five alerts with their thresholds, durations and severities", () => {
+    const byName = (n: string) => alertsIn(groups).find((a) => a.alert === n)!;
+    expect(byName("ContainerDown")).toMatchObject({ for: "2m", labels: { severity: "critical" } });
+    expect(byName("ContainerDown").expr).toBe('up{job=~"video-processor|document-processor|ai-inference|media-transcoder|code-executor"} == 0');
+    expect(byName("HighCPUUsage")).toMatchObject({ expr: "pitchey:container_cpu_usage:percent > 85", for: "5m", labels: { severity: "warning" } });
+    expect(byName("HighMemoryUsage")).toMatchObject({ expr: "pitchey:container_memory_usage:percent > 90", for: "5m", labels: { severity: "warning" } });
+    expect(byName("QueueBacklog")).toMatchObject({ expr: "queue:job_queue_depth:max > 500", for: "10m", labels: { severity: "warning" } });
+    expect(byName("HighErrorRate")).toMatchObject({ expr: "service:job_error:ratio_rate5m > 0.01", for: "5m", labels: { severity: "critical" } });
+  });
+
+  it("generates burn-rate alerts from each processor's SLO, and follows a changed SLO", () => {
+    const raw = stackRaw("prod") as Record<string, any>;
+    raw.processors = { "code-executor": { slo: { availability: 99.9, latencyP95Seconds: 60 } } };
+    const changed = alertsIn(ruleGroups(observabilityRuleArgs(parsePlatformConfig(raw))));
+    const page = changed.find((a) => a.alert === "AvailabilityErrorBudgetBurn" && a.labels?.service === "code-executor" && a.labels?.burn === "page")!;
+    expect(page.expr).toContain('slo:sli_error:ratio_rate1h{service="code-executor", slo="availability"} > 0.0144');
+    const recorded = ruleGroups(observabilityRuleArgs(parsePlatformConfig(raw))).flatMap((g) => g.rules).filter((r) => r.record === "slo:sli_error:ratio_rate5m" && r.labels?.service === "code-executor" && r.labels?.slo === "latency");
+    expect(recorded[0].expr).toContain('le=~"60(\\\\.0)?"');
+  });
+
+  it("refuses a latency target that is not a bucket edge of job_duration_seconds, naming the key", () => {
+    const raw = stackRaw("prod") as Record<string, any>;
+    raw.processors = { "video-processor": { slo: { latencyP95Seconds: 450 } } };
+    try {
+      parsePlatformConfig(raw);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).problems.join("\n")).toContain("processors.video-processor.slo.latencyP95Seconds: expected a bucket edge of job_duration_seconds");
+    }
+  });
+
+  it("refuses unknown observability keys and bad durations, naming the key", () => {
+    const raw = stackRaw("prod") as Record<string, any>;
+    raw.observability = { alerts: { highCpu: { threshold: 85, for: "five minutes" } }, prometheus: { retension: "30d" } };
+    try {
+      parsePlatformConfig(raw);
+      expect.unreachable();
+    } catch (e) {
+      const text = (e as ConfigError).problems.join("\n");
+      expect(text).toContain("observability.alerts.highCpu.for: expected a Prometheus duration");
+      expect(text).toContain("observability.prometheus.retension: unknown key");
+    }
+  });
+});
+
+describe("metric names", () => {
+  /** Everything the worker's real registry exports, read by instantiating it. */
+  async function workerSeries(): Promise<Set<string>> {
+    const m = createMetrics();
+    const json = await m.registry.getMetricsAsJSON();
+    return new Set(json.flatMap((x) => seriesNames({ name: x.name, type: String(x.type) })));
+  }
+
+  it("finds the metric names in an expression, and only those", () => {
+    expect(metricNames('sum by (service) (rate(jobs_total{status=~"failed|dead"}[5m])) / on(service) group_left x:y:z')).toEqual(["jobs_total", "x:y:z"]);
+    expect(metricNames('histogram_quantile(0.95, sum by (le) (rate(a_bucket{le=~"1(\\\\.0)?"}[5m]))) > 1e3')).toEqual(["a_bucket"]);
+    expect(metricNames('label_replace(100 * foo / bar, "service", "$1", "container", "(.+)")')).toEqual(["bar", "foo"]);
+  });
+
+  it("every metric the rules read is exported by the worker, a known exporter or a recording rule", async () => {
+    const worker = await workerSeries();
+    const exporters = new Set<string>(Object.values(EXPORTER_METRICS).flat());
+    const groups = groupsOf("prod");
+    const recorded = new Set(groups.flatMap((g) => g.rules.map((r) => r.record)).filter(Boolean) as string[]);
+    const unknown = groups
+      .flatMap((g) => g.rules)
+      .flatMap((r) => metricNames(r.expr).map((n) => ({ n, rule: r.record ?? r.alert })))
+      .filter(({ n }) => !worker.has(n) && !exporters.has(n) && !recorded.has(n));
+    expect(unknown).toEqual([]);
+    // The worker's metrics the rules depend on really exist under these names.
+    for (const n of ["jobs_total", "jobs_dead_total", "job_queue_depth", "job_duration_seconds_bucket", "job_cost_usd", "job_lease_expiries_total", "http_request_duration_seconds_bucket"]) {
+      expect(worker.has(n), n).toBe(true);
+    }
+  });
+
+  it("the latency SLI's bucket edges are the worker's job_duration_seconds buckets", async () => {
+    const { JOB_DURATION_BUCKETS } = await import("../components/observability/rules");
+    const m = createMetrics({ defaultMetrics: false });
+    m.jobDuration.observe({ type: "video" }, 0.1);
+    const text = await m.registry.getSingleMetricAsString("job_duration_seconds");
+    const edges = [...text.matchAll(/le="([^"]+)"/g)].map((x) => x[1]).filter((x) => x !== "+Inf").map(Number);
+    expect(edges).toEqual([...JOB_DURATION_BUCKETS]);
+  });
+});
