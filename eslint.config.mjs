@@ -1,5 +1,25 @@
 import pulumi from "@pulumi/eslint-plugin";
+import importPlugin from "eslint-plugin-import";
 import tseslint from "typescript-eslint";
+
+/**
+ * Imports run one way: the composition roots in stacks/ use components/, never the reverse, so every component
+ * can be used by a program that has none of this repository's stack config.
+ */
+export const boundaryRule = {
+  "import/no-restricted-paths": [
+    "error",
+    {
+      zones: [
+        {
+          target: "./components",
+          from: "./stacks",
+          message: "components/ must not import stacks/: declare the argument type in the component and map stack config onto it in stacks/",
+        },
+      ],
+    },
+  ],
+};
 
 export default tseslint.config(
   { ignores: ["**/node_modules/**", "out/**", "**/dist/**", "**/vitest.config.ts", "**/*.mjs", "**/*.js"] },
@@ -12,12 +32,14 @@ export default tseslint.config(
         tsconfigRootDir: import.meta.dirname,
       },
     },
-    plugins: { "@pulumi": pulumi },
+    plugins: { "@pulumi": pulumi, import: importPlugin },
+    settings: { "import/resolver": { node: { extensions: [".ts", ".js", ".json"] } } },
     rules: {
       "@pulumi/no-output-in-template-literal": "error",
       "@pulumi/no-output-instance-in-template-literal": "error",
       "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      ...boundaryRule,
     },
   },
 );

@@ -1,4 +1,4 @@
-import { createCluster } from "../components/cluster";
+import { createCluster } from "./cluster";
 import { loadStackInputs } from "./config";
 import { createPlatform } from "./platform";
 

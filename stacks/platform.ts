@@ -1,14 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Keda } from "../components/autoscaling";
-import type { ClusterArgs } from "../components/cluster/args";
-import type { ClusterFacts } from "../components/cluster/types";
+import type { ClusterFacts } from "../components/cluster";
 import { DatabaseBackup } from "../components/backup";
 import { WorkerImage } from "../components/images";
 import { k8sLabels, type LabelContext } from "../components/labels";
 import { WorkloadNamespace } from "../components/namespace";
 import { HTTP_PORT, HTTPS_EGRESS_LABEL, ProcessorService } from "../components/processor";
 import { migrationJobSpec } from "../components/processor/migration";
+import type { ClusterRequest } from "./cluster";
 import { JOB_TYPE_OF, PROCESSOR_NAMES, type ProcessorName, type StackInputs } from "./config";
 
 /** Kubernetes Secret with the jobs database connection; read by processors, the migration and KEDA. */
@@ -18,7 +18,7 @@ export const TRIGGER_AUTH = "jobs-database";
 export const BACKUP_IMAGE = "db-backup";
 
 /** `createCluster`, injected so tests can wire the platform to the cluster of their choosing. */
-export type ClusterFactory = (name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) => ClusterFacts;
+export type ClusterFactory = (name: string, request: ClusterRequest, opts?: pulumi.ComponentResourceOptions) => ClusterFacts;
 
 /** `s3://bucket/prefix` or `gs://bucket/prefix` → `bucket`; `undefined` for local stores. */
 export function bucketOf(storeUrl: string): string | undefined {

@@ -1,6 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import type { PoolName } from "../../stacks/config/defaults";
-import type { PoolScheduling, Taint } from "./types";
+import type { PoolName, PoolScheduling, Taint } from "./types";
 import { POOL_LABEL, toleration } from "./scheduling";
 
 /** Namespaces the in-cluster add-ons live in. */

@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { clusterSchema, type ClusterConfig } from "../../stacks/config/cluster";
-import { parsePlatformConfig, ConfigError } from "../../stacks/config";
 import { clusterAutoscalerValues, devicePluginConfig, falcoNetworkPolicies, falcoValues, urlPort, FALCO_RULES, gvisorRuntimeClass, nvidiaDevicePluginValues } from "./addons";
-import { CLUSTER_ARG_DEFAULTS, missingBucketGrants, resolveClusterArgs } from "./args";
+import { CLUSTER_ARG_DEFAULTS, missingBucketGrants } from "./args";
 import { chartSource, ecrLifecyclePolicy, eksInstanceTypes, eksNodeGroupArgs, irsaTrustPolicy, sandboxUserData, workloadPolicy } from "./eks";
+import { resolveEksClusterArgs, type EksClusterArgs } from "./eks-args";
 import { artifactRegistryArgs, gcpAccountId, gkeNodePoolArgs } from "./gke";
+import { resolveGkeClusterArgs, type GkeClusterArgs } from "./gke-args";
 import { eksKubeconfig, gkeKubeconfig } from "./kubeconfig";
-import { stackRaw } from "./test-support";
 import { awsSubnetPlan, cidrSubnet } from "./network";
 import { POOL_LABEL, poolScheduling, toleration } from "./scheduling";
 
@@ -14,6 +13,7 @@ const labels = { environment: "production", costCenter: "platform-processing", t
 const base = {
   name: "pitchey-containers",
   authorizedNetworks: [{ name: "vpn", cidr: "203.0.113.0/24" }],
+  labels,
   nodePools: {
     general: { machineType: "n2-standard-4", minNodes: 3, maxNodes: 20 },
     spot: { machineType: "n2-standard-4", minNodes: 0, maxNodes: 10 },
@@ -21,12 +21,10 @@ const base = {
     sandbox: { machineType: "n2-standard-4", minNodes: 1, maxNodes: 10 },
   },
 };
-const gcp = (over: Record<string, unknown> = {}): ClusterConfig =>
-  clusterSchema.parse({ ...base, cloud: "gcp", region: "us-west1", project: "p", ...over });
-const aws = (over: Record<string, unknown> = {}): ClusterConfig =>
-  clusterSchema.parse({
+const gcp = (over: Partial<GkeClusterArgs> = {}) => resolveGkeClusterArgs({ ...base, region: "us-west1", project: "p", ...over });
+const aws = (over: Partial<EksClusterArgs> = {}) =>
+  resolveEksClusterArgs({
     ...base,
-    cloud: "aws",
     region: "eu-west-1",
     nodePools: {
       ...base.nodePools,
@@ -35,25 +33,22 @@ const aws = (over: Record<string, unknown> = {}): ClusterConfig =>
     },
     ...over,
   });
-const issues = (input: unknown) => {
-  const r = clusterSchema.safeParse(input);
-  return r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-};
+const NAME = "pitchey-containers";
 
 describe("pool scheduling facts", () => {
   it("uses GKE's own taints on GKE and pitchey.io keys on EKS, with the pool label everywhere", () => {
-    expect(poolScheduling("gcp", "spot", gcp()).taints).toEqual([{ key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" }]);
-    expect(poolScheduling("aws", "spot", aws()).taints).toEqual([{ key: "pitchey.io/spot", value: "true", effect: "NoSchedule" }]);
-    expect(poolScheduling("gcp", "sandbox", gcp()).taints).toEqual([{ key: "sandbox.gke.io/runtime", value: "gvisor", effect: "NoSchedule" }]);
-    expect(poolScheduling("aws", "sandbox", aws()).taints).toEqual([{ key: "pitchey.io/sandbox", value: "gvisor", effect: "NoSchedule" }]);
+    expect(poolScheduling("gcp", "spot", NAME).taints).toEqual([{ key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" }]);
+    expect(poolScheduling("aws", "spot", NAME).taints).toEqual([{ key: "pitchey.io/spot", value: "true", effect: "NoSchedule" }]);
+    expect(poolScheduling("gcp", "sandbox", NAME).taints).toEqual([{ key: "sandbox.gke.io/runtime", value: "gvisor", effect: "NoSchedule" }]);
+    expect(poolScheduling("aws", "sandbox", NAME).taints).toEqual([{ key: "pitchey.io/sandbox", value: "gvisor", effect: "NoSchedule" }]);
     for (const cloud of ["gcp", "aws"] as const) {
-      expect(poolScheduling(cloud, "gpu", cloud === "gcp" ? gcp() : aws()).taints).toEqual([
+      expect(poolScheduling(cloud, "gpu", NAME).taints).toEqual([
         { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" },
       ]);
-      expect(poolScheduling(cloud, "general", cloud === "gcp" ? gcp() : aws()).taints).toEqual([]);
+      expect(poolScheduling(cloud, "general", NAME).taints).toEqual([]);
     }
-    expect(poolScheduling("gcp", "gpu", gcp()).labels).toEqual({ [POOL_LABEL]: "gpu", "cloud.google.com/gke-nodepool": "gpu" });
-    expect(poolScheduling("aws", "spot", aws()).labels).toEqual({
+    expect(poolScheduling("gcp", "gpu", NAME).labels).toEqual({ [POOL_LABEL]: "gpu", "cloud.google.com/gke-nodepool": "gpu" });
+    expect(poolScheduling("aws", "spot", NAME).labels).toEqual({
       [POOL_LABEL]: "spot",
       "eks.amazonaws.com/nodegroup": "pitchey-containers-spot",
       "eks.amazonaws.com/capacityType": "SPOT",
@@ -85,9 +80,9 @@ describe("GKE builders", () => {
     const cfg = gcp({ nodePools: { ...base.nodePools, gpu: { ...base.nodePools.gpu, zones: ["us-west1-a", "us-west1-b"] } } });
     expect(gkeNodePoolArgs("gpu", cfg, inputs).nodeLocations).toEqual(["us-west1-a", "us-west1-b"]);
     expect(gkeNodePoolArgs("general", cfg, inputs).nodeLocations).toBeUndefined();
-    expect(issues({ ...base, cloud: "gcp", region: "us-west1", project: "p", nodePools: { ...base.nodePools, gpu: { ...base.nodePools.gpu, zones: ["us-east1-b"] } } })).toEqual([
-      "nodePools.gpu.zones.0: must be a zone of region us-west1, got us-east1-b",
-    ]);
+    expect(() => gcp({ nodePools: { ...base.nodePools, gpu: { ...base.nodePools.gpu, zones: ["us-east1-b"] } } })).toThrow(
+      "nodePools.gpu.zones[0]: must be a zone of region us-west1, got us-east1-b",
+    );
   });
 
   it("leaves the sandbox taint to GKE and labels pools for cost attribution", () => {
@@ -194,7 +189,7 @@ describe("network layout", () => {
 });
 
 describe("add-on values", () => {
-  const pools = { general: poolScheduling("aws", "general", aws()), spot: poolScheduling("aws", "spot", aws()), gpu: poolScheduling("aws", "gpu", aws()), sandbox: poolScheduling("aws", "sandbox", aws()) };
+  const pools = { general: poolScheduling("aws", "general", NAME), spot: poolScheduling("aws", "spot", NAME), gpu: poolScheduling("aws", "gpu", NAME), sandbox: poolScheduling("aws", "sandbox", NAME) };
 
   it("writes the four playbook rules and routes them to Alertmanager at the configured priority", () => {
     expect(FALCO_RULES.match(/^- rule: /gm)).toHaveLength(4);
@@ -263,16 +258,20 @@ describe("kubeconfigs", () => {
 
 describe("cluster arguments", () => {
   it("applies defaults", () => {
-    const r = resolveClusterArgs({ config: gcp(), labels });
+    const r = gcp();
     expect(r.alertmanagerUrl).toBe(CLUSTER_ARG_DEFAULTS.alertmanagerUrl);
     expect(r.untaggedImageRetentionDays).toBe(7);
+    expect(r).toMatchObject({ releaseChannel: "REGULAR", autoscalingProfile: "BALANCED", kubernetesVersion: "1.33", deletionProtection: true });
+    expect(r.nodePools.general).toMatchObject({ diskSizeGb: 100, gpuCount: 0, gpuTimeSlicingReplicas: 1, zones: [] });
+    const e = aws();
+    expect(e.autoscaling).toEqual({ scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5 });
+    expect(e.network).toMatchObject({ availabilityZones: 3, natGatewayPerZone: true });
+    expect(e).toMatchObject({ gvisorRelease: "latest", controlPlaneLogRetentionDays: 90, sandboxRuntimeClass: "gvisor", falcoMinimumPriority: "warning" });
   });
 
   it("reports every bad argument with its path", () => {
     expect(() =>
-      resolveClusterArgs({
-        config: gcp(),
-        labels,
+      gcp({
         workloads: [
           { name: "Bad_Name", namespace: "ns", access: [] },
           { name: "a", namespace: "ns", access: [] },
@@ -285,54 +284,19 @@ describe("cluster arguments", () => {
   });
 
   it("names the bucket grants it cannot make", () => {
-    const r = resolveClusterArgs({ config: gcp(), labels, workloads: [{ name: "a", namespace: "ns", access: ["backups-bucket"] }] });
-    expect(missingBucketGrants(r)).toEqual(["a asks for backups-bucket access but ClusterArgs.backupsBucket is not set; no grant made"]);
-  });
-});
-
-describe("cluster config validation", () => {
-  it("defaults the playbook's autoscaling figures and the new keys", () => {
-    const c = gcp();
-    expect(c.autoscaling).toEqual({ scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5, gkeProfile: "BALANCED" });
-    expect(c.network).toMatchObject({ availabilityZones: 3, natGatewayPerZone: true });
-    expect(c).toMatchObject({ gvisorRelease: "latest", controlPlaneLogRetentionDays: 90, deletionProtection: true, falcoMinimumPriority: "warning" });
+    const r = gcp({ workloads: [{ name: "a", namespace: "ns", access: ["backups-bucket"] }] });
+    expect(missingBucketGrants(r)).toEqual(["a asks for backups-bucket access but backupsBucket is not set; no grant made"]);
   });
 
-  it("refuses scale-down figures GKE cannot apply", () => {
-    expect(issues({ ...base, cloud: "gcp", region: "r", project: "p", autoscaling: { scaleDownUnneededTime: "5m" } })).toEqual([
-      expect.stringMatching(/^autoscaling\.scaleDownUnneededTime: GKE's BALANCED profile/),
-    ]);
-    expect(issues({ ...base, cloud: "aws", region: "r", autoscaling: { scaleDownUnneededTime: "5m" } })).toEqual([]);
-  });
-
-  it("refuses a GPU pool without GPUs, GPUs outside it, a GKE GPU without a type and a renamed GKE sandbox class", () => {
-    const pools = (gpu: object, general: object = base.nodePools.general) => ({ ...base.nodePools, gpu, general });
-    expect(issues({ ...base, cloud: "aws", region: "r", nodePools: pools({ machineType: "g6.2xlarge", minNodes: 0, maxNodes: 2 }) })).toEqual([
-      "nodePools.gpu.gpuCount: must be > 0 when nodePools.gpu.maxNodes > 0",
-    ]);
-    expect(
-      issues({ ...base, cloud: "gcp", region: "r", project: "p", nodePools: pools({ machineType: "g2-standard-8", minNodes: 0, maxNodes: 2, gpuCount: 1 }) }),
-    ).toEqual([expect.stringMatching(/^nodePools\.gpu\.gpuType: required on gcp/)]);
-    expect(
-      issues({ ...base, cloud: "aws", region: "r", nodePools: pools(base.nodePools.gpu, { ...base.nodePools.general, gpuCount: 1 }) }),
-    ).toEqual(["nodePools.general.gpuCount: GPUs belong to nodePools.gpu only; nodePools.general carries no GPU taint"]);
-    expect(issues({ ...base, cloud: "gcp", region: "r", project: "p", sandboxRuntimeClass: "runsc" })).toEqual([
-      expect.stringMatching(/^sandboxRuntimeClass: must be "gvisor" when cloud is gcp/),
-    ]);
-  });
-
-  it("names both keys when ai-inference needs a GPU the pool cannot give", () => {
-    let problems: string[] = [];
-    for (const stack of ["prod", "dr"] as const) {
-      const raw = stackRaw(stack);
-      raw.cluster.nodePools = { gpu: { maxNodes: 0 } };
-      try {
-        parsePlatformConfig(raw);
-      } catch (e) {
-        problems = [...problems, ...(e as ConfigError).problems];
-      }
-    }
-    expect(problems).toHaveLength(2);
-    for (const p of problems) expect(p).toMatch(/^cluster\.nodePools\.gpu\.maxNodes: .*processors\.ai-inference\.resources\.gpu/);
+  it("refuses GPUs outside the GPU pool and a GKE GPU without a type", () => {
+    expect(() => aws({ nodePools: { ...base.nodePools, gpu: { machineType: "g6.2xlarge", minNodes: 0, maxNodes: 2 } } })).toThrow(
+      "nodePools.gpu.gpuCount: must be > 0 when maxNodes > 0",
+    );
+    expect(() => gcp({ nodePools: { ...base.nodePools, gpu: { machineType: "g2-standard-8", minNodes: 0, maxNodes: 2, gpuCount: 1 } } })).toThrow(
+      /nodePools\.gpu\.gpuType: required when gpuCount > 0/,
+    );
+    expect(() => aws({ nodePools: { ...base.nodePools, general: { ...base.nodePools.general, gpuCount: 1 } } })).toThrow(
+      "nodePools.general.gpuCount: GPUs belong to the gpu pool only",
+    );
   });
 });

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import type { ClusterConfig } from "../../stacks/config/cluster";
+import type { ResolvedEksClusterArgs } from "./eks-args";
 import { awsSubnetPlan } from "./network";
 
 export interface AwsNetwork {
@@ -17,17 +17,17 @@ export interface AwsNetwork {
  */
 export function createAwsNetwork(
   name: string,
-  cfg: ClusterConfig,
+  cfg: Pick<ResolvedEksClusterArgs, "name" | "region" | "network">,
   tags: Record<string, string>,
   o: { parent: pulumi.Resource; provider: aws.Provider },
 ): AwsNetwork {
   const tagged = (extra: Record<string, string> = {}) => ({ tags: { ...tags, ...extra } });
   const zones = cfg.network.availabilityZones;
-  const plan = awsSubnetPlan(cfg.network.nodesCidr, zones);
+  const plan = awsSubnetPlan(cfg.network.vpcCidr, zones);
   const azs = aws.getAvailabilityZonesOutput({ state: "available" }, o);
   const vpc = new aws.ec2.Vpc(
     `${name}-vpc`,
-    { cidrBlock: cfg.network.nodesCidr, enableDnsHostnames: true, enableDnsSupport: true, ...tagged({ Name: cfg.name }) },
+    { cidrBlock: cfg.network.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, ...tagged({ Name: cfg.name }) },
     o,
   );
   // The VPC's default group allows all traffic between its members; emptied so nothing relies on it.

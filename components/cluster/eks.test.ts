@@ -1,22 +1,19 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { PROCESSOR_NAMES, PROJECT, type PlatformConfig } from "../../stacks/config";
 import { installMocks, RecordingMocks } from "../testing/mocks";
 import { placement } from "../processor/builders";
 import { FALCO_RULE_NAMES } from "./addons";
-import type { EksCluster } from "./eks";
-import { admits, nodeOf, ofType, one, resolve, settle, stackConfig, tolerates, testClusterArgs } from "./test-support";
+import type { EksCluster as Eks } from "./eks";
+import { admits, PROCESSOR_NAMES, PROCESSORS, nodeOf, ofType, one, resolve, settle, tolerates, eksTestArgs } from "./test-support";
 
 const mocks = new RecordingMocks();
-let cfg: PlatformConfig;
-let eks: EksCluster;
+let eks: Eks;
 const GROUP = "aws:eks/nodeGroup:NodeGroup";
 const ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF";
 
 beforeAll(async () => {
-  await installMocks(mocks, PROJECT, "dr");
-  cfg = stackConfig("dr");
-  const { createCluster } = await import("./index");
-  eks = createCluster("dr", testClusterArgs("dr", cfg, { nodeAgentNamespaces: ["monitoring"] })) as EksCluster;
+  await installMocks(mocks, "pitchey-containers", "dr");
+  const { EksCluster } = await import("./eks");
+  eks = new EksCluster("dr", eksTestArgs({ nodeAgentNamespaces: ["monitoring"] }));
   await resolve(eks.oidcIssuer);
   await settle();
 });
@@ -266,7 +263,7 @@ describe("EKS cluster (dr)", () => {
   it("places every processor on its pool's nodes, tolerating exactly that pool's taints", () => {
     const nodes = Object.fromEntries((["general", "spot", "gpu", "sandbox"] as const).map((p) => [p, nodeOf(one(mocks.resources, GROUP, `dr-${p}`))]));
     for (const name of PROCESSOR_NAMES) {
-      const pc = cfg.processors[name];
+      const pc = { placement: PROCESSORS[name] };
       const spec = placement({
         pool: eks.pools[pc.placement.pool],
         fallbackPool: pc.placement.fallbackToOnDemand ? eks.pools.general : undefined,

@@ -1,8 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterConfig } from "../../stacks/config/cluster";
-import { POOL_NAMES, type PoolName } from "../../stacks/config/defaults";
 import { awsTags, k8sLabels, type LabelContext } from "../labels";
 import { CHARTS, type ChartPin } from "../versions";
 import {
@@ -16,11 +14,12 @@ import {
   nvidiaDevicePluginValues,
   sandboxAdmissionPolicy,
 } from "./addons";
-import { bucketFor, identityLookup, missingBucketGrants, resolveClusterArgs, type ClusterArgs, type ResolvedClusterArgs } from "./args";
+import { bucketFor, identityLookup, missingBucketGrants } from "./args";
+import { resolveEksClusterArgs, type EksClusterArgs, type ResolvedEksClusterArgs } from "./eks-args";
 import { eksKubeconfig } from "./kubeconfig";
 import { createAwsNetwork, type AwsNetwork } from "./eks-network";
 import { cloudTaintEffect, declaredPoolLabels, poolResourceName, poolScheduling } from "./scheduling";
-import type { ClusterFacts, PoolScheduling } from "./types";
+import { POOL_NAMES, type ClusterFacts, type PoolName, type PoolScheduling } from "./types";
 
 export const EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
 
@@ -30,7 +29,7 @@ export function eksAmiType(pool: PoolName): string {
 }
 
 /** Instance types per pool: the spot pool spreads over several so one type's shortage does not empty it. */
-export function eksInstanceTypes(pool: PoolName, cfg: ClusterConfig): string[] {
+export function eksInstanceTypes(pool: PoolName, cfg: Pick<ResolvedEksClusterArgs, "nodePools">): string[] {
   const p = cfg.nodePools[pool];
   if (pool === "spot" && p.instanceTypes.length > 0) return [...p.instanceTypes];
   return [p.machineType];
@@ -44,12 +43,12 @@ export interface EksNodeGroupInputs {
   readonly launchTemplate: { id: pulumi.Input<string>; version: pulumi.Input<string> };
 }
 
-export function eksNodeGroupArgs(pool: PoolName, cfg: ClusterConfig, i: EksNodeGroupInputs): aws.eks.NodeGroupArgs {
+export function eksNodeGroupArgs(pool: PoolName, cfg: ResolvedEksClusterArgs, i: EksNodeGroupInputs): aws.eks.NodeGroupArgs {
   const p = cfg.nodePools[pool];
-  const scheduling = poolScheduling("aws", pool, cfg);
+  const scheduling = poolScheduling("aws", pool, cfg.name);
   return {
     clusterName: i.clusterName,
-    nodeGroupName: poolResourceName("aws", cfg, pool),
+    nodeGroupName: poolResourceName("aws", cfg.name, pool),
     nodeRoleArn: i.nodeRoleArn,
     subnetIds: i.subnetIds,
     amiType: eksAmiType(pool),
@@ -62,7 +61,7 @@ export function eksNodeGroupArgs(pool: PoolName, cfg: ClusterConfig, i: EksNodeG
     taints: scheduling.taints.map((t) => ({ key: t.key, value: t.value, effect: cloudTaintEffect(t.effect) })),
     launchTemplate: i.launchTemplate,
     nodeRepairConfig: { enabled: true },
-    tags: { ...i.tags, Name: poolResourceName("aws", cfg, pool) },
+    tags: { ...i.tags, Name: poolResourceName("aws", cfg.name, pool) },
   };
 }
 
@@ -115,7 +114,7 @@ export function sandboxUserData(gvisorRelease: string): string {
   ].join("\n");
 }
 
-export function eksLaunchTemplateArgs(pool: PoolName, cfg: ClusterConfig, ctx: LabelContext): aws.ec2.LaunchTemplateArgs {
+export function eksLaunchTemplateArgs(pool: PoolName, cfg: ResolvedEksClusterArgs, ctx: LabelContext): aws.ec2.LaunchTemplateArgs {
   const p = cfg.nodePools[pool];
   return {
     description: `${cfg.name} ${pool} nodes`,
@@ -145,7 +144,7 @@ export interface EksClusterInputs {
   readonly kmsKeyArn: pulumi.Input<string>;
 }
 
-export function eksClusterArgs(cfg: ClusterConfig, i: EksClusterInputs): aws.eks.ClusterArgs {
+export function eksClusterArgs(cfg: ResolvedEksClusterArgs, i: EksClusterInputs): aws.eks.ClusterArgs {
   return {
     name: cfg.name,
     version: cfg.kubernetesVersion,
@@ -289,16 +288,10 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
   readonly identities: ReadonlyMap<string, aws.iam.Role>;
   private readonly lookup: (name: string) => aws.iam.Role;
 
-  constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pitchey:cluster:EksCluster", name, {}, opts);
-    const a: ResolvedClusterArgs = resolveClusterArgs(args);
-    const cfg = a.config;
-    if (cfg.cloud !== "aws") {
-      throw new pulumi.InputPropertiesError({
-        message: "EksCluster needs config.cloud=aws",
-        errors: [{ propertyPath: "config.cloud", reason: `expected aws, got ${cfg.cloud}` }],
-      });
-    }
+    const a = resolveEksClusterArgs(args);
+    const cfg = a;
     this.awsProvider = new aws.Provider(
       `${name}-aws`,
       { region: cfg.region as aws.Region, defaultTags: { tags: awsTags(a.labels) } },
@@ -487,7 +480,7 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig }, { parent: this, dependsOn: [...groups, coredns] });
     const k = { parent: this, provider: this.provider };
 
-    this.pools = Object.fromEntries(POOL_NAMES.map((p) => [p, poolScheduling("aws", p, cfg)])) as Record<PoolName, PoolScheduling>;
+    this.pools = Object.fromEntries(POOL_NAMES.map((p) => [p, poolScheduling("aws", p, cfg.name)])) as Record<PoolName, PoolScheduling>;
     this.sandboxRuntimeClassName = cfg.sandboxRuntimeClass;
 
     const addons: pulumi.Resource[] = [];
@@ -598,7 +591,7 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
           namespace: falcoNs.metadata.name,
           values: falcoValues({
             alertmanagerUrl: a.alertmanagerUrl,
-            minimumPriority: cfg.falcoMinimumPriority,
+            minimumPriority: a.falcoMinimumPriority,
             pools: this.pools,
             environment: a.labels.environment,
           }),
@@ -617,7 +610,7 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
 
   imageRepository(service: string): pulumi.Output<string> {
     const repo = this.repositories.get(service);
-    if (!repo) throw new Error(`EksCluster.imageRepository: no repository for "${service}"; list it in ClusterArgs.imageRepositories`);
+    if (!repo) throw new Error(`EksCluster.imageRepository: no repository for "${service}"; list it in imageRepositories`);
     return repo.repositoryUrl;
   }
 

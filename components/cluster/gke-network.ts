@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import type * as pulumi from "@pulumi/pulumi";
-import type { ClusterConfig } from "../../stacks/config/cluster";
+import type { ResolvedGkeClusterArgs } from "./gke-args";
 
 /** Secondary range names the cluster's IP allocation policy refers to. */
 export const GKE_RANGES = { pods: "pods", services: "services" } as const;
@@ -25,7 +25,7 @@ export const CONTROL_PLANE_TO_POD_PORTS = ["6443", "9443"] as const;
  */
 export function createGcpNetwork(
   name: string,
-  cfg: ClusterConfig,
+  cfg: Pick<ResolvedGkeClusterArgs, "name" | "region" | "network">,
   project: string,
   o: { parent: pulumi.Resource; provider: gcp.Provider },
 ): GcpNetwork {

@@ -1,21 +1,18 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { PROCESSOR_NAMES, PROJECT, type PlatformConfig } from "../../stacks/config";
 import { installMocks, RecordingMocks } from "../testing/mocks";
 import { placement } from "../processor/builders";
 import { FALCO_RULE_NAMES } from "./addons";
-import type { GkeCluster } from "./gke";
-import { admits, nodeOf, type NodeView, ofType, one, resolve, settle, stackConfig, tolerates, testClusterArgs } from "./test-support";
+import type { GkeCluster as Gke } from "./gke";
+import { admits, PROCESSOR_NAMES, PROCESSORS, nodeOf, type NodeView, ofType, one, resolve, settle, tolerates, gkeTestArgs } from "./test-support";
 
 const mocks = new RecordingMocks();
-let cfg: PlatformConfig;
-let gke: GkeCluster;
+let gke: Gke;
 const POOL = "gcp:container/nodePool:NodePool";
 
 beforeAll(async () => {
-  await installMocks(mocks, PROJECT, "prod");
-  cfg = stackConfig("prod");
-  const { createCluster } = await import("./index");
-  gke = createCluster("prod", testClusterArgs("prod", cfg)) as GkeCluster;
+  await installMocks(mocks, "pitchey-containers", "prod");
+  const { GkeCluster } = await import("./gke");
+  gke = new GkeCluster("prod", gkeTestArgs());
   await resolve(gke.oidcIssuer);
   await settle();
 });
@@ -196,7 +193,7 @@ describe("GKE cluster (prod)", () => {
   it("places every processor on its pool's nodes, tolerating exactly that pool's taints", () => {
     const nodes: Record<string, NodeView> = Object.fromEntries(ofType(mocks.resources, POOL).map((r) => [String(r.props.name), nodeOf(r)]));
     for (const name of PROCESSOR_NAMES) {
-      const pc = cfg.processors[name];
+      const pc = { placement: PROCESSORS[name] };
       const spec = placement({
         pool: gke.pools[pc.placement.pool],
         fallbackPool: pc.placement.fallbackToOnDemand ? gke.pools.general : undefined,

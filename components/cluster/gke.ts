@@ -1,16 +1,15 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterConfig, PoolConfig } from "../../stacks/config/cluster";
-import { POOL_NAMES, type PoolName } from "../../stacks/config/defaults";
 import { gcpLabels, k8sLabels, type LabelContext } from "../labels";
 import { CHARTS } from "../versions";
 import { ADDON_NAMESPACES, falcoNetworkPolicies, falcoValues } from "./addons";
-import { bucketFor, identityLookup, missingBucketGrants, resolveClusterArgs, type ClusterArgs, type ResolvedClusterArgs } from "./args";
+import { bucketFor, identityLookup, missingBucketGrants } from "./args";
+import { GKE_SANDBOX_RUNTIME_CLASS, resolveGkeClusterArgs, type GkeClusterArgs, type ResolvedGkeClusterArgs, type ResolvedGkeNodePool } from "./gke-args";
 import { createGcpNetwork, GKE_RANGES, type GcpNetwork } from "./gke-network";
 import { gkeKubeconfig } from "./kubeconfig";
 import { cloudTaintEffect, declaredPoolLabels, poolResourceName, poolScheduling } from "./scheduling";
-import type { ClusterFacts, PoolScheduling } from "./types";
+import { POOL_NAMES, type ClusterFacts, type PoolName, type PoolScheduling } from "./types";
 
 
 /** GCP's longest rotation period compliance asks of a customer-managed key: 90 days. */
@@ -43,7 +42,7 @@ export interface GkeClusterInputs {
   readonly nodeServiceAccount: pulumi.Input<string>;
 }
 
-export function gkeClusterArgs(cfg: ClusterConfig, ctx: LabelContext, i: GkeClusterInputs): gcp.container.ClusterArgs {
+export function gkeClusterArgs(cfg: ResolvedGkeClusterArgs, ctx: LabelContext, i: GkeClusterInputs): gcp.container.ClusterArgs {
   return {
     name: cfg.name,
     project: cfg.project,
@@ -81,7 +80,7 @@ export function gkeClusterArgs(cfg: ClusterConfig, ctx: LabelContext, i: GkeClus
     },
     masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
     databaseEncryption: { state: "ENCRYPTED", keyName: i.secretsKey },
-    clusterAutoscaling: { enabled: false, autoscalingProfile: cfg.autoscaling.gkeProfile },
+    clusterAutoscaling: { enabled: false, autoscalingProfile: cfg.autoscalingProfile },
     resourceLabels: gcpLabels(ctx),
     deletionProtection: cfg.deletionProtection,
   };
@@ -94,7 +93,7 @@ export interface GkeNodePoolInputs {
 }
 
 /** A pool's autoscaling bounds: totals across the region's zones, as the playbook counts nodes. */
-function gkeAutoscaling(pool: PoolName, p: PoolConfig): gcp.types.input.container.NodePoolAutoscaling {
+function gkeAutoscaling(pool: PoolName, p: ResolvedGkeNodePool): gcp.types.input.container.NodePoolAutoscaling {
   return {
     totalMinNodeCount: p.minNodes,
     totalMaxNodeCount: p.maxNodes,
@@ -103,9 +102,9 @@ function gkeAutoscaling(pool: PoolName, p: PoolConfig): gcp.types.input.containe
   };
 }
 
-export function gkeNodePoolArgs(pool: PoolName, cfg: ClusterConfig, i: GkeNodePoolInputs): gcp.container.NodePoolArgs {
+export function gkeNodePoolArgs(pool: PoolName, cfg: ResolvedGkeClusterArgs, i: GkeNodePoolInputs): gcp.container.NodePoolArgs {
   const p = cfg.nodePools[pool];
-  const scheduling = poolScheduling("gcp", pool, cfg);
+  const scheduling = poolScheduling("gcp", pool, cfg.name);
   // GKE taints sandbox pools itself; declaring that taint again is rejected.
   const taints = pool === "sandbox" ? [] : scheduling.taints;
   const sharing =
@@ -113,7 +112,7 @@ export function gkeNodePoolArgs(pool: PoolName, cfg: ClusterConfig, i: GkeNodePo
       ? { gpuSharingConfig: { gpuSharingStrategy: "TIME_SHARING", maxSharedClientsPerGpu: p.gpuTimeSlicingReplicas } }
       : {};
   return {
-    name: poolResourceName("gcp", cfg, pool),
+    name: poolResourceName("gcp", cfg.name, pool),
     project: cfg.project,
     location: cfg.region,
     cluster: i.cluster,
@@ -149,7 +148,7 @@ export function gkeNodePoolArgs(pool: PoolName, cfg: ClusterConfig, i: GkeNodePo
 }
 
 export interface ArtifactRegistryInputs {
-  readonly cfg: ClusterConfig;
+  readonly cfg: Pick<ResolvedGkeClusterArgs, "name" | "project" | "region">;
   readonly ctx: LabelContext;
   readonly untaggedImageRetentionDays: number;
 }
@@ -193,16 +192,10 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
   private readonly lookup: (name: string) => gcp.serviceaccount.Account;
   private readonly repositoryNames: readonly string[];
 
-  constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pitchey:cluster:GkeCluster", name, {}, opts);
-    const a: ResolvedClusterArgs = resolveClusterArgs(args);
-    const cfg = a.config;
-    if (cfg.cloud !== "gcp" || !cfg.project) {
-      throw new pulumi.InputPropertiesError({
-        message: "GkeCluster needs config.cloud=gcp and config.project",
-        errors: [{ propertyPath: "config.project", reason: "required when cloud is gcp" }],
-      });
-    }
+    const a = resolveGkeClusterArgs(args);
+    const cfg = a;
     const project = cfg.project;
     this.repositoryNames = a.imageRepositories;
     const gcpProvider = new gcp.Provider(
@@ -321,8 +314,8 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
       .apply(([endpoint, auth]) => gkeKubeconfig(cfg.name, endpoint, auth.clusterCaCertificate ?? ""));
     this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig }, { parent: this, dependsOn: Object.values(nodePools) });
 
-    this.pools = Object.fromEntries(POOL_NAMES.map((p) => [p, poolScheduling("gcp", p, cfg)])) as Record<PoolName, PoolScheduling>;
-    this.sandboxRuntimeClassName = cfg.sandboxRuntimeClass;
+    this.pools = Object.fromEntries(POOL_NAMES.map((p) => [p, poolScheduling("gcp", p, cfg.name)])) as Record<PoolName, PoolScheduling>;
+    this.sandboxRuntimeClassName = GKE_SANDBOX_RUNTIME_CLASS;
     this.oidcIssuer = pulumi.interpolate`https://container.googleapis.com/v1/projects/${project}/locations/${cfg.region}/clusters/${this.cluster.name}`;
 
     const falcoNs = new k8s.core.v1.Namespace(
@@ -353,7 +346,7 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
         namespace: falcoNs.metadata.name,
         values: falcoValues({
           alertmanagerUrl: a.alertmanagerUrl,
-          minimumPriority: cfg.falcoMinimumPriority,
+          minimumPriority: a.falcoMinimumPriority,
           pools: this.pools,
           environment: a.labels.environment,
         }),
@@ -380,7 +373,7 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
 
   imageRepository(service: string): pulumi.Output<string> {
     if (!this.repositoryNames.includes(service)) {
-      throw new Error(`GkeCluster.imageRepository: no repository for "${service}"; list it in ClusterArgs.imageRepositories`);
+      throw new Error(`GkeCluster.imageRepository: no repository for "${service}"; list it in imageRepositories`);
     }
     return pulumi.interpolate`${this.registry.registryUri}/${service}`;
   }

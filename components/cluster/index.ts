@@ -1,22 +1,11 @@
-import type * as pulumi from "@pulumi/pulumi";
-import type { ClusterArgs } from "./args";
-import { EksCluster } from "./eks";
-import { GkeCluster } from "./gke";
-import type { ClusterFacts } from "./types";
-
-export type { ClusterArgs } from "./args";
-export { CLUSTER_ARG_DEFAULTS } from "./args";
-export type { ClusterFacts, PoolScheduling, Taint, WorkloadIdentityRequest } from "./types";
+export type { AuthorizedNetwork, ClusterCommonArgs, FalcoPriority, NodePoolArgs } from "./args";
+export { CLUSTER_ARG_DEFAULTS, NODE_POOL_DEFAULTS } from "./args";
+export type { EksAutoscalingArgs, EksClusterArgs, EksNetworkArgs, EksNodeGroupArgs } from "./eks-args";
+export { EKS_CLUSTER_DEFAULTS } from "./eks-args";
+export type { GkeClusterArgs, GkeNetworkArgs, GkeNodePoolArgs } from "./gke-args";
+export { GKE_CLUSTER_DEFAULTS, GKE_SANDBOX_RUNTIME_CLASS } from "./gke-args";
+export type { Cloud, ClusterFacts, PoolName, PoolScheduling, Taint, WorkloadIdentityRequest } from "./types";
+export { POOL_NAMES } from "./types";
 export { EksCluster } from "./eks";
 export { GkeCluster } from "./gke";
 export { POOL_LABEL, POOL_TAINTS, poolScheduling, toleration } from "./scheduling";
-
-/** The cluster for a stack: GKE or EKS as `config.cloud` says, behind the same facts. */
-export function createCluster(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions): ClusterFacts {
-  switch (args.config.cloud) {
-    case "gcp":
-      return new GkeCluster(name, args, opts);
-    case "aws":
-      return new EksCluster(name, args, opts);
-  }
-}

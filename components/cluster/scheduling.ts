@@ -1,8 +1,6 @@
-import type { ClusterConfig } from "../../stacks/config/cluster";
-import type { PoolName } from "../../stacks/config/defaults";
-import type { PoolScheduling, Taint } from "./types";
+import type { Cloud, PoolName, PoolScheduling, Taint } from "./types";
 
-export type Cloud = ClusterConfig["cloud"];
+export type { Cloud } from "./types";
 
 /** The label every pool carries on both clouds; workloads select on it, so a placement rule is cloud-neutral. */
 export const POOL_LABEL = "pitchey.io/pool";
@@ -35,8 +33,8 @@ export const POOL_TAINTS: Record<Cloud, Record<PoolName, readonly Taint[]>> = {
 export const SPOT_DRAIN_SECONDS: Record<Cloud, number> = { gcp: 15, aws: 120 };
 
 /** Name of the node pool / node group resource for a pool; cloud labels below refer to it. */
-export function poolResourceName(cloud: Cloud, cfg: ClusterConfig, pool: PoolName): string {
-  return cloud === "gcp" ? pool : `${cfg.name}-${pool}`;
+export function poolResourceName(cloud: Cloud, clusterName: string, pool: PoolName): string {
+  return cloud === "gcp" ? pool : `${clusterName}-${pool}`;
 }
 
 /** Labels set on the pool's nodes by this program (what the pool resource declares). */
@@ -51,8 +49,8 @@ export function declaredPoolLabels(cloud: Cloud, pool: PoolName): Record<string,
  * Labels the cloud adds to every node of the pool: documented, stable ones that follow from the pool's own
  * declaration (its name, capacity type, sandbox), so anything reading the plan can derive them too.
  */
-function cloudPoolLabels(cloud: Cloud, cfg: ClusterConfig, pool: PoolName): Record<string, string> {
-  const name = poolResourceName(cloud, cfg, pool);
+function cloudPoolLabels(cloud: Cloud, clusterName: string, pool: PoolName): Record<string, string> {
+  const name = poolResourceName(cloud, clusterName, pool);
   if (cloud === "gcp") {
     const labels: Record<string, string> = { "cloud.google.com/gke-nodepool": name };
     if (pool === "spot") labels["cloud.google.com/gke-spot"] = "true";
@@ -66,10 +64,10 @@ function cloudPoolLabels(cloud: Cloud, cfg: ClusterConfig, pool: PoolName): Reco
 }
 
 /** What a workload needs to land on `pool`: every label its nodes carry and every taint it must tolerate. */
-export function poolScheduling(cloud: Cloud, pool: PoolName, cfg: ClusterConfig): PoolScheduling {
+export function poolScheduling(cloud: Cloud, pool: PoolName, clusterName: string): PoolScheduling {
   return {
     name: pool,
-    labels: { ...cloudPoolLabels(cloud, cfg, pool), ...declaredPoolLabels(cloud, pool) },
+    labels: { ...cloudPoolLabels(cloud, clusterName, pool), ...declaredPoolLabels(cloud, pool) },
     taints: POOL_TAINTS[cloud][pool],
     ...(pool === "spot" ? { drainSeconds: SPOT_DRAIN_SECONDS[cloud] } : {}),
   };

@@ -1,32 +1,76 @@
 import { join } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { parsePlatformConfig, PROCESSOR_NAMES, PROJECT, SECRET_KEYS, type PlatformConfig } from "../../stacks/config";
-import type { ClusterArgs } from "./args";
+import type * as pulumi from "@pulumi/pulumi";
 import type { RecordedResource } from "../testing/mocks";
-import { readStackConfig } from "../../stacks/plan/stackConfig";
-import type { Taint } from "./types";
+import type { EksClusterArgs } from "./eks-args";
+import type { GkeClusterArgs } from "./gke-args";
+import type { PoolName, Taint } from "./types";
 
 export const ROOT = join(__dirname, "..", "..");
 
-/** A stack file's keys (without the project prefix and without secrets), as the program reads them. */
-export function stackRaw(stack: "prod" | "dr"): Record<string, any> {
-  const secrets: readonly string[] = SECRET_KEYS;
-  const file = readStackConfig(join(ROOT, `Pulumi.${stack}.yaml`), PROJECT, secrets);
-  const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(file.values)) {
-    if (!key.startsWith(`${PROJECT}:`) || secrets.includes(key.slice(PROJECT.length + 1))) continue;
-    try {
-      raw[key.slice(PROJECT.length + 1)] = JSON.parse(value);
-    } catch {
-      raw[key.slice(PROJECT.length + 1)] = value;
-    }
-  }
-  return raw;
+/** The five processors and where each runs, as the tests' hand-written workloads. */
+export const PROCESSORS: Record<string, { pool: PoolName; fallbackToOnDemand: boolean }> = {
+  "video-processor": { pool: "spot", fallbackToOnDemand: true },
+  "document-processor": { pool: "general", fallbackToOnDemand: false },
+  "ai-inference": { pool: "gpu", fallbackToOnDemand: false },
+  "media-transcoder": { pool: "spot", fallbackToOnDemand: true },
+  "code-executor": { pool: "sandbox", fallbackToOnDemand: false },
+};
+export const PROCESSOR_NAMES = Object.keys(PROCESSORS);
+
+const labels = (environment: string) => ({ environment, costCenter: "platform-processing", team: "platform" });
+const authorizedNetworks = [
+  { name: "office-vpn", cidr: "203.0.113.0/24" },
+  { name: "ci-runners", cidr: "198.51.100.0/26" },
+];
+const workloads = (namespace: string) =>
+  PROCESSOR_NAMES.map((name) => ({
+    name,
+    namespace,
+    access: name === "document-processor" ? (["results-bucket", "backups-bucket"] as const) : (["results-bucket"] as const),
+  }));
+
+/** A GKE cluster as the prod stack declares it, written out by hand: the component needs no stack config. */
+export function gkeTestArgs(extra: Partial<GkeClusterArgs> = {}): GkeClusterArgs {
+  return {
+    name: "pitchey-containers",
+    project: "pitchey-prod",
+    region: "us-west1",
+    authorizedNetworks,
+    labels: labels("production"),
+    nodePools: {
+      general: { machineType: "n2-standard-4", minNodes: 3, maxNodes: 20 },
+      spot: { machineType: "n2-standard-4", minNodes: 0, maxNodes: 10 },
+      gpu: { machineType: "g2-standard-8", minNodes: 0, maxNodes: 5, gpuType: "nvidia-l4", gpuCount: 1 },
+      sandbox: { machineType: "n2-standard-4", minNodes: 1, maxNodes: 10 },
+    },
+    workloads: workloads("processors"),
+    imageRepositories: PROCESSOR_NAMES,
+    resultsBucket: "pitchey-prod-results",
+    backupsBucket: "pitchey-prod-backups",
+    ...extra,
+  };
 }
 
-/** A stack file parsed exactly as the program parses it. */
-export function stackConfig(stack: "prod" | "dr"): PlatformConfig {
-  return parsePlatformConfig(stackRaw(stack));
+/** An EKS cluster as the dr stack declares it, written out by hand. */
+export function eksTestArgs(extra: Partial<EksClusterArgs> = {}): EksClusterArgs {
+  return {
+    name: "pitchey-containers-dr",
+    region: "eu-west-1",
+    authorizedNetworks,
+    labels: labels("dr"),
+    network: { vpcCidr: "10.60.0.0/16" },
+    nodePools: {
+      general: { machineType: "m6i.xlarge", minNodes: 3, maxNodes: 20 },
+      spot: { machineType: "m6i.xlarge", instanceTypes: ["m6i.xlarge", "m6a.xlarge", "m5.xlarge", "m5a.xlarge"], minNodes: 0, maxNodes: 10 },
+      gpu: { machineType: "g6.2xlarge", minNodes: 0, maxNodes: 5, gpuCount: 1 },
+      sandbox: { machineType: "m6i.xlarge", minNodes: 1, maxNodes: 10 },
+    },
+    workloads: workloads("processors"),
+    imageRepositories: PROCESSOR_NAMES,
+    resultsBucket: "pitchey-dr-results",
+    backupsBucket: "pitchey-dr-backups",
+    ...extra,
+  };
 }
 
 export const resolve = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((done) => o.apply((v) => done(v)));
@@ -113,21 +157,4 @@ export function admits(pod: { nodeSelector?: Record<string, string>; affinity?: 
     terms.length === 0 ||
     terms.some((t) => (t.matchExpressions ?? []).every((e) => e.operator === "In" && (e.values ?? []).includes(labels[e.key])));
   return selectorOk && affinityOk;
-}
-
-/** The arguments the cluster tests give `createCluster`: the stack's config, every processor with bucket access. */
-export function testClusterArgs(stack: "prod" | "dr", cfg: PlatformConfig, extra: Partial<ClusterArgs> = {}): ClusterArgs {
-  return {
-    config: cfg.cluster,
-    labels: { environment: cfg.environment, costCenter: cfg.costCenter, team: cfg.team },
-    workloads: PROCESSOR_NAMES.map((name) => ({
-      name,
-      namespace: cfg.namespace,
-      access: name === "document-processor" ? ["results-bucket", "backups-bucket"] : ["results-bucket"],
-    })),
-    imageRepositories: [...PROCESSOR_NAMES],
-    resultsBucket: `pitchey-${stack}-results`,
-    backupsBucket: `pitchey-${stack}-backups`,
-    ...extra,
-  };
 }

@@ -1,6 +1,14 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { PoolName } from "../../stacks/config/defaults";
+
+export type Cloud = "gcp" | "aws";
+
+/**
+ * The four pools every cluster offers: on-demand general nodes, spot nodes, GPU nodes and the gVisor sandbox.
+ * Workloads name one; both clouds implement all four.
+ */
+export const POOL_NAMES = ["general", "spot", "gpu", "sandbox"] as const;
+export type PoolName = (typeof POOL_NAMES)[number];
 
 export interface Taint {
   readonly key: string;
@@ -32,7 +40,7 @@ export interface WorkloadIdentityRequest {
 
 /** The one interface both cloud implementations satisfy. */
 export interface ClusterFacts {
-  readonly cloud: "gcp" | "aws";
+  readonly cloud: Cloud;
   /** Kubernetes provider built from the cluster's kubeconfig; every in-cluster resource uses it. */
   readonly provider: k8s.Provider;
   readonly oidcIssuer: pulumi.Output<string>;

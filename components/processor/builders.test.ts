@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { parsePlatformConfig, type ProcessorName } from "../../stacks/config";
 import type { PoolScheduling } from "../cluster/types";
 import {
   deploymentSpec,
@@ -10,17 +9,18 @@ import {
   serviceSpec,
   type ProcessorSpecArgs,
 } from "./builders";
+import { PROCESSOR_FIXTURES } from "./test-fixtures";
 
-const config = parsePlatformConfig({
-  environment: "production",
-  cluster: { cloud: "gcp", region: "us-west1", project: "p", authorizedNetworks: [{ name: "vpn", cidr: "203.0.113.0/24" }] },
-  database: { cidrs: ["10.40.0.0/24"] },
-  results: { storeUrl: "s3://results/jobs" },
-  backups: { accountId: "0123456789abcdef0123456789abcdef", bucket: "backups" },
+const config = {
   processors: {
-    "video-processor": { prewarm: [{ name: "mornings", start: "0 8 * * 1-5", end: "0 11 * * 1-5", desiredReplicas: 4 }] },
+    ...PROCESSOR_FIXTURES,
+    "video-processor": {
+      ...PROCESSOR_FIXTURES["video-processor"],
+      prewarm: [{ name: "mornings", timezone: "UTC", start: "0 8 * * 1-5", end: "0 11 * * 1-5", desiredReplicas: 4 }],
+    },
   },
-});
+};
+type ProcessorName = keyof typeof PROCESSOR_FIXTURES;
 
 const pools: Record<string, PoolScheduling> = {
   general: { name: "general", labels: { "pitchey.io/pool": "general" }, taints: [] },

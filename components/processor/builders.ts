@@ -1,8 +1,8 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { ProcessorConfig } from "../../stacks/config";
 import type { PoolScheduling, Taint } from "../cluster/types";
 import { k8sLabels, selectorLabels, type LabelContext } from "../labels";
+import type { ProcessorSettings } from "./settings";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -25,7 +25,8 @@ export interface ProcessorSpecArgs {
   readonly name: string;
   /** Job type the worker claims (`JOB_TYPE`). */
   readonly jobType: string;
-  readonly config: ProcessorConfig;
+  /** How the processor runs and scales (the stack config supplies the playbook's figures). */
+  readonly config: ProcessorSettings;
   /** Image by digest (`repo@sha256:…`). */
   readonly image: pulumi.Input<string>;
   readonly labels: LabelContext;
@@ -56,7 +57,9 @@ const nodeTerm = (pool: PoolScheduling): k8s.types.input.core.v1.NodeSelectorTer
 });
 
 /** Node placement: a hard selector for one pool, or spot preferred with on-demand allowed. */
-export function placement(args: Pick<ProcessorSpecArgs, "pool" | "fallbackPool" | "config" | "runtimeClassName">): Partial<PodSpec> {
+export function placement(
+  args: Pick<ProcessorSpecArgs, "pool" | "fallbackPool" | "runtimeClassName"> & { readonly config: Pick<ProcessorSettings, "placement"> },
+): Partial<PodSpec> {
   const { pool, fallbackPool, config } = args;
   const base: Partial<PodSpec> = args.runtimeClassName ? { runtimeClassName: args.runtimeClassName } : {};
   if (config.placement.fallbackToOnDemand) {
@@ -75,7 +78,7 @@ export function placement(args: Pick<ProcessorSpecArgs, "pool" | "fallbackPool" 
   return { ...base, nodeSelector: { ...pool.labels }, tolerations: tolerationsFor(pool.taints) };
 }
 
-export function resources(config: ProcessorConfig): k8s.types.input.core.v1.ResourceRequirements {
+export function resources(config: ProcessorSettings): k8s.types.input.core.v1.ResourceRequirements {
   const { requests, limits, gpu } = config.resources;
   const gpuPart: Record<string, string> = gpu > 0 ? { [GPU_RESOURCE]: String(gpu) } : {};
   return {
@@ -251,7 +254,7 @@ export function serviceSpec(name: string): k8s.types.input.core.v1.ServiceSpec {
  * would then block every node drain, so it gets `maxUnavailable: 1` instead: its jobs survive the eviction
  * through the worker's drain and the lease.
  */
-export function pdbSpec(name: string, config: ProcessorConfig): k8s.types.input.policy.v1.PodDisruptionBudgetSpec {
+export function pdbSpec(name: string, config: ProcessorSettings): k8s.types.input.policy.v1.PodDisruptionBudgetSpec {
   const selector = { matchLabels: selectorLabels(name) };
   return config.scaling.minReplicas >= 2 ? { minAvailable: 1, selector } : { maxUnavailable: 1, selector };
 }
@@ -266,7 +269,7 @@ export const queueDepthQuery = (jobType: string) => `SELECT runnable_job_count('
 export interface ScaledObjectArgs {
   readonly name: string;
   readonly jobType: string;
-  readonly config: ProcessorConfig;
+  readonly config: ProcessorSettings;
   /** TriggerAuthentication holding the database connection for the postgresql trigger. */
   readonly triggerAuthenticationName: string;
   /** How often KEDA polls the queue. */

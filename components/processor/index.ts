@@ -4,6 +4,7 @@ import { k8sLabels } from "../labels";
 import { deploymentSpec, pdbSpec, scaledObjectSpec, serviceSpec, type ProcessorSpecArgs } from "./builders";
 
 export * from "./builders";
+export type * from "./settings";
 
 export interface ProcessorServiceArgs extends Omit<ProcessorSpecArgs, "serviceAccountName" | "image"> {
   readonly namespace: pulumi.Input<string>;

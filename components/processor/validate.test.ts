@@ -1,15 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parsePlatformConfig } from "../../stacks/config";
 import type { PoolScheduling } from "../cluster/types";
 import { validateProcessorArgs, type ProcessorServiceArgs } from "./index";
+import { PROCESSOR_FIXTURES } from "./test-fixtures";
 
-const config = parsePlatformConfig({
-  environment: "production",
-  cluster: { cloud: "gcp", region: "us-west1", project: "p", authorizedNetworks: [{ name: "vpn", cidr: "203.0.113.0/24" }] },
-  database: { cidrs: ["10.40.0.0/24"] },
-  results: { storeUrl: "s3://results/jobs" },
-  backups: { accountId: "0123456789abcdef0123456789abcdef", bucket: "backups" },
-});
+const config = { processors: PROCESSOR_FIXTURES };
 const pool = (name: PoolScheduling["name"], taintKey?: string): PoolScheduling => ({
   name,
   labels: { "pitchey.io/pool": name },

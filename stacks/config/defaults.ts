@@ -12,8 +12,8 @@ export const PROCESSOR_NAMES = [
 ] as const;
 export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
 
-export const POOL_NAMES = ["general", "spot", "gpu", "sandbox"] as const;
-export type PoolName = (typeof POOL_NAMES)[number];
+/** The cluster components define the pools; the stack config names them. */
+export { POOL_NAMES, type PoolName } from "../../components/cluster/types";
 
 /** Job type each processor serves; the worker's `JOB_TYPE` and the KEDA queue query use it. */
 export const JOB_TYPE_OF: Record<ProcessorName, string> = {

@@ -56,7 +56,7 @@ export async function runPlan(stack: string, configFile: string): Promise<PlanRu
   // Config errors surface here, before any resource is registered.
   const inputs = loadStackInputs();
   const { createPlatform } = await import("../platform");
-  const { createCluster } = await import("../../components/cluster");
+  const { createCluster } = await import("../cluster");
   let outputs: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
     const platform = createPlatform(inputs, createCluster);

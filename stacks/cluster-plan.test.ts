@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { RecordedResource } from "../testing/mocks";
-import { ROOT } from "./test-support";
+import type { RecordedResource } from "../components/testing/mocks";
+const ROOT = join(__dirname, "..");
 
 const work = mkdtempSync(join(tmpdir(), "cluster-plan-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -1,0 +1,123 @@
+import {
+  CLUSTER_ARG_DEFAULTS,
+  commonProblems,
+  poolProblems,
+  resolvePools,
+  throwIfProblems,
+  type AuthorizedNetwork,
+  type ClusterCommonArgs,
+  type NodePoolArgs,
+  type ResolvedCommonArgs,
+} from "./args";
+import type { PoolName } from "./types";
+
+/** An EKS managed node group. */
+export interface EksNodeGroupArgs extends NodePoolArgs {
+  /**
+   * Instance types the group may launch; the spot group spreads over several so one type's shortage does not
+   * empty it. Default: `[machineType]`.
+   */
+  readonly instanceTypes?: readonly string[];
+}
+
+export interface EksNetworkArgs {
+  /** The VPC; private subnets for nodes and pods take three quarters of it. Default: 10.10.0.0/20. */
+  readonly vpcCidr?: string;
+  /** Range Kubernetes Services get addresses from. Default: 10.30.0.0/20. */
+  readonly servicesCidr?: string;
+  /** Availability zones the VPC spans (one private and one public subnet each), 2–6. Default: 3. */
+  readonly availabilityZones?: number;
+  /** One NAT gateway per zone (survives a zone loss) or one shared (cheaper). Default: true. */
+  readonly natGatewayPerZone?: boolean;
+}
+
+export interface EksAutoscalingArgs {
+  /** How long a node must be unneeded before the cluster autoscaler removes it. Default: `10m`. */
+  readonly scaleDownUnneededTime?: string;
+  /** Utilization below which a node counts as unneeded. Default: 0.5. */
+  readonly scaleDownUtilizationThreshold?: number;
+}
+
+/** Arguments of `EksCluster`: only what EKS uses. */
+export interface EksClusterArgs extends ClusterCommonArgs {
+  /** Cluster name; also names the VPC, node groups, repositories, keys and log group. Required. */
+  readonly name: string;
+  /** AWS region. Required. */
+  readonly region: string;
+  /** CIDRs allowed to reach the public API endpoint; at least one. Required. */
+  readonly authorizedNetworks: readonly AuthorizedNetwork[];
+  /** Control-plane version. Default: `1.33`. */
+  readonly kubernetesVersion?: string;
+  /** Address plan. Defaults: see `EksNetworkArgs`. */
+  readonly network?: EksNetworkArgs;
+  /** Cluster autoscaler flags. Defaults: see `EksAutoscalingArgs`. */
+  readonly autoscaling?: EksAutoscalingArgs;
+  /** The four node groups. Required. */
+  readonly nodePools: Readonly<Record<PoolName, EksNodeGroupArgs>>;
+  /** RuntimeClass the sandbox pool runs (its handler is gVisor's `runsc`). Default: `gvisor`. */
+  readonly sandboxRuntimeClass?: string;
+  /** gVisor release installed on sandbox nodes: a dated release such as 20250512.0, or `latest`. Default: `latest`. */
+  readonly gvisorRelease?: string;
+  /** Days the control-plane logs are kept. Default: 90. */
+  readonly controlPlaneLogRetentionDays?: number;
+  /**
+   * Namespaces of node agents (log shippers, node exporters) that may tolerate the sandbox taint by key and
+   * still run under runc. kube-system and the Falco namespace are always exempt. Default: none.
+   */
+  readonly nodeAgentNamespaces?: readonly string[];
+}
+
+export const EKS_CLUSTER_DEFAULTS = {
+  ...CLUSTER_ARG_DEFAULTS,
+  network: { vpcCidr: "10.10.0.0/20", servicesCidr: "10.30.0.0/20", availabilityZones: 3, natGatewayPerZone: true },
+  autoscaling: { scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5 },
+  sandboxRuntimeClass: "gvisor",
+  gvisorRelease: "latest",
+  controlPlaneLogRetentionDays: 90,
+  nodeAgentNamespaces: [] as readonly string[],
+};
+
+export type ResolvedEksNodeGroup = Required<NodePoolArgs> & { readonly instanceTypes: readonly string[] };
+
+export interface ResolvedEksClusterArgs extends ResolvedCommonArgs {
+  readonly name: string;
+  readonly region: string;
+  readonly authorizedNetworks: readonly AuthorizedNetwork[];
+  readonly kubernetesVersion: string;
+  readonly network: Required<EksNetworkArgs>;
+  readonly autoscaling: Required<EksAutoscalingArgs>;
+  readonly nodePools: Readonly<Record<PoolName, ResolvedEksNodeGroup>>;
+  readonly sandboxRuntimeClass: string;
+  readonly gvisorRelease: string;
+  readonly controlPlaneLogRetentionDays: number;
+  readonly nodeAgentNamespaces: readonly string[];
+}
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Applies the defaults and checks what the types cannot; every problem is reported at once. */
+export function resolveEksClusterArgs(args: EksClusterArgs): ResolvedEksClusterArgs {
+  const r: ResolvedEksClusterArgs = {
+    ...EKS_CLUSTER_DEFAULTS,
+    ...args,
+    network: { ...EKS_CLUSTER_DEFAULTS.network, ...args.network },
+    autoscaling: { ...EKS_CLUSTER_DEFAULTS.autoscaling, ...args.autoscaling },
+    nodePools: resolvePools(args.nodePools, { instanceTypes: [] as readonly string[] }),
+  };
+  const problems = [...commonProblems(r), ...poolProblems(r.nodePools)];
+  const zones = r.network.availabilityZones;
+  if (!Number.isInteger(zones) || zones < 2 || zones > 6) {
+    problems.push({ propertyPath: "network.availabilityZones", reason: `expected 2–6 zones, got ${zones}` });
+  }
+  if (!/^(latest|\d{8}(\.\d+)?)$/.test(r.gvisorRelease)) {
+    problems.push({ propertyPath: "gvisorRelease", reason: `expected latest or a release such as 20250512.0, got "${r.gvisorRelease}"` });
+  }
+  if (!/^[a-z0-9][a-z0-9.-]*$/.test(r.sandboxRuntimeClass)) {
+    problems.push({ propertyPath: "sandboxRuntimeClass", reason: `"${r.sandboxRuntimeClass}" is not a RuntimeClass name` });
+  }
+  r.nodeAgentNamespaces.forEach((ns, i) => {
+    if (!DNS_LABEL.test(ns)) problems.push({ propertyPath: `nodeAgentNamespaces[${i}]`, reason: `"${ns}" is not a valid namespace` });
+  });
+  throwIfProblems("EksCluster", problems);
+  return r;
+}
