@@ -291,7 +291,7 @@ export const QUEUE_METRIC_TYPE = "Value";
  * (stabilization window), so a scale-up is never undone within its cooldown. Scale-up is not stabilized: the
  * playbook acts on the first evaluation past the threshold. What the HPA cannot express is in docs/decisions.md.
  */
-export function scalingBehavior(s: ProcessorConfig["scaling"]) {
+export function scalingBehavior(s: ProcessorSettings["scaling"]) {
   return {
     scaleUp: {
       stabilizationWindowSeconds: 0,

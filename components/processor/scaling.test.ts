@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parsePlatformConfig, PROCESSOR_NAMES, JOB_TYPE_OF, type ProcessorName } from "../../stacks/config";
 import { scaledObjectSpec } from "./builders";
+import { PROCESSOR_FIXTURES } from "./test-fixtures";
 
 /**
  * The rendered ScaledObjects run through the HPA controller's documented algorithm (kube-controller-manager's
@@ -8,13 +8,17 @@ import { scaledObjectSpec } from "./builders";
  * policies over their periods) and are held to the playbook's scaling loop.
  */
 
-const config = parsePlatformConfig({
-  environment: "production",
-  cluster: { cloud: "gcp", region: "us-west1", project: "p", authorizedNetworks: [{ name: "vpn", cidr: "203.0.113.0/24" }] },
-  database: { cidrs: ["10.40.0.0/24"] },
-  results: { storeUrl: "s3://results/jobs" },
-  backups: { accountId: "0123456789abcdef0123456789abcdef", bucket: "backups" },
-});
+// The playbook's figures, as the stack config's defaults (stacks/cluster.test.ts keeps the two equal).
+const config = { processors: PROCESSOR_FIXTURES };
+type ProcessorName = keyof typeof PROCESSOR_FIXTURES;
+const PROCESSOR_NAMES = Object.keys(PROCESSOR_FIXTURES) as ProcessorName[];
+const JOB_TYPE_OF: Record<ProcessorName, string> = {
+  "video-processor": "video",
+  "document-processor": "document",
+  "ai-inference": "inference",
+  "media-transcoder": "media",
+  "code-executor": "code",
+};
 
 /** cpu and memory as utilization % of requests (what the HPA reads from metrics.k8s.io); queue as the query's total. */
 interface Load {
