@@ -3,8 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { Keda } from "../components/autoscaling";
 import type { ClusterFacts } from "../components/cluster";
 import { DatabaseBackup } from "../components/backup";
+import { StackBudget } from "../components/cost/budget";
 import { WorkerImage } from "../components/images";
-import { k8sLabels, type LabelContext } from "../components/labels";
+import { awsTags, k8sLabels, type LabelContext } from "../components/labels";
 import { WorkloadNamespace } from "../components/namespace";
 import { HTTP_PORT, HTTPS_EGRESS_LABEL, ProcessorService } from "../components/processor";
 import { migrationJobSpec } from "../components/processor/migration";
@@ -194,6 +195,18 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     },
     { provider: cluster.provider, dependsOn: [migration] },
   );
+
+  if (config.cost.monthlyBudgetUsd !== undefined) {
+    new StackBudget("cost", {
+      monthlyUsd: config.cost.monthlyBudgetUsd,
+      alertEmails: config.cost.alertEmails,
+      scope:
+        config.cluster.cloud === "gcp"
+          ? { cloud: "gcp", billingAccount: config.cost.billingAccount!, project: config.cluster.project! }
+          : { cloud: "aws", environmentTag: config.environment },
+      tags: awsTags(labels),
+    });
+  }
 
   return { cloud: cluster.cloud, namespace: ns.name, images, processors };
 }

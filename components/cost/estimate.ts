@@ -97,6 +97,7 @@ const FREE: readonly [RegExp, string][] = [
   [/^gcp:compute\/(network|subnetwork|firewall|router|route|globalAddress):/, "VPC structure is free (traffic is priced with NAT)"],
   [/^gcp:kms\/keyRing:/, "key rings are free; their keys are priced"],
   [/^gcp:billing\/budget:/, "billing budgets are free"],
+  [/^gcp:monitoring\/notificationChannel:/, "notification channels are free"],
   [/^gcp:container\/nodePool:/, "priced from the pool's nodes"],
   [/^aws:iam\//, "IAM is free"],
   [/^aws:ec2\/(vpc|subnet|routeTable|routeTableAssociation|route|internetGateway|defaultSecurityGroup|securityGroup|securityGroupRule|vpcEndpoint|launchTemplate):/, "VPC structure and launch templates are free (their instances and traffic are priced)"],
@@ -122,18 +123,23 @@ function componentOf(r: CostRecord, byUrn: Map<string, CostRecord>): string {
 
 const regionOfLocation = (location: string) => location.replace(/-[a-z]$/, "");
 
-/** The cloud and region of a stack, from the resources that say it. */
-function placeOf(records: readonly CostRecord[]): { cloud?: Cloud; region?: string } {
+/** The stack's cloud (GKE first) and each cloud's region, from the resources that say it. */
+function placeOf(records: readonly CostRecord[]): { cloud?: Cloud; regions: Partial<Record<Cloud, string>> } {
   const gke = records.find((r) => r.type === "gcp:container/cluster:Cluster");
-  if (gke) return { cloud: "gcp", region: regionOfLocation(String(gke.props.location ?? "")) };
+  const gcpProvider = records.find((r) => r.type === "pulumi:providers:gcp" && r.props.region);
+  const awsProvider = records.find((r) => r.type === "pulumi:providers:aws" && r.props.region);
   const eks = records.find((r) => r.type === "aws:eks/cluster:Cluster");
-  const provider = records.find((r) => r.type === "pulumi:providers:aws" && r.props.region);
-  if (eks || provider) return { cloud: "aws", region: provider ? String(provider.props.region) : undefined };
-  return {};
+  const regions: Partial<Record<Cloud, string>> = { cloudflare: "*" };
+  if (gke?.props.location) regions.gcp = regionOfLocation(String(gke.props.location));
+  else if (gcpProvider) regions.gcp = String(gcpProvider.props.region);
+  if (awsProvider) regions.aws = String(awsProvider.props.region);
+  return { cloud: gke ? "gcp" : eks || awsProvider ? "aws" : undefined, regions };
 }
 
 interface Pool {
   readonly record: CostRecord;
+  readonly cloud: Cloud;
+  readonly region: string;
   readonly label: string;
   readonly machines: MachinePrice[];
   readonly spot: boolean;
@@ -154,7 +160,7 @@ class Estimator {
   private readonly attributed = new Map<string, Range>();
   private readonly byUrn: Map<string, CostRecord>;
   private readonly cloud?: Cloud;
-  private readonly region: string;
+  private readonly regions: Partial<Record<Cloud, string>>;
 
   constructor(
     private readonly records: readonly CostRecord[],
@@ -164,7 +170,7 @@ class Estimator {
     this.byUrn = new Map(records.map((r) => [r.urn, r]));
     const place = placeOf(records);
     this.cloud = place.cloud;
-    this.region = place.region ?? "";
+    this.regions = place.regions;
   }
 
   private get hours() {
@@ -190,8 +196,9 @@ class Estimator {
   }
 
   private service(r: CostRecord, cloud: Cloud, name: string) {
-    const s = this.book.service(cloud, cloud === "cloudflare" ? "*" : this.region, name);
-    if (!s) this.skip(r, `the price book has no "${name}" price for ${cloud} ${this.region}`);
+    const region = this.regions[cloud];
+    const s = region ? this.book.service(cloud, region, name) : undefined;
+    if (!s) this.skip(r, region ? `the price book has no "${name}" price for ${cloud} ${region}` : `the plan does not show the ${cloud} region`);
     return s;
   }
 
@@ -312,7 +319,8 @@ class Estimator {
         case "kubernetes:core/v1:PersistentVolumeClaim": {
           const gb = parseQuantity(p.spec?.resources?.requests?.storage) / 2 ** 30;
           const diskType = this.cloud === "aws" ? "gp3" : "pd-balanced";
-          const d = this.cloud ? this.book.disk(this.cloud, this.region, diskType) : undefined;
+          const region = this.cloud ? this.regions[this.cloud] : undefined;
+          const d = this.cloud && region ? this.book.disk(this.cloud, region, diskType) : undefined;
           if (!d || !Number.isFinite(gb)) this.skip(r, "a volume claim whose size or disk price is unknown");
           else this.add(r, `persistent volume (${diskType})`, "GB-month", { floor: gb, ceiling: gb }, this.perHour(d.perGbMonth));
           break;
@@ -340,7 +348,7 @@ class Estimator {
       if (r.type === "gcp:container/nodePool:NodePool") {
         const nc = p.nodeConfig ?? {};
         const type = String(nc.machineType ?? "e2-medium");
-        const region = regionOfLocation(String(p.location ?? this.region));
+        const region = p.location ? regionOfLocation(String(p.location)) : (this.regions.gcp ?? "");
         const m = this.machine(r, "gcp", region, type, "nodeConfig.machineType");
         if (!m) continue;
         const a = p.autoscaling ?? {};
@@ -358,8 +366,11 @@ class Estimator {
         }
         pools.push({
           record: r,
+          cloud: "gcp",
+          region,
           label: String(nc.labels?.["pitchey.io/pool"] ?? p.name ?? r.name),
-          machines: [m],
+          // Attached accelerators are the node's GPUs for packing; their price is added on top of the machine's.
+          machines: [extraGpu ? { ...m, gpu: extraGpu } : m],
           spot: nc.spot === true || nc.preemptible === true,
           min,
           max,
@@ -369,12 +380,19 @@ class Estimator {
         });
       } else if (r.type === "aws:eks/nodeGroup:NodeGroup") {
         const types: string[] = Array.isArray(p.instanceTypes) && p.instanceTypes.length > 0 ? p.instanceTypes : ["t3.medium"];
-        const machines = types.map((t) => this.machine(r, "aws", this.region, t, "instanceTypes")).filter((m): m is MachinePrice => m !== undefined);
+        const region = this.regions.aws;
+        if (!region) {
+          this.skip(r, "the plan does not show the AWS region (no aws provider with a region)");
+          continue;
+        }
+        const machines = types.map((t) => this.machine(r, "aws", region, t, "instanceTypes")).filter((m): m is MachinePrice => m !== undefined);
         if (machines.length !== types.length) continue;
         const lt = this.records.find((x) => x.type === "aws:ec2/launchTemplate:LaunchTemplate" && String(p.launchTemplate?.id ?? "").includes(`::${x.name}-id`));
         const ebs = lt?.props.blockDeviceMappings?.[0]?.ebs;
         pools.push({
           record: r,
+          cloud: "aws",
+          region,
           label: String(p.labels?.["pitchey.io/pool"] ?? p.nodeGroupName ?? r.name),
           machines,
           spot: p.capacityType === "SPOT",
@@ -397,12 +415,12 @@ class Estimator {
   /** A node less the daemons on every node (Falco, node agents, the CNI); mixed instance types pack onto the smallest. */
   private nodeShape(pool: Pool): Shape {
     const reserve = { cpu: this.book.assumption("daemonsetCpuPerNode"), memoryGiB: this.book.assumption("daemonsetMemoryGiBPerNode"), gpu: 0 };
-    return smallest(pool.machines.map((m) => subtract(allocatable(this.cloud ?? "gcp", m), reserve)));
+    return smallest(pool.machines.map((m) => subtract(allocatable(pool.cloud, m), reserve)));
   }
 
   private extraGpuHourly(pool: Pool): number {
     if (!pool.extraGpu) return 0;
-    const gpu = this.book.gpu("gcp", this.region, pool.extraGpu.type)!;
+    const gpu = this.book.gpu(pool.cloud, pool.region, pool.extraGpu.type)!;
     return (pool.spot ? gpu.spotHourly : gpu.onDemandHourly) * pool.extraGpu.count;
   }
 
@@ -433,7 +451,7 @@ class Estimator {
       const ceilingHourly = this.hourlyOf(pool, "ceiling");
       const env = envOf(spec);
       const concurrency = Number(env.MAX_CONCURRENT_JOBS ?? 1) || 1;
-      const podHourly = podHourlyPrice(this.book, this.cloud ?? "gcp", pod, pool.machines, pool.spot, this.extraGpuHourly(pool));
+      const podHourly = podHourlyPrice(this.book, pool.cloud, pod, pool.machines, pool.spot, this.extraGpuHourly(pool));
       const derived = jobSecondPrice(podHourly, concurrency);
       const p95 = Number(d.props.metadata?.annotations?.["pitchey.io/latency-p95-seconds"]);
       const configured = env.JOB_COST_PER_SECOND_USD !== undefined ? Number(env.JOB_COST_PER_SECOND_USD) : undefined;
@@ -504,9 +522,9 @@ class Estimator {
       ceiling: nodes.ceiling * ceilingHourly - held.ceiling,
     });
     if (!needed) this.warnings.push(`pool ${pool.label}: no processor runs on it; priced at its minNodes–maxNodes (${pool.min}–${pool.max})`);
-    const disk = this.book.disk(this.cloud ?? "gcp", this.region, pool.diskType);
+    const disk = this.book.disk(pool.cloud, pool.region, pool.diskType);
     if (!disk) {
-      throw new PriceBookError(`price book: no price for disk type ${pool.diskType} in ${this.cloud} ${this.region} (${r.name})`);
+      throw new PriceBookError(`price book: no price for disk type ${pool.diskType} in ${pool.cloud} ${pool.region} (${r.name})`);
     }
     this.add(r, `${pool.label} boot disks (${pool.diskGb} GB ${pool.diskType} per node)`, "GB-month", { floor: nodes.floor * pool.diskGb, ceiling: nodes.ceiling * pool.diskGb }, this.perHour(disk.perGbMonth));
   }
@@ -579,4 +597,14 @@ export function estimateCost(records: readonly CostRecord[], book: PriceBook, op
     warnings: e.warnings,
     assumptions: book.data.assumptions,
   };
+}
+
+/** The monthly USD limit a budget resource carries, as a policy sees it in a plan or a preview. */
+export function budgetLimitOf(r: { type: string; props: Record<string, any> }): number | undefined {
+  if (r.type === "aws:budgets/budget:Budget") return r.props.limitUnit === "USD" ? Number(r.props.limitAmount) : undefined;
+  if (r.type === "gcp:billing/budget:Budget") {
+    const a = r.props.amount?.specifiedAmount;
+    return a && (a.currencyCode ?? "USD") === "USD" ? Number(a.units ?? 0) + Number(a.nanos ?? 0) / 1e9 : undefined;
+  }
+  return undefined;
 }

@@ -13,6 +13,7 @@ import * as pools from "./clusters/pools";
 import * as registry from "./supply-chain/registry";
 import * as cloudflare from "./edge/cloudflare";
 import * as tags from "./cost/tags";
+import * as budget from "./cost/budget";
 import * as completeness from "./completeness/stack";
 
 /** Every policy in the pack, in documentation order. The pack entry point and the offline evaluator both use this list. */
@@ -102,6 +103,9 @@ export const allPolicies: readonly PackPolicy[] = [
     tags.k8sRequiredLabels,
     tags.namespaceQuota,
     tags.quotaFitsMaxScale,
+    budget.ceilingWithinBudget,
+    budget.floorHeadroom,
+    budget.costPerJob,
     completeness.processorScaledObject,
     completeness.alertRunbook,
     completeness.databaseBackups,

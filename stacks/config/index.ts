@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { CLUSTER_DEFAULTS } from "./cluster";
 import { DATABASE_BACKUP_DEFAULTS, OBSERVABILITY_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
+import { COST_DEFAULTS, derivedCostPerSecondUsd } from "./cost";
+import { DATABASE_BACKUP_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
 import { platformSchema, type PlatformConfig } from "./schema";
 
 export type { PlatformConfig, ProcessorConfig } from "./schema";
@@ -37,6 +39,7 @@ export const PLATFORM_DEFAULTS = {
   resourceQuota: RESOURCE_QUOTA_DEFAULTS,
   backups: DATABASE_BACKUP_DEFAULTS,
   observability: OBSERVABILITY_DEFAULTS,
+  cost: COST_DEFAULTS,
 };
 
 export class ConfigError extends Error {
@@ -81,7 +84,9 @@ export function parsePlatformConfig(raw: Plain): PlatformConfig {
   const merged = deepMerge({ ...PLATFORM_DEFAULTS, cluster: clusterDefaults }, raw);
   const result = platformSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(result.error.issues.map(formatIssue));
-  return result.data;
+  const config = result.data;
+  for (const p of Object.values(config.processors)) p.costPerSecondUsd ??= derivedCostPerSecondUsd(config.cluster, p);
+  return config;
 }
 
 export interface StackInputs {

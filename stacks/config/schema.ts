@@ -2,6 +2,7 @@ import { z } from "zod";
 import { clusterSchema } from "./cluster";
 import { JOB_DURATION_BUCKETS } from "../../components/observability/rules";
 import { observabilitySchema } from "./observability";
+import { costSchema, unpricedKeys } from "./cost";
 import { POOL_NAMES, PROCESSOR_NAMES, type ProcessorName } from "./defaults";
 import { QUANTITY_PATTERN, parseQuantity } from "./quantity";
 
@@ -68,7 +69,8 @@ export const processorSchema = z.strictObject({
   maxConcurrentJobs: positiveInt,
   jobTimeoutSeconds: positiveInt,
   jobLeaseSeconds: z.number().int().min(5).max(600),
-  costPerSecondUsd: z.number().min(0),
+  /** Price of one job-second for `job_cost_usd`; unset, it is derived from the pool's price and the requests (docs/cost.md). */
+  costPerSecondUsd: z.number().min(0).optional(),
   placement: z.strictObject({
     pool: z.enum(POOL_NAMES),
     /** Spot pools only: schedule on on-demand nodes when no spot capacity is available. */
@@ -131,6 +133,7 @@ export const platformSchema = z
     }),
     /** Prometheus, Alertmanager, Loki and Grafana: figures, routing and retention. */
     observability: observabilitySchema,
+    cost: costSchema,
     results: z.strictObject({
       /** Where handlers write outputs: `s3://bucket/prefix` (R2 or S3) or `file:///dir`. */
       storeUrl: z.string().regex(/^(s3|gs|file):\/\/.+/, "expected s3://bucket/prefix, gs://bucket/prefix or file:///dir"),
@@ -139,6 +142,10 @@ export const platformSchema = z
     }),
   })
   .superRefine((c, ctx) => {
+    for (const issue of unpricedKeys(c.cluster)) ctx.addIssue({ code: "custom", ...issue });
+    if (c.cost.monthlyBudgetUsd !== undefined && c.cluster.cloud === "gcp" && !c.cost.billingAccount) {
+      ctx.addIssue({ code: "custom", path: ["cost", "billingAccount"], message: "required on gcp when cost.monthlyBudgetUsd is set (the budget lives on the billing account)" });
+    }
     const pools = c.cluster.nodePools;
     for (const name of PROCESSOR_NAMES) {
       const p = c.processors[name];

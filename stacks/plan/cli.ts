@@ -4,6 +4,8 @@ import { parseArgs } from "node:util";
 import { evaluatePlan, type PolicyReport } from "../../policies/src/evaluate";
 import { ConfigError } from "../config";
 import { isKubernetesObject, manifestOf, renderGraph, renderHelmValues, renderKubernetes, summarize } from "./render";
+import { PriceBookError, priceBook } from "../../components/cost/book";
+import { planCost, renderCostTable } from "./cost";
 import { runPlan } from "./run";
 import { StackFileError } from "./stackConfig";
 import { validateManifest } from "./validate";
@@ -79,6 +81,10 @@ async function main(): Promise<number> {
   console.log("  per provider:");
   for (const [k, v] of Object.entries(s.byProvider).sort()) console.log(`    ${String(v).padStart(4)}  ${k}`);
 
+  const cost = planCost(records, priceBook(), { today: new Date(), maxAgeDays: plan.config.cost.priceBookMaxAgeDays });
+  writeFileSync(join(outDir, "cost.json"), JSON.stringify(cost, null, 2) + "\n");
+  console.log(`\n${renderCostTable(cost)}`);
+
   const mandatory = report.violations.filter((v) => v.enforcement === "mandatory");
   const advisory = report.violations.length - mandatory.length;
   console.log(`\npolicy: ${report.policies} policies, ${mandatory.length} mandatory and ${advisory} advisory violations`);
@@ -90,7 +96,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e) => {
-    if (e instanceof ConfigError || e instanceof StackFileError) console.error(e.message);
+    if (e instanceof ConfigError || e instanceof StackFileError || e instanceof PriceBookError) console.error(e.message);
     else console.error(`plan failed: ${(e as Error)?.stack ?? e}`);
     process.exit(2);
   },

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT, SECRET_KEYS } from "../config";
+import { PROJECT, SECRET_KEYS, type PlatformConfig } from "../config";
 import { installMocks, RecordingMocks, type RecordedResource } from "../../components/testing/mocks";
 import { readStackConfig } from "./stackConfig";
 
@@ -10,6 +10,8 @@ export interface PlanRun {
   /** Secret keys the plan filled with placeholders. */
   readonly placeholders: string[];
   readonly outputs: Record<string, unknown>;
+  /** The stack's parsed configuration. */
+  readonly config: PlatformConfig;
 }
 
 /** How the runtime marks a secret value on the wire. */
@@ -69,5 +71,5 @@ export async function runPlan(stack: string, configFile: string): Promise<PlanRu
     pulumi.output(outputs).apply((v) => done(v as Record<string, unknown>)),
   );
   const resources = mocks.resources.map((r) => ({ ...r, props: plain(r.props) as Record<string, unknown> }));
-  return { stack, resources, dependencies: mocks.dependencies, placeholders: cfg.placeholders, outputs: resolved };
+  return { stack, config: inputs.config, resources, dependencies: mocks.dependencies, placeholders: cfg.placeholders, outputs: resolved };
 }

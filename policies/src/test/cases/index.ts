@@ -5,8 +5,9 @@ import { networkCases } from "./network";
 import { storageCases } from "./storage";
 import { clusterCases } from "./clusters";
 import { platformCases } from "./platform";
+import { costCases } from "./cost";
 
-export const allCases: Record<string, Case[]> = { ...workloadCases, ...networkCases, ...storageCases, ...clusterCases, ...platformCases };
+export const allCases: Record<string, Case[]> = { ...workloadCases, ...networkCases, ...storageCases, ...clusterCases, ...platformCases, ...costCases };
 
 /**
  * Defects chosen so that they do not undo one another when applied to one stack
