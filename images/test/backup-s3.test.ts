@@ -98,7 +98,7 @@ beforeAll(async () => {
   process.env.AWS_SECRET_ACCESS_KEY = "test";
   await s3.start();
   binDir = clientBinDir();
-  db = await startMigratedServer(binDir);
+  db = await startMigratedServer();
 });
 afterAll(async () => {
   await s3.stop();

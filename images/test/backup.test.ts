@@ -24,7 +24,7 @@ let scratch: string;
 
 beforeAll(async () => {
   binDir = clientBinDir();
-  server = await startMigratedServer(binDir);
+  server = await startMigratedServer();
   await server.query(
     `INSERT INTO container_jobs (type, status, payload)
      SELECT (ARRAY['video','document','inference','media','code'])[1 + i % 5], 'pending', jsonb_build_object('n', i)

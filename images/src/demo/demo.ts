@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import pino from "pino";
 import { migrate } from "../db/migrate";
 import { startEmbeddedPostgres } from "../dev/embedded-db";
+import { MissingToolError, requireTools, useProjectTools } from "../dev/tools";
 import { handlers } from "../handlers";
 import { demoJobs } from "../handlers/samples";
 import { Processor } from "../runtime/processor";
@@ -36,6 +37,9 @@ function summary(value: unknown, max = 160): string {
 }
 
 async function main(): Promise<void> {
+  // The handlers run Debian tools by name; the set-up step (npm run demo runs it first) put them in .tools/bin.
+  useProjectTools();
+  requireTools("ffmpeg", "ffprobe", "pdftotext", "pdfinfo", "prlimit");
   const work = await mkdtemp(path.join(os.tmpdir(), "pitchey-demo-"));
   const logFile = path.join(work, "workers.log");
   const logger = pino({ level: process.env.LOG_LEVEL ?? "info" }, pino.destination({ dest: logFile, sync: false }));
@@ -156,6 +160,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  // A missing tool is a set-up problem, said in one line; anything else is a bug worth its stack.
+  if (err instanceof MissingToolError || (err instanceof Error && err.message.startsWith("missing tools:"))) console.error(`demo: ${err.message}`);
+  else console.error(err);
   process.exit(1);
 });

@@ -6,12 +6,14 @@ import { documentHandler, documentPayloadSchema } from "./document";
 import { never, runTool } from "./media-test-utils";
 import { makePdf } from "./samples";
 import { makeContext, type TestContext } from "./test-context";
+import { requireTools } from "../dev/tools";
 
 let fixtures: TestContext;
 const url = (p: string) => pathToFileURL(p).href;
 let reportPdf: string;
 
 beforeAll(async () => {
+  requireTools("pdftotext", "pdfinfo", "qpdf", "prlimit");
   fixtures = await makeContext();
   reportPdf = await makePdf(
     join(fixtures.workDir, "report.pdf"),

@@ -7,12 +7,14 @@ import { mediaHandler, mediaPayloadSchema, parsePlaylist } from "./media";
 import { never, toneFrequency } from "./media-test-utils";
 import { makeTestVideo, makeTone } from "./samples";
 import { makeContext, type TestContext } from "./test-context";
+import { requireTools } from "../dev/tools";
 
 let fixtures: TestContext;
 let toneUrl: string;
 let videoUrl: string;
 
 beforeAll(async () => {
+  requireTools("ffmpeg", "ffprobe");
   fixtures = await makeContext();
   toneUrl = pathToFileURL(await makeTone(join(fixtures.workDir, "tone.wav"), { seconds: 2, frequency: 440 })).href;
   videoUrl = pathToFileURL(await makeTestVideo(join(fixtures.workDir, "clip.mp4"), { seconds: 6, width: 320, height: 240 })).href;

@@ -6,9 +6,11 @@ import { JOB_TYPES } from "../runtime/types";
 import { handlers } from "./index";
 import { demoJobs } from "./samples";
 import { makeContext } from "./test-context";
+import { requireTools } from "../dev/tools";
 
 let dir: string;
 beforeAll(async () => {
+  requireTools("ffmpeg", "ffprobe", "pdftotext", "pdfinfo");
   dir = await mkdtemp(join(tmpdir(), "demo-samples-"));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));

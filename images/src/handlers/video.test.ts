@@ -6,12 +6,14 @@ import { probe, threadArgs } from "./ffmpeg";
 import { averageColour, never } from "./media-test-utils";
 import { makeColourVideo, makeTestVideo } from "./samples";
 import { makeContext, type TestContext } from "./test-context";
+import { requireTools } from "../dev/tools";
 import { videoHandler, videoPayloadSchema } from "./video";
 
 let fixtures: TestContext;
 let colourUrl: string;
 
 beforeAll(async () => {
+  requireTools("ffmpeg", "ffprobe");
   fixtures = await makeContext();
   colourUrl = pathToFileURL(await makeColourVideo(join(fixtures.workDir, "colour.mp4"))).href;
 });
