@@ -226,7 +226,7 @@ function unpack(packages: string[]): Unpacked {
   if (existsSync(UNPACKED)) renameSync(UNPACKED, old);
   renameSync(next, UNPACKED);
   rmSync(old, { recursive: true, force: true });
-  return { packages: wanted.map((p) => p.name), libraryPath: libraryDirs(UNPACKED) };
+  return { packages: wanted.map((p) => `${p.name}=${p.version}`), libraryPath: libraryDirs(UNPACKED) };
 }
 
 /** `binary` inside the unpacked tree, preferring the real PostgreSQL binaries over Debian's pg_wrapper. */

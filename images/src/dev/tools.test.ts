@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -21,9 +21,14 @@ describe("the Debian tool list", () => {
   });
 
   it("rejects a line that is not `<binary> <package>`", () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "pitchey-tools-")), "list.txt");
+    const dir = mkdtempSync(path.join(os.tmpdir(), "pitchey-tools-"));
+    const file = path.join(dir, "list.txt");
     writeFileSync(file, "# comment\nffmpeg ffmpeg\nqpdf\n");
-    expect(() => debianTools(file)).toThrow(/expected "<binary> <debian-package>", got "qpdf"/);
+    try {
+      expect(() => debianTools(file)).toThrow(/expected "<binary> <debian-package>", got "qpdf"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -29,7 +29,7 @@ export interface Manifest {
   readonly tools: Record<string, { readonly path: string; readonly package: string; readonly from: "system" | "unpacked" }>;
   /** Listed binaries the step could not provide: binary -> package. */
   readonly missing: Record<string, string>;
-  /** The packages unpacked into `.tools/root` and the library path their binaries run with. */
+  /** The packages unpacked into `.tools/root` (`name=version`) and the library path their binaries run with. */
   readonly unpacked: { readonly packages: string[]; readonly libraryPath: string[] };
 }
 
