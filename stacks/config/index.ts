@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { CLUSTER_DEFAULTS } from "./cluster";
 import { DATABASE_BACKUP_DEFAULTS, OBSERVABILITY_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
-import { COST_DEFAULTS, derivedCostPerSecondUsd } from "./cost";
+import { COST_DEFAULTS } from "./cost";
 import { platformSchema, type PlatformConfig } from "./schema";
 
 export type { PlatformConfig, ProcessorConfig } from "./schema";
@@ -83,9 +83,7 @@ export function parsePlatformConfig(raw: Plain): PlatformConfig {
   const merged = deepMerge({ ...PLATFORM_DEFAULTS, cluster: clusterDefaults }, raw);
   const result = platformSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(result.error.issues.map(formatIssue));
-  const config = result.data;
-  for (const p of Object.values(config.processors)) p.costPerSecondUsd ??= derivedCostPerSecondUsd(config.cluster, p);
-  return config;
+  return result.data;
 }
 
 export interface StackInputs {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { clusterSchema } from "./cluster";
 import { JOB_DURATION_BUCKETS } from "../../components/observability/rules";
 import { observabilitySchema } from "./observability";
-import { costSchema, unpricedKeys } from "./cost";
+import { costSchema, derivedCostPerSecondUsd, unpricedKeys } from "./cost";
 import { POOL_NAMES, PROCESSOR_NAMES, type ProcessorName } from "./defaults";
 import { QUANTITY_PATTERN, parseQuantity } from "./quantity";
 
@@ -86,7 +86,8 @@ export const processorSchema = z.strictObject({
   /** Scheduled pre-warm windows (KEDA cron triggers). */
   prewarm: z.array(prewarmSchema),
 });
-export type ProcessorConfig = z.infer<typeof processorSchema>;
+/** A processor's settings once parsed: its job-second price is always known, given or derived. */
+export type ProcessorConfig = z.infer<typeof processorSchema> & { costPerSecondUsd: number };
 
 export const platformSchema = z
   .strictObject({
@@ -209,7 +210,14 @@ export const platformSchema = z
         });
       }
     }
-  });
+  })
+  // A processor without its own job-second price gets the one its pool's machine and its requests cost (docs/cost.md).
+  .transform((c) => ({
+    ...c,
+    processors: Object.fromEntries(
+      PROCESSOR_NAMES.map((n) => [n, { ...c.processors[n], costPerSecondUsd: c.processors[n].costPerSecondUsd ?? derivedCostPerSecondUsd(c.cluster, c.processors[n]) }]),
+    ) as Record<ProcessorName, ProcessorConfig>,
+  }));
 
 function formatTotal(resource: "cpu" | "memory", total: number): string {
   return resource === "cpu" ? `${+total.toFixed(2)} CPU` : `${+(total / 1024 ** 3).toFixed(2)}Gi`;
