@@ -28,6 +28,9 @@ export class InferenceError extends Error {
 
 const row = z.array(z.number().finite()).length(INPUT_WIDTH);
 
+/** 4,096 inline rows of 512 numbers at up to 25 characters each (`-1.2345678901234567e-300,`), and the envelope. */
+export const INFERENCE_MAX_REQUEST_BYTES = 64 * 1024 * 1024;
+
 export const inferencePayloadSchema = z
   .object({
     /** Rows of 512 numbers inline… */
@@ -182,6 +185,7 @@ export function createInferenceHandler(modelPath = process.env.MODEL_PATH || DEF
   return {
     type: "inference",
     payloadSchema: inferencePayloadSchema as z.ZodType<InferencePayload>,
+    maxRequestBytes: INFERENCE_MAX_REQUEST_BYTES,
     runner,
     warmup: () => runner.warmup(),
     close: () => runner.close(),

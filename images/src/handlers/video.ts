@@ -16,6 +16,7 @@ export const videoPayloadSchema = z
         /** Thumbnail height in pixels; width keeps the aspect ratio. */
         height: z.number().int().min(16).max(2160).default(180),
       })
+      .strict()
       .optional(),
     /** Transcode to H.264/AAC MP4 at this height. */
     transcode: z
@@ -25,6 +26,7 @@ export const videoPayloadSchema = z
         preset: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"]).default("veryfast"),
         audioBitrateKbps: z.number().int().min(32).max(512).default(128),
       })
+      .strict()
       .optional(),
   })
   .strict();

@@ -3,10 +3,14 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { IdempotencyConflictError, type JobQueue, type JobView } from "../queue/queue";
 import type { RuntimeMetrics } from "./metrics";
-import { type HandlerRegistry, JOB_TYPES, type JobType } from "./types";
+import { findJsonProblem, isDatabaseUnavailable } from "./request";
+import { DEFAULT_MAX_REQUEST_BYTES, type HandlerRegistry, JOB_TYPES, type JobType } from "./types";
 
-/** Same cap as the ingress. */
+/** Same cap as the ingress; each type's own (smaller) cap applies first. */
 export const MAX_BODY_BYTES = 100 * 1024 * 1024;
+
+/** What a client waiting out a database outage is told to wait, in seconds. */
+export const RETRY_AFTER_SECONDS = 5;
 
 const SubmitBody = z.strictObject({
   payload: z.unknown(),
@@ -25,6 +29,7 @@ export interface HttpDeps {
   readonly isAlive: () => boolean;
   /** Database reachable, warm, not draining. */
   readonly isReady: () => Promise<boolean>;
+  /** Upper bound over every type's own cap. Default {@link MAX_BODY_BYTES}. */
   readonly maxBodyBytes?: number;
 }
 
@@ -32,14 +37,15 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly body: Record<string, unknown>,
+    readonly headers: Record<string, string> = {},
   ) {
     super(String(body.error ?? status));
   }
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
 
@@ -54,6 +60,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        chunks.length = 0;
         reject(new HttpError(413, { error: `Body exceeds ${limit} bytes` }));
         req.pause();
         return;
@@ -63,6 +70,24 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+/** Reads and drops what remains of a refused body, up to a bound in bytes and time, then closes the connection. */
+function discardRest(req: http.IncomingMessage, maxBytes = 1024 * 1024, maxMs = 2000): void {
+  let seen = 0;
+  const close = () => {
+    clearTimeout(timer);
+    req.destroy();
+  };
+  const timer = setTimeout(close, maxMs);
+  timer.unref();
+  req.removeAllListeners("data");
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > maxBytes) close();
+  });
+  req.once("end", close);
+  req.resume();
 }
 
 function issues(error: z.ZodError, prefix: Array<string | number>) {
@@ -92,7 +117,12 @@ export function createHttpServer(deps: HttpDeps): http.Server {
 
   /** `matched.route` is the route template for metrics, set as soon as it is known so errors are labelled too. */
   async function route(req: http.IncomingMessage, res: http.ServerResponse, matched: { route: string }): Promise<string> {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      throw new HttpError(400, { error: "Malformed request target" });
+    }
     const method = req.method ?? "GET";
     if (url.pathname === "/health" && method === "GET") {
       const alive = deps.isAlive();
@@ -119,13 +149,16 @@ export function createHttpServer(deps: HttpDeps): http.Server {
 
     if (m[2] === undefined) {
       if (method !== "POST") throw new HttpError(405, { error: "Use POST" });
-      const raw = await readBody(req, limit);
+      const raw = await readBody(req, Math.min(limit, handler.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES));
       let json: unknown;
       try {
         json = JSON.parse(raw.toString("utf8"));
       } catch {
         throw new HttpError(400, { error: "Body is not valid JSON" });
       }
+      // Before validation, which recurses, and before storage, which refuses some strings.
+      const problem = findJsonProblem(json);
+      if (problem) throw new HttpError(400, { error: "Invalid request", issues: [problem] });
       const body = SubmitBody.safeParse(json);
       if (!body.success) throw new HttpError(400, { error: "Invalid request", issues: issues(body.error, []) });
       if (body.data.payload === undefined) {
@@ -154,7 +187,13 @@ export function createHttpServer(deps: HttpDeps): http.Server {
       return "/api/:type/jobs";
     }
     if (method !== "GET") throw new HttpError(405, { error: "Use GET" });
-    const job = await deps.queue.get(decodeURIComponent(m[2]), type);
+    let id: string;
+    try {
+      id = decodeURIComponent(m[2]);
+    } catch {
+      throw new HttpError(400, { error: "Invalid request", issues: [{ path: "id", message: "malformed percent-encoding in the job id" }] });
+    }
+    const job = await deps.queue.get(id, type);
     if (!job) throw new HttpError(404, { error: "Job not found" });
     send(res, 200, jobResponse(job));
     return "/api/:type/jobs/:id";
@@ -167,8 +206,17 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     route(req, res, matched)
       .catch((err: unknown) => {
         if (err instanceof HttpError) {
-          send(res, err.status, err.body);
-          if (err.status === 413) res.once("finish", () => req.destroy());
+          if (err.status === 413) {
+            // Closing at once with unread bytes in the socket resets it, and the client may never see the 413:
+            // discard a little of the rest so the answer arrives, then close whatever is left.
+            send(res, err.status, err.body, { ...err.headers, connection: "close" });
+            discardRest(req);
+          } else {
+            send(res, err.status, err.body, err.headers);
+          }
+        } else if (isDatabaseUnavailable(err)) {
+          deps.logger.warn({ err: (err as Error).message }, "database unavailable; asked the client to retry");
+          send(res, 503, { error: "Database unavailable; retry later" }, { "retry-after": String(RETRY_AFTER_SECONDS) });
         } else {
           deps.logger.error({ err }, "request failed");
           send(res, 500, { error: "Internal error" });

@@ -31,6 +31,11 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Reports progress in [0, 1] with an optional message. */
   progress(fraction: number, message?: string): void;
+  /**
+   * Tells the runtime that `seconds` of this attempt went to waiting for a shared resource (a free sandbox),
+   * not to the job's own work: left out of its duration and cost, observed as `job_wait_seconds`.
+   */
+  recordWait?(seconds: number): void;
   readonly logger: Logger;
   readonly store: ResultStore;
   /** A scratch directory for this attempt, removed after it ends. */
@@ -39,8 +44,15 @@ export interface JobContext {
 
 export interface JobHandler<P = unknown, R = unknown> {
   readonly type: JobType;
-  /** Validates submitted payloads; the HTTP API answers 400 with its issues. */
+  /** Validates submitted payloads; the HTTP API answers 400 with its issues. Strict: unknown fields are errors. */
   readonly payloadSchema: z.ZodType<P>;
+  /**
+   * Largest request body the HTTP API reads for this type, derived from the payload's own limits;
+   * larger bodies are refused with 413 before they are buffered. Default {@link DEFAULT_MAX_REQUEST_BYTES}.
+   */
+  readonly maxRequestBytes?: number;
+  /** False when the handler never touches the results store: its worker then starts without one. Default true. */
+  readonly usesStore?: boolean;
   /** Runs one attempt; a thrown error fails the attempt (retried with backoff until max attempts). */
   run(payload: P, ctx: JobContext): Promise<R>;
   /** Called once at start before the worker reports ready (e.g. model warm-up). */
@@ -48,5 +60,8 @@ export interface JobHandler<P = unknown, R = unknown> {
   /** Called once at shutdown. */
   close?(): Promise<void>;
 }
+
+/** Request body cap for handlers that do not state their own. */
+export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
 
 export type HandlerRegistry = Partial<Record<JobType, JobHandler<any, any>>>;
