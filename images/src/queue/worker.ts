@@ -310,6 +310,8 @@ export class Worker {
     const { job, abort } = entry;
     const log = this.log.child({ jobId: job.id, attempt: job.attempt });
     const started = process.hrtime.bigint();
+    // Waiting for a shared resource is not the job's work: it is left out of duration and cost.
+    let waitedSeconds = 0;
     const timer = setTimeout(() => abort.abort(new JobTimeoutError(this.jobTimeoutMs)), this.jobTimeoutMs);
     let workDir: string | undefined;
     let result: unknown;
@@ -331,6 +333,11 @@ export class Worker {
           workDir ??= mkdtempSync(path.join(workRoot, `job-${job.id.slice(0, 8)}-`));
           return workDir;
         },
+        recordWait: (seconds) => {
+          if (!(seconds > 0)) return;
+          waitedSeconds += seconds;
+          this.opts.metrics?.jobWait.observe({ type: job.type }, seconds);
+        },
         progress: (fraction, message) => {
           entry.progress = Math.max(0, Math.min(1, fraction));
           entry.message = message ?? null;
@@ -345,7 +352,7 @@ export class Worker {
       if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
     freeSlot();
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const seconds = Math.max(0, Number(process.hrtime.bigint() - started) / 1e9 - waitedSeconds);
     const cost = seconds * (this.opts.costPerSecondUsd ?? 0);
     const type = job.type;
     const m = this.opts.metrics;

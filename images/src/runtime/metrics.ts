@@ -9,6 +9,7 @@ export interface RuntimeMetrics {
   readonly registry: Registry;
   readonly jobsTotal: Counter<"type" | "status">;
   readonly jobDuration: Histogram<"type">;
+  readonly jobWait: Histogram<"type">;
   readonly queueDepth: Gauge<"queue">;
   readonly containerHealth: Gauge<"container">;
   readonly jobCost: Counter<"type">;
@@ -40,6 +41,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean; collectQueueDept
       help: "Job processing duration in seconds",
       labelNames: ["type"],
       buckets: [1, 5, 10, 30, 60, 120, 300, 600],
+      registers,
+    }),
+    jobWait: new Histogram({
+      name: "job_wait_seconds",
+      help: "Time a running job spent waiting for a shared resource (a free code sandbox), left out of job_duration_seconds and job_cost_usd",
+      labelNames: ["type"],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
       registers,
     }),
     queueDepth: new Gauge({

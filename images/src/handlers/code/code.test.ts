@@ -1,7 +1,10 @@
-import { readFile } from "node:fs/promises";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { makeContext, type TestContext } from "../test-context";
-import { codeHandler, codePayloadSchema, type CodeResult } from "./index";
+import { codePayloadSchema, type CodeResult, createCodeHandler } from "./index";
+
+// Two warm threads: enough to show that jobs share threads and not state.
+const codeHandler = createCodeHandler({ sandboxes: 2 });
+afterAll(() => codeHandler.close?.());
 
 const contexts: TestContext[] = [];
 afterEach(async () => {
@@ -15,7 +18,7 @@ async function run(source: string, extra: Record<string, unknown> = {}): Promise
 }
 
 describe("code handler", () => {
-  it("returns the last expression's value, console output and resource use, and stores the result", async () => {
+  it("returns the last expression's value, console output and resource use, inline in the result", async () => {
     const ctx = await makeContext();
     contexts.push(ctx);
     const r = await codeHandler.run(
@@ -30,8 +33,8 @@ describe("code handler", () => {
     expect(r.console).toEqual([{ level: "log", text: "n = 12" }]);
     expect(r.usage.memoryBytes).toBeGreaterThan(0);
     expect(r.usage.outputBytes).toBe("n = 12".length + 1 + JSON.stringify(r.value).length);
-    const stored = JSON.parse(await readFile(ctx.store.pathOf(r.resultUrl), "utf8"));
-    expect(stored.value).toEqual(r.value);
+    // Nothing goes to the object store: the sandbox has no route to it.
+    expect(Object.keys(r).sort()).toEqual(["console", "status", "usage", "value"]);
   });
 
   it("settles an async program's promise", async () => {
@@ -65,6 +68,12 @@ describe("code handler", () => {
     expect((await run(`throw null`)).error).toEqual({ name: "Error", message: "uncaught null" });
     expect((await run(`throw "boom"`)).error).toEqual({ name: "Error", message: 'uncaught "boom"' });
     expect((await run(`Promise.reject(42)`)).error).toEqual({ name: "Error", message: "uncaught 42" });
+  });
+
+  it("refuses unknown fields and oversize sources counted in UTF-8 bytes", () => {
+    expect(codePayloadSchema.safeParse({ source: "1", extra: "x".repeat(10) }).success).toBe(false);
+    expect(codePayloadSchema.safeParse({ source: "é".repeat(40 * 1024) }).success).toBe(false);
+    expect(codePayloadSchema.safeParse({ source: "e".repeat(40 * 1024) }).success).toBe(true);
   });
 
   it("applies the documented defaults", () => {

@@ -5,12 +5,21 @@
  * The untrusted program only ever sees a QuickJS context compiled to WebAssembly: no Node globals, no module
  * loader, no host functions other than the console below. The thread exists so that the host's event loop
  * keeps serving while a program spins, and so the host can terminate it outright.
+ *
+ * A thread serves one job at a time, many jobs in its life. Each job gets a new WebAssembly instance of the
+ * QuickJS module (compiled once by the host) over a new linear memory capped at the job's limit, and a new
+ * QuickJS runtime and context in it: nothing a program leaves behind, in JS objects or in raw memory, is
+ * reachable by the next one. Instantiating costs about a millisecond; starting a thread and compiling costs
+ * tens to hundreds.
  */
 export const SANDBOX_WORKER_SOURCE = String.raw`
 "use strict";
 const { parentPort, workerData } = require("node:worker_threads");
 const { performance } = require("node:perf_hooks");
 const { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } = require(workerData.quickjsPath);
+const wasmModule = workerData.wasmModule;
+// The module's own minimum: it cannot start with less linear memory.
+const INITIAL_MEMORY_BYTES = 16 * 1024 * 1024;
 
 function utf8Length(s) { return Buffer.byteLength(s, "utf8"); }
 
@@ -22,7 +31,9 @@ const PRELUDE = [
   "    let s;",
   "    try { s = typeof v === 'string' ? v : JSON.stringify(v); if (s === undefined) s = String(v); }",
   "    catch (e) { try { s = String(v); } catch (e2) { s = '[unprintable]'; } }",
-  "    return s.length > limit ? s.slice(0, limit + 1) : s;",
+  // JSON-quoted: QuickJS hands strings out as NUL-terminated UTF-8, which would cut a line at U+0000 and mangle
+  // an unpaired surrogate; JSON's escapes carry both across intact.
+  "    return JSON.stringify(s.length > limit ? s.slice(0, limit + 1) : s);",
   "  };",
   "  const json = (v, limit) => { const s = JSON.stringify(v); return s === undefined ? undefined : s.length > limit ? s.slice(0, limit + 1) : s; };",
   "  const err = (e) => {",
@@ -36,17 +47,17 @@ const PRELUDE = [
   "})();",
 ].join("\n");
 
-async function main() {
-  const { source, inputJson, timeoutMs, memoryBytes, maxOutputBytes, stackBytes, wasmHeadroomBytes } = workerData;
+async function runJob(job) {
+  const { source, inputJson, timeoutMs, memoryBytes, maxOutputBytes, maxConsoleLines, stackBytes, wasmHeadroomBytes } = job;
   // QuickJS's own limit misses some allocations (array buffers among them), so the WebAssembly memory
   // itself is capped too: past it, malloc fails inside QuickJS and surfaces as "out of memory".
   const pages = (bytes) => Math.ceil(bytes / 65536);
-  const wasmMemory = new WebAssembly.Memory({ initial: pages(16 * 1024 * 1024), maximum: pages(memoryBytes + wasmHeadroomBytes) });
-  const QuickJS = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmMemory }));
+  const wasmMemory = new WebAssembly.Memory({ initial: pages(INITIAL_MEMORY_BYTES), maximum: pages(Math.max(INITIAL_MEMORY_BYTES, memoryBytes + wasmHeadroomBytes)) });
+  const QuickJS = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmModule, wasmMemory }));
   const runtime = QuickJS.newRuntime();
   runtime.setMemoryLimit(memoryBytes);
   runtime.setMaxStackSize(stackBytes);
-  // The host's own deadline starts from here, so time spent compiling the module under load is not charged.
+  // The host's own deadline starts from here, so time spent instantiating under load is not charged.
   parentPort.postMessage({ kind: "started" });
   const started = performance.now();
   const deadline = started + timeoutMs;
@@ -86,11 +97,16 @@ async function main() {
       const text = args.map((h) => {
         const r = vm.callFunction(fmtFn, vm.undefined, h, limit);
         if (r.error) { r.error.dispose(); return "[unprintable]"; }
-        const t = vm.getString(r.value);
+        const t = JSON.parse(vm.getString(r.value));
         r.value.dispose();
         return t;
       }).join(" ");
       const size = utf8Length(text) + 1;
+      if (lines.length >= maxConsoleLines) {
+        outputBytes = maxOutputBytes;
+        outputExceeded = true;
+        return;
+      }
       if (outputBytes + size > maxOutputBytes) {
         const room = Math.max(0, maxOutputBytes - outputBytes);
         if (room > 0) lines.push({ level, text: Buffer.from(text, "utf8").subarray(0, room).toString("utf8") });
@@ -107,7 +123,7 @@ async function main() {
   vm.setProp(vm.global, "console", consoleHandle);
   consoleHandle.dispose();
 
-  let value;
+  let valueJson;
   let error; // undefined: none; null: unreadable; else { name, message, bare? }
   let handle;
   const result = vm.evalCode(source, "program.js", { type: "global", strict: false });
@@ -146,7 +162,7 @@ async function main() {
         // The value shares the output budget with the console.
         const size = utf8Length(json);
         if (outputBytes + size > maxOutputBytes) outputExceeded = true;
-        else { outputBytes += size; value = JSON.parse(json); }
+        else { outputBytes += size; valueJson = json; }
       }
     }
   }
@@ -172,12 +188,25 @@ async function main() {
   if (status === "timeout") err = { name: "TimeoutError", message: "the program exceeded its " + timeoutMs + " ms wall-time limit" };
   if (status === "output-limit") err = { name: "OutputLimitError", message: "the program's output exceeded " + maxOutputBytes + " bytes" };
   if (status === "memory-limit") err = { name: "MemoryLimitError", message: "the program exceeded its " + memoryBytes + "-byte memory limit" };
-  if (status !== "ok") value = undefined;
+  if (status !== "ok") valueJson = undefined;
   const wallMs = Math.round(performance.now() - started);
-  parentPort.postMessage({ kind: "result", status, value, error: err, console: lines, usage: { wallMs, memoryBytes: memoryUsedBytes, outputBytes } });
+  // The value travels as JSON text: however deep it is nested, copying a string cannot overflow a stack.
+  return {
+    status, valueJson, error: err, console: lines,
+    usage: { wallMs, memoryBytes: memoryUsedBytes, outputBytes },
+    grewMemory: wasmMemory.buffer.byteLength > INITIAL_MEMORY_BYTES,
+  };
 }
 
-main().catch((e) => {
-  parentPort.postMessage({ kind: "result", status: "error", error: { name: "SandboxError", message: String((e && e.message) || e) }, console: [], usage: { wallMs: 0, memoryBytes: 0, outputBytes: 0 } });
+parentPort.on("message", (msg) => {
+  if (msg.kind !== "run") return;
+  runJob(msg.job).then(
+    (reply) => parentPort.postMessage({ kind: "result", reply }),
+    (e) => parentPort.postMessage({
+      kind: "result",
+      reply: { status: "error", error: { name: "SandboxError", message: String((e && e.message) || e) }, console: [], usage: { wallMs: 0, memoryBytes: 0, outputBytes: 0 }, broken: true },
+    }),
+  );
 });
+parentPort.postMessage({ kind: "ready" });
 `;
