@@ -338,3 +338,8 @@ export function scaledObjectSpec(args: ScaledObjectArgs): Record<string, unknown
     triggers,
   };
 }
+
+/** The SLO as Deployment annotations: on the object, not the pod template, so changing it rolls no pods. */
+export function sloAnnotations(slo: { availability: number; latencyP95Seconds: number }): Record<string, string> {
+  return { "pitchey.io/slo-availability": String(slo.availability), "pitchey.io/latency-p95-seconds": String(slo.latencyP95Seconds) };
+}

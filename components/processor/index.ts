@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { k8sLabels } from "../labels";
-import { deploymentSpec, pdbSpec, scaledObjectSpec, serviceSpec, type ProcessorSpecArgs } from "./builders";
+import { deploymentSpec, pdbSpec, scaledObjectSpec, serviceSpec, sloAnnotations, type ProcessorSpecArgs } from "./builders";
 
 export * from "./builders";
 export type * from "./settings";
@@ -82,7 +82,7 @@ export class ProcessorService extends pulumi.ComponentResource {
     this.deployment = new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
-        metadata: metadata(),
+        metadata: { ...metadata(), ...(args.config.slo ? { annotations: sloAnnotations(args.config.slo) } : {}) },
         spec: deploymentSpec({ ...args, image, serviceAccountName: this.serviceAccount.metadata.name }),
       },
       // KEDA's HPA changes replicas; Pulumi must not fight it.

@@ -24,6 +24,11 @@ export interface ProcessorSettings {
   };
   /** Scheduled pre-warm windows (KEDA cron triggers); empty for none. */
   readonly prewarm: readonly PrewarmWindow[];
+  /**
+   * The service level the processor is held to. Recorded on the Deployment (`pitchey.io/slo-availability`,
+   * `pitchey.io/latency-p95-seconds`) so checks over the plan, such as cost per job at p95, can read it. Default: none.
+   */
+  readonly slo?: { readonly availability: number; readonly latencyP95Seconds: number };
 }
 
 /** The playbook's scaling figures for one processor. */

@@ -72,6 +72,10 @@ describe("npm run plan prices the stack", () => {
     for (const p of base.cost!.estimate.processors) {
       expect(p.configuredCostPerSecondUsd, p.processor).toBeCloseTo(p.derivedCostPerSecondUsd, 12);
     }
+    // The Deployments carry their SLO, so cost per job at p95 is known: video at 600 s.
+    const video = base.cost!.estimate.processors.find((p) => p.processor === "video-processor")!;
+    expect(video.latencyP95Seconds).toBe(600);
+    expect(video.costPerJobAtP95Usd).toBeCloseTo(video.derivedCostPerSecondUsd * 600, 12);
   });
 
   it("a budget below the ceiling fails the plan with the policy's message", () => {
