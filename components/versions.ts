@@ -14,4 +14,16 @@ export const CHARTS = {
   nvidiaDevicePlugin: { chart: "nvidia-device-plugin", version: "0.18.2", repo: "https://nvidia.github.io/k8s-device-plugin" },
   clusterAutoscaler: { chart: "cluster-autoscaler", version: "9.46.3", repo: "https://kubernetes.github.io/autoscaler" },
   awsNodeTerminationHandler: { chart: "aws-node-termination-handler", version: "0.27.3", repo: "oci://public.ecr.aws/aws-ec2/helm" },
+  /** CloudNativePG operator 1.30.0. */
+  cloudnativePg: { chart: "cloudnative-pg", version: "0.29.0", repo: "https://cloudnative-pg.github.io/charts" },
+  /** Barman Cloud plugin v0.13.0 (WAL archive and base backups); needs CNPG ≥ 1.26 and cert-manager. */
+  barmanCloud: { chart: "plugin-barman-cloud", version: "0.7.0", repo: "https://cloudnative-pg.github.io/charts" },
 } as const satisfies Record<string, ChartPin>;
+
+/**
+ * Third-party images referenced by custom resources rather than charts. PostgreSQL's major version matches the
+ * `db-backup` image's client (Debian bookworm's PostgreSQL 15): pg_dump refuses newer servers.
+ */
+export const IMAGES = {
+  postgresql: "ghcr.io/cloudnative-pg/postgresql:15.14-standard-bookworm",
+} as const;

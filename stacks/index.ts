@@ -8,3 +8,5 @@ const platform = createPlatform(loadStackInputs(), createCluster);
 export const cloud = platform.cloud;
 export const namespace = platform.namespace;
 export const images = platform.images;
+/** Where this stack's database archives WAL; the dr stack's replica follows it. */
+export const databaseArchive = platform.databaseArchive;

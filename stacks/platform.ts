@@ -4,16 +4,20 @@ import { Keda } from "../components/autoscaling";
 import type { ClusterFacts } from "../components/cluster";
 import { DatabaseBackup } from "../components/backup";
 import { StackBudget } from "../components/cost/budget";
+import { DatabaseOperator, JobsDatabase, poolerName, type ArchiveLocation } from "../components/database";
+import { DATABASE_CLUSTER, DATABASE_NAMESPACE, DATABASE_OPERATOR_NAMESPACE, archiveLocationFor } from "./database";
 import { WorkerImage } from "../components/images";
 import { awsTags, k8sLabels, type LabelContext } from "../components/labels";
 import { WorkloadNamespace } from "../components/namespace";
 import { HTTP_PORT, HTTPS_EGRESS_LABEL, ProcessorService } from "../components/processor";
-import { migrationJobSpec } from "../components/processor/migration";
+import { migrationJobName, migrationJobSpec } from "../components/processor/migration";
 import type { ClusterRequest } from "./cluster";
 import { JOB_TYPE_OF, PROCESSOR_NAMES, type ProcessorName, type StackInputs } from "./config";
 
-/** Kubernetes Secret with the jobs database connection; read by processors, the migration and KEDA. */
+/** Kubernetes Secret with the jobs database connection; read by processors, the migration and the jobs. */
 export const DATABASE_SECRET = "jobs-database";
+/** Kubernetes Secret with KEDA's read-only connection (key `connection`). */
+export const READER_SECRET = "jobs-database-reader";
 export const TRIGGER_AUTH = "jobs-database";
 /** Dockerfile target and registry repository of the backup job's image. */
 export const BACKUP_IMAGE = "db-backup";
@@ -32,6 +36,8 @@ export interface PlatformOutputs {
   readonly namespace: pulumi.Output<string>;
   readonly images: Record<ProcessorName, pulumi.Output<string>>;
   readonly processors: Record<ProcessorName, ProcessorService>;
+  /** The archive of a database the program runs (what a replica elsewhere follows); unset for an external one. */
+  readonly databaseArchive: ArchiveLocation | undefined;
 }
 
 /**
@@ -57,6 +63,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
   });
   const inCluster = { provider: cluster.provider, dependsOn: [...cluster.readyResources] };
 
+  const managed = !config.database.cidrs;
   const ns = new WorkloadNamespace(
     "processors",
     {
@@ -66,8 +73,11 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       ingressNamespace: config.ingressNamespace,
       monitoringNamespace: config.monitoringNamespace,
       httpPort: HTTP_PORT,
-      databaseCidrs: config.database.cidrs,
+      databaseCidrs: config.database.cidrs ?? [],
       databasePort: config.database.port,
+      databasePods: managed
+        ? { namespace: DATABASE_NAMESPACE, labels: { "cnpg.io/poolerName": poolerName(DATABASE_CLUSTER) } }
+        : undefined,
       httpsEgressLabel: HTTPS_EGRESS_LABEL,
     },
     inCluster,
@@ -75,13 +85,59 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
 
   const keda = new Keda("keda", { namespace: config.kedaNamespace, labels }, inCluster);
 
+  let appUrl: pulumi.Output<string>;
+  let readerUrl: pulumi.Output<string>;
+  let database: JobsDatabase | undefined;
+  if (managed) {
+    const operator = new DatabaseOperator("cnpg", { namespace: DATABASE_OPERATOR_NAMESPACE, labels }, inCluster);
+    const { cidrs: _external, port: _port, replicaOf, ...settings } = config.database;
+    database = new JobsDatabase(
+      DATABASE_CLUSTER,
+      {
+        namespace: DATABASE_NAMESPACE,
+        clusterName: DATABASE_CLUSTER,
+        settings,
+        labels,
+        pool: cluster.pools.general,
+        cloud: cluster.cloud,
+        archive: archiveLocationFor(config),
+        archiveCredentials: secrets.objectStore,
+        replicaOf: replicaOf
+          ? {
+              // Read from the Pulumi backend, never from the primary's cloud: this works while that region is down.
+              archive: new pulumi.StackReference(replicaOf.stack).requireOutput("databaseArchive") as pulumi.Output<ArchiveLocation>,
+              promote: config.failover.phase === 100,
+            }
+          : undefined,
+        clientNamespaces: [config.namespace, config.kedaNamespace],
+        operator,
+        monitoringNamespace: config.monitoringNamespace,
+      },
+      inCluster,
+    );
+    appUrl = database.appUrl;
+    readerUrl = database.readerUrl;
+  } else {
+    appUrl = secrets.databaseUrl!;
+    readerUrl = secrets.databaseUrl!;
+  }
+
   const dbSecret = new k8s.core.v1.Secret(
     "jobs-database",
     {
       metadata: { name: DATABASE_SECRET, namespace: ns.name, labels: k8sLabels(labels, "jobs-database", "database") },
       type: "Opaque",
+      stringData: { DATABASE_URL: appUrl },
+    },
+    { provider: cluster.provider },
+  );
+  const readerSecret = new k8s.core.v1.Secret(
+    "jobs-database-reader",
+    {
+      metadata: { name: READER_SECRET, namespace: ns.name, labels: k8sLabels(labels, "jobs-database-reader", "database") },
+      type: "Opaque",
       // `connection` is the key KEDA's postgresql scaler reads.
-      stringData: { DATABASE_URL: secrets.databaseUrl, connection: secrets.databaseUrl },
+      stringData: { connection: readerUrl },
     },
     { provider: cluster.provider },
   );
@@ -103,9 +159,9 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       apiVersion: "keda.sh/v1alpha1",
       kind: "TriggerAuthentication",
       metadata: { name: TRIGGER_AUTH, namespace: ns.name, labels: k8sLabels(labels, "jobs-database", "autoscaler") },
-      spec: { secretTargetRef: [{ parameter: "connection", name: DATABASE_SECRET, key: "connection" }] },
+      spec: { secretTargetRef: [{ parameter: "connection", name: READER_SECRET, key: "connection" }] },
     },
-    { provider: cluster.provider, dependsOn: [keda.release, dbSecret] },
+    { provider: cluster.provider, dependsOn: [keda.release, readerSecret] },
   );
 
   const buildImage = (target: string) =>
@@ -134,7 +190,8 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
   const migration = new k8s.batch.v1.Job(
     "jobs-migrate",
     {
-      metadata: { namespace: ns.name, labels: k8sLabels(labels, "jobs-migrate", "migration") },
+      // Named after the migrations' content: a changed migration is a new Job, which runs before processors roll.
+      metadata: { name: migrationJobName(config.images.context), namespace: ns.name, labels: k8sLabels(labels, "jobs-migrate", "migration") },
       spec: migrationJobSpec({
         // The smallest image carries the same runtime and migrations as the others.
         image: images["code-executor"],
@@ -144,7 +201,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
         labels: k8sLabels(labels, "jobs-migrate", "migration"),
       }),
     },
-    { provider: cluster.provider, dependsOn: [ns] },
+    { provider: cluster.provider, dependsOn: database ? [ns, database] : [ns], deleteBeforeReplace: true },
   );
 
   const processors = Object.fromEntries(
@@ -208,5 +265,5 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     });
   }
 
-  return { cloud: cluster.cloud, namespace: ns.name, images, processors };
+  return { cloud: cluster.cloud, namespace: ns.name, images, processors, databaseArchive: database?.archive };
 }

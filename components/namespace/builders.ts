@@ -35,9 +35,11 @@ export interface NetworkPolicyArgs {
   readonly monitoringNamespace: string;
   /** Processors' HTTP port name or number. */
   readonly httpPort: number;
-  /** Jobs database CIDRs and port. */
+  /** Jobs database CIDRs (an external database) and port. */
   readonly databaseCidrs: readonly string[];
   readonly databasePort: number;
+  /** Pods serving the jobs database in the cluster (the pooler of a database the program runs). Default none. */
+  readonly databasePods?: { readonly namespace: string; readonly labels: Readonly<Record<string, string>> };
   /** Label that opts a pod into HTTPS egress (inputs by URL, results store). */
   readonly httpsEgressLabel: string;
 }
@@ -79,7 +81,17 @@ export function networkPolicies(args: NetworkPolicyArgs): Record<string, Network
     "allow-database-egress": {
       podSelector: {},
       policyTypes: ["Egress"],
-      egress: [{ to: args.databaseCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(args.databasePort)] }],
+      egress: [
+        {
+          to: [
+            ...args.databaseCidrs.map((cidr) => ({ ipBlock: { cidr } })),
+            ...(args.databasePods
+              ? [{ ...nsSelector(args.databasePods.namespace), podSelector: { matchLabels: { ...args.databasePods.labels } } }]
+              : []),
+          ],
+          ports: [tcp(args.databasePort)],
+        },
+      ],
     },
     "allow-https-egress": {
       podSelector: { matchLabels: { [args.httpsEgressLabel]: "true" } },

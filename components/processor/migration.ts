@@ -1,3 +1,6 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { PoolScheduling } from "../cluster/types";
@@ -36,4 +39,15 @@ export function migrationJobSpec(args: MigrationJobArgs): k8s.types.input.batch.
       }),
     },
   };
+}
+
+/**
+ * `jobs-migrate-<hash>`, the hash over every file in `<imageContext>/migrations` (names and content): the Job is
+ * replaced, and so runs again, exactly when the migrations change.
+ */
+export function migrationJobName(imageContext: string): string {
+  const dir = join(imageContext, "migrations");
+  const hash = createHash("sha256");
+  for (const file of readdirSync(dir).sort()) hash.update(file).update("\0").update(readFileSync(join(dir, file))).update("\0");
+  return `jobs-migrate-${hash.digest("hex").slice(0, 10)}`;
 }

@@ -139,9 +139,12 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   /** URN → URNs it depends on (explicit `dependsOn` and inputs from other resources). */
   readonly dependencies = new Map<string, string[]>();
 
+  /** `computed`: outputs for further resource types, e.g. a StackReference's outputs, by the caller that knows them. */
+  constructor(private readonly extra: Record<string, ComputedOutputs> = {}) {}
+
   newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
     const id = args.id || `${args.type}::${args.name}-id`;
-    const computed = COMPUTED[args.type]?.(args.inputs, args.name, id) ?? {};
+    const computed = (this.extra[args.type] ?? COMPUTED[args.type])?.(args.inputs, args.name, id) ?? {};
     this.resources.push({
       urn: "",
       type: args.type,

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
+import { DATABASE_DEFAULTS } from "../../components/database/builders";
 import { CLUSTER_DEFAULTS } from "./cluster";
 import { DATABASE_BACKUP_DEFAULTS, OBSERVABILITY_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
 import { COST_DEFAULTS } from "./cost";
@@ -27,7 +28,8 @@ export const PLATFORM_DEFAULTS = {
   monitoringNamespace: "monitoring",
   kedaNamespace: "keda",
   processors: PROCESSOR_DEFAULTS,
-  database: { port: 5432 },
+  database: { port: 5432, ...DATABASE_DEFAULTS },
+  failover: { phase: 0 },
   images: {
     context: "images",
     dockerfile: "images/Dockerfile",
@@ -90,7 +92,8 @@ export interface StackInputs {
   readonly stack: string;
   readonly config: PlatformConfig;
   readonly secrets: {
-    readonly databaseUrl: pulumi.Output<string>;
+    /** External database only (`database.cidrs` set). */
+    readonly databaseUrl: pulumi.Output<string> | undefined;
     /** The R2 API token (backups, and results when they go to R2). */
     readonly objectStore: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
   };
@@ -123,6 +126,8 @@ export function loadStackInputs(): StackInputs {
   }
   const cfg = new pulumi.Config(PROJECT);
   for (const key of SECRET_KEYS) {
+    // The program makes the connection itself unless the database is external.
+    if (key === "databaseUrl" && config && !config.database.cidrs) continue;
     if (cfg.get(key) === undefined) problems.push(`${key}: required secret; set it with \`pulumi config set --secret ${key} <value>\``);
   }
   if (problems.length > 0 || !config) throw new ConfigError(problems);
@@ -130,5 +135,5 @@ export function loadStackInputs(): StackInputs {
     accessKeyId: cfg.requireSecret("objectStoreAccessKeyId"),
     secretAccessKey: cfg.requireSecret("objectStoreSecretAccessKey"),
   };
-  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: cfg.requireSecret("databaseUrl"), objectStore } };
+  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: config.database.cidrs ? cfg.requireSecret("databaseUrl") : undefined, objectStore } };
 }

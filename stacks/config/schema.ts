@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { databaseSettingsProblems } from "../../components/database/builders";
 import { clusterSchema } from "./cluster";
 import { JOB_DURATION_BUCKETS } from "../../components/observability/rules";
 import { observabilitySchema } from "./observability";
@@ -107,9 +108,35 @@ export const platformSchema = z
       >,
     ),
     database: z.strictObject({
-      /** Where the jobs database is reachable from the processors (egress NetworkPolicy). */
-      cidrs: z.array(z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "expected an IPv4 CIDR")).min(1),
+      /**
+       * An external database the processors reach at these CIDRs, with the `databaseUrl` secret. Unset (the
+       * default): the program runs the database itself (CloudNativePG) and produces the connection Secrets.
+       */
+      cidrs: z.array(z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "expected an IPv4 CIDR")).min(1).optional(),
       port: z.number().int().min(1).max(65535),
+      instances: z.number().int().min(1).max(9),
+      storageSize: quantity,
+      maxConnections: z.number().int().min(50).max(5000),
+      /** `archive_timeout`: at most the 5-minute RPO. */
+      archiveTimeoutSeconds: z.number().int().min(30, "expected 30–300 seconds").max(300, "expected 30–300 seconds (the RPO is 5 minutes)"),
+      walRetentionDays: positiveInt,
+      baseBackupSchedule: cronField,
+      maxReplicationLagSeconds: positiveInt,
+      pooler: z.strictObject({
+        instances: z.number().int().min(1).max(10),
+        defaultPoolSize: positiveInt,
+        maxClientConnections: positiveInt,
+      }),
+      /** dr stack: the database is a replica of this stack's (`org/project/stack`), read from its WAL archive. */
+      replicaOf: z
+        .strictObject({
+          stack: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "expected a stack reference name org/project/stack"),
+        })
+        .optional(),
+    }),
+    /** Staged failover to this stack (dr): the share of traffic it takes; 100 also promotes its database. */
+    failover: z.strictObject({
+      phase: z.union([z.literal(0), z.literal(10), z.literal(50), z.literal(100)], { error: "expected one of 0, 10, 50, 100" }),
     }),
     images: z.strictObject({
       /** Build context, relative to the project root. */
@@ -146,6 +173,15 @@ export const platformSchema = z
     for (const issue of unpricedKeys(c.cluster)) ctx.addIssue({ code: "custom", ...issue });
     if (c.cost.monthlyBudgetUsd !== undefined && c.cluster.cloud === "gcp" && !c.cost.billingAccount) {
       ctx.addIssue({ code: "custom", path: ["cost", "billingAccount"], message: "required on gcp when cost.monthlyBudgetUsd is set (the budget lives on the billing account)" });
+    }
+    if (!c.database.cidrs) {
+      for (const [key, message] of databaseSettingsProblems(c.database)) ctx.addIssue({ code: "custom", path: ["database", key], message });
+    }
+    if (c.database.cidrs && c.database.replicaOf) {
+      ctx.addIssue({ code: "custom", path: ["database", "replicaOf"], message: "applies only to a database the program runs; remove database.cidrs or replicaOf" });
+    }
+    if (c.failover.phase === 100 && !c.database.cidrs && !c.database.replicaOf) {
+      ctx.addIssue({ code: "custom", path: ["failover", "phase"], message: "100 promotes this stack's replica database, but database.replicaOf is not set" });
     }
     const pools = c.cluster.nodePools;
     for (const name of PROCESSOR_NAMES) {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROJECT, SECRET_KEYS, type PlatformConfig } from "../config";
 import { installMocks, RecordingMocks, type RecordedResource } from "../../components/testing/mocks";
 import { readStackConfig } from "./stackConfig";
+import { stackReferenceOutputs } from "./stackReference";
 
 export interface PlanRun {
   readonly stack: string;
@@ -49,7 +50,8 @@ function plain(value: unknown): unknown {
  */
 export async function runPlan(stack: string, configFile: string): Promise<PlanRun> {
   const cfg = readStackConfig(configFile, PROJECT, SECRET_KEYS);
-  const mocks = new RecordingMocks();
+  // A StackReference's outputs come from the referenced stack's own file (see stackReference.ts).
+  const mocks = new RecordingMocks({ "pulumi:pulumi:StackReference": (i) => ({ outputs: stackReferenceOutputs(String(i.name)) }) });
   await installMocks(mocks, PROJECT, stack);
   pulumi.runtime.setAllConfig(cfg.values, cfg.secretKeys);
 

@@ -1,4 +1,8 @@
-/** Validates rendered manifests against the Kubernetes (and KEDA) OpenAPI schemas shipped by kubernetes-models. */
+/**
+ * Validates rendered manifests against the Kubernetes (and KEDA) OpenAPI schemas shipped by kubernetes-models, and
+ * the database operator's custom resources against the schemas of the fields the program sets.
+ */
+import { DATABASE_SCHEMAS } from "../../components/database/schemas";
 
 type ModelClass = new (data: unknown) => { validate(): void };
 type Namespace = Record<string, Record<string, Record<string, ModelClass>>>;
@@ -28,6 +32,11 @@ export interface ManifestCheck {
 
 export async function validateManifest(obj: { apiVersion?: string; kind?: string }): Promise<ManifestCheck> {
   if (!obj.apiVersion || !obj.kind) return { errors: ["missing apiVersion or kind"] };
+  const custom = DATABASE_SCHEMAS[`${obj.apiVersion}/${obj.kind}`];
+  if (custom) {
+    const r = custom.safeParse(obj);
+    return { errors: r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) };
+  }
   const [group, version] = groupKey(obj.apiVersion);
   for (const ns of await load()) {
     const Model = group === "v1" ? (ns.v1 as unknown as Record<string, ModelClass> | undefined)?.[obj.kind] : ns[group]?.[version]?.[obj.kind];

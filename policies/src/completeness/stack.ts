@@ -142,7 +142,18 @@ function databases(resources: readonly PolicyResource[], backupPattern: string, 
             out.push({ r, label: `Cloud SQL ${p.name ?? r.name}`, backedUp: b.enabled === true && (b.pointInTimeRecoveryEnabled === true || b.binaryLogEnabled === true), why: "automated backups with point-in-time recovery are not enabled" });
         } else if (r.type === "kubernetes:postgresql.cnpg.io/v1:Cluster") {
             const scheduled = resources.some((s) => s.type === "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup" && s.props.spec?.cluster?.name === objectName(p, r.name));
-            out.push({ r, label: `CloudNativePG cluster ${objectName(p, r.name)}`, backedUp: Boolean(p.spec?.backup?.barmanObjectStore) && scheduled, why: "it has no barmanObjectStore backup with a ScheduledBackup" });
+            // In-tree Barman (`backup.barmanObjectStore`) or the Barman Cloud plugin archiving to a declared ObjectStore.
+            const storeNames = new Set(resources.filter((o) => o.type === "kubernetes:barmancloud.cnpg.io/v1:ObjectStore" && namespaceOf(o.props) === namespaceOf(p)).map((o) => objectName(o.props, o.name)));
+            const plugin = ((p.spec?.plugins ?? []) as { name?: string; isWALArchiver?: boolean; parameters?: { barmanObjectName?: string } }[]).some(
+                (x) => x.name === "barman-cloud.cloudnative-pg.io" && x.isWALArchiver === true && storeNames.has(String(x.parameters?.barmanObjectName)),
+            );
+            const archived = Boolean(p.spec?.backup?.barmanObjectStore) || plugin;
+            out.push({
+                r,
+                label: `CloudNativePG cluster ${objectName(p, r.name)}`,
+                backedUp: archived && scheduled,
+                why: `${archived ? "" : "it archives WAL nowhere (no backup.barmanObjectStore, no barman-cloud plugin WAL archiver with a declared ObjectStore)"}${!archived && !scheduled ? " and " : ""}${scheduled ? "" : "no ScheduledBackup takes base backups of it"}`,
+            });
         } else if (r.type === T.StatefulSet && containersOf(podSpec(r.type, p), false).some(({ c }) => DB_IMAGE.test(String(c.image ?? "")))) {
             const name = objectName(p, r.name);
             const ns = namespaceOf(p);

@@ -99,3 +99,44 @@ describe("alert-has-runbook", () => {
         expect(run(alertRunbook, s)).toEqual([]);
     });
 });
+
+function cnpgStack(opts: { plugin?: boolean; store?: boolean; scheduled?: boolean } = {}) {
+    const s = compliantStack();
+    remove(s, "jobs-db");
+    s.push(res("kubernetes:postgresql.cnpg.io/v1:Cluster", "jobs-db-cluster", {
+        apiVersion: "postgresql.cnpg.io/v1",
+        kind: "Cluster",
+        metadata: { name: "jobs-db", namespace: "jobs-db" },
+        spec: {
+            instances: 3,
+            plugins: opts.plugin === false ? [] : [{ name: "barman-cloud.cloudnative-pg.io", isWALArchiver: true, parameters: { barmanObjectName: "jobs-db-archive" } }],
+        },
+    }));
+    if (opts.store !== false) {
+        s.push(res("kubernetes:barmancloud.cnpg.io/v1:ObjectStore", "jobs-db-archive", { metadata: { name: "jobs-db-archive", namespace: "jobs-db" }, spec: { configuration: { destinationPath: "s3://b/cnpg/" } } }));
+    }
+    if (opts.scheduled !== false) {
+        s.push(res("kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "jobs-db-base-backup", { metadata: { name: "jobs-db-base-backup", namespace: "jobs-db" }, spec: { cluster: { name: "jobs-db" }, method: "plugin", schedule: "0 0 1 * * *" } }));
+    }
+    return s;
+}
+
+describe("database-has-backups for a CloudNativePG cluster with the Barman Cloud plugin", () => {
+    it("accepts WAL archiving through the plugin to a declared ObjectStore plus scheduled base backups", () => {
+        expect(run(databaseBackups, cnpgStack())).toEqual([]);
+    });
+
+    it("fires without a WAL archiver, naming what is missing", () => {
+        const v = run(databaseBackups, cnpgStack({ plugin: false }));
+        expect(v).toHaveLength(1);
+        expect(v[0].message).toMatch(/archives WAL nowhere/);
+    });
+
+    it("fires when the plugin points at an ObjectStore the stack does not declare", () => {
+        expect(run(databaseBackups, cnpgStack({ store: false }))[0].message).toMatch(/archives WAL nowhere/);
+    });
+
+    it("fires without a ScheduledBackup", () => {
+        expect(run(databaseBackups, cnpgStack({ scheduled: false }))[0].message).toMatch(/no ScheduledBackup/);
+    });
+});

@@ -1,0 +1,63 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { ConfigError, parsePlatformConfig, PROJECT } from "./index";
+
+const root = join(__dirname, "..", "..");
+function stackRaw(stack: string): Record<string, any> {
+  const doc = parse(readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  return Object.fromEntries(
+    Object.entries(doc.config)
+      .filter(([k]) => k.startsWith(`${PROJECT}:`))
+      .map(([k, v]) => [k.slice(PROJECT.length + 1), structuredClone(v)]),
+  );
+}
+function problems(raw: Record<string, unknown>): string[] {
+  try {
+    parsePlatformConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("database and failover config", () => {
+  it("runs the database itself by default: 3 instances, a 2-minute archive timeout, session pooling sized to fit", () => {
+    const c = parsePlatformConfig(stackRaw("prod"));
+    expect(c.database.cidrs).toBeUndefined();
+    expect(c.database).toMatchObject({ instances: 3, archiveTimeoutSeconds: 120, maxReplicationLagSeconds: 300 });
+    expect(c.failover.phase).toBe(0);
+  });
+
+  it("dr follows prod's database by a StackReference name from config", () => {
+    const c = parsePlatformConfig(stackRaw("dr"));
+    expect(c.database.replicaOf).toEqual({ stack: "pitchey/pitchey-containers/prod" });
+  });
+
+  it("keeps an external database possible with database.cidrs", () => {
+    const raw = stackRaw("prod");
+    raw.database = { cidrs: ["10.40.0.0/24"] };
+    expect(parsePlatformConfig(raw).database.cidrs).toEqual(["10.40.0.0/24"]);
+  });
+
+  it.each([
+    [{ failover: { phase: 20 } }, "failover.phase: expected one of 0, 10, 50, 100"],
+    [{ database: { replicaOf: { stack: "prod" } } }, "database.replicaOf.stack: expected a stack reference name org/project/stack"],
+    [{ database: { archiveTimeoutSeconds: 900 } }, "database.archiveTimeoutSeconds: expected 30–300 seconds (the RPO is 5 minutes)"],
+    [{ database: { baseBackupSchedule: "daily" } }, "database.baseBackupSchedule: expected a 5-field cron expression such as '0 8 * * 1-5'"],
+    [{ database: { maxConnections: 100 } }, "database.maxConnections: is 100, but 2 pooler pod(s) × defaultPoolSize 125 + 20 reserved need 270"],
+    [{ database: { walRetentionDays: 0 } }, "database.walRetentionDays: Too small: expected number to be >0"],
+  ])("refuses %j naming the key", (override, message) => {
+    const raw = stackRaw("dr");
+    for (const [k, v] of Object.entries(override)) raw[k] = { ...(raw[k] ?? {}), ...v };
+    expect(problems(raw)).toContain(message);
+  });
+
+  it("refuses phase 100 where there is no replica to promote", () => {
+    const raw = stackRaw("prod");
+    raw.failover = { phase: 100 };
+    expect(problems(raw)).toContain("failover.phase: 100 promotes this stack's replica database, but database.replicaOf is not set");
+  });
+});
