@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clusterAutoscalerValues, devicePluginConfig, falcoNetworkPolicies, falcoValues, urlPort, FALCO_RULES, gvisorRuntimeClass, nvidiaDevicePluginValues } from "./addons";
+import { clusterAutoscalerValues, devicePluginConfig, gvisorRuntimeClass, nvidiaDevicePluginValues } from "./addons";
 import { CLUSTER_ARG_DEFAULTS, missingBucketGrants } from "./args";
 import { chartSource, ecrLifecyclePolicy, eksInstanceTypes, eksNodeGroupArgs, irsaTrustPolicy, sandboxUserData, workloadPolicy } from "./eks";
 import { resolveEksClusterArgs, type EksClusterArgs } from "./eks-args";
@@ -190,24 +190,6 @@ describe("network layout", () => {
 
 describe("add-on values", () => {
   const pools = { general: poolScheduling("aws", "general", NAME), spot: poolScheduling("aws", "spot", NAME), gpu: poolScheduling("aws", "gpu", NAME), sandbox: poolScheduling("aws", "sandbox", NAME) };
-
-  it("writes the four playbook rules and routes them to Alertmanager at the configured priority", () => {
-    expect(FALCO_RULES.match(/^- rule: /gm)).toHaveLength(4);
-    expect(FALCO_RULES).toContain("container.privileged=true");
-    expect(FALCO_RULES).toContain("stratum+tcp");
-    const v = falcoValues({ alertmanagerUrl: "http://am:9093", minimumPriority: "error", pools, environment: "dr" }) as any;
-    expect(v.falcosidekick).toMatchObject({ enabled: true, config: { alertmanager: { hostport: "http://am:9093", minimumpriority: "error" } } });
-    expect(v.tolerations).toHaveLength(3);
-  });
-
-  it("fences the Falco namespace: default deny, then only its documented flows", () => {
-    const [deny, flows] = falcoNetworkPolicies("http://alertmanager-operated.monitoring.svc:9093");
-    expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
-    const ports = (flows.spec.egress as any[]).flatMap((r) => r.ports.map((p: any) => p.port));
-    expect(ports.sort((a, b) => a - b)).toEqual([53, 53, 443, 2801, 9093]);
-    expect(urlPort("https://am.example")).toBe(443);
-    expect(urlPort("http://am.example")).toBe(80);
-  });
 
   it("shares a GPU only when asked to", () => {
     expect(devicePluginConfig(1)).not.toContain("timeSlicing");

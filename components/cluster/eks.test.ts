@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, RecordingMocks } from "../testing/mocks";
 import { placement } from "../processor/builders";
-import { FALCO_RULE_NAMES } from "./addons";
+import { FALCO_RULE_NAMES } from "../runtime-security";
 import type { EksCluster as Eks } from "./eks";
 import { admits, PROCESSOR_NAMES, PROCESSORS, nodeOf, ofType, one, resolve, settle, tolerates, eksTestArgs } from "./test-support";
 
@@ -245,7 +245,7 @@ describe("EKS cluster (dr)", () => {
   });
 
   it("installs Falco with the four rules, forwarding to Alertmanager, on every pool", () => {
-    const falco = release("falco");
+    const falco = release("falco-release");
     expect(falco.values.falcosidekick.config.alertmanager.hostport).toBe("http://alertmanager-operated.monitoring.svc:9093");
     for (const rule of FALCO_RULE_NAMES) expect(falco.values.customRules["pitchey-rules.yaml"]).toContain(`- rule: ${rule}`);
     expect(falco.values.tolerations.map((t: any) => t.key).sort()).toEqual(["nvidia.com/gpu", "pitchey.io/sandbox", "pitchey.io/spot"]);

@@ -2,13 +2,12 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { awsTags, k8sLabels, type LabelContext } from "../labels";
+import { RuntimeSecurity } from "../runtime-security";
 import { CHARTS, type ChartPin } from "../versions";
 import {
   ADDON_NAMESPACES,
   CLUSTER_AUTOSCALER_SA,
   clusterAutoscalerValues,
-  falcoNetworkPolicies,
-  falcoValues,
   gvisorRuntimeClass,
   nodeTerminationHandlerValues,
   nvidiaDevicePluginValues,
@@ -565,40 +564,18 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
       ),
     );
 
-    const falcoNs = new k8s.core.v1.Namespace(
-      `${name}-falco-ns`,
+    const falco = new RuntimeSecurity(
+      `${name}-falco`,
       {
-        metadata: {
-          name: ADDON_NAMESPACES.falco,
-          labels: { ...k8sLabels(a.labels, "falco", "runtime-security"), "pod-security.kubernetes.io/enforce": "privileged" },
-        },
+        labels: a.labels,
+        pools: this.pools,
+        alertmanagerUrl: a.alertmanagerUrl,
+        minimumPriority: a.falcoMinimumPriority,
+        movedFrom: { parent: this, prefix: `${name}-falco` },
       },
       k,
     );
-    for (const np of falcoNetworkPolicies(a.alertmanagerUrl)) {
-      new k8s.networking.v1.NetworkPolicy(
-        `${name}-falco-${np.name}`,
-        { metadata: { name: np.name, namespace: falcoNs.metadata.name, labels: k8sLabels(a.labels, "falco", "runtime-security") }, spec: np.spec },
-        k,
-      );
-    }
-    addons.push(
-      new k8s.helm.v3.Release(
-        `${name}-falco`,
-        {
-          name: "falco",
-          ...chartSource(CHARTS.falco),
-          namespace: falcoNs.metadata.name,
-          values: falcoValues({
-            alertmanagerUrl: a.alertmanagerUrl,
-            minimumPriority: a.falcoMinimumPriority,
-            pools: this.pools,
-            environment: a.labels.environment,
-          }),
-        },
-        k,
-      ),
-    );
+    addons.push(falco.release);
     this.readyResources = [...groups, coredns, ...addons];
 
     this.registerOutputs({

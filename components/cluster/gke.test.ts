@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, RecordingMocks } from "../testing/mocks";
 import { placement } from "../processor/builders";
-import { FALCO_RULE_NAMES } from "./addons";
+import { FALCO_RULE_NAMES } from "../runtime-security";
 import type { GkeCluster as Gke } from "./gke";
 import { admits, PROCESSOR_NAMES, PROCESSORS, nodeOf, type NodeView, ofType, one, resolve, settle, tolerates, gkeTestArgs } from "./test-support";
 
@@ -167,7 +167,7 @@ describe("GKE cluster (prod)", () => {
   });
 
   it("installs Falco with the four rules, forwarding to Alertmanager, on every pool", () => {
-    const falco = one(mocks.resources, "kubernetes:helm.sh/v3:Release", "prod-falco").props as Record<string, any>;
+    const falco = one(mocks.resources, "kubernetes:helm.sh/v3:Release", "prod-falco-release").props as Record<string, any>;
     expect(falco.chart).toBe("falco");
     expect(falco.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(falco.values.falcosidekick.config.alertmanager.hostport).toBe("http://alertmanager-operated.monitoring.svc:9093");

@@ -1,9 +1,8 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { gcpLabels, k8sLabels, type LabelContext } from "../labels";
-import { CHARTS } from "../versions";
-import { ADDON_NAMESPACES, falcoNetworkPolicies, falcoValues } from "./addons";
+import { gcpLabels, type LabelContext } from "../labels";
+import { RuntimeSecurity } from "../runtime-security";
 import { bucketFor, identityLookup, missingBucketGrants } from "./args";
 import { GKE_SANDBOX_RUNTIME_CLASS, resolveGkeClusterArgs, type GkeClusterArgs, type ResolvedGkeClusterArgs, type ResolvedGkeNodePool } from "./gke-args";
 import { createGcpNetwork, GKE_RANGES, type GcpNetwork } from "./gke-network";
@@ -318,43 +317,19 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
     this.sandboxRuntimeClassName = GKE_SANDBOX_RUNTIME_CLASS;
     this.oidcIssuer = pulumi.interpolate`https://container.googleapis.com/v1/projects/${project}/locations/${cfg.region}/clusters/${this.cluster.name}`;
 
-    const falcoNs = new k8s.core.v1.Namespace(
-      `${name}-falco-ns`,
-      {
-        metadata: {
-          name: ADDON_NAMESPACES.falco,
-          // Falco reads every syscall through eBPF, which needs a privileged pod.
-          labels: { ...k8sLabels(a.labels, "falco", "runtime-security"), "pod-security.kubernetes.io/enforce": "privileged" },
-        },
-      },
-      { parent: this, provider: this.provider },
-    );
-    for (const np of falcoNetworkPolicies(a.alertmanagerUrl)) {
-      new k8s.networking.v1.NetworkPolicy(
-        `${name}-falco-${np.name}`,
-        { metadata: { name: np.name, namespace: falcoNs.metadata.name, labels: k8sLabels(a.labels, "falco", "runtime-security") }, spec: np.spec },
-        { parent: this, provider: this.provider },
-      );
-    }
-    const falco = new k8s.helm.v3.Release(
+    const falco = new RuntimeSecurity(
       `${name}-falco`,
       {
-        name: "falco",
-        chart: CHARTS.falco.chart,
-        version: CHARTS.falco.version,
-        repositoryOpts: { repo: CHARTS.falco.repo },
-        namespace: falcoNs.metadata.name,
-        values: falcoValues({
-          alertmanagerUrl: a.alertmanagerUrl,
-          minimumPriority: a.falcoMinimumPriority,
-          pools: this.pools,
-          environment: a.labels.environment,
-        }),
+        labels: a.labels,
+        pools: this.pools,
+        alertmanagerUrl: a.alertmanagerUrl,
+        minimumPriority: a.falcoMinimumPriority,
+        movedFrom: { parent: this, prefix: `${name}-falco` },
       },
       { parent: this, provider: this.provider },
     );
 
-    this.readyResources = [...Object.values(nodePools), falco];
+    this.readyResources = [...Object.values(nodePools), falco.release];
     const token = gcp.organizations.getClientConfigOutput({ parent: this, provider: gcpProvider });
     this.registryAuth = pulumi.secret(
       pulumi.all([this.registry.registryUri, token.accessToken]).apply(([uri, accessToken]) => ({

@@ -205,7 +205,9 @@ export function aliasUrn(
   if (alias.urn) return alias.urn;
   const type = alias.type || self.type;
   const parent = alias.noParent ? "" : alias.parentUrn || self.parent;
-  const qualified = parent ? `${qualifiedType(parent)}$${type}` : type;
+  // The same scheme as the URNs the mock monitor hands out (the parent's own type, then the resource's), so an
+  // alias can be compared with the URNs a plan records.
+  const qualified = parent ? `${qualifiedType(parent).split("$").pop()}$${type}` : type;
   return `urn:pulumi:${alias.stack || self.stack}::${alias.project || self.project}::${qualified}::${alias.name || self.name}`;
 }
 

@@ -33,6 +33,13 @@ describe("plan diff", () => {
     expect(d.moved).toEqual([{ from: vpc.urn, to: movedVpc.urn }]);
   });
 
+  it("counts a new component apart: it groups resources and creates nothing", () => {
+    const component = rec(urn("pulumi:pulumi:Stack$pitchey:cluster:AwsNetwork", "dr-network"), {});
+    const d = diffPlans([vpc], [vpc, component]);
+    expect(isSamePlan(d)).toBe(true);
+    expect(d.addedComponents).toEqual([component.urn]);
+  });
+
   it("reports a move without an alias as a removal and an addition", () => {
     const movedVpc = rec(urn("pulumi:pulumi:Stack$pitchey:cluster:AwsNetwork$aws:ec2/vpc:Vpc", "dr-vpc"), vpc.props);
     const d = diffPlans([vpc], [movedVpc]);

@@ -22,7 +22,10 @@ export interface PropertyChange {
 }
 
 export interface PlanDiff {
+  /** Resources with a cloud or cluster counterpart that only the new plan declares. */
   readonly added: readonly string[];
+  /** Components (`pitchey:*`) only the new plan declares: groupings with nothing to create. */
+  readonly addedComponents: readonly string[];
   readonly removed: readonly string[];
   /** Same resource (by URN or alias) with different inputs. */
   readonly changed: readonly { readonly urn: string; readonly changes: readonly PropertyChange[] }[];
@@ -52,17 +55,21 @@ export function propertyChanges(a: unknown, b: unknown, path = ""): PropertyChan
  * Compares plans. Parents are not compared directly: a moved resource's parent changes by definition, and what
  * matters to the engine is that the old URN is among the new resource's aliases.
  */
+/** Our component resources: type tokens `pitchey:<module>:<Name>`, with no state of their own. */
+export const isComponent = (r: PlanRecord) => r.type.startsWith("pitchey:");
+
 export function diffPlans(before: readonly PlanRecord[], after: readonly PlanRecord[]): PlanDiff {
   const old = new Map(before.map((r) => [r.urn, r]));
   const matched = new Set<string>();
   const added: string[] = [];
+  const addedComponents: string[] = [];
   const changed: { urn: string; changes: PropertyChange[] }[] = [];
   const moved: { from: string; to: string }[] = [];
   let unchanged = 0;
   for (const r of after) {
     const previousUrn = [r.urn, ...(r.aliases ?? [])].find((u) => old.has(u) && !matched.has(u));
     if (!previousUrn) {
-      added.push(r.urn);
+      (isComponent(r) ? addedComponents : added).push(r.urn);
       continue;
     }
     matched.add(previousUrn);
@@ -72,10 +79,13 @@ export function diffPlans(before: readonly PlanRecord[], after: readonly PlanRec
     else unchanged++;
   }
   const removed = before.filter((r) => !matched.has(r.urn)).map((r) => r.urn);
-  return { added, removed, changed, moved, unchanged };
+  return { added, addedComponents, removed, changed, moved, unchanged };
 }
 
-/** True when the plans declare the same resources with the same inputs (moves through aliases allowed). */
+/**
+ * True when the plans declare the same resources with the same inputs: moves through aliases and new components
+ * (which group resources but create nothing) allowed.
+ */
 export const isSamePlan = (d: PlanDiff) => d.added.length === 0 && d.removed.length === 0 && d.changed.length === 0;
 
 const show = (v: unknown) => (v === undefined ? "(unset)" : JSON.stringify(v).slice(0, 160));
@@ -83,8 +93,9 @@ const show = (v: unknown) => (v === undefined ? "(unset)" : JSON.stringify(v).sl
 /** A report a reviewer reads: counts first, then each difference. */
 export function formatDiff(d: PlanDiff): string {
   const lines = [
-    `${d.unchanged} unchanged (${d.moved.length} moved through aliases), ${d.changed.length} changed, ${d.added.length} added, ${d.removed.length} removed`,
+    `${d.unchanged} unchanged (${d.moved.length} moved through aliases), ${d.changed.length} changed, ${d.added.length} added, ${d.removed.length} removed; ${d.addedComponents.length} new components`,
   ];
+  for (const urn of d.addedComponents) lines.push(`  (component) ${urn}`);
   for (const urn of d.added) lines.push(`+ ${urn}`);
   for (const urn of d.removed) lines.push(`- ${urn}`);
   for (const c of d.changed) {
