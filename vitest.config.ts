@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 
@@ -6,11 +7,15 @@ process.env.PATH = [path.join(__dirname, ".tools", "bin"), process.env.PATH].joi
 
 export default defineConfig({
   test: {
+    // vitest's default for a run is one worker fewer than the cores: a single one on two. Most files here wait on
+    // PostgreSQL, child processes and timers as much as they compute, so as many workers as cores (two at least)
+    // overlap those waits; the CPU-bound files (ffmpeg, QuickJS) are few.
+    maxWorkers: Math.max(2, os.availableParallelism()),
     projects: [
       {
         test: {
           name: "infra",
-          include: ["stacks/**/*.test.ts", "components/**/*.test.ts"],
+          include: ["stacks/**/*.test.ts", "components/**/*.test.ts", "scripts/**/*.test.ts"],
           testTimeout: 60_000,
         },
       },

@@ -21,7 +21,7 @@ beforeAll(async () => {
     { title: "Handler Test", author: "Test Author", subject: "Extraction" },
   );
 });
-afterAll(() => fixtures.cleanup());
+afterAll(() => fixtures?.cleanup());
 
 async function withContext<T>(fn: (ctx: TestContext) => Promise<T>): Promise<T> {
   const ctx = await makeContext();

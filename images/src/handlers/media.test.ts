@@ -19,7 +19,7 @@ beforeAll(async () => {
   toneUrl = pathToFileURL(await makeTone(join(fixtures.workDir, "tone.wav"), { seconds: 2, frequency: 440 })).href;
   videoUrl = pathToFileURL(await makeTestVideo(join(fixtures.workDir, "clip.mp4"), { seconds: 6, width: 320, height: 240 })).href;
 });
-afterAll(() => fixtures.cleanup());
+afterAll(() => fixtures?.cleanup());
 
 async function withContext<T>(fn: (ctx: TestContext) => Promise<T>): Promise<T> {
   const ctx = await makeContext();

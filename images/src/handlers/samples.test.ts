@@ -13,7 +13,7 @@ beforeAll(async () => {
   requireTools("ffmpeg", "ffprobe", "pdftotext", "pdfinfo");
   dir = await mkdtemp(join(tmpdir(), "demo-samples-"));
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterAll(() => dir && rm(dir, { recursive: true, force: true }));
 
 describe("demo jobs", () => {
   it("registers a handler for every job type", () => {

@@ -17,7 +17,7 @@ beforeAll(async () => {
   fixtures = await makeContext();
   colourUrl = pathToFileURL(await makeColourVideo(join(fixtures.workDir, "colour.mp4"))).href;
 });
-afterAll(() => fixtures.cleanup());
+afterAll(() => fixtures?.cleanup());
 
 describe("video handler", () => {
   it("probes, grabs thumbnails at the asked times and transcodes to H.264/AAC at the asked height", async () => {
