@@ -9,44 +9,26 @@ export interface Shape {
 
 const MIB = 1 / 1024;
 
-/** Reserved CPU on a node of `cores` cores: 6 % of the first core, 1 % of the second, 0.5 % of the next two, 0.25 % above four. */
-function reservedCpu(cores: number): number {
-  const tiers: [number, number][] = [
-    [1, 0.06],
-    [1, 0.01],
-    [2, 0.005],
-    [Infinity, 0.0025],
-  ];
-  let left = cores;
-  let reserved = 0;
+/** `amount` charged tier by tier: each `[size, rate]` applies to the next `size` units. */
+function tiered(amount: number, tiers: readonly (readonly [number, number])[]): number {
+  let left = amount;
+  let total = 0;
   for (const [size, rate] of tiers) {
     const used = Math.min(left, size);
-    reserved += used * rate;
+    total += used * rate;
     left -= used;
     if (left <= 0) break;
   }
-  return reserved;
+  return total;
 }
+
+/** Reserved CPU on a node of `cores` cores: 6 % of the first core, 1 % of the second, 0.5 % of the next two, 0.25 % above four. */
+const reservedCpu = (cores: number) => tiered(cores, [[1, 0.06], [1, 0.01], [2, 0.005], [Infinity, 0.0025]]);
 
 /** GKE's memory reservation: 25 % of the first 4 GiB, 20 % of the next 4, 10 % of the next 8, 6 % of the next 112, 2 % above. */
 function gkeReservedMemoryGiB(memoryGiB: number): number {
   if (memoryGiB < 1) return 255 * MIB;
-  const tiers: [number, number][] = [
-    [4, 0.25],
-    [4, 0.2],
-    [8, 0.1],
-    [112, 0.06],
-    [Infinity, 0.02],
-  ];
-  let left = memoryGiB;
-  let reserved = 0;
-  for (const [size, rate] of tiers) {
-    const used = Math.min(left, size);
-    reserved += used * rate;
-    left -= used;
-    if (left <= 0) break;
-  }
-  return reserved;
+  return tiered(memoryGiB, [[4, 0.25], [4, 0.2], [8, 0.1], [112, 0.06], [Infinity, 0.02]]);
 }
 
 /** Pods an EKS node runs with the VPC CNI's default (no prefix delegation): 29 on `.large`, 58 on xlarge and 2xlarge. */

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { parsePlatformConfig, PROJECT, SECRET_KEYS, type PlatformConfig } from "./index";
+import { ConfigError, parsePlatformConfig, PROJECT, SECRET_KEYS, type PlatformConfig } from "./index";
 import { readStackConfig } from "../plan/stackConfig";
 
 const ROOT = join(__dirname, "..", "..");
@@ -23,4 +23,15 @@ export function stackRaw(stack: "prod" | "dr"): Record<string, any> {
 /** A stack file parsed exactly as the program parses it. */
 export function stackConfig(stack: "prod" | "dr"): PlatformConfig {
   return parsePlatformConfig(stackRaw(stack));
+}
+
+/** The problems a config is refused with; fails the test when it is accepted. */
+export function problems(raw: Record<string, unknown>): string[] {
+  try {
+    parsePlatformConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
 }
