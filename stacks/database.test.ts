@@ -40,9 +40,18 @@ describe("the jobs database in the dr stack", () => {
     expect((ref[0].props as any).name).toBe("pitchey/pitchey-containers/prod");
   });
 
-  it("is promoted at failover phase 100", () => {
+  it("is promoted at failover phase 100, where the standby holds production's floors and takes all traffic", () => {
     const [cluster] = cr(promoted.resources, "Cluster");
     expect(cluster.spec.replica.enabled).toBe(false);
+    expect(promoted.outputs.failover).toEqual({ phase: 100, poolWeights: { primary: 0, standby: 1 }, promoteStandbyDatabase: true, floorFraction: 1 });
+    const floors = Object.fromEntries(cr(promoted.resources, "ScaledObject").map((o) => [o.metadata.name, o.spec.minReplicaCount]));
+    expect(floors).toEqual({ "video-processor": 2, "document-processor": 3, "ai-inference": 1, "media-transcoder": 2, "code-executor": 5 });
+  });
+
+  it("stays a warm replica at phase 0: all traffic on the primary, warm floors", () => {
+    expect(dr.outputs.failover).toMatchObject({ phase: 0, poolWeights: { primary: 1, standby: 0 }, promoteStandbyDatabase: false });
+    const floors = Object.fromEntries(cr(dr.resources, "ScaledObject").map((o) => [o.metadata.name, o.spec.minReplicaCount]));
+    expect(floors["code-executor"]).toBe(2);
   });
 
   it("produces the connection Secrets: the owner's for processors and jobs, a SELECT-only one for KEDA", () => {

@@ -10,3 +10,5 @@ export const namespace = platform.namespace;
 export const images = platform.images;
 /** Where this stack's database archives WAL; the dr stack's replica follows it. */
 export const databaseArchive = platform.databaseArchive;
+/** Standby stacks: the failover phase and the pool weights the global load balancer takes from it. */
+export const failover = platform.failover;

@@ -5,6 +5,7 @@ import type { ClusterFacts } from "../components/cluster";
 import { DatabaseBackup } from "../components/backup";
 import { StackBudget } from "../components/cost/budget";
 import { DatabaseOperator, JobsDatabase, poolerName, type ArchiveLocation } from "../components/database";
+import { failoverPlan, processorConfigFor } from "./failover";
 import { DATABASE_CLUSTER, DATABASE_NAMESPACE, DATABASE_OPERATOR_NAMESPACE, archiveLocationFor } from "./database";
 import { WorkerImage } from "../components/images";
 import { awsTags, k8sLabels, type LabelContext } from "../components/labels";
@@ -38,6 +39,8 @@ export interface PlatformOutputs {
   readonly processors: Record<ProcessorName, ProcessorService>;
   /** The archive of a database the program runs (what a replica elsewhere follows); unset for an external one. */
   readonly databaseArchive: ArchiveLocation | undefined;
+  /** On a standby stack: the failover phase, the load balancer weights it sets and the database role it promises. */
+  readonly failover: ReturnType<typeof failoverPlan>;
 }
 
 /**
@@ -206,7 +209,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
 
   const processors = Object.fromEntries(
     PROCESSOR_NAMES.map((name) => {
-      const pc = config.processors[name];
+      const pc = processorConfigFor(config, name);
       const sandboxed = pc.placement.pool === "sandbox";
       const svc = new ProcessorService(
         name,
@@ -265,5 +268,5 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     });
   }
 
-  return { cloud: cluster.cloud, namespace: ns.name, images, processors, databaseArchive: database?.archive };
+  return { cloud: cluster.cloud, namespace: ns.name, images, processors, databaseArchive: database?.archive, failover: failoverPlan(config) };
 }

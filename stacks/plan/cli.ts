@@ -45,6 +45,18 @@ async function main(): Promise<number> {
   const plan = await runPlan(stack, configFile);
   for (const key of plan.placeholders) console.log(`plan: ${key} is a secret the plan cannot read; using a placeholder`);
   console.log(`plan: program registered ${plan.resources.length} resources in ${Date.now() - started} ms`);
+  const failover = plan.outputs.failover as { phase: number; poolWeights: { primary: number; standby: number }; promoteStandbyDatabase: boolean } | undefined;
+  if (failover) {
+    const floors = plan.resources
+      .filter((r) => (r.props as { kind?: string }).kind === "ScaledObject")
+      .map((r) => r.props as { metadata: { name: string }; spec: { minReplicaCount: number } })
+      .map((o) => `${o.metadata.name}=${o.spec.minReplicaCount}`)
+      .join(" ");
+    console.log(
+      `failover: phase ${failover.phase}: pool weights primary ${failover.poolWeights.primary} / standby ${failover.poolWeights.standby}; ` +
+        `database ${failover.promoteStandbyDatabase ? "promoted to primary" : "replica"}; floors ${floors}`,
+    );
+  }
 
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });

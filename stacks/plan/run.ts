@@ -64,7 +64,7 @@ export async function runPlan(stack: string, configFile: string): Promise<PlanRu
   let outputs: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
     const platform = createPlatform(inputs, createCluster);
-    outputs = { cloud: platform.cloud, namespace: platform.namespace, images: platform.images };
+    outputs = { cloud: platform.cloud, namespace: platform.namespace, images: platform.images, failover: platform.failover };
     return outputs;
   });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
