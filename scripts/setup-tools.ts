@@ -36,6 +36,7 @@ const APT = path.join(TOOLS_DIR, "apt");
 const LOCK = path.join(TOOLS_DIR, "lock");
 
 const say = (msg: string) => process.stderr.write(`setup: ${msg}\n`);
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 
 function isExecutable(file: string): boolean {
   try {
@@ -185,6 +186,14 @@ function libraryDirs(root: string): string[] {
 }
 
 /**
+ * The packages a simulated `apt-get install` would add: its `Inst name (version …)` lines. Upgrades of installed
+ * packages (`Inst name [old] (new …)`) are left out: the machine's own version serves.
+ */
+export function packagesToFetch(simulation: string): Array<{ name: string; version: string }> {
+  return [...simulation.matchAll(/^Inst (\S+) \(([^ ]+) /gm)].map(([, name, version]) => ({ name, version }));
+}
+
+/**
  * Downloads what `packages` need beyond what this machine has installed and unpacks it into .tools/root.
  * Returns the packages unpacked and the library path their binaries need.
  */
@@ -195,13 +204,12 @@ function unpack(packages: string[]): Unpacked {
   say(`fetching the package lists of this machine's apt sources for ${packages.join(", ")}`);
   apt(["update"]);
   // What installing them would add: a simulation reads the machine's dpkg status and needs no root.
-  const sim = apt(["-s", "--no-install-recommends", "install", ...packages]);
-  const wanted = [...sim.matchAll(/^Inst (\S+) \(([^ ]+) /gm)].map(([, name, version]) => ({ name, version }));
+  const wanted = packagesToFetch(apt(["-s", "--no-install-recommends", "install", ...packages]));
   const debName = (p: { name: string; version: string }) => `${p.name}_${p.version.replace(/:/g, "%3a")}_`;
   const have = new Set(readdirSync(DEBS));
   const fetch = wanted.filter((p) => ![...have].some((f) => f.startsWith(debName(p))));
   if (fetch.length) {
-    say(`downloading ${fetch.length} Debian packages into .tools/debs`);
+    say(`downloading ${plural(fetch.length, "Debian package")} into .tools/debs`);
     const tmp = path.join(DEBS, `.partial-${process.pid}`);
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp);
@@ -216,7 +224,7 @@ function unpack(packages: string[]): Unpacked {
   const next = `${UNPACKED}.new-${process.pid}`;
   rmSync(next, { recursive: true, force: true });
   mkdirSync(next, { recursive: true });
-  say(`unpacking ${wanted.length} packages into .tools/root`);
+  say(`unpacking ${plural(wanted.length, "package")} into .tools/root`);
   for (const p of wanted) {
     const deb = files.find((f) => f.startsWith(debName(p)) && f.endsWith(".deb"));
     if (!deb) throw new Error(`${p.name} ${p.version} was not downloaded`);
@@ -242,7 +250,7 @@ function unpackedBinary(binary: string): string | undefined {
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-function launcher(binary: string, pkg: string, target: string, libraryPath: string[]): string {
+export function launcher(binary: string, pkg: string, target: string, libraryPath: string[]): string {
   return [
     "#!/bin/sh",
     `# ${binary} from the Debian package ${pkg}, unpacked into .tools/root by scripts/setup-tools.ts`,
@@ -313,7 +321,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  say(`failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    say(`failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}
