@@ -66,11 +66,18 @@ async function runPhase(db: BenchDatabase, bases: string[], name: string, payloa
       const i = next++;
       if (i >= jobs) return;
       const started = Date.now();
-      const res = await fetch(`${bases[i % bases.length]}/api/code/jobs`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ payload, idempotencyKey: `${name}-${t0}-${i}` }),
-      });
+      const body = JSON.stringify({ payload, idempotencyKey: `${name}-${t0}-${i}` });
+      let res: Response | undefined;
+      // A kept-alive connection the server closes as it is reused fails the fetch; the idempotency key makes
+      // sending again safe.
+      for (let tries = 1; !res; tries++) {
+        res = await fetch(`${bases[i % bases.length]}/api/code/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body }).catch(
+          (err: unknown) => {
+            if (tries >= 5) throw err;
+            return undefined;
+          },
+        );
+      }
       if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
       const { id } = (await res.json()) as { id: string };
       submitted.set(id, started);

@@ -6,11 +6,13 @@
  * loader, no host functions other than the console below. The thread exists so that the host's event loop
  * keeps serving while a program spins, and so the host can terminate it outright.
  *
- * A thread serves one job at a time, many jobs in its life. Each job gets a new WebAssembly instance of the
- * QuickJS module (compiled once by the host) over a new linear memory capped at the job's limit, and a new
- * QuickJS runtime and context in it: nothing a program leaves behind, in JS objects or in raw memory, is
- * reachable by the next one. Instantiating costs about a millisecond; starting a thread and compiling costs
- * tens to hundreds.
+ * A thread serves one job at a time, many jobs in its life. The QuickJS module is compiled once by the host;
+ * each job gets a new QuickJS runtime and context, freed when it ends, inside an instance whose linear memory
+ * is capped at the job's limit. An instance is reused by the next job only after a program that ended normally,
+ * freed cleanly and never grew the memory past its 16 MB minimum; otherwise the next job gets a new instance
+ * over a new memory. Nothing a program leaves behind in JS objects is reachable by the next one: its runtime,
+ * with every object, global and prototype, is gone. Starting a thread and compiling costs tens to hundreds of
+ * milliseconds, instantiating a few, a runtime and context well under one.
  */
 export const SANDBOX_WORKER_SOURCE = String.raw`
 "use strict";
@@ -47,13 +49,28 @@ const PRELUDE = [
   "})();",
 ].join("\n");
 
+// A WebAssembly instance of QuickJS costs milliseconds to set up; a runtime and context in one, well under one.
+// Jobs run one after another on an instance, each in its own runtime, which is freed after it; an instance is
+// dropped once a program grew its memory, ended abnormally or failed to free cleanly, and after
+// JOBS_PER_INSTANCE jobs. A job whose memory cap differs from the spare instance's gets a fresh one.
+const JOBS_PER_INSTANCE = 1000;
+let spare;
+async function instanceFor(maxBytes) {
+  const s = spare;
+  spare = undefined;
+  if (s && s.maxBytes === maxBytes) return s;
+  const pages = (bytes) => Math.ceil(bytes / 65536);
+  const wasmMemory = new WebAssembly.Memory({ initial: pages(INITIAL_MEMORY_BYTES), maximum: pages(maxBytes) });
+  const QuickJS = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmModule, wasmMemory }));
+  return { QuickJS, wasmMemory, maxBytes, jobs: 0 };
+}
+
 async function runJob(job) {
   const { source, inputJson, timeoutMs, memoryBytes, maxOutputBytes, maxConsoleLines, stackBytes, wasmHeadroomBytes } = job;
   // QuickJS's own limit misses some allocations (array buffers among them), so the WebAssembly memory
   // itself is capped too: past it, malloc fails inside QuickJS and surfaces as "out of memory".
-  const pages = (bytes) => Math.ceil(bytes / 65536);
-  const wasmMemory = new WebAssembly.Memory({ initial: pages(INITIAL_MEMORY_BYTES), maximum: pages(Math.max(INITIAL_MEMORY_BYTES, memoryBytes + wasmHeadroomBytes)) });
-  const QuickJS = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmModule, wasmMemory }));
+  const instance = await instanceFor(Math.max(INITIAL_MEMORY_BYTES, memoryBytes + wasmHeadroomBytes));
+  const { QuickJS, wasmMemory } = instance;
   const runtime = QuickJS.newRuntime();
   runtime.setMemoryLimit(memoryBytes);
   runtime.setMaxStackSize(stackBytes);
@@ -190,6 +207,17 @@ async function runJob(job) {
   if (status === "memory-limit") err = { name: "MemoryLimitError", message: "the program exceeded its " + memoryBytes + "-byte memory limit" };
   if (status !== "ok") valueJson = undefined;
   const wallMs = Math.round(performance.now() - started);
+  // The runtime and everything in it are freed; the instance serves the next job only if that went cleanly
+  // and this program never grew the linear memory (so the next one starts from the same small, capped memory).
+  let clean = status !== "timeout" && status !== "memory-limit";
+  try {
+    for (const h of [fmtFn, jsonFn, errFn, limit]) h.dispose();
+    vm.dispose();
+    runtime.dispose();
+  } catch {
+    clean = false;
+  }
+  if (clean && wasmMemory.buffer.byteLength <= INITIAL_MEMORY_BYTES && ++instance.jobs < JOBS_PER_INSTANCE) spare = instance;
   // The value travels as JSON text: however deep it is nested, copying a string cannot overflow a stack.
   return {
     status, valueJson, error: err, console: lines,
