@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseBackupEnv } from "../src/backup/env";
 import { parseEnv } from "../src/runtime/config";
 
 const base = { DATABASE_URL: "postgres://u:p@db:5432/jobs" };
@@ -26,5 +27,47 @@ describe("env contract", () => {
     expect(message).toContain("MAX_CONCURRENT_JOBS: MAX_CONCURRENT_JOBS must be a number");
     expect(message).toContain("JOB_TIMEOUT: JOB_TIMEOUT must be greater than 0");
     expect(() => parseEnv({ ...base, JOB_LEASE_SECONDS: "0" })).toThrow(/JOB_LEASE_SECONDS: JOB_LEASE_SECONDS must be greater than 0/);
+  });
+});
+
+describe("secrets as files", () => {
+  const files: Record<string, string> = {
+    "/run/s/db/url": "postgres://u:from-file@db:5432/jobs\n",
+    "/run/s/store/id": "key-from-file\n",
+    "/run/s/store/secret": "secret-from-file",
+  };
+  const read = (path: string) => {
+    if (!(path in files)) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+    return files[path]!;
+  };
+
+  it("the worker reads DATABASE_URL and store keys from their _FILE, trailing newline trimmed, the file winning", () => {
+    const env = parseEnv(
+      { DATABASE_URL: "postgres://u:from-env@db/jobs", DATABASE_URL_FILE: "/run/s/db/url", AWS_ACCESS_KEY_ID_FILE: "/run/s/store/id", AWS_SECRET_ACCESS_KEY_FILE: "/run/s/store/secret" },
+      read,
+    );
+    expect(env.databaseUrl).toBe("postgres://u:from-file@db:5432/jobs");
+    expect(env.resolved).toMatchObject({ AWS_ACCESS_KEY_ID: "key-from-file", AWS_SECRET_ACCESS_KEY: "secret-from-file" });
+    expect(env.resolved.DATABASE_URL_FILE).toBeUndefined();
+  });
+
+  it("names the variable whose file cannot be read", () => {
+    expect(() => parseEnv({ DATABASE_URL_FILE: "/run/s/missing" }, read)).toThrow(/DATABASE_URL_FILE: cannot read \/run\/s\/missing: ENOENT/);
+  });
+
+  it("the backup command reads its database URL and S3 keys from files too", () => {
+    const env = parseBackupEnv(
+      { DATABASE_URL_FILE: "/run/s/db/url", BACKUP_STORE_URL: "s3://backups", AWS_ACCESS_KEY_ID_FILE: "/run/s/store/id", AWS_SECRET_ACCESS_KEY_FILE: "/run/s/store/secret" },
+      read,
+    );
+    expect(env.databaseUrl).toBe("postgres://u:from-file@db:5432/jobs");
+    expect(env.s3.credentials).toEqual({ accessKeyId: "key-from-file", secretAccessKey: "secret-from-file" });
+    expect(() => parseBackupEnv({ DATABASE_URL_FILE: "/nope", BACKUP_STORE_URL: "s3://b" }, read)).toThrow(/DATABASE_URL_FILE: cannot read/);
+  });
+
+  it("reads the pod's CPU and memory limits", () => {
+    const env = parseEnv({ ...base, CPU_LIMIT_MILLICORES: "1000", MEMORY_LIMIT_BYTES: "536870912" });
+    expect(env).toMatchObject({ cpuLimitMillicores: 1000, memoryLimitBytes: 536870912 });
+    expect(() => parseEnv({ ...base, CPU_LIMIT_MILLICORES: "1.5" })).toThrow(/CPU_LIMIT_MILLICORES/);
   });
 });

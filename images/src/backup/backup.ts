@@ -7,6 +7,7 @@ import { Client } from "pg";
 import type { Logger } from "pino";
 import { type RetentionPolicy, selectRetained } from "./retention";
 import type { BackupStore } from "./store";
+import { toolEnv } from "../runtime/tool-env";
 
 export interface BackupOptions {
   readonly databaseUrl: string;
@@ -58,7 +59,9 @@ const bin = (dir: string | undefined, tool: string) => (dir ? join(dir, tool) : 
 /** libpq takes the password from the environment so that it never shows in a process listing. */
 function connection(databaseUrl: string): { dbname: string; env: NodeJS.ProcessEnv } {
   const u = new URL(databaseUrl);
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  // pg_dump gets libpq's own settings (PGSSLMODE and the like) and its password, not the job's other secrets.
+  const libpq = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("PG") && k !== "PGPASSWORD"));
+  const env = toolEnv(libpq);
   if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
   u.password = "";
   return { dbname: u.toString(), env };
@@ -75,7 +78,7 @@ function redact(databaseUrl: string): string {
 }
 
 async function run(cmd: string, args: string[]): Promise<string> {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: toolEnv() });
   let out = "";
   let err = "";
   child.stdout.on("data", (c: Buffer) => (out += c));
@@ -143,7 +146,7 @@ async function dumpTo(opts: BackupOptions, key: string): Promise<number> {
 
 /** Feeds a stored object to pg_restore and returns its stdout. */
 async function restoreFrom(pgBinDir: string | undefined, body: Readable, args: string[]): Promise<string> {
-  const child = spawn(bin(pgBinDir, "pg_restore"), args, { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(bin(pgBinDir, "pg_restore"), args, { stdio: ["pipe", "pipe", "pipe"], env: toolEnv() });
   let out = "";
   let err = "";
   child.stdout.on("data", (c: Buffer) => (out += c));

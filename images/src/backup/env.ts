@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { resolveSecretFiles, SecretFileError } from "../runtime/secrets";
 import { DEFAULT_POLICY, type RetentionPolicy } from "./retention";
 
 const keepCount = (fallback: number) =>
@@ -42,7 +43,8 @@ const schema = z.object({
 export interface BackupEnv {
   readonly databaseUrl: string;
   readonly storeUrl: string;
-  readonly s3: { endpoint?: string; region?: string };
+  /** Credentials are set when given as variables or files; otherwise the SDK's default chain applies (IRSA, instance roles). */
+  readonly s3: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
   readonly policy: RetentionPolicy;
   readonly pgBinDir?: string;
   readonly logLevel: string;
@@ -53,9 +55,17 @@ export class EnvError extends Error {
 }
 
 /** Reads the backup command's settings; every bad variable is named in one error. */
-export function parseBackupEnv(env: NodeJS.ProcessEnv): BackupEnv {
+export function parseBackupEnv(env: NodeJS.ProcessEnv, readSecret?: (path: string) => string): BackupEnv {
   // Empty strings count as unset, as a Kubernetes env entry with no value gives one.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  // Secrets may be files (DATABASE_URL_FILE, AWS_SECRET_ACCESS_KEY_FILE…), as the CronJob mounts them.
+  let present: NodeJS.ProcessEnv;
+  try {
+    present = resolveSecretFiles(given, readSecret);
+  } catch (err) {
+    if (err instanceof SecretFileError) throw new EnvError(`invalid environment: ${err.message.split("\n").join("; ")}`);
+    throw err;
+  }
   const r = schema.safeParse(present);
   if (!r.success) {
     const lines = r.error.issues.map((i) => `${i.path.join(".")} ${i.message}`);
@@ -65,7 +75,19 @@ export function parseBackupEnv(env: NodeJS.ProcessEnv): BackupEnv {
   return {
     databaseUrl: e.DATABASE_URL,
     storeUrl: e.BACKUP_STORE_URL,
-    s3: { endpoint: e.BACKUP_S3_ENDPOINT, region: e.BACKUP_S3_REGION ?? env.AWS_REGION ?? undefined },
+    s3: {
+      endpoint: e.BACKUP_S3_ENDPOINT,
+      region: e.BACKUP_S3_REGION ?? env.AWS_REGION ?? undefined,
+      ...(present.AWS_ACCESS_KEY_ID && present.AWS_SECRET_ACCESS_KEY
+        ? {
+            credentials: {
+              accessKeyId: present.AWS_ACCESS_KEY_ID,
+              secretAccessKey: present.AWS_SECRET_ACCESS_KEY,
+              ...(present.AWS_SESSION_TOKEN ? { sessionToken: present.AWS_SESSION_TOKEN } : {}),
+            },
+          }
+        : {}),
+    },
     policy: { hourly: e.BACKUP_KEEP_HOURLY, daily: e.BACKUP_KEEP_DAILY, weekly: e.BACKUP_KEEP_WEEKLY, monthly: e.BACKUP_KEEP_MONTHLY },
     pgBinDir: e.PG_BIN_DIR || undefined,
     logLevel: e.LOG_LEVEL || "info",

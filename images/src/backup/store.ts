@@ -100,25 +100,34 @@ export interface S3BackupStoreOptions {
   readonly bucket: string;
   readonly endpoint?: string;
   readonly region: string;
+  /** Explicit credentials; without them the SDK's default chain applies. */
+  readonly credentials?: S3Credentials;
   /** Multipart part size; S3 wants at least 5 MiB for every part but the last. */
   readonly partBytes?: number;
 }
 
 /** Builds a client that also works against R2 and other S3-compatible services. */
-export async function createS3Client(opts: { endpoint?: string; region: string }): Promise<S3Client> {
+export interface S3Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+export async function createS3Client(opts: { endpoint?: string; region: string; credentials?: S3Credentials }): Promise<S3Client> {
   // Loaded on first use so that file stores never pay for the SDK.
   const { S3Client } = await import("@aws-sdk/client-s3");
   return new S3Client({
     region: opts.region,
     endpoint: opts.endpoint,
     forcePathStyle: Boolean(opts.endpoint),
+    credentials: opts.credentials,
     // R2 and other S3-compatible stores reject the SDK's default streaming checksums.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
 }
 
-/** `s3://bucket` on S3 or an S3-compatible endpoint. Credentials come from the SDK's default chain. */
+/** `s3://bucket` on S3 or an S3-compatible endpoint. Credentials given, or the SDK's default chain. */
 export class S3BackupStore implements BackupStore {
   private clientPromise?: Promise<S3Client>;
   private readonly partBytes: number;
@@ -212,7 +221,10 @@ export class S3BackupStore implements BackupStore {
  * The store named by a URL plus the key prefix inside it: `file:///dir[/prefix]` is a directory,
  * `s3://bucket[/prefix]` a bucket, with `endpoint` for R2 and other S3-compatible services.
  */
-export function openBackupStore(url: string, s3: { endpoint?: string; region?: string } = {}): { store: BackupStore; prefix: string } {
+export function openBackupStore(
+  url: string,
+  s3: { endpoint?: string; region?: string; credentials?: S3Credentials } = {},
+): { store: BackupStore; prefix: string } {
   const u = new URL(url);
   if (u.protocol === "file:") return { store: new FileBackupStore(fileURLToPath(u)), prefix: "" };
   if (u.protocol === "s3:") {
@@ -220,7 +232,10 @@ export function openBackupStore(url: string, s3: { endpoint?: string; region?: s
     const prefix = u.pathname.replace(/^\/+|\/+$/g, "");
     // R2 accepts any region name; "auto" is what it documents.
     const region = s3.region ?? (s3.endpoint ? "auto" : "us-east-1");
-    return { store: new S3BackupStore({ bucket: u.hostname, endpoint: s3.endpoint, region }), prefix: prefix ? `${prefix}/` : "" };
+    return {
+      store: new S3BackupStore({ bucket: u.hostname, endpoint: s3.endpoint, region, credentials: s3.credentials }),
+      prefix: prefix ? `${prefix}/` : "",
+    };
   }
   throw new Error(`${url} must be file:// or s3://`);
 }

@@ -4,12 +4,15 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { once } from "node:events";
 import { z } from "zod";
+import { PermanentJobError } from "../runtime/errors";
+import { toolEnv } from "../runtime/tool-env";
 import type { JobContext, JobHandler } from "../runtime/types";
 import { fileBody, releaseFetched } from "../store";
-import { runTool } from "./ffmpeg";
+import { runTool, ToolError } from "./ffmpeg";
 import { inputUrl } from "./schema";
 
-export class DocumentError extends Error {
+/** The file is not a usable PDF (not one, malformed, encrypted, too big to extract): retrying cannot help. */
+export class DocumentError extends PermanentJobError {
   override readonly name = "DocumentError";
 }
 
@@ -134,6 +137,7 @@ async function extractPages(
 ): Promise<Array<{ page: number; chars: number; preview: string }>> {
   const [cmd, args] = limited("pdftotext", ["-enc", "UTF-8", "-l", String(lastPage), path, "-"]);
   const child = spawn(cmd, args, {
+    env: toolEnv(),
     signal: ctx.signal,
     stdio: ["ignore", "pipe", "pipe"],
     killSignal: "SIGKILL",
@@ -177,6 +181,7 @@ async function extractPages(
       }
     }
     const code = await exit;
+    if (code === null) throw new Error(`pdftotext was killed: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
     if (code !== 0) throw failure("pdftotext", stderr.trim().split("\n").slice(-3).join(" | ") || `exit ${code}`);
     // pdftotext ends every page, the last included, with a form feed; leftover text means a final unterminated page.
     if (current.trim()) await flush();
@@ -204,7 +209,9 @@ export const documentHandler: JobHandler<DocumentPayload, DocumentResult> = {
         infoText = (await runTool(...limited("pdfinfo", ["-isodates", "-enc", "UTF-8", input]), ctx.signal)).stdout;
       } catch (err) {
         if (ctx.signal.aborted) throw err;
-        const msg = (err as Error).message;
+        // Not started, or killed by a signal: nothing is known about the file, so the attempt may be retried.
+        if (!(err instanceof ToolError) || err.signal !== null) throw err;
+        const msg = err.message;
         if (/password|encrypt/i.test(msg)) throw new DocumentError("encrypted PDFs are not accepted (the file needs a password)");
         throw failure("pdfinfo", msg.replace(/^\S+ failed \([^)]*\): /, ""));
       }

@@ -1,7 +1,25 @@
 import { spawn } from "node:child_process";
+import { PermanentJobError } from "../runtime/errors";
+import { toolEnv } from "../runtime/tool-env";
 
-export class MediaError extends Error {
+/** The input cannot be processed as asked (unreadable, missing a stream): retrying cannot help. */
+export class MediaError extends PermanentJobError {
   override readonly name = "MediaError";
+}
+
+/**
+ * A tool exited with an error or was killed. Not permanent by itself (a tool killed for memory, a full disk):
+ * callers that know the cause is the input say so with a permanent error.
+ */
+export class ToolError extends Error {
+  override readonly name = "ToolError";
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly signal: NodeJS.Signals | null,
+  ) {
+    super(message);
+  }
 }
 
 /** `-threads` for ffmpeg from `FFMPEG_THREADS` ("auto", unset or 0 let ffmpeg choose). */
@@ -22,7 +40,8 @@ interface RunResult {
 export function runTool(cmd: string, args: string[], signal: AbortSignal, onStdoutLine?: (line: string) => void): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     signal.throwIfAborted();
-    const child = spawn(cmd, args, { signal, stdio: ["ignore", "pipe", "pipe"], killSignal: "SIGKILL" });
+    // Tools parse hostile files: they get a minimal environment, never the worker's secrets.
+    const child = spawn(cmd, args, { signal, stdio: ["ignore", "pipe", "pipe"], killSignal: "SIGKILL", env: toolEnv() });
     let stdout = "";
     let stderr = "";
     let pending = "";
@@ -45,7 +64,7 @@ export function runTool(cmd: string, args: string[], signal: AbortSignal, onStdo
       if (signal.aborted) return reject(signal.reason ?? new Error("aborted"));
       if (code === 0) return resolve({ stdout, stderr });
       const tail = stderr.trim().split("\n").slice(-4).join(" | ");
-      reject(new MediaError(`${cmd} failed (${sig ?? `exit ${code}`}): ${tail}`));
+      reject(new ToolError(`${cmd} failed (${sig ?? `exit ${code}`}): ${tail}`, code, sig));
     });
   });
 }
@@ -90,7 +109,9 @@ export async function probe(path: string, signal: AbortSignal): Promise<ProbeInf
     out = await runTool("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path], signal);
   } catch (err) {
     if (signal.aborted) throw err;
-    throw new MediaError(`not a readable media file: ${(err as Error).message}`);
+    // ffprobe exiting with an error is about the file; killed by a signal or not started, it is not.
+    if (err instanceof ToolError && err.signal === null) throw new MediaError(`not a readable media file: ${err.message}`);
+    throw err;
   }
   const j = JSON.parse(out.stdout) as {
     format?: Record<string, string>;

@@ -1,5 +1,6 @@
 import os from "node:os";
 import { z } from "zod";
+import { resolveSecretFiles, SecretFileError } from "./secrets";
 import { JOB_TYPES, type JobType } from "./types";
 
 const positiveInt = (name: string, def: number) =>
@@ -8,6 +9,13 @@ const positiveInt = (name: string, def: number) =>
     .int(`${name} must be a whole number`)
     .positive(`${name} must be greater than 0`)
     .default(def);
+
+const optionalPositiveInt = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be a whole number`)
+    .positive(`${name} must be greater than 0`)
+    .optional();
 
 const EnvSchema = z.object({
   JOB_TYPE: z.enum(JOB_TYPES, { error: `JOB_TYPE must be one of ${JOB_TYPES.join(", ")}` }).optional(),
@@ -23,6 +31,9 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   POD_NAME: z.string().min(1).max(200).optional(),
   SHUTDOWN_GRACE_SECONDS: positiveInt("SHUTDOWN_GRACE_SECONDS", 25),
+  // The container's limits through the downward API (resourceFieldRef, divisors 1m and 1).
+  CPU_LIMIT_MILLICORES: optionalPositiveInt("CPU_LIMIT_MILLICORES"),
+  MEMORY_LIMIT_BYTES: optionalPositiveInt("MEMORY_LIMIT_BYTES"),
 });
 
 export interface WorkerEnv {
@@ -38,16 +49,31 @@ export interface WorkerEnv {
   /** Recorded as `container_id`; the pod name in Kubernetes. */
   readonly containerId: string;
   readonly shutdownGraceSeconds: number;
+  /** The container's CPU limit; sizes the code sandboxes. */
+  readonly cpuLimitMillicores: number | undefined;
+  readonly memoryLimitBytes: number | undefined;
+  /** The environment with secrets read from their `_FILE`s: what the results store reads its credentials from. */
+  readonly resolved: NodeJS.ProcessEnv;
 }
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Parses the Deployment's env contract; every problem names its variable. */
-export function parseEnv(env: NodeJS.ProcessEnv): WorkerEnv {
+/**
+ * Parses the Deployment's env contract; every problem names its variable. A secret may come from a file
+ * (`DATABASE_URL_FILE` and the like, see `resolveSecretFiles`); `readSecret` reads it.
+ */
+export function parseEnv(env: NodeJS.ProcessEnv, readSecret?: (path: string) => string): WorkerEnv {
   // Empty strings come from `VAR=` in manifests and mean "unset".
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  let cleaned: NodeJS.ProcessEnv;
+  try {
+    cleaned = resolveSecretFiles(present, readSecret);
+  } catch (err) {
+    if (err instanceof SecretFileError) throw new ConfigError(`Invalid environment:\n  ${err.message.split("\n").join("\n  ")}`);
+    throw err;
+  }
   const parsed = EnvSchema.safeParse(cleaned);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
@@ -66,5 +92,8 @@ export function parseEnv(env: NodeJS.ProcessEnv): WorkerEnv {
     logLevel: e.LOG_LEVEL,
     containerId: e.POD_NAME ?? `${os.hostname()}-${process.pid}`,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    cpuLimitMillicores: e.CPU_LIMIT_MILLICORES,
+    memoryLimitBytes: e.MEMORY_LIMIT_BYTES,
+    resolved: cleaned,
   };
 }

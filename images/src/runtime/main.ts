@@ -10,6 +10,12 @@ export interface RunOptions {
   readonly createStore: (env: NodeJS.ProcessEnv) => ResultStore;
 }
 
+/** For handlers that never use a store (code results live in the job row): any use is a bug, said plainly. */
+const NO_STORE: ResultStore = {
+  put: () => Promise.reject(new Error("this worker has no results store (RESULTS_STORE_URL is not set)")),
+  fetchToFile: () => Promise.reject(new Error("this worker has no results store (RESULTS_STORE_URL is not set)")),
+};
+
 function typeFromArgs(argv: readonly string[]): string | undefined {
   const i = argv.findIndex((a) => a === "--type" || a.startsWith("--type="));
   if (i < 0) return undefined;
@@ -30,7 +36,8 @@ export async function runWorkerProcess(opts: RunOptions): Promise<void> {
   const processor = new Processor({
     type,
     handlers: opts.handlers,
-    store: opts.createStore(opts.env),
+    // Secrets read from their files; a handler that keeps its results in the job row needs no store at all.
+    store: opts.handlers[type]?.usesStore === false && !env.resultsStoreUrl ? NO_STORE : opts.createStore(env.resolved),
     databaseUrl: env.databaseUrl,
     port: env.port,
     logger,

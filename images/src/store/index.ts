@@ -5,6 +5,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "nod
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { PermanentJobError } from "../runtime/errors";
 import type { ResultStore } from "../runtime/types";
 
 /** Inputs larger than this are refused unless `MAX_INPUT_BYTES` says otherwise (2 GiB). */
@@ -13,9 +14,13 @@ export const DEFAULT_MAX_INPUT_BYTES = 2 * 1024 ** 3;
 /** Downloads land under this prefix inside the temp dir so they can be told apart from store files. */
 const FETCH_PREFIX = "pitchey-input-";
 
-export class InputError extends Error {
+/** The input cannot be had as given (a 4xx answer, no such file, too large, an unsupported URL): retrying cannot help. */
+export class InputError extends PermanentJobError {
   override readonly name = "InputError";
 }
+
+/** Answers that may change on retry: timeouts, throttling, server errors. Other 4xx are the input's fault. */
+const RETRYABLE_STATUS = (status: number) => status >= 500 || status === 408 || status === 425 || status === 429;
 
 /** Rejects keys that could climb out of the store's root or prefix. */
 export function checkKey(key: string): string {
@@ -90,7 +95,8 @@ export async function fetchHttp(url: string, signal: AbortSignal, opts: FetchOpt
   }
   if (!res.ok || !res.body) {
     await res.body?.cancel();
-    throw new InputError(`fetching ${redact(url)} failed: HTTP ${res.status}`);
+    const message = `fetching ${redact(url)} failed: HTTP ${res.status}`;
+    throw RETRYABLE_STATUS(res.status) || res.ok ? new Error(message) : new InputError(message);
   }
   const declared = Number(res.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > opts.maxBytes) {
@@ -269,9 +275,15 @@ export class S3Store implements ResultStore {
     if (u.protocol !== "s3:") throw new InputError(`unsupported input scheme in ${JSON.stringify(url)}`);
     const { GetObjectCommand } = await import("@aws-sdk/client-s3");
     const client = await this.client();
-    const out = await client.send(new GetObjectCommand({ Bucket: u.hostname, Key: decodeURIComponent(u.pathname.slice(1)) }), {
-      abortSignal: signal,
-    });
+    const out = await client
+      .send(new GetObjectCommand({ Bucket: u.hostname, Key: decodeURIComponent(u.pathname.slice(1)) }), { abortSignal: signal })
+      .catch((err: unknown) => {
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status !== undefined && status >= 400 && !RETRYABLE_STATUS(status)) {
+          throw new InputError(`fetching ${url} failed: ${(err as Error).name} (HTTP ${status})`);
+        }
+        throw err;
+      });
     if ((out.ContentLength ?? 0) > this.opts.maxBytes) {
       throw new InputError(`input ${url} is ${out.ContentLength} bytes, over the ${this.opts.maxBytes}-byte limit`);
     }
