@@ -40,6 +40,8 @@ async function startWorker(db: BenchDatabase, storeDir: string): Promise<{ child
       DATABASE_URL: db.url,
       PORT: String(port),
       MAX_CONCURRENT_JOBS: String(CONCURRENCY),
+      // As a code-executor pod with a 1-CPU limit: one sandbox per worker.
+      CPU_LIMIT_MILLICORES: process.env.CPU_LIMIT_MILLICORES ?? "1000",
       JOB_TIMEOUT: "60",
       LOG_LEVEL: "warn",
       RESULTS_STORE_URL: pathToFileURL(storeDir).href,
@@ -61,26 +63,34 @@ async function runPhase(db: BenchDatabase, bases: string[], name: string, payloa
   const submitted = new Map<string, number>();
   let next = 0;
   const t0 = Date.now();
+  /** Submits job `i` until it is accepted; the idempotency key makes every resend safe. */
+  const send = async (i: number): Promise<string> => {
+    const body = JSON.stringify({ payload, idempotencyKey: `${name}-${t0}-${i}` });
+    for (let tries = 1; ; tries++) {
+      // A kept-alive connection closed by the server as it is reused fails the fetch.
+      const res = await fetch(`${bases[i % bases.length]}/api/code/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body }).catch(
+        (err: unknown) => {
+          if (tries >= 5) throw err;
+          return undefined;
+        },
+      );
+      if (!res) continue;
+      if (res.status === 503 && tries < 20) {
+        // The database answered too slowly (a loaded machine): wait as told and send the same job again.
+        await res.arrayBuffer();
+        await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get("retry-after") ?? 1)));
+        continue;
+      }
+      if (res.status !== 202 && res.status !== 200) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { id: string }).id;
+    }
+  };
   const submitter = async () => {
     for (;;) {
       const i = next++;
       if (i >= jobs) return;
       const started = Date.now();
-      const body = JSON.stringify({ payload, idempotencyKey: `${name}-${t0}-${i}` });
-      let res: Response | undefined;
-      // A kept-alive connection the server closes as it is reused fails the fetch; the idempotency key makes
-      // sending again safe.
-      for (let tries = 1; !res; tries++) {
-        res = await fetch(`${bases[i % bases.length]}/api/code/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body }).catch(
-          (err: unknown) => {
-            if (tries >= 5) throw err;
-            return undefined;
-          },
-        );
-      }
-      if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
-      const { id } = (await res.json()) as { id: string };
-      submitted.set(id, started);
+      submitted.set(await send(i), started);
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, submitter));
