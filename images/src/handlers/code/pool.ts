@@ -77,6 +77,8 @@ class SandboxThread {
       stderr: true,
       env: {},
     });
+    // An idle pool does not keep the process alive; a job in flight is held by its caller.
+    this.worker.unref();
     // A thread that dies is never reused; a job in flight hears about it through `onExit`.
     this.worker.on("error", (err) => this.fail(err));
     this.worker.on("exit", (code) => this.fail(new Error(`the sandbox thread exited with code ${code}`)));
