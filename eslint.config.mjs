@@ -16,6 +16,11 @@ export const boundaryRule = {
           from: "./stacks",
           message: "components/ must not import stacks/: declare the argument type in the component and map stack config onto it in stacks/",
         },
+        {
+          target: "./docs/examples",
+          from: "./stacks",
+          message: "the examples show the components standing alone: use their arguments, not the stack config",
+        },
       ],
     },
   ],

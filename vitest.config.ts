@@ -15,7 +15,7 @@ export default defineConfig({
       {
         test: {
           name: "infra",
-          include: ["stacks/**/*.test.ts", "components/**/*.test.ts", "scripts/**/*.test.ts"],
+          include: ["stacks/**/*.test.ts", "components/**/*.test.ts", "scripts/**/*.test.ts", "docs/examples/**/*.test.ts"],
           testTimeout: 60_000,
         },
       },

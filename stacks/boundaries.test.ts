@@ -47,6 +47,11 @@ describe("import direction", () => {
     expect(messages.map((m) => m.ruleId)).toEqual(["import/no-restricted-paths"]);
   });
 
+  it("refuses an example program that reaches into the stack config", async () => {
+    const messages = await lint("docs/examples/standalone/violating.ts", 'import { PROCESSOR_DEFAULTS } from "../../../stacks/config";\nvoid PROCESSOR_DEFAULTS;\n');
+    expect(messages.map((m) => m.ruleId)).toEqual(["import/no-restricted-paths"]);
+  });
+
   it("lets stacks import components, and components import each other", async () => {
     expect(await lint("stacks/ok.ts", 'import { POOL_NAMES } from "../components/cluster";\nvoid POOL_NAMES;\n')).toEqual([]);
     expect(await lint("components/processor/ok.ts", 'import { POOL_NAMES } from "../cluster/types";\nvoid POOL_NAMES;\n')).toEqual([]);
