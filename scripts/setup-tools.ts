@@ -28,9 +28,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
-import { debianTools, MANIFEST, type Manifest, readManifest, REPO_ROOT, TOOLS_BIN, TOOLS_DIR } from "../images/src/dev/tools";
+import { debianTools, MANIFEST, type Manifest, readManifest, REPO_ROOT, TOOLS_BIN, TOOLS_DIR, UNPACKED_ROOT as UNPACKED } from "../images/src/dev/tools";
 
-const UNPACKED = path.join(TOOLS_DIR, "root");
 const DEBS = path.join(TOOLS_DIR, "debs");
 const APT = path.join(TOOLS_DIR, "apt");
 const LOCK = path.join(TOOLS_DIR, "lock");

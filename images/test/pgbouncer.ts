@@ -1,9 +1,8 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../src/dev/embedded-db";
-import { requireTool } from "../src/dev/tools";
+import { freePort, serverTool } from "../src/dev/embedded-db";
 
 export interface PgBouncer {
   /** Connection URL through the pooler, same database and credentials as the server's. */
@@ -17,7 +16,8 @@ export interface PgBouncer {
  * the `postgres` user the embedded server already uses.
  */
 export async function startPgBouncer(serverUrl: string, poolMode: "session" | "transaction"): Promise<PgBouncer> {
-  const bin = requireTool("pgbouncer");
+  // As root it runs as the postgres user, from a copy within that user's reach when the clone is not.
+  const { path: bin, env, runAs } = serverTool("pgbouncer");
   const server = new URL(serverUrl);
   const dbName = server.pathname.slice(1);
   const user = decodeURIComponent(server.username);
@@ -45,9 +45,8 @@ export async function startPgBouncer(serverUrl: string, poolMode: "session" | "t
     ].join("\n"),
     { mode: 0o644 },
   );
-  const asUser = os.userInfo().uid === 0 ? { uid: Number(execFileSync("id", ["-u", "postgres"]).toString()), gid: Number(execFileSync("id", ["-g", "postgres"]).toString()) } : {};
   const logs: string[] = [];
-  const child: ChildProcess = spawn(bin, [path.join(dir, "pgbouncer.ini")], { ...asUser, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(bin, [path.join(dir, "pgbouncer.ini")], { ...runAs, env, cwd: "/", stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (d) => logs.push(String(d)));
   child.stderr!.on("data", (d) => logs.push(String(d)));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

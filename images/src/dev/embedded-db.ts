@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { readManifest, requireTools } from "./tools";
+import { type Manifest, readManifest, requireTool, requireTools, UNPACKED_ROOT } from "./tools";
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -57,11 +57,30 @@ export function debianInstall(): PostgresInstall {
   const m = readManifest();
   const t = m?.tools.postgres;
   if (!m || !t) throw new Error("the tool manifest does not list postgres: run `npm run setup`");
+  return installOf(m, t);
+}
+
+/** Where the set-up step's binary lives, as an installation that can be copied within another user's reach. */
+function installOf(m: Manifest, t: Manifest["tools"][string]): PostgresInstall {
   const binDir = path.dirname(t.path);
-  if (t.from === "system") return { binDir, root: path.resolve(binDir, "..", "..", "..", ".."), libraryPath: [], key: "system" };
-  const root = binDir.split("/usr/lib/postgresql/")[0];
-  const hash = createHash("sha256").update(JSON.stringify(m.unpacked.packages)).digest("hex").slice(0, 12);
-  return { binDir, root, libraryPath: m.unpacked.libraryPath, key: `debian-${hash}` };
+  const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("hex").slice(0, 12);
+  // The machine's own binaries are never copied (root "/"); their key changes with their location (the major).
+  if (t.from === "system") return { binDir, root: "/", libraryPath: [], key: `system-${hash(binDir)}` };
+  return { binDir, root: UNPACKED_ROOT, libraryPath: m.unpacked.libraryPath, key: `debian-${hash(m.unpacked.packages)}` };
+}
+
+/**
+ * A tool that runs as the database's user (PgBouncer, say): as root that is the `postgres` user, and the tool
+ * comes from where that user can reach it. Spawn `path` with `runAs` (uid/gid) and `env`.
+ */
+export function serverTool(name: string): { path: string; env: NodeJS.ProcessEnv; runAs?: { uid: number; gid: number } } {
+  const found = requireTool(name);
+  const who = postgresUser();
+  const m = readManifest();
+  const t = m?.tools[name];
+  if (!m || !t) return { path: found, env: process.env, runAs: who };
+  const install = reachable(installOf(m, t), who, name);
+  return { path: path.join(install.binDir, name), env: envFor(install), runAs: who };
 }
 
 interface RunAs {
@@ -97,9 +116,9 @@ const envFor = (install: PostgresInstall): NodeJS.ProcessEnv => ({
   ...(install.libraryPath.length ? { LD_LIBRARY_PATH: [...install.libraryPath, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":") } : {}),
 });
 
-/** Can `who` run the server from where it is? (As root, a clone in a 0700 home directory is out of its reach.) */
-function canRun(install: PostgresInstall, who: RunAs): boolean {
-  const r = spawnSync(path.join(install.binDir, "postgres"), ["--version"], { ...who, cwd: "/", env: envFor(install), stdio: "ignore" });
+/** Can `who` run `binary` from where it is? (As root, a clone in a 0700 home directory is out of its reach.) */
+function canRun(install: PostgresInstall, who: RunAs, binary: string): boolean {
+  const r = spawnSync(path.join(install.binDir, binary), ["--version"], { ...who, cwd: "/", env: envFor(install), stdio: "ignore" });
   return r.status === 0;
 }
 
@@ -117,9 +136,9 @@ function trusted(dir: string, owner: number): boolean {
  * The installation where `who` can reach it: itself, or else a copy (hard links where the file system allows)
  * under `os.tmpdir()`, made once per installation and shared by every test process.
  */
-function reachable(install: PostgresInstall, who: RunAs | undefined): PostgresInstall {
-  if (!who || canRun(install, who)) return install;
-  if (install.key === "system") throw new Error(`the postgres user cannot run ${install.binDir}/postgres`);
+function reachable(install: PostgresInstall, who: RunAs | undefined, binary = "postgres"): PostgresInstall {
+  if (!who || canRun(install, who, binary)) return install;
+  if (install.root === "/") throw new Error(`the postgres user cannot run ${install.binDir}/${binary}`);
   const me = os.userInfo().uid;
   const dest = path.join(os.tmpdir(), `pitchey-pg-install-${install.key}`);
   if (!trusted(dest, me)) {
@@ -141,7 +160,7 @@ function reachable(install: PostgresInstall, who: RunAs | undefined): PostgresIn
   }
   const rebase = (p: string) => path.join(dest, path.relative(install.root, p));
   const moved = { ...install, root: dest, binDir: rebase(install.binDir), libraryPath: install.libraryPath.map(rebase) };
-  if (!canRun(moved, who)) throw new Error(`the postgres user cannot run ${moved.binDir}/postgres`);
+  if (!canRun(moved, who, binary)) throw new Error(`the postgres user cannot run ${moved.binDir}/${binary}`);
   return moved;
 }
 

@@ -16,6 +16,8 @@ export const TOOLS_LIST = path.join(REPO_ROOT, "scripts", "debian-tools.txt");
 export const TOOLS_DIR = path.join(REPO_ROOT, ".tools");
 /** Where the set-up step puts every listed binary. */
 export const TOOLS_BIN = path.join(TOOLS_DIR, "bin");
+/** Where the set-up step unpacks the Debian packages the machine lacks. */
+export const UNPACKED_ROOT = path.join(TOOLS_DIR, "root");
 /** What the set-up step provided and from where. */
 export const MANIFEST = path.join(TOOLS_DIR, "manifest.json");
 
