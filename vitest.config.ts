@@ -16,7 +16,8 @@ export default defineConfig({
         test: {
           name: "infra",
           include: ["stacks/**/*.test.ts", "components/**/*.test.ts", "scripts/**/*.test.ts", "docs/examples/**/*.test.ts"],
-          testTimeout: 60_000,
+          // Several files run whole plans in child processes; on a busy two-core machine one takes over a minute.
+          testTimeout: 120_000,
         },
       },
       "images/vitest.config.ts",
