@@ -18,8 +18,9 @@ beforeAll(async () => {
   await settle();
 });
 
-const group = (name: string) => one(mocks.resources, GROUP, `dr-${name}`).props as Record<string, any>;
-const release = (name: string) => one(mocks.resources, "kubernetes:helm.sh/v3:Release", `dr-${name}`).props as Record<string, any>;
+const group = (name: string) => one(mocks.resources, GROUP, `dr-nodes-${name}`).props as Record<string, any>;
+const release = (name: string) =>
+  one(mocks.resources, "kubernetes:helm.sh/v3:Release", name === "falco" ? "dr-falco-release" : `dr-addons-${name}`).props as Record<string, any>;
 const json = (v: unknown) => JSON.parse(String(v));
 
 describe("EKS cluster (dr)", () => {
@@ -48,7 +49,7 @@ describe("EKS cluster (dr)", () => {
   });
 
   it("opens no ingress from anywhere: the default group is emptied and no other group is declared", () => {
-    const sg = one(mocks.resources, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "dr-default-sg").props;
+    const sg = one(mocks.resources, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "dr-network-default-sg").props;
     expect(sg.ingress).toEqual([]);
     expect(sg.egress).toEqual([]);
     expect(ofType(mocks.resources, "aws:ec2/securityGroup:SecurityGroup")).toHaveLength(0);
@@ -115,20 +116,20 @@ describe("EKS cluster (dr)", () => {
 
   it("keeps node credentials from pods and installs gVisor only on sandbox nodes", () => {
     for (const pool of ["general", "spot", "gpu", "sandbox"]) {
-      const lt = one(mocks.resources, "aws:ec2/launchTemplate:LaunchTemplate", `dr-${pool}-lt`).props as Record<string, any>;
+      const lt = one(mocks.resources, "aws:ec2/launchTemplate:LaunchTemplate", `dr-nodes-${pool}-lt`).props as Record<string, any>;
       expect(lt.metadataOptions).toEqual({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
       expect(lt.blockDeviceMappings[0].ebs.encrypted).toBe("true");
       expect(lt.userData !== undefined).toBe(pool === "sandbox");
     }
     const userData = Buffer.from(
-      String(one(mocks.resources, "aws:ec2/launchTemplate:LaunchTemplate", "dr-sandbox-lt").props.userData),
+      String(one(mocks.resources, "aws:ec2/launchTemplate:LaunchTemplate", "dr-nodes-sandbox-lt").props.userData),
       "base64",
     ).toString();
     expect(userData).toContain('[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]');
     expect(userData).toContain('[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runsc]');
     expect(userData).toContain('runtime_type = "io.containerd.runsc.v1"');
     expect(userData).toContain("sha512sum -c runsc.sha512");
-    const rc = one(mocks.resources, "kubernetes:node.k8s.io/v1:RuntimeClass", "dr-gvisor").props as Record<string, any>;
+    const rc = one(mocks.resources, "kubernetes:node.k8s.io/v1:RuntimeClass", "dr-addons-gvisor").props as Record<string, any>;
     expect(rc.handler).toBe("runsc");
     expect(rc.metadata.name).toBe(eks.sandboxRuntimeClassName);
     expect(rc.scheduling.nodeSelector).toEqual({ "pitchey.io/pool": "sandbox" });
@@ -136,12 +137,12 @@ describe("EKS cluster (dr)", () => {
   });
 
   it("refuses pods that tolerate the sandbox taint without the gVisor RuntimeClass", () => {
-    const policy = one(mocks.resources, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "dr-sandbox-policy").props as Record<string, any>;
+    const policy = one(mocks.resources, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "dr-addons-sandbox-policy").props as Record<string, any>;
     expect(policy.spec.failurePolicy).toBe("Fail");
     expect(policy.spec.validations[0].expression).toContain("'pitchey.io/sandbox'");
     expect(policy.spec.validations[0].expression).toContain("object.spec.runtimeClassName == 'gvisor'");
     expect(policy.spec.matchConstraints.namespaceSelector.matchExpressions[0].values).toEqual(["kube-system", "falco", "monitoring"]);
-    const binding = one(mocks.resources, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "dr-sandbox-policy").props as Record<string, any>;
+    const binding = one(mocks.resources, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "dr-addons-sandbox-policy").props as Record<string, any>;
     expect(binding.spec).toEqual({ policyName: "pitchey-sandbox-requires-gvisor", validationActions: ["Deny"] });
   });
 
@@ -149,7 +150,7 @@ describe("EKS cluster (dr)", () => {
     const provider = one(mocks.resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "dr-oidc").props;
     expect(provider.clientIdLists).toEqual(["sts.amazonaws.com"]);
     for (const name of PROCESSOR_NAMES) {
-      const role = one(mocks.resources, "aws:iam/role:Role", `dr-irsa-${name}`).props;
+      const role = one(mocks.resources, "aws:iam/role:Role", `dr-identities-irsa-${name}`).props;
       const trust = json(role.assumeRolePolicy).Statement[0];
       expect(trust.Action).toBe("sts:AssumeRoleWithWebIdentity");
       expect(trust.Principal.Federated).toBe(`arn:aws:iam::123456789012:oidc-provider/${ISSUER}`);
@@ -158,14 +159,14 @@ describe("EKS cluster (dr)", () => {
         [`${ISSUER}:aud`]: "sts.amazonaws.com",
       });
       expect(await resolve(eks.serviceAccountAnnotations(name))).toEqual({
-        "eks.amazonaws.com/role-arn": expect.stringContaining(`dr-irsa-${name}`),
+        "eks.amazonaws.com/role-arn": expect.stringContaining(`dr-identities-irsa-${name}`),
       });
-      const policy = json(one(mocks.resources, "aws:iam/rolePolicy:RolePolicy", `dr-irsa-${name}`).props.policy);
+      const policy = json(one(mocks.resources, "aws:iam/rolePolicy:RolePolicy", `dr-identities-irsa-${name}`).props.policy);
       const resources = policy.Statement.flatMap((s: any) => s.Resource);
       expect(resources.every((r: string) => r.startsWith("arn:aws:s3:::pitchey-dr-"))).toBe(true);
       expect(policy.Statement.flatMap((s: any) => s.Action).some((a: string) => a.includes("*"))).toBe(false);
     }
-    const doc = json(one(mocks.resources, "aws:iam/rolePolicy:RolePolicy", "dr-irsa-document-processor").props.policy);
+    const doc = json(one(mocks.resources, "aws:iam/rolePolicy:RolePolicy", "dr-identities-irsa-document-processor").props.policy);
     const backupsObjects = doc.Statement.find((s: any) => s.Resource[0] === "arn:aws:s3:::pitchey-dr-backups/*");
     expect(backupsObjects.Action).toEqual(["s3:PutObject"]);
     // No access keys anywhere.
@@ -215,10 +216,10 @@ describe("EKS cluster (dr)", () => {
     expect(ca.values.autoDiscovery).toEqual({ clusterName: "pitchey-containers-dr" });
     expect(ca.values.extraArgs).toMatchObject({ "scale-down-unneeded-time": "10m", "scale-down-utilization-threshold": "0.5" });
     expect(ca.values.rbac.serviceAccount.annotations["eks.amazonaws.com/role-arn"]).toContain("cluster-autoscaler-role");
-    const policy = json(one(mocks.resources, "aws:iam/rolePolicy:RolePolicy", "dr-cluster-autoscaler-role").props.policy);
+    const policy = json(one(mocks.resources, "aws:iam/rolePolicy:RolePolicy", "dr-addons-cluster-autoscaler-role").props.policy);
     const mutate = policy.Statement.find((s: any) => s.Action.includes("autoscaling:SetDesiredCapacity"));
     expect(mutate.Condition.StringEquals).toEqual({ "aws:ResourceTag/k8s.io/cluster-autoscaler/pitchey-containers-dr": "owned" });
-    const trust = json(one(mocks.resources, "aws:iam/role:Role", "dr-cluster-autoscaler-role").props.assumeRolePolicy);
+    const trust = json(one(mocks.resources, "aws:iam/role:Role", "dr-addons-cluster-autoscaler-role").props.assumeRolePolicy);
     expect(trust.Statement[0].Condition.StringEquals[`${ISSUER}:sub`]).toBe("system:serviceaccount:kube-system:cluster-autoscaler");
   });
 
@@ -245,7 +246,7 @@ describe("EKS cluster (dr)", () => {
   });
 
   it("installs Falco with the four rules, forwarding to Alertmanager, on every pool", () => {
-    const falco = release("falco-release");
+    const falco = release("falco");
     expect(falco.values.falcosidekick.config.alertmanager.hostport).toBe("http://alertmanager-operated.monitoring.svc:9093");
     for (const rule of FALCO_RULE_NAMES) expect(falco.values.customRules["pitchey-rules.yaml"]).toContain(`- rule: ${rule}`);
     expect(falco.values.tolerations.map((t: any) => t.key).sort()).toEqual(["nvidia.com/gpu", "pitchey.io/sandbox", "pitchey.io/spot"]);
@@ -253,7 +254,7 @@ describe("EKS cluster (dr)", () => {
 
   it("publishes scheduling facts that match what the node groups declare", () => {
     for (const pool of ["general", "spot", "gpu", "sandbox"] as const) {
-      const node = nodeOf(one(mocks.resources, GROUP, `dr-${pool}`));
+      const node = nodeOf(one(mocks.resources, GROUP, `dr-nodes-${pool}`));
       expect(node.labels).toMatchObject(eks.pools[pool].labels);
       expect(node.taints).toEqual([...eks.pools[pool].taints]);
       expect(node.labels["pitchey.io/pool"]).toBe(pool);
@@ -261,7 +262,7 @@ describe("EKS cluster (dr)", () => {
   });
 
   it("places every processor on its pool's nodes, tolerating exactly that pool's taints", () => {
-    const nodes = Object.fromEntries((["general", "spot", "gpu", "sandbox"] as const).map((p) => [p, nodeOf(one(mocks.resources, GROUP, `dr-${p}`))]));
+    const nodes = Object.fromEntries((["general", "spot", "gpu", "sandbox"] as const).map((p) => [p, nodeOf(one(mocks.resources, GROUP, `dr-nodes-${p}`))]));
     for (const name of PROCESSOR_NAMES) {
       const pc = { placement: PROCESSORS[name] };
       const spec = placement({
@@ -278,5 +279,16 @@ describe("EKS cluster (dr)", () => {
         expect(admits(spec, node.labels) && node.taints.every((t) => tolerates(spec.tolerations, t)), `${name} stays off ${other}`).toBe(false);
       }
     }
+  });
+
+  it("keeps, through aliases, the URNs its parts' resources had when the cluster declared them itself", () => {
+    const parts = new Set(
+      mocks.resources.filter((r) => /^pitchey:cluster:(AwsNetwork|EksNodeGroups|EksWorkloadIdentities|EksAddons)$/.test(r.type)).map((r) => r.urn),
+    );
+    const moved = mocks.resources.filter((r) => r.parent && parts.has(r.parent));
+    expect(moved.length).toBeGreaterThan(40);
+    // Kubernetes types also carry the provider's own aliases for their other API versions.
+    const former = /^urn:pulumi:dr::pitchey-containers::pitchey:cluster:EksCluster\$[^$]+::dr-/;
+    for (const r of moved) expect((r.aliases ?? []).filter((u) => former.test(u)), r.name).toHaveLength(1);
   });
 });

@@ -1,140 +1,23 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { awsTags, k8sLabels, type LabelContext } from "../labels";
+import { awsTags } from "../labels";
 import { RuntimeSecurity } from "../runtime-security";
-import { CHARTS, type ChartPin } from "../versions";
-import {
-  ADDON_NAMESPACES,
-  CLUSTER_AUTOSCALER_SA,
-  clusterAutoscalerValues,
-  gvisorRuntimeClass,
-  nodeTerminationHandlerValues,
-  nvidiaDevicePluginValues,
-  sandboxAdmissionPolicy,
-} from "./addons";
-import { bucketFor, identityLookup, missingBucketGrants } from "./args";
+import { EksAddons } from "./eks-addons";
 import { resolveEksClusterArgs, type EksClusterArgs, type ResolvedEksClusterArgs } from "./eks-args";
+import { EksWorkloadIdentities, irsaRole, servicePrincipalTrust } from "./eks-iam";
+import { AwsNetwork } from "./eks-network";
+import { EksNodeGroups } from "./eks-nodes";
 import { eksKubeconfig } from "./kubeconfig";
-import { createAwsNetwork, type AwsNetwork } from "./eks-network";
-import { cloudTaintEffect, declaredPoolLabels, poolResourceName, poolScheduling } from "./scheduling";
+import { poolScheduling } from "./scheduling";
 import { POOL_NAMES, type ClusterFacts, type PoolName, type PoolScheduling } from "./types";
 
+export * from "./eks-addons";
+export * from "./eks-iam";
+export * from "./eks-network";
+export * from "./eks-nodes";
+
 export const EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
-
-/** AMI per pool: the NVIDIA variant ships the driver and container toolkit the device plugin needs. */
-export function eksAmiType(pool: PoolName): string {
-  return pool === "gpu" ? "AL2023_x86_64_NVIDIA" : "AL2023_x86_64_STANDARD";
-}
-
-/** Instance types per pool: the spot pool spreads over several so one type's shortage does not empty it. */
-export function eksInstanceTypes(pool: PoolName, cfg: Pick<ResolvedEksClusterArgs, "nodePools">): string[] {
-  const p = cfg.nodePools[pool];
-  if (pool === "spot" && p.instanceTypes.length > 0) return [...p.instanceTypes];
-  return [p.machineType];
-}
-
-export interface EksNodeGroupInputs {
-  readonly tags: Record<string, string>;
-  readonly clusterName: pulumi.Input<string>;
-  readonly nodeRoleArn: pulumi.Input<string>;
-  readonly subnetIds: pulumi.Input<string>[];
-  readonly launchTemplate: { id: pulumi.Input<string>; version: pulumi.Input<string> };
-}
-
-export function eksNodeGroupArgs(pool: PoolName, cfg: ResolvedEksClusterArgs, i: EksNodeGroupInputs): aws.eks.NodeGroupArgs {
-  const p = cfg.nodePools[pool];
-  const scheduling = poolScheduling("aws", pool, cfg.name);
-  return {
-    clusterName: i.clusterName,
-    nodeGroupName: poolResourceName("aws", cfg.name, pool),
-    nodeRoleArn: i.nodeRoleArn,
-    subnetIds: i.subnetIds,
-    amiType: eksAmiType(pool),
-    capacityType: pool === "spot" ? "SPOT" : "ON_DEMAND",
-    instanceTypes: eksInstanceTypes(pool, cfg),
-    // The cluster autoscaler moves desiredSize; it is read back from AWS, never reset by a deploy.
-    scalingConfig: { minSize: p.minNodes, maxSize: p.maxNodes, desiredSize: p.minNodes },
-    updateConfig: { maxUnavailable: 1 },
-    labels: declaredPoolLabels("aws", pool),
-    taints: scheduling.taints.map((t) => ({ key: t.key, value: t.value, effect: cloudTaintEffect(t.effect) })),
-    launchTemplate: i.launchTemplate,
-    nodeRepairConfig: { enabled: true },
-    tags: { ...i.tags, Name: poolResourceName("aws", cfg.name, pool) },
-  };
-}
-
-/**
- * User data for sandbox nodes (MIME multipart, merged by EKS with its own): installs gVisor's runsc and its
- * containerd shim, checksum-verified, and registers the `runsc` runtime handler with containerd via nodeadm.
- */
-export function sandboxUserData(gvisorRelease: string): string {
-  const script = [
-    "#!/bin/bash",
-    "set -euo pipefail",
-    `url="https://storage.googleapis.com/gvisor/releases/release/${gvisorRelease}/$(uname -m)"`,
-    "cd \"$(mktemp -d)\"",
-    "for f in runsc containerd-shim-runsc-v1; do",
-    "  curl -fsSLo \"$f\" \"$url/$f\"",
-    "  curl -fsSLo \"$f.sha512\" \"$url/$f.sha512\"",
-    "done",
-    "sha512sum -c runsc.sha512 -c containerd-shim-runsc-v1.sha512",
-    "install -m 0755 runsc containerd-shim-runsc-v1 /usr/local/bin/",
-  ].join("\n");
-  // nodeadm writes a containerd 1.7 (config version 2) or 2.x (version 3) file depending on the AMI; the runtime
-  // is declared under both plugin ids, and containerd ignores the one its config version does not use.
-  const nodeConfig = [
-    "apiVersion: node.eks.aws/v1alpha1",
-    "kind: NodeConfig",
-    "spec:",
-    "  containerd:",
-    "    config: |",
-    "      [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runsc]",
-    "        runtime_type = \"io.containerd.runsc.v1\"",
-    "      [plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.runsc]",
-    "        runtime_type = \"io.containerd.runsc.v1\"",
-  ].join("\n");
-  return [
-    "MIME-Version: 1.0",
-    'Content-Type: multipart/mixed; boundary="==PITCHEY=="',
-    "",
-    "--==PITCHEY==",
-    "Content-Type: application/node.eks.aws",
-    "",
-    nodeConfig,
-    "",
-    "--==PITCHEY==",
-    'Content-Type: text/x-shellscript; charset="us-ascii"',
-    "",
-    script,
-    "",
-    "--==PITCHEY==--",
-    "",
-  ].join("\n");
-}
-
-export function eksLaunchTemplateArgs(pool: PoolName, cfg: ResolvedEksClusterArgs, ctx: LabelContext): aws.ec2.LaunchTemplateArgs {
-  const p = cfg.nodePools[pool];
-  return {
-    description: `${cfg.name} ${pool} nodes`,
-    updateDefaultVersion: true,
-    // Hop limit 1 keeps pods (other than host-network agents) away from the node role's credentials,
-    // so a pod gets exactly its IRSA role and nothing more.
-    metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
-    blockDeviceMappings: [
-      {
-        deviceName: "/dev/xvda",
-        ebs: { volumeSize: p.diskSizeGb, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
-      },
-    ],
-    tagSpecifications: [
-      { resourceType: "instance", tags: { ...awsTags(ctx), Name: `${cfg.name}-${pool}` } },
-      { resourceType: "volume", tags: awsTags(ctx) },
-    ],
-    ...(pool === "sandbox" ? { userData: Buffer.from(sandboxUserData(cfg.gvisorRelease)).toString("base64") } : {}),
-    tags: awsTags(ctx),
-  };
-}
 
 export interface EksClusterInputs {
   readonly tags: Record<string, string>;
@@ -167,85 +50,6 @@ export function eksClusterArgs(cfg: ResolvedEksClusterArgs, i: EksClusterInputs)
   };
 }
 
-/** Trust policy letting exactly one Kubernetes ServiceAccount assume a role through the cluster's OIDC issuer. */
-export function irsaTrustPolicy(providerArn: string, issuerUrl: string, namespace: string, serviceAccount: string): string {
-  const issuer = issuerUrl.replace(/^https:\/\//, "");
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Federated: providerArn },
-        Action: "sts:AssumeRoleWithWebIdentity",
-        Condition: {
-          StringEquals: {
-            [`${issuer}:sub`]: `system:serviceaccount:${namespace}:${serviceAccount}`,
-            [`${issuer}:aud`]: "sts.amazonaws.com",
-          },
-        },
-      },
-    ],
-  });
-}
-
-export function servicePrincipalTrust(service: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
-  });
-}
-
-/** S3 rights per access: results are read and written; backups are only ever added to. */
-export function bucketPolicy(partition: string, access: "results-bucket" | "backups-bucket", bucket: string) {
-  const arn = `arn:${partition}:s3:::${bucket}`;
-  const objectActions = access === "results-bucket" ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] : ["s3:PutObject"];
-  return [
-    { Effect: "Allow", Action: ["s3:ListBucket"], Resource: [arn] },
-    { Effect: "Allow", Action: objectActions, Resource: [`${arn}/*`] },
-  ];
-}
-
-export interface BucketGrant {
-  readonly access: "results-bucket" | "backups-bucket";
-  readonly bucket: string;
-}
-
-export function workloadPolicy(partition: string, grants: readonly BucketGrant[]): string {
-  return JSON.stringify({ Version: "2012-10-17", Statement: grants.flatMap((g) => bucketPolicy(partition, g.access, g.bucket)) });
-}
-
-/** The autoscaler may resize and terminate only this cluster's node groups (tagged by EKS). */
-export function clusterAutoscalerPolicy(clusterName: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Action: [
-          "autoscaling:DescribeAutoScalingGroups",
-          "autoscaling:DescribeAutoScalingInstances",
-          "autoscaling:DescribeLaunchConfigurations",
-          "autoscaling:DescribeScalingActivities",
-          "autoscaling:DescribeTags",
-          "ec2:DescribeImages",
-          "ec2:DescribeInstanceTypes",
-          "ec2:DescribeLaunchTemplateVersions",
-          "ec2:GetInstanceTypesFromInstanceRequirements",
-          // Reads labels and taints of node groups at zero nodes, so tainted pools can scale up from zero.
-          "eks:DescribeNodegroup",
-        ],
-        Resource: ["*"],
-      },
-      {
-        Effect: "Allow",
-        Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-        Resource: ["*"],
-        Condition: { StringEquals: { [`aws:ResourceTag/k8s.io/cluster-autoscaler/${clusterName}`]: "owned" } },
-      },
-    ],
-  });
-}
-
 /** Lifecycle policy: untagged images expire after the retention; tagged ones stay. */
 export function ecrLifecyclePolicy(untaggedDays: number): string {
   return JSON.stringify({
@@ -258,13 +62,6 @@ export function ecrLifecyclePolicy(untaggedDays: number): string {
       },
     ],
   });
-}
-
-/** Helm release arguments for a pinned chart from an HTTP or OCI repository. */
-export function chartSource(pin: ChartPin): Pick<k8s.helm.v3.ReleaseArgs, "chart" | "version" | "repositoryOpts"> {
-  return pin.repo.startsWith("oci://")
-    ? { chart: `${pin.repo}/${pin.chart}`, version: pin.version }
-    : { chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo } };
 }
 
 const ADDONS_BEFORE_NODES = ["vpc-cni", "kube-proxy"] as const;
@@ -303,7 +100,12 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     const tagged = (extra: Record<string, string> = {}) => ({ tags: { ...tags, ...extra } });
     const partition = aws.getPartitionOutput({}, o).partition;
 
-    this.network = createAwsNetwork(name, cfg, tags, o);
+    const moved = { parent: this, prefix: name };
+    this.network = new AwsNetwork(
+      `${name}-network`,
+      { clusterName: cfg.name, region: cfg.region, network: cfg.network, tags, movedFrom: moved },
+      o,
+    );
     const privateIds = this.network.privateSubnetIds;
 
 
@@ -346,19 +148,8 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
       { url: this.oidcIssuer, clientIdLists: ["sts.amazonaws.com"], ...tagged() },
       o,
     );
-    const irsaRole = (role: string, namespace: string, serviceAccount: string) =>
-      new aws.iam.Role(
-        `${name}-${role}`,
-        {
-          assumeRolePolicy: pulumi
-            .all([oidc.arn, this.oidcIssuer])
-            .apply(([arn, issuer]) => irsaTrustPolicy(arn, issuer, namespace, serviceAccount)),
-          ...tagged({ ServiceAccount: `${namespace}/${serviceAccount}` }),
-        },
-        o,
-      );
-
-    const cniRole = irsaRole("vpc-cni-role", "kube-system", "aws-node");
+    const trust = { providerArn: oidc.arn, issuer: this.oidcIssuer };
+    const cniRole = irsaRole(`${name}-vpc-cni-role`, trust, { namespace: "kube-system", name: "aws-node" }, tags, o);
     new aws.iam.RolePolicyAttachment(
       `${name}-vpc-cni-role`,
       { role: cniRole.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonEKS_CNI_Policy` },
@@ -386,32 +177,12 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
         ),
     );
 
-    const nodeRole = new aws.iam.Role(`${name}-node-role`, { assumeRolePolicy: servicePrincipalTrust("ec2.amazonaws.com"), ...tagged() }, o);
-    const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"].map(
-      (policy) =>
-        new aws.iam.RolePolicyAttachment(
-          `${name}-node-${policy}`,
-          { role: nodeRole.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}` },
-          o,
-        ),
+    const nodes = new EksNodeGroups(
+      `${name}-nodes`,
+      { cluster: cfg, clusterName: this.cluster.name, subnetIds: privateIds, partition, dependsOn: earlyAddons, movedFrom: moved },
+      o,
     );
-
-    const nodeGroups: Partial<Record<PoolName, aws.eks.NodeGroup>> = {};
-    for (const pool of POOL_NAMES) {
-      if (cfg.nodePools[pool].maxNodes === 0) continue;
-      const lt = new aws.ec2.LaunchTemplate(`${name}-${pool}-lt`, eksLaunchTemplateArgs(pool, cfg, a.labels), o);
-      nodeGroups[pool] = new aws.eks.NodeGroup(
-        `${name}-${pool}`,
-        eksNodeGroupArgs(pool, cfg, {
-          tags,
-          clusterName: this.cluster.name,
-          nodeRoleArn: nodeRole.arn,
-          subnetIds: privateIds,
-          launchTemplate: { id: lt.id, version: lt.latestVersion.apply(String) },
-        }),
-        { ...o, dependsOn: [...nodePolicies, ...earlyAddons], ignoreChanges: ["scalingConfig.desiredSize"] },
-      );
-    }
+    const nodeGroups = nodes.groups;
     this.nodeGroups = nodeGroups;
     const groups = Object.values(nodeGroups);
     const coredns = new aws.eks.Addon(
@@ -454,24 +225,9 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     );
 
     // Identities: one role per ServiceAccount, trusted only from that ServiceAccount.
-    for (const warning of missingBucketGrants(a)) pulumi.log.warn(warning, this);
-    const identities = new Map<string, aws.iam.Role>();
-    for (const w of a.workloads) {
-      const role = irsaRole(`irsa-${w.name}`, w.namespace, w.name);
-      const grants = w.access.flatMap((acc) => {
-        const bucket = bucketFor(a, acc);
-        return bucket ? [{ access: acc, bucket }] : [];
-      });
-      if (grants.length > 0) {
-        new aws.iam.RolePolicy(`${name}-irsa-${w.name}`, { role: role.name, policy: partition.apply((p) => workloadPolicy(p, grants)) }, o);
-      }
-      identities.set(w.name, role);
-    }
-    this.identities = identities;
-    this.lookup = identityLookup("EksCluster.serviceAccountAnnotations", identities);
-
-    const caRole = irsaRole("cluster-autoscaler-role", ADDON_NAMESPACES.system, CLUSTER_AUTOSCALER_SA);
-    new aws.iam.RolePolicy(`${name}-cluster-autoscaler-role`, { role: caRole.name, policy: clusterAutoscalerPolicy(cfg.name) }, o);
+    const identities = new EksWorkloadIdentities(`${name}-identities`, { cluster: a, trust, partition, movedFrom: moved }, o);
+    this.identities = identities.roles;
+    this.lookup = identities.lookup;
 
     const kubeconfig = pulumi
       .all([this.cluster.endpoint, this.cluster.certificateAuthority, this.cluster.name])
@@ -483,86 +239,12 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     this.sandboxRuntimeClassName = cfg.sandboxRuntimeClass;
 
     const addons: pulumi.Resource[] = [];
-    addons.push(
-      new k8s.helm.v3.Release(
-        `${name}-cluster-autoscaler`,
-        {
-          name: "cluster-autoscaler",
-          ...chartSource(CHARTS.clusterAutoscaler),
-          namespace: ADDON_NAMESPACES.system,
-          values: pulumi.all([caRole.arn]).apply(([roleArn]) =>
-            clusterAutoscalerValues({
-              clusterName: cfg.name,
-              kubernetesVersion: cfg.kubernetesVersion,
-              region: cfg.region,
-              roleArn,
-              scaleDownUnneededTime: cfg.autoscaling.scaleDownUnneededTime,
-              scaleDownUtilizationThreshold: cfg.autoscaling.scaleDownUtilizationThreshold,
-              general: this.pools.general,
-            }),
-          ),
-        },
-        k,
-      ),
+    const inCluster = new EksAddons(
+      `${name}-addons`,
+      { cluster: cfg, pools: this.pools, poolsWithNodes: Object.keys(nodeGroups) as PoolName[], trust, movedFrom: moved },
+      { parent: this, providers: [this.awsProvider, this.provider] },
     );
-    if (nodeGroups.spot) {
-      addons.push(
-        new k8s.helm.v3.Release(
-          `${name}-node-termination-handler`,
-          {
-            name: "aws-node-termination-handler",
-            ...chartSource(CHARTS.awsNodeTerminationHandler),
-            namespace: ADDON_NAMESPACES.system,
-            values: nodeTerminationHandlerValues(this.pools.spot),
-          },
-          k,
-        ),
-      );
-    }
-    if (nodeGroups.gpu) {
-      addons.push(
-        new k8s.helm.v3.Release(
-          `${name}-nvidia-device-plugin`,
-          {
-            name: "nvidia-device-plugin",
-            ...chartSource(CHARTS.nvidiaDevicePlugin),
-            namespace: ADDON_NAMESPACES.system,
-            values: nvidiaDevicePluginValues(this.pools.gpu, cfg.nodePools.gpu.gpuTimeSlicingReplicas),
-          },
-          k,
-        ),
-      );
-    }
-    const runtimeClass = gvisorRuntimeClass(cfg.sandboxRuntimeClass, this.pools.sandbox);
-    addons.push(
-      new k8s.node.v1.RuntimeClass(
-        `${name}-gvisor`,
-        { ...runtimeClass, metadata: { ...runtimeClass.metadata, labels: k8sLabels(a.labels, "gvisor", "sandbox-runtime") } },
-        k,
-      ),
-    );
-
-    const admission = sandboxAdmissionPolicy(cfg.sandboxRuntimeClass, this.pools.sandbox, [
-      ADDON_NAMESPACES.system,
-      ADDON_NAMESPACES.falco,
-      ...a.nodeAgentNamespaces,
-    ]);
-    const admissionName = "pitchey-sandbox-requires-gvisor";
-    const sandboxPolicy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
-      `${name}-sandbox-policy`,
-      { metadata: { name: admissionName, labels: k8sLabels(a.labels, "gvisor", "sandbox-runtime") }, spec: admission.policy },
-      k,
-    );
-    addons.push(
-      new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
-        `${name}-sandbox-policy`,
-        {
-          metadata: { name: admissionName, labels: k8sLabels(a.labels, "gvisor", "sandbox-runtime") },
-          spec: { policyName: sandboxPolicy.metadata.name, ...admission.binding },
-        },
-        k,
-      ),
-    );
+    addons.push(...inCluster.ready);
 
     const falco = new RuntimeSecurity(
       `${name}-falco`,

@@ -33,6 +33,19 @@ describe("plan diff", () => {
     expect(d.moved).toEqual([{ from: vpc.urn, to: movedVpc.urn }]);
   });
 
+  it("follows references to a moved resource's mock id, which the mock derives from its name", () => {
+    const movedVpc = rec(
+      urn("pulumi:pulumi:Stack$pitchey:cluster:EksCluster$pitchey:cluster:AwsNetwork$aws:ec2/vpc:Vpc", "dr-network-vpc"),
+      vpc.props,
+      [vpc.urn],
+    );
+    const subnet = rec(urn("pitchey:cluster:EksCluster$aws:ec2/subnet:Subnet", "dr-public-0"), { vpcId: "aws:ec2/vpc:Vpc::dr-vpc-id" });
+    const same = rec(subnet.urn, { vpcId: "aws:ec2/vpc:Vpc::dr-network-vpc-id" });
+    expect(isSamePlan(diffPlans([vpc, subnet], [movedVpc, same]))).toBe(true);
+    const other = rec(subnet.urn, { vpcId: "aws:ec2/vpc:Vpc::dr-other-vpc-id" });
+    expect(diffPlans([vpc, subnet], [movedVpc, other]).changed).toHaveLength(1);
+  });
+
   it("counts a new component apart: it groups resources and creates nothing", () => {
     const component = rec(urn("pulumi:pulumi:Stack$pitchey:cluster:AwsNetwork", "dr-network"), {});
     const d = diffPlans([vpc], [vpc, component]);

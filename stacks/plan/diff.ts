@@ -59,26 +59,48 @@ export function propertyChanges(a: unknown, b: unknown, path = ""): PropertyChan
 export const isComponent = (r: PlanRecord) => r.type.startsWith("pitchey:");
 
 export function diffPlans(before: readonly PlanRecord[], after: readonly PlanRecord[]): PlanDiff {
-  const old = new Map(before.map((r) => [r.urn, r]));
+  const key = (r: PlanRecord) => r.urn || `${r.type}::${r.name}`;
+  const old = new Map(before.map((r) => [key(r), r]));
   const matched = new Set<string>();
+  const pairs: [PlanRecord, PlanRecord][] = [];
   const added: string[] = [];
   const addedComponents: string[] = [];
-  const changed: { urn: string; changes: PropertyChange[] }[] = [];
   const moved: { from: string; to: string }[] = [];
-  let unchanged = 0;
   for (const r of after) {
-    const previousUrn = [r.urn, ...(r.aliases ?? [])].find((u) => old.has(u) && !matched.has(u));
-    if (!previousUrn) {
-      (isComponent(r) ? addedComponents : added).push(r.urn);
+    const previousKey = [key(r), ...(r.aliases ?? [])].find((u) => old.has(u) && !matched.has(u));
+    if (!previousKey) {
+      (isComponent(r) ? addedComponents : added).push(key(r));
       continue;
     }
-    matched.add(previousUrn);
-    if (previousUrn !== r.urn) moved.push({ from: previousUrn, to: r.urn });
-    const changes = propertyChanges(old.get(previousUrn)!.props, r.props);
-    if (changes.length > 0) changed.push({ urn: r.urn, changes });
+    matched.add(previousKey);
+    if (previousKey !== key(r)) moved.push({ from: previousKey, to: key(r) });
+    pairs.push([old.get(previousKey)!, r]);
+  }
+  // A moved resource keeps its cloud id and names, but the mock runtime derives them from the logical name
+  // (components/testing/mocks.ts): references to a moved resource are compared as if made under its new name.
+  const renames = new Map<string, string>();
+  for (const [b, a] of pairs.filter(([b, a]) => b.name !== a.name)) {
+    renames.set(`${b.type}::${b.name}-id`, `${a.type}::${a.name}-id`);
+    if (b.type === "aws:iam/role:Role") {
+      renames.set(b.name, a.name);
+      renames.set(`arn:aws:iam::123456789012:role/${b.name}`, `arn:aws:iam::123456789012:role/${a.name}`);
+    }
+    if (b.type === "aws:kms/key:Key") renames.set(`${b.name}-key-id`, `${a.name}-key-id`);
+  }
+  const rename = (v: unknown): unknown => {
+    if (typeof v === "string") return renames.get(v) ?? v;
+    if (Array.isArray(v)) return v.map(rename);
+    if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rename(x)]));
+    return v;
+  };
+  const changed: { urn: string; changes: PropertyChange[] }[] = [];
+  let unchanged = 0;
+  for (const [b, a] of pairs) {
+    const changes = propertyChanges(renames.size > 0 ? rename(b.props) : b.props, a.props);
+    if (changes.length > 0) changed.push({ urn: key(a), changes });
     else unchanged++;
   }
-  const removed = before.filter((r) => !matched.has(r.urn)).map((r) => r.urn);
+  const removed = before.filter((r) => !matched.has(key(r))).map(key);
   return { added, addedComponents, removed, changed, moved, unchanged };
 }
 
