@@ -3,8 +3,8 @@ import { CODE_LIMITS, QUICKJS_INITIAL_MEMORY_BYTES } from "./limits";
 const MiB = 1024 * 1024;
 
 /**
- * Memory the code worker needs besides its sandboxes. Measured on the worker under a flood of code jobs
- * (RSS of an idle worker ≈ 110 MiB, busy ≈ 130 MiB) and rounded up; see docs/worker-runtime.md.
+ * Memory the code worker needs besides its sandboxes, with margin: a code worker run from source under tsx, one
+ * warm sandbox thread included, held 111–118 MiB of RSS through a flood of trivial jobs (`npm run bench:code`).
  */
 export const CODE_HOST_MEMORY = {
   /** Node, the worker's modules, its database pool, metrics, the HTTP server. */
