@@ -4,7 +4,8 @@ const MiB = 1024 * 1024;
 
 /**
  * Memory the code worker needs besides its sandboxes, with margin: a code worker run from source under tsx, one
- * warm sandbox thread included, held 111–118 MiB of RSS through a flood of trivial jobs (`npm run bench:code`).
+ * warm sandbox thread included, held 111–150 MiB of RSS through floods of trivial and CPU-bound jobs
+ * (`npm run bench:code`).
  */
 export const CODE_HOST_MEMORY = {
   /** Node, the worker's modules, its database pool, metrics, the HTTP server. */
