@@ -38,8 +38,14 @@ describe("test PostgreSQL servers", () => {
       // The other server started from the same template, not from the first one's data.
       expect(await query(b.url, "SELECT to_regclass('kept') AS t")).toEqual([{ t: null }]);
       // PostgreSQL refuses root: as root, the server runs as the postgres user.
-      const [{ pid }] = await query(a.url, "SELECT pg_backend_pid() AS pid");
-      expect(statSync(`/proc/${pid}`).uid).not.toBe(0);
+      const c = new Client({ connectionString: a.url });
+      await c.connect();
+      try {
+        const { pid } = (await c.query("SELECT pg_backend_pid() AS pid")).rows[0];
+        expect(statSync(`/proc/${pid}`).uid).not.toBe(0);
+      } finally {
+        await c.end();
+      }
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
