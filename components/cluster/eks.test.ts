@@ -16,7 +16,7 @@ beforeAll(async () => {
   eks = new EksCluster("dr", eksTestArgs({ nodeAgentNamespaces: ["monitoring"] }));
   await resolve(eks.oidcIssuer);
   await settle();
-});
+}, 60_000);
 
 const group = (name: string) => one(mocks.resources, GROUP, `dr-nodes-${name}`).props as Record<string, any>;
 const release = (name: string) =>

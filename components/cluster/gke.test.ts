@@ -15,7 +15,7 @@ beforeAll(async () => {
   gke = new GkeCluster("prod", gkeTestArgs());
   await resolve(gke.oidcIssuer);
   await settle();
-});
+}, 60_000);
 
 const pool = (name: string) => one(mocks.resources, POOL, `prod-${name}`).props as Record<string, any>;
 
