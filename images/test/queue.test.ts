@@ -251,6 +251,44 @@ describe("queue", () => {
     expect(v.estimatedCostUsd).toBeCloseTo(v.processingTimeSeconds! * 0.5, 3);
   });
 
+  it("prefetches short jobs into a leased buffer and hands the unstarted ones back at once on stop", async () => {
+    const started: number[] = [];
+    const handler = doublingHandler({ onRun: (p) => started.push(p.n) });
+    const w = await startWorker(db.url, { handler, concurrency: 2, workerId: "prefetcher" });
+    // Short jobs: once a few have run, the buffer holds many more than the two slots.
+    await Promise.all(Array.from({ length: 400 }, (_, n) => queue.submit("code", { n, sleepMs: 5 })));
+    const held = await waitFor(async () => {
+      const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM container_jobs WHERE locked_by = 'prefetcher'");
+      return rows[0]!.n > 20 && rows[0]!.n;
+    }, 10_000, 5);
+    expect(held).toBeGreaterThan(20);
+    const t0 = Date.now();
+    await w.stop();
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const counts = await statusCounts();
+    expect(counts.processing).toBeUndefined();
+    expect(counts.completed).toBe(started.length);
+    // Handed back without using an attempt, runnable at once.
+    const { rows } = await pool.query<{ attempts: number; locked_by: string | null }>(
+      "SELECT attempts, locked_by FROM container_jobs WHERE status = 'pending'",
+    );
+    expect(rows.length).toBe(400 - started.length);
+    expect(rows.every((r) => r.attempts === 0 && r.locked_by === null)).toBe(true);
+    expect(await queue.runnableCount("code")).toBe(rows.length);
+  });
+
+  it("keeps priorities within what it has prefetched", async () => {
+    const order: number[] = [];
+    const handler = doublingHandler({ onRun: (p) => order.push(p.n) });
+    await Promise.all(Array.from({ length: 60 }, (_, n) => queue.submit("code", { n }, { priority: n % 3 === 0 ? 0 : 5 })));
+    const w = await startWorker(db.url, { handler, concurrency: 1 });
+    await waitFor(() => order.length === 60 || undefined);
+    await w.stop();
+    // Everything at priority 0 runs before anything at 5.
+    const firstLow = order.findIndex((n) => n % 3 !== 0);
+    expect(order.slice(0, firstLow).length).toBe(20);
+  });
+
   it("bounds concurrency per worker", async () => {
     let active = 0;
     let peak = 0;

@@ -309,6 +309,20 @@ export class JobQueue {
     return rowCount === 1;
   }
 
+  /** Gives back jobs that never started, without counting the attempt; returns how many were still ours. */
+  async releaseMany(workerId: string, jobs: readonly ClaimedJob[]): Promise<number> {
+    if (jobs.length === 0) return 0;
+    const { rowCount } = await this.pool.query(
+      `UPDATE container_jobs j
+          SET status = 'pending', attempts = j.attempts - 1, run_at = now(), started_at = NULL,
+              locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
+         FROM unnest($1::uuid[], $2::int[]) AS u(id, attempt)
+        WHERE j.id = u.id AND j.attempts = u.attempt AND j.locked_by = $3 AND j.status = 'processing'`,
+      [jobs.map((j) => j.id), jobs.map((j) => j.attempt), workerId],
+    );
+    return rowCount ?? 0;
+  }
+
   /**
    * Returns jobs of lost workers to pending (or dead when out of attempts).
    * Each job is judged by the lease recorded on it, never by the reaper's own:

