@@ -18,7 +18,7 @@ afterEach(async () => {
 describe("database outage under load", () => {
   it.each([5, 20])("runs every job exactly once through a %i s outage", async (seconds) => {
     const r = await runOutageDrill({ db, outageMs: seconds * 1000, loadMs: 1500, jobsPerSecond: 80 });
-    expect(r.jobs).toBeGreaterThan(100);
+    expect(r.jobs).toBeGreaterThan(50);
     expect(r).toMatchObject({ duplicate_runs: 0, lost: 0, max_attempts: 1 });
   }, 150_000);
 
@@ -33,7 +33,7 @@ describe("database outage under load", () => {
       jobsPerSecond: 80,
       worker: { leaseSeconds: 3, heartbeatIntervalMs: 500, reapIntervalMs: 200 },
     });
-    expect(r.jobs).toBeGreaterThan(100);
+    expect(r.jobs).toBeGreaterThan(50);
     expect(r).toMatchObject({ duplicate_runs: 0, lost: 0, max_attempts: 1 });
   }, 150_000);
 });

@@ -34,7 +34,7 @@ export interface WorkerOptions {
    * local buffer so one claim serves many jobs. The buffer is sized to cover
    * `prefetchWindowMs` of work at the observed job duration, so short jobs
    * are claimed hundreds at a time and long ones are not hoarded. 0 disables.
-   * Default 500.
+   * Default 1000.
    */
   readonly prefetch?: number;
   /** Work the prefetch buffer aims to hold, in milliseconds of handler time across all slots. Default 250. */
@@ -91,6 +91,8 @@ interface Running {
 
 /** Completion writes a worker keeps in flight at once; its pool has `concurrency + 4` connections. */
 const COMPLETION_WRITES_IN_FLIGHT = 3;
+/** Claims a worker keeps in flight at once. */
+const CLAIMS_IN_FLIGHT = 2;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** A deadline in a race; must not keep the process alive once the race is decided. */
@@ -159,7 +161,11 @@ export class Worker {
   private reconnected = false;
   private wanted = false;
   private looping = false;
-  private claiming = false;
+  private claimsInFlight = 0;
+  /** Jobs asked for by the claims in flight. */
+  private requested = 0;
+  private claimFailures = 0;
+  private claimBackoffUntil = 0;
   private stopped = false;
   /** Set when shutdown gives up on the database; pending writes stop retrying. */
   private abandoned = false;
@@ -184,7 +190,7 @@ export class Worker {
     this.containerId = opts.containerId ?? `${os.hostname()}-${process.pid}`;
     this.workerId = opts.workerId ?? `${this.containerId}/${randomBytes(4).toString("hex")}`;
     this.concurrency = opts.concurrency ?? 4;
-    this.maxPrefetch = opts.prefetch ?? 500;
+    this.maxPrefetch = opts.prefetch ?? 1000;
     this.prefetchWindowMs = opts.prefetchWindowMs ?? 250;
     this.leaseSeconds = opts.leaseSeconds ?? 30;
     this.jobTimeoutMs = opts.jobTimeoutMs ?? 300_000;
@@ -234,7 +240,7 @@ export class Worker {
     this.log.info({ inFlight: this.running.size, graceMs }, "draining");
     for (const t of this.timers) clearInterval(t);
     // A claim already sent must land in the buffer before we hand it back.
-    while (this.claiming) await sleep(5);
+    while (this.claimsInFlight > 0) await sleep(5);
     const handedBack = this.releaseBuffered();
     const handlersDone = () => Promise.all([...this.running.values()].map((r) => r.done));
     const outcomesWritten = () => handlersDone().then(() => Promise.allSettled([...this.recording]));
@@ -263,7 +269,7 @@ export class Worker {
     if (this.looping || this.stopped) return;
     // Deferred a turn so slots freed together are claimed in one query.
     this.looping = true;
-    setImmediate(() => void this.loop());
+    setImmediate(() => this.loop());
   }
 
   /** Jobs to keep buffered beyond the free slots: `prefetchWindowMs` of work at the observed pace. */
@@ -272,14 +278,19 @@ export class Worker {
     return Math.min(this.maxPrefetch, Math.floor((this.concurrency * this.prefetchWindowMs) / Math.max(this.avgJobMs, 0.01)));
   }
 
-  /** How many to claim now, or 0: free slots with nothing buffered, or a buffer below half its target. */
+  /**
+   * How many to claim now, or 0: free slots with nothing buffered or on its
+   * way, or a buffer (counting claims in flight) a quarter below its target.
+   */
   private claimSize(): number {
     const free = this.concurrency - this.running.size;
     const target = this.prefetchTarget();
-    const want = free + target - this.buffer.length;
+    const have = this.buffer.length + this.requested;
+    const want = free + target - have;
     if (want <= 0) return 0;
-    if (this.buffer.length < free) return want;
-    return this.buffer.length - free < target / 2 ? want : 0;
+    if (have < free) return want;
+    // Refill early, so the next batch arrives before the buffer runs dry.
+    return have - free < (target * 3) / 4 ? want : 0;
   }
 
   /** Starts buffered jobs while slots are free. */
@@ -289,48 +300,63 @@ export class Worker {
     }
   }
 
-  private async loop(): Promise<void> {
-    this.looping = true;
-    let failures = 0;
+  private loop(): void {
     try {
       while (this.wanted && !this.stopped) {
         this.wanted = false;
         this.lastTick = Date.now();
         this.dispatch();
+        // A claim in flight, or the back-off after a failed one, wakes the loop when it ends.
+        if (this.claimsInFlight >= CLAIMS_IN_FLIGHT || Date.now() < this.claimBackoffUntil) break;
         const limit = this.claimSize();
         if (limit <= 0) break;
-        let jobs: ClaimedJob[];
-        this.claiming = true;
-        try {
-          jobs = await this.queue.claim(this.type, this.workerId, this.containerId, limit, this.leaseSeconds);
-          this.dbUp = true;
-          failures = 0;
-        } catch (err) {
-          this.dbUp = false;
-          failures++;
-          this.log.warn({ err: describe(err), failures }, "claim failed; retrying");
-          this.wanted = true;
-          await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
-          continue;
-        } finally {
-          this.claiming = false;
-        }
-        if (jobs.length > 0) {
-          const now = Date.now();
-          const deadline = now + this.leaseSeconds * 1000;
-          for (const job of jobs) this.buffer.push({ job, claimedAt: now, leaseDeadline: deadline });
-          // Each claim comes sorted; a stable sort merges it into what is buffered by priority.
-          if (this.buffer.length > jobs.length) this.buffer.sort((a, b) => a.job.priority - b.job.priority);
-          this.dispatch();
-        }
-        // A full batch suggests more are waiting.
-        if (jobs.length === limit) this.wanted = true;
+        void this.claimBatch(limit);
+        // Room for a second claim while the first is on its way.
+        this.wanted = true;
       }
     } finally {
       this.looping = false;
     }
-    // Jobs handed to us while a stop was starting go straight back.
-    if (this.stopped && this.buffer.length > 0 && !this.releasing) void this.releaseBuffered();
+  }
+
+  /**
+   * One claim. Two may be in flight: while one waits for its commit, the
+   * other is already taking the next rows (SKIP LOCKED keeps them disjoint).
+   */
+  private async claimBatch(limit: number): Promise<void> {
+    this.claimsInFlight++;
+    this.requested += limit;
+    let jobs: ClaimedJob[] = [];
+    try {
+      jobs = await this.queue.claim(this.type, this.workerId, this.containerId, limit, this.leaseSeconds);
+      this.dbUp = true;
+      this.claimFailures = 0;
+    } catch (err) {
+      this.dbUp = false;
+      this.claimFailures++;
+      const delay = Math.min(5000, 100 * 2 ** Math.min(this.claimFailures, 6));
+      this.claimBackoffUntil = Date.now() + delay;
+      this.log.warn({ err: describe(err), failures: this.claimFailures }, "claim failed; retrying");
+      setTimeout(() => this.wake(), delay).unref();
+    } finally {
+      this.claimsInFlight--;
+      this.requested -= limit;
+    }
+    if (jobs.length > 0) {
+      const now = Date.now();
+      const deadline = now + this.leaseSeconds * 1000;
+      for (const job of jobs) this.buffer.push({ job, claimedAt: now, leaseDeadline: deadline });
+      // Each claim comes sorted; a stable sort merges it into what is buffered by priority.
+      if (this.buffer.length > jobs.length) this.buffer.sort((a, b) => a.job.priority - b.job.priority);
+    }
+    if (this.stopped) {
+      // Jobs handed to us while a stop was starting go straight back.
+      if (this.buffer.length > 0 && !this.releasing) void this.releaseBuffered();
+      return;
+    }
+    this.dispatch();
+    // A full batch suggests more are waiting; otherwise the buffer may still want topping up.
+    this.wake();
   }
 
   private begin(entryIn: Buffered): void {
