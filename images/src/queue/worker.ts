@@ -355,8 +355,9 @@ export class Worker {
       return;
     }
     this.dispatch();
-    // A full batch suggests more are waiting; otherwise the buffer may still want topping up.
-    this.wake();
+    // A full batch suggests more are waiting. Anything less means the queue is drained for now: the next
+    // claim waits for a notification, the poll, or a slot freeing up (never a loop of empty claims).
+    if (jobs.length === limit) this.wake();
   }
 
   private begin(entryIn: Buffered): void {
