@@ -35,6 +35,13 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
     for (const b of builds) expect(b.buildOnPreview, b.target).toBe(false);
   });
 
+  it("waits for a GPU rollout as long as a GPU node from zero takes, and the usual 10 minutes elsewhere", () => {
+    const deployments = get().resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment");
+    const timeouts = Object.fromEntries(deployments.map((d) => [(d.props as any).metadata.name, d.customTimeouts]));
+    expect(timeouts["ai-inference"]).toEqual({ create: "30m", update: "30m" });
+    for (const p of PROCESSOR_NAMES.filter((n) => n !== "ai-inference")) expect(timeouts[p], p).toEqual({ create: "10m", update: "10m" });
+  });
+
   it("gives every processor a Service, a PDB and a ScaledObject", () => {
     for (const kind of ["Service", "PodDisruptionBudget", "ScaledObject", "ServiceAccount"]) {
       const names = get().k8s(kind).map((o) => o.metadata.name.replace(/-pdb$/, ""));

@@ -260,6 +260,15 @@ export function pdbSpec(name: string, config: ProcessorSettings): k8s.types.inpu
 }
 
 /**
+ * How long Pulumi waits for the Deployment's rollout. The default 10 minutes is too short for a first GPU rollout,
+ * where the pod waits for a node from zero, its driver, a multi-GB image and its startup probe.
+ */
+export function rolloutTimeouts(config: Pick<ProcessorSettings, "rolloutTimeoutMinutes">): { create: string; update: string } {
+  const t = `${config.rolloutTimeoutMinutes}m`;
+  return { create: t, update: t };
+}
+
+/**
  * The KEDA queue query: jobs of this type a worker could claim now. `runnable_job_count` (a migration of the
  * worker's schema) uses the same definition of runnable as the workers' claim, so retries in back-off and
  * scheduled jobs do not scale a pool out.

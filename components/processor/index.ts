@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { k8sLabels } from "../labels";
-import { deploymentSpec, pdbSpec, scaledObjectSpec, serviceSpec, sloAnnotations, type ProcessorSpecArgs } from "./builders";
+import { deploymentSpec, pdbSpec, rolloutTimeouts, scaledObjectSpec, serviceSpec, sloAnnotations, type ProcessorSpecArgs } from "./builders";
 
 export * from "./builders";
 export type * from "./settings";
@@ -86,7 +86,7 @@ export class ProcessorService extends pulumi.ComponentResource {
         spec: deploymentSpec({ ...args, image, serviceAccountName: this.serviceAccount.metadata.name }),
       },
       // KEDA's HPA changes replicas; Pulumi must not fight it.
-      { ...child, ignoreChanges: ["spec.replicas"] },
+      { ...child, ignoreChanges: ["spec.replicas"], customTimeouts: rolloutTimeouts(args.config) },
     );
 
     this.service = new k8s.core.v1.Service(`${name}-service`, { metadata: metadata(), spec: serviceSpec(args.name) }, child);

@@ -14,6 +14,8 @@ export interface ProcessorSettings {
   readonly jobTimeoutSeconds: number;
   /** How long a claimed job stays leased without a heartbeat before another worker may take it. */
   readonly jobLeaseSeconds: number;
+  /** How long `pulumi up` waits for the Deployment's rollout (create and update), in minutes. */
+  readonly rolloutTimeoutMinutes: number;
   /** What one second of a job costs, for the cost metric. */
   readonly costPerSecondUsd: number;
   readonly placement: {

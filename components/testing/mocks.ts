@@ -14,6 +14,8 @@ export interface RecordedResource {
   provider: string | null;
   /** URNs this resource was known by before a move or rename (its `aliases`), resolved as the engine would. */
   aliases?: string[];
+  /** The `customTimeouts` resource option, when set: how long the engine waits for create / update / delete. */
+  customTimeouts?: { create?: string; update?: string; delete?: string };
 }
 
 export type ComputedOutputs = (inputs: Record<string, any>, name: string, id: string) => Record<string, unknown>;
@@ -174,6 +176,25 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     }
     this.dependencies.set(urn, dependencies);
   }
+
+  /** Records the resource options the engine acts on that are not inputs (today: `customTimeouts`). */
+  linkOptions(urn: string, customTimeouts: { create?: string; update?: string; delete?: string } | undefined): void {
+    const r = this.resources.find((x) => x.urn === urn);
+    if (r && customTimeouts) r.customTimeouts = customTimeouts;
+  }
+}
+
+function requestTimeouts(req: any): { create?: string; update?: string; delete?: string } | undefined {
+  const t = req.getCustomtimeouts?.();
+  if (!t) return undefined;
+  const out = Object.fromEntries(
+    [
+      ["create", t.getCreate()],
+      ["update", t.getUpdate()],
+      ["delete", t.getDelete()],
+    ].filter(([, v]) => v),
+  );
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 type Callback = (err: unknown, resp: any) => void;
@@ -246,6 +267,7 @@ export async function installMocks(mocks: RecordingMocks, project: string, stack
       if (!err && resp) {
         const aliases = requestAliases(req, stack, project);
         mocks.link(req.getType(), req.getName(), resp.getUrn(), req.getParent(), req.getDependenciesList(), aliases);
+        mocks.linkOptions(resp.getUrn(), requestTimeouts(req));
       }
       callback(err, resp);
     });

@@ -18,6 +18,8 @@ export interface PlanResource {
     readonly name: string;
     readonly parent: string | null;
     readonly props: Record<string, any>;
+    /** The `customTimeouts` option as the plan records it (`"30m"`, `"90s"`, `"1h"`). */
+    readonly customTimeouts?: { readonly create?: string; readonly update?: string; readonly delete?: string };
 }
 
 export interface Violation {
@@ -51,6 +53,24 @@ const OPTS: PolicyResourceOptions = {
     customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
     additionalSecretOutputs: [],
 };
+
+/** A Go duration as Pulumi's customTimeouts take them (`30m`, `1h30m`, `90s`) → seconds; 0 when unset. */
+function goDurationSeconds(v: string | undefined): number {
+    if (!v) return 0;
+    let total = 0;
+    for (const m of v.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)) total += Number(m[1]) * (m[2] === "h" ? 3600 : m[2] === "m" ? 60 : 1);
+    return total;
+}
+
+/** The options the engine passes a policy, from a plan record. */
+function optsOf(r: PlanResource): PolicyResourceOptions {
+    const t = r.customTimeouts;
+    return {
+        ...OPTS,
+        ...(r.parent ? { parent: r.parent } : {}),
+        ...(t ? { customTimeouts: { createSeconds: goDurationSeconds(t.create), updateSeconds: goDurationSeconds(t.update), deleteSeconds: goDurationSeconds(t.delete) } } : {}),
+    };
+}
 
 function isTypeOf(type: string, resourceClass: unknown): boolean {
     const cls = resourceClass as { __pulumiType?: unknown; isInstance?: (o: unknown) => boolean };
@@ -134,7 +154,7 @@ export function resourceArgs(r: PlanResource, settings: Record<string, unknown>,
         props,
         urn: r.urn,
         name: r.name,
-        opts: { ...OPTS, ...(r.parent ? { parent: r.parent } : {}) },
+        opts: optsOf(r),
         stackTags: new Map(),
         isType: (cls) => isTypeOf(r.type, cls),
         asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
@@ -152,7 +172,7 @@ export function stackResources(records: readonly PlanResource[]): PolicyResource
             props,
             urn: r.urn,
             name: r.name,
-            opts: { ...OPTS, ...(r.parent ? { parent: r.parent } : {}) },
+            opts: optsOf(r),
             dependencies: [],
             propertyDependencies: {},
             isType: (cls) => isTypeOf(r.type, cls),

@@ -41,6 +41,7 @@ export const allPolicies: readonly PackPolicy[] = [
     reliability.terminationGrace,
     scaling.queueTriggerTotal,
     scaling.scalingRateLimited,
+    scaling.gpuRolloutTimeout,
     identity.noAutomountToken,
     identity.noDefaultServiceAccount,
     identity.noBarePods,

@@ -39,6 +39,20 @@ describe("stack config", () => {
     expect(problems(raw)).toEqual([expect.stringMatching(/^processors\.video-processor\.scaling\.minReplicas: must be ≤ maxReplicas \(10\), got 12$/)]);
   });
 
+  it("refuses a GPU rollout timeout shorter than a GPU node from zero takes", () => {
+    const raw = stackRaw("prod");
+    raw.processors["ai-inference"] = { rolloutTimeoutMinutes: 10 };
+    expect(problems(raw)).toEqual([expect.stringMatching(/^processors\.ai-inference\.rolloutTimeoutMinutes: must be ≥ 20 for a GPU processor/)]);
+    raw.processors["ai-inference"] = { rolloutTimeoutMinutes: 45 };
+    expect(parsePlatformConfig(raw).processors["ai-inference"].rolloutTimeoutMinutes).toBe(45);
+  });
+
+  it("keeps the scaling cooldown within an HPA policy period (1–1800 s)", () => {
+    const raw = stackRaw("prod");
+    raw.processors["video-processor"].scaling = { cooldownPeriod: 3600 };
+    expect(problems(raw)).toEqual([expect.stringMatching(/^processors\.video-processor\.scaling\.cooldownPeriod: expected seconds in \[1, 1800\]/)]);
+  });
+
   it("rejects a misspelt key instead of falling back to the default", () => {
     const raw = stackRaw("prod");
     raw.processors["document-processor"] = { scaling: { minReplica: 4 } };

@@ -45,6 +45,7 @@ const resources = (cpu: string, memory: string, cpuLimit: string, memoryLimit: s
  * Per-processor defaults. Scaling and SLOs are the playbook's; resources, timeouts and concurrency are sized so
  * that every processor at its maximum replicas fits the playbook's ResourceQuota (100 CPU, 200Gi requested).
  */
+/** Rollouts wait Pulumi's usual 10 minutes, except on GPU nodes: a node from zero, the driver, the CUDA image, a 5 min probe. */
 export const PROCESSOR_DEFAULTS = {
   "video-processor": {
     scaling: scaling(2, 10, 70, 80, 50, 2, 1, 300),
@@ -52,6 +53,7 @@ export const PROCESSOR_DEFAULTS = {
     maxConcurrentJobs: 2,
     jobTimeoutSeconds: 900,
     jobLeaseSeconds: 30,
+    rolloutTimeoutMinutes: 10,
     placement: { pool: "spot", fallbackToOnDemand: true },
     slo: { availability: 99.9, latencyP95Seconds: 600 },
     prewarm: [],
@@ -62,6 +64,7 @@ export const PROCESSOR_DEFAULTS = {
     maxConcurrentJobs: 4,
     jobTimeoutSeconds: 120,
     jobLeaseSeconds: 30,
+    rolloutTimeoutMinutes: 10,
     placement: { pool: "general", fallbackToOnDemand: false },
     slo: { availability: 99.95, latencyP95Seconds: 60 },
     prewarm: [],
@@ -72,6 +75,7 @@ export const PROCESSOR_DEFAULTS = {
     maxConcurrentJobs: 8,
     jobTimeoutSeconds: 300,
     jobLeaseSeconds: 30,
+    rolloutTimeoutMinutes: 30,
     placement: { pool: "gpu", fallbackToOnDemand: false },
     slo: { availability: 99.5, latencyP95Seconds: 300 },
     prewarm: [],
@@ -82,6 +86,7 @@ export const PROCESSOR_DEFAULTS = {
     maxConcurrentJobs: 2,
     jobTimeoutSeconds: 600,
     jobLeaseSeconds: 30,
+    rolloutTimeoutMinutes: 10,
     placement: { pool: "spot", fallbackToOnDemand: true },
     slo: { availability: 99.9, latencyP95Seconds: 300 },
     prewarm: [],
@@ -92,6 +97,7 @@ export const PROCESSOR_DEFAULTS = {
     maxConcurrentJobs: 10,
     jobTimeoutSeconds: 30,
     jobLeaseSeconds: 15,
+    rolloutTimeoutMinutes: 10,
     placement: { pool: "sandbox", fallbackToOnDemand: false },
     slo: { availability: 99.99, latencyP95Seconds: 30 },
     prewarm: [],

@@ -70,6 +70,11 @@ export const processorSchema = z.strictObject({
   maxConcurrentJobs: positiveInt,
   jobTimeoutSeconds: positiveInt,
   jobLeaseSeconds: z.number().int().min(5).max(600),
+  /**
+   * How long `pulumi up` waits for the Deployment to become ready on create and update. GPU processors wait for a
+   * node from zero, its driver, a multi-GB image and a 300 s startup probe.
+   */
+  rolloutTimeoutMinutes: z.number().int().min(5, "expected minutes in [5, 120]").max(120, "expected minutes in [5, 120]"),
   /** Price of one job-second for `job_cost_usd`; unset, it is derived from the pool's price and the requests (docs/cost.md). */
   costPerSecondUsd: z.number().min(0).optional(),
   placement: z.strictObject({
@@ -216,6 +221,14 @@ export const platformSchema = z
           code: "custom",
           path: ["processors", name, "placement", "fallbackToOnDemand"],
           message: `only applies to the spot pool, but placement.pool is "${p.placement.pool}"`,
+        });
+      }
+      if (p.resources.gpu > 0 && p.rolloutTimeoutMinutes < 20) {
+        // New GPU node (~5 min), driver install (~5 min), CUDA image pull (~5 min) and the 300 s startup probe.
+        ctx.addIssue({
+          code: "custom",
+          path: ["processors", name, "rolloutTimeoutMinutes"],
+          message: `must be ≥ 20 for a GPU processor (node from zero, driver, image pull, 5 min startup probe), got ${p.rolloutTimeoutMinutes}`,
         });
       }
       if (p.jobLeaseSeconds >= p.jobTimeoutSeconds) {

@@ -60,7 +60,15 @@ async function main(): Promise<number> {
 
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const records = plan.resources.map(({ urn, type, name, parent, props, aliases }) => ({ urn, type, name, parent, props, ...(aliases ? { aliases } : {}) }));
+  const records = plan.resources.map(({ urn, type, name, parent, props, aliases, customTimeouts }) => ({
+    urn,
+    type,
+    name,
+    parent,
+    props,
+    ...(aliases ? { aliases } : {}),
+    ...(customTimeouts ? { customTimeouts } : {}),
+  }));
   writeFileSync(join(outDir, "resources.json"), JSON.stringify(records, null, 2) + "\n");
 
   const k8sFiles = renderKubernetes(plan.resources);

@@ -1,5 +1,5 @@
-import { arr, objectName, T, type Obj } from "../core/k8s";
-import { resourcePolicy } from "../core/policy";
+import { arr, containersOf, objectName, podSpec, T, type Obj } from "../core/k8s";
+import { configOf, resourcePolicy } from "../core/policy";
 
 /** Triggers that do not count work waiting; any other KEDA scaler (postgresql, prometheus, sqs, …) does. */
 const NON_QUEUE_TRIGGERS = ["cpu", "memory", "cron"];
@@ -46,5 +46,35 @@ export const scalingRateLimited = resourcePolicy({
         }
         const window = behavior.scaleDown?.stabilizationWindowSeconds;
         if (typeof window === "number" && window <= 0) report(`ScaledObject ${name} scales down without a stabilization window.`);
+    },
+});
+
+const GPU_RESOURCE = "nvidia.com/gpu";
+/** Node from zero (~5 min), driver install (~5 min), multi-GB CUDA image (~5 min), 300 s startup probe. */
+const GPU_ROLLOUT_MINUTES = 20;
+
+export const gpuRolloutTimeout = resourcePolicy({
+    name: "gpu-rollout-timeout",
+    summary: "Deployments that request GPUs must give Pulumi a create and update timeout long enough for a GPU node from zero (customTimeouts).",
+    enforcement: "mandatory",
+    meta: {
+        area: "kubernetes-workloads",
+        source: "Pulumi customTimeouts resource option (Kubernetes provider waits 10 minutes for a Deployment by default); GKE / EKS GPU node provisioning and driver installation",
+        why: "The first rollout waits for a GPU node from zero, its driver, a multi-GB image and a long startup probe; past the 10-minute default `pulumi up` fails although the rollout would have succeeded.",
+    },
+    fix: "Set customTimeouts { create, update } on the Deployment from the processor's rolloutTimeoutMinutes (at least 20m).",
+    configSchema: { properties: { gpuRolloutMinutes: { type: "integer", default: GPU_ROLLOUT_MINUTES } } },
+    types: [T.Deployment, T.StatefulSet],
+    validate: (args, report) => {
+        const spec = podSpec(args.type, args.props);
+        const gpu = containersOf(spec).some(({ c }) => c?.resources?.limits?.[GPU_RESOURCE] !== undefined || c?.resources?.requests?.[GPU_RESOURCE] !== undefined);
+        if (!gpu) args.notApplicable("requests no GPU");
+        const cfg = configOf(args, { gpuRolloutMinutes: GPU_ROLLOUT_MINUTES });
+        const t = args.opts.customTimeouts ?? { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 };
+        for (const [what, seconds] of [["create", t.createSeconds], ["update", t.updateSeconds]] as const) {
+            if (seconds < cfg.gpuRolloutMinutes * 60) {
+                report(`${objectName(args.props, args.name)} requests a GPU but Pulumi waits ${seconds ? `${seconds / 60} min` : "the default 10 min"} for its ${what}; a GPU node from zero needs at least ${cfg.gpuRolloutMinutes} min.`);
+            }
+        }
     },
 });

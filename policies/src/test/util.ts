@@ -6,7 +6,7 @@ import type { PackPolicy } from "../core/policy";
 export const STACK = "test";
 export const DIGEST = `sha256:${"a".repeat(64)}`;
 
-export type Mutable = PlanResource & { props: Record<string, any> };
+export type Mutable = Omit<PlanResource, "customTimeouts"> & { props: Record<string, any>; customTimeouts?: { create?: string; update?: string; delete?: string } };
 
 export function res(type: string, name: string, props: Record<string, any>, parent: string | null = null): Mutable {
     return { urn: `urn:pulumi:${STACK}::pitchey-containers::${type}::${name}`, type, name, parent, props };
@@ -92,6 +92,15 @@ export function processorDeployment(service: string): Mutable {
             },
         },
     });
+}
+
+/** ai-inference as the platform runs it: one GPU, and a rollout timeout that covers a GPU node from zero. */
+function withGpu(d: Mutable): Mutable {
+    const c = d.props.spec.template.spec.containers[0];
+    c.resources.requests["nvidia.com/gpu"] = "1";
+    c.resources.limits["nvidia.com/gpu"] = "1";
+    d.customTimeouts = { create: "30m", update: "30m" };
+    return d;
 }
 
 export function pdb(service: string): Mutable {
@@ -499,7 +508,7 @@ export function compliantStack(): Mutable[] {
         resourceQuota(),
         ...networkPolicies(),
         runtimeClass(),
-        ...PROCESSORS.flatMap((p) => [processorDeployment(p), pdb(p), scaledObject(p), service(p), serviceAccount(p)]),
+        ...PROCESSORS.flatMap((p) => [p === "ai-inference" ? withGpu(processorDeployment(p)) : processorDeployment(p), pdb(p), scaledObject(p), service(p), serviceAccount(p)]),
         ...ingressController(),
         networkPolicies("ingress-nginx")[0],
         prometheusRule(),

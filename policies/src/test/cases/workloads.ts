@@ -121,6 +121,10 @@ export const workloadCases: Record<string, Case[]> = {
         { name: "scale-up has no policies", culprit: `${VP}-scaler`, mutate: (s) => void delete so(s).advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.policies },
         { name: "scale-down has no stabilization window", culprit: `${VP}-scaler`, mutate: (s) => void (so(s).advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds = 0) },
     ],
+    "gpu-rollout-timeout": [
+        { name: "a GPU Deployment has no customTimeouts", culprit: "ai-inference", mutate: (s) => void delete find(s, "ai-inference").customTimeouts },
+        { name: "the update timeout is 10 minutes", culprit: "ai-inference", mutate: (s) => void (find(s, "ai-inference").customTimeouts = { create: "30m", update: "10m" }) },
+    ],
     "k8s-no-automount-service-account-token": [
         { name: "the pod does not disable automount", culprit: VP, mutate: (s) => void delete p(s).automountServiceAccountToken },
         { name: "the ServiceAccount enables automount", culprit: `${VP}-sa`, mutate: (s) => void (find(s, `${VP}-sa`).props.automountServiceAccountToken = true) },
