@@ -32,6 +32,7 @@ const settings: ProcessorSettings = {
   maxConcurrentJobs: 2,
   jobTimeoutSeconds: 120,
   jobLeaseSeconds: 30,
+  rolloutTimeoutMinutes: 10,
   costPerSecondUsd: 0.00001,
   placement: { pool: "general", fallbackToOnDemand: false },
   prewarm: [],
