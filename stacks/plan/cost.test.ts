@@ -1,8 +1,8 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import type { PlanCost } from "./cost";
 
@@ -13,22 +13,62 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const tsx = (script: string, args: string[]) =>
   spawnSync(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, script), ...args], { cwd: root, encoding: "utf8", timeout: 180_000 });
 
-function planWith(name: string, mutate: (config: Record<string, any>) => void) {
+interface Planned {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly out: string;
+  readonly cost?: PlanCost;
+}
+
+/** Plans a copy of the prod stack file changed by `mutate`, in a process of its own (the mock runtime runs once a process). */
+function planWith(name: string, mutate: (config: Record<string, any>) => void): Promise<Planned> {
   const doc = parse(readFileSync(join(root, "Pulumi.prod.yaml"), "utf8"));
   mutate(doc.config);
   const file = join(work, `${name}.yaml`);
   writeFileSync(file, stringify(doc));
   const out = join(work, name);
-  const r = tsx("stacks/plan/cli.ts", ["--config", file, "--out", out]);
-  const cost = r.status === 2 ? undefined : (JSON.parse(readFileSync(join(out, "cost.json"), "utf8")) as PlanCost);
-  return { ...r, out, cost };
+  const child = spawn(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "stacks/plan/cli.ts"), "--config", file, "--out", out], { cwd: root });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  return new Promise((resolve) =>
+    child.on("close", (status) => {
+      const cost = status === 2 ? undefined : (JSON.parse(readFileSync(join(out, "cost.json"), "utf8")) as PlanCost);
+      resolve({ status, stdout, stderr, out, cost });
+    }),
+  );
 }
 
 const line = (c: PlanCost, what: RegExp) => c.estimate.items.find((i) => what.test(i.what))!;
 const sum = (c: PlanCost, what: RegExp) => c.estimate.items.filter((i) => what.test(i.what)).reduce((n, i) => n + i.monthly.ceiling, 0);
 
 describe("npm run plan prices the stack", () => {
-  const base = planWith("base", () => {});
+  let base: Planned;
+  let big: Planned;
+  let capped: Planned;
+  let bad: Planned;
+  // Four plans, two at a time: each is the whole program under the mock runtime.
+  beforeAll(async () => {
+    [base, big] = await Promise.all([
+      planWith("base", () => {}),
+      planWith("general-n2-8", (c) => {
+        c["pitchey-containers:cluster"].nodePools = { general: { machineType: "n2-standard-8" } };
+      }),
+    ]);
+    [capped, bad] = await Promise.all([
+      // A smaller spot pool and a budget under the ceiling in one plan.
+      planWith("spot-max-8", (c) => {
+        c["pitchey-containers:cluster"].nodePools = { spot: { maxNodes: 8 } };
+        c["pitchey-containers:cost"].monthlyBudgetUsd = 1000;
+      }),
+      planWith("bad-cost", (c) => {
+        c["pitchey-containers:cost"] = { monthlyBudgetUsd: -5, currency: "EUR" };
+        c["pitchey-containers:cluster"].nodePools = { gpu: { machineType: "a3-highgpu-8g" } };
+      }),
+    ]);
+  }, 600_000);
 
   it("prints the cost table and writes cost.json with every line item", () => {
     expect(base.status).toBe(0);
@@ -43,20 +83,11 @@ describe("npm run plan prices the stack", () => {
     // document-processor (500m / 1Gi, 20 replicas at most) is the only processor on general; the pool keeps ≥ 3 nodes.
     // n2-standard-4: 3.72 CPU after reservations → 7 pods a node → 3 nodes; n2-standard-8: 7.71 CPU → 15 a node → 2,
     // but the pool's floor of 3 nodes holds: 3 × $0.388472 × 730 h instead of 3 × $0.194236 × 730 h.
-    const big = planWith("general-n2-8", (c) => {
-      c["pitchey-containers:cluster"].nodePools = { general: { machineType: "n2-standard-8" } };
-    });
     expect(big.status).toBe(0);
     const general = /^(general nodes|document-processor pods)/;
     expect(sum(base.cost!, general)).toBeCloseTo(3 * 0.194236 * 730, 4);
     expect(sum(big.cost!, general)).toBeCloseTo(3 * 0.388472 * 730, 4);
     expect(line(big.cost!, /^general boot disks/).monthly.ceiling).toBeCloseTo(3 * 100 * 0.1, 6);
-  });
-
-  // A cheaper pool limit and a tighter budget in one plan: two plans fewer for the suite.
-  const capped = planWith("spot-max-8", (c) => {
-    c["pitchey-containers:cluster"].nodePools = { spot: { maxNodes: 8 } };
-    c["pitchey-containers:cost"].monthlyBudgetUsd = 1000;
   });
 
   it("a lower maxNodes caps the spot pool and the plan says where scale-out stops", () => {
@@ -85,10 +116,7 @@ describe("npm run plan prices the stack", () => {
   });
 
   it("bad cost config exits 2 naming the key, and writes nothing", () => {
-    const r = planWith("bad-cost", (c) => {
-      c["pitchey-containers:cost"] = { monthlyBudgetUsd: -5, currency: "EUR" };
-      c["pitchey-containers:cluster"].nodePools = { gpu: { machineType: "a3-highgpu-8g" } };
-    });
+    const r = bad;
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("cost.monthlyBudgetUsd: expected a monthly budget > 0 (USD)");
     expect(r.stderr).toContain('cost.currency: the price book is priced in USD; got "EUR"');
@@ -101,5 +129,5 @@ describe("npm run plan prices the stack", () => {
     expect(r.stdout).toMatch(/cluster:GkeCluster pitchey-containers\s+[\d,.]+\s+[\d,.]+\s+[-−][\d,.]+/);
     expect(r.stdout).toMatch(/total\s+[\d,.]+\s+[\d,.]+\s+[-−][\d,.]+/);
     expect(tsx("stacks/plan/cost-diff.ts", [base.out]).status).toBe(2);
-  });
+  }, 120_000);
 });
