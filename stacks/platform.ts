@@ -2,9 +2,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Keda } from "../components/autoscaling";
 import type { ClusterFacts } from "../components/cluster";
-import { DatabaseBackup } from "../components/backup";
+import { DatabaseBackup, r2Endpoint } from "../components/backup";
 import { StackBudget } from "../components/cost/budget";
-import { DatabaseOperator, JobsDatabase, poolerName, type ArchiveLocation } from "../components/database";
+import { DatabaseMaintenance, DatabaseOperator, JobsDatabase, poolerName, type ArchiveLocation } from "../components/database";
 import { failoverPlan, processorConfigFor } from "./failover";
 import { DATABASE_CLUSTER, DATABASE_NAMESPACE, DATABASE_OPERATOR_NAMESPACE, archiveLocationFor } from "./database";
 import { WorkerImage } from "../components/images";
@@ -20,6 +20,8 @@ export const DATABASE_SECRET = "jobs-database";
 /** Kubernetes Secret with KEDA's read-only connection (key `connection`). */
 export const READER_SECRET = "jobs-database-reader";
 export const TRIGGER_AUTH = "jobs-database";
+/** Kubernetes Secret with the R2 token (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`). */
+export const OBJECT_STORE_SECRET = "object-store";
 /** Dockerfile target and registry repository of the backup job's image. */
 export const BACKUP_IMAGE = "db-backup";
 
@@ -149,7 +151,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
   const objectStoreSecret = new k8s.core.v1.Secret(
     "object-store",
     {
-      metadata: { name: "object-store", namespace: ns.name, labels: k8sLabels(labels, "object-store", "storage") },
+      metadata: { name: OBJECT_STORE_SECRET, namespace: ns.name, labels: k8sLabels(labels, "object-store", "storage") },
       type: "Opaque",
       stringData: { AWS_ACCESS_KEY_ID: secrets.objectStore.accessKeyId, AWS_SECRET_ACCESS_KEY: secrets.objectStore.secretAccessKey },
     },
@@ -238,12 +240,13 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     }),
   ) as Record<ProcessorName, ProcessorService>;
 
+  const backupImage = buildImage(BACKUP_IMAGE);
   new DatabaseBackup(
     "db-backup",
     {
       namespace: ns.name,
       labels,
-      image: buildImage(BACKUP_IMAGE),
+      image: backupImage,
       schedule: config.backups.schedule,
       retention: config.backups.retention,
       accountId: config.backups.accountId,
@@ -255,6 +258,24 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     },
     { provider: cluster.provider, dependsOn: [migration] },
   );
+
+  // Maintenance writes, so it runs where the database is a primary: always on prod, on dr once promoted.
+  if (managed && !(config.database.replicaOf && config.failover.phase !== 100)) {
+    new DatabaseMaintenance(
+      "db-maintenance",
+      {
+        namespace: ns.name,
+        settings: config.maintenance,
+        labels,
+        image: backupImage,
+        databaseSecretName: DATABASE_SECRET,
+        reportStore: { url: `s3://${config.backups.bucket}`, endpoint: r2Endpoint(config.backups.accountId), secretName: OBJECT_STORE_SECRET },
+        pool: cluster.pools.general,
+        httpsEgressLabel: HTTPS_EGRESS_LABEL,
+      },
+      { provider: cluster.provider, dependsOn: [migration, dbSecret, objectStoreSecret] },
+    );
+  }
 
   if (config.cost.monthlyBudgetUsd !== undefined) {
     new StackBudget("cost", {

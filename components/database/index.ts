@@ -6,6 +6,7 @@ import type { PoolScheduling } from "../cluster/types";
 import { k8sLabels, type LabelContext } from "../labels";
 import { podSecurityLabels } from "../namespace/builders";
 import { CHARTS, IMAGES } from "../versions";
+import { MAINTENANCE_JOBS, maintenanceCronJobSpec, type MaintenanceJob, type MaintenanceSettings } from "./maintenance";
 import {
   APP_ROLE,
   ARCHIVE_KEY_ID,
@@ -26,6 +27,7 @@ import {
 } from "./builders";
 
 export * from "./builders";
+export * from "./maintenance";
 
 export interface DatabaseOperatorArgs {
   /** Namespace of the operator and the Barman Cloud plugin. Default `cnpg-system`. */
@@ -286,5 +288,61 @@ export class JobsDatabase extends pulumi.ComponentResource {
     this.readerUrl = pulumi.secret(readerPassword.apply((pw) => connectionUrl(host, 5432, READER_ROLE, pw)));
     this.archive = args.archive;
     this.registerOutputs({ cluster: this.cluster.metadata.name, pooler: this.pooler.metadata.name, archive: this.archive });
+  }
+}
+
+export interface DatabaseMaintenanceArgs {
+  /** Namespace the CronJobs run in: the one holding the connection Secret. */
+  readonly namespace: pulumi.Input<string>;
+  readonly settings: MaintenanceSettings;
+  readonly labels: LabelContext;
+  /** The `db-backup` image, by digest. */
+  readonly image: pulumi.Input<string>;
+  readonly databaseSecretName: string;
+  readonly reportStore?: { readonly url: string; readonly endpoint?: string; readonly secretName: string };
+  readonly pool: PoolScheduling;
+  /** Label that opts a pod into HTTPS egress (the capacity report's upload). */
+  readonly httpsEgressLabel: string;
+}
+
+/** The playbook's routine database maintenance as CronJobs running `maintenance <task>`. */
+export class DatabaseMaintenance extends pulumi.ComponentResource {
+  readonly cronJobs: Record<MaintenanceJob, k8s.batch.v1.CronJob>;
+
+  constructor(name: string, args: DatabaseMaintenanceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pitchey:database:DatabaseMaintenance", name, {}, opts);
+    const labels = k8sLabels(args.labels, "db-maintenance", "maintenance");
+    const sa = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      { metadata: { name: "db-maintenance", namespace: args.namespace, labels }, automountServiceAccountToken: false },
+      { parent: this },
+    );
+    const jobs = Object.keys(MAINTENANCE_JOBS) as MaintenanceJob[];
+    this.cronJobs = Object.fromEntries(
+      jobs.map((job) => {
+        const task = MAINTENANCE_JOBS[job].task;
+        const jobLabels: Record<string, string> = { ...labels, "app.kubernetes.io/name": `db-${task}`, "app.kubernetes.io/instance": `db-${task}` };
+        if (job === "capacityReport" && args.reportStore) jobLabels[args.httpsEgressLabel] = "true";
+        const cron = new k8s.batch.v1.CronJob(
+          `${name}-${task}`,
+          {
+            metadata: { name: `db-${task}`, namespace: args.namespace, labels: jobLabels },
+            spec: maintenanceCronJobSpec({
+              job,
+              settings: args.settings,
+              image: args.image,
+              databaseSecretName: args.databaseSecretName,
+              reportStore: args.reportStore,
+              serviceAccountName: sa.metadata.name,
+              pool: args.pool,
+              labels: jobLabels,
+            }),
+          },
+          { parent: this },
+        );
+        return [job, cron];
+      }),
+    ) as Record<MaintenanceJob, k8s.batch.v1.CronJob>;
+    this.registerOutputs({});
   }
 }

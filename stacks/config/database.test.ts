@@ -46,9 +46,14 @@ describe("database and failover config", () => {
     [{ failover: { phase: 20 } }, "failover.phase: expected one of 0, 10, 50, 100"],
     [{ database: { replicaOf: { stack: "prod" } } }, "database.replicaOf.stack: expected a stack reference name org/project/stack"],
     [{ database: { archiveTimeoutSeconds: 900 } }, "database.archiveTimeoutSeconds: expected 30–300 seconds (the RPO is 5 minutes)"],
-    [{ database: { baseBackupSchedule: "daily" } }, "database.baseBackupSchedule: expected a 5-field cron expression such as '0 8 * * 1-5'"],
+    [{ database: { baseBackupSchedule: "daily" } }, "database.baseBackupSchedule: expected a 5-field cron expression such as '0 8 * * 1-5', got 1 field(s) in 'daily'"],
     [{ database: { maxConnections: 100 } }, "database.maxConnections: is 100, but 2 pooler pod(s) × defaultPoolSize 125 + 20 reserved need 270"],
     [{ database: { walRetentionDays: 0 } }, "database.walRetentionDays: Too small: expected number to be >0"],
+    [{ maintenance: { jobRetentionDays: 0 } }, "maintenance.jobRetentionDays: expected at least 1 day (0 would purge jobs as they finish)"],
+    [{ maintenance: { vacuum: "0 25 * * *" } }, "maintenance.vacuum: hour '25' is outside 0-23"],
+    [{ maintenance: { purge: "*/0 * * * *" } }, "maintenance.purge: minute step must be at least 1 in '*/0'"],
+    [{ maintenance: { capacityReport: "0 3 * * SUNDAY" } }, "maintenance.capacityReport: day of week 'SUNDAY' is outside 0-7"],
+    [{ backups: { schedule: "hourly" } }, "backups.schedule: expected a 5-field cron expression such as '0 8 * * 1-5', got 1 field(s) in 'hourly'"],
   ])("refuses %j naming the key", (override, message) => {
     const raw = stackRaw("dr");
     for (const [k, v] of Object.entries(override)) raw[k] = { ...(raw[k] ?? {}), ...v };

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { DATABASE_DEFAULTS } from "../../components/database/builders";
+import { MAINTENANCE_DEFAULTS } from "../../components/database/maintenance";
 import { CLUSTER_DEFAULTS } from "./cluster";
 import { DATABASE_BACKUP_DEFAULTS, OBSERVABILITY_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
 import { COST_DEFAULTS } from "./cost";
@@ -30,6 +31,7 @@ export const PLATFORM_DEFAULTS = {
   processors: PROCESSOR_DEFAULTS,
   database: { port: 5432, ...DATABASE_DEFAULTS },
   failover: { phase: 0 },
+  maintenance: MAINTENANCE_DEFAULTS,
   images: {
     context: "images",
     dockerfile: "images/Dockerfile",

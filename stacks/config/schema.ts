@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { databaseSettingsProblems } from "../../components/database/builders";
 import { clusterSchema } from "./cluster";
+import { cronProblem } from "./cron";
 import { JOB_DURATION_BUCKETS } from "../../components/observability/rules";
 import { observabilitySchema } from "./observability";
 import { costSchema, derivedCostPerSecondUsd, unpricedKeys } from "./cost";
@@ -53,7 +54,10 @@ const resourcesSchema = z
     }
   });
 
-const cronField = z.string().regex(/^(\S+\s+){4}\S+$/, "expected a 5-field cron expression such as '0 8 * * 1-5'");
+const cronField = z.string().superRefine((v, ctx) => {
+  const problem = cronProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const prewarmSchema = z.strictObject({
   /** Shown in the KEDA trigger's name. */
@@ -138,6 +142,17 @@ export const platformSchema = z
           stack: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "expected a stack reference name org/project/stack"),
         })
         .optional(),
+    }),
+    /** Routine database maintenance (a database the program runs): UTC schedules and retention. */
+    maintenance: z.strictObject({
+      heartbeat: cronField,
+      vacuum: cronField,
+      refreshStats: cronField,
+      partitions: cronField,
+      purge: cronField,
+      capacityReport: cronField,
+      jobRetentionDays: z.number().int().min(1, "expected at least 1 day (0 would purge jobs as they finish)"),
+      metricsRetentionMonths: z.number().int().min(1, "expected at least 1 month"),
     }),
     /** Staged failover to this stack (dr): the share of traffic it takes; 100 also promotes its database. */
     failover: z.strictObject({
