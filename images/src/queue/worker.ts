@@ -91,6 +91,8 @@ interface Running {
 
 /** Completion writes a worker keeps in flight at once; its pool has `concurrency + 4` connections. */
 const COMPLETION_WRITES_IN_FLIGHT = 3;
+/** Finished jobs whose outcome is not written yet, beyond which no buffered job starts. */
+const MAX_UNWRITTEN_OUTCOMES = 500;
 /** Claims a worker keeps in flight at once. */
 const CLAIMS_IN_FLIGHT = 2;
 
@@ -293,9 +295,18 @@ export class Worker {
     return have - free < (target * 3) / 4 ? want : 0;
   }
 
-  /** Starts buffered jobs while slots are free. */
+  /**
+   * Starts buffered jobs while slots are free and the outcomes not yet written
+   * stay below a bound: when the database falls behind, the worker slows down
+   * instead of piling up finished jobs a crash would make run again.
+   */
   private dispatch(): void {
-    while (!this.stopped && this.running.size < this.concurrency && this.buffer.length > 0) {
+    while (
+      !this.stopped &&
+      this.running.size < this.concurrency &&
+      this.buffer.length > 0 &&
+      this.held.size - this.running.size < MAX_UNWRITTEN_OUTCOMES
+    ) {
       this.begin(this.buffer.shift()!);
     }
   }
@@ -396,6 +407,8 @@ export class Worker {
       free();
       this.held.delete(job.id);
       this.recording.delete(recording);
+      // An outcome written may be what the next buffered job was waiting for.
+      if (this.buffer.length > 0) this.dispatch();
     });
     this.recording.add(recording);
   }
