@@ -18,6 +18,12 @@ export const CHARTS = {
   cloudnativePg: { chart: "cloudnative-pg", version: "0.29.0", repo: "https://cloudnative-pg.github.io/charts" },
   /** Barman Cloud plugin v0.13.0 (WAL archive and base backups); needs CNPG ≥ 1.26 and cert-manager. */
   barmanCloud: { chart: "plugin-barman-cloud", version: "0.7.0", repo: "https://cloudnative-pg.github.io/charts" },
+  // Monitoring. Versions as last seen in the charts' repositories (the program cannot reach them from here; bump
+  // after reading each chart's changelog).
+  kubePrometheusStack: { chart: "kube-prometheus-stack", version: "88.5.3", repo: "https://prometheus-community.github.io/helm-charts" },
+  loki: { chart: "loki", version: "18.11.0", repo: "https://grafana-community.github.io/helm-charts" },
+  alloy: { chart: "alloy", version: "1.11.1", repo: "https://grafana.github.io/helm-charts" },
+  grafana: { chart: "grafana", version: "12.11.1", repo: "https://grafana-community.github.io/helm-charts" },
 } as const satisfies Record<string, ChartPin>;
 
 /**

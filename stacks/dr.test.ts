@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROCESSOR_NAMES } from "./config";
+import { monitoringChecks, stackRaw } from "./monitoring.shared";
 import { planStack } from "./plan/wholeStack";
 import { commonStackChecks, placementMatchesPools, renderingChecks } from "./stack.shared";
 
@@ -11,6 +12,7 @@ beforeAll(async () => {
 describe("dr stack (EKS, eu-west-1)", () => {
   commonStackChecks(() => plan, /^\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com\//);
   renderingChecks(() => plan);
+  monitoringChecks(() => plan, () => stackRaw("dr"));
   placementMatchesPools(
     () => plan,
     "aws:eks/nodeGroup:NodeGroup",

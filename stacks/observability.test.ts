@@ -6,24 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { createMetrics } from "../images/src/runtime/metrics";
 import { requireTool } from "../images/src/dev/tools";
+import { jobsDashboard, overviewDashboard, promExpressions, sloDashboard } from "../components/observability/dashboards";
 import { EXPORTER_METRICS, metricNames, seriesNames } from "../components/observability/metrics";
-import { ALERTS, ruleFile, ruleGroups, type RuleGroup } from "../components/observability/rules";
-import { ConfigError, parsePlatformConfig, PROJECT } from "./config";
-import { observabilityRuleArgs } from "./config/observability";
+import { alertmanagerConfig, RECEIVERS } from "../components/observability/alertmanager";
+import { ALERTS, burnWindows, ruleFile, ruleGroups, type RuleGroup } from "../components/observability/rules";
+import { ConfigError, parsePlatformConfig } from "./config";
+import { stackRaw } from "./monitoring.shared";
+import { observabilityRoutingArgs, observabilityRuleArgs } from "./config/observability";
 
 const root = join(__dirname, "..");
 const promtoolTests = join(root, "components/observability/promtool");
 const work = mkdtempSync(join(tmpdir(), "obs-rules-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function stackRaw(stack: string): Record<string, unknown> {
-  const doc = parse(readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-  return Object.fromEntries(
-    Object.entries(doc.config)
-      .filter(([k]) => k.startsWith(`${PROJECT}:`))
-      .map(([k, v]) => [k.slice(PROJECT.length + 1), structuredClone(v)]),
-  );
-}
 
 const groupsOf = (stack: string): RuleGroup[] => ruleGroups(observabilityRuleArgs(parsePlatformConfig(stackRaw(stack))));
 const alertsIn = (groups: RuleGroup[]) => groups.flatMap((g) => g.rules.filter((r) => r.alert));
@@ -146,7 +141,7 @@ describe("metric names", () => {
     expect(metricNames('label_replace(100 * foo / bar, "service", "$1", "container", "(.+)")')).toEqual(["bar", "foo"]);
   });
 
-  it("every metric the rules read is exported by the worker, a known exporter or a recording rule", async () => {
+  it("every metric the rules and dashboards read is exported by the worker, a known exporter or a recording rule", async () => {
     const worker = await workerSeries();
     const exporters = new Set<string>(Object.values(EXPORTER_METRICS).flat());
     const groups = groupsOf("prod");
@@ -156,6 +151,12 @@ describe("metric names", () => {
       .flatMap((r) => metricNames(r.expr).map((n) => ({ n, rule: r.record ?? r.alert })))
       .filter(({ n }) => !worker.has(n) && !exporters.has(n) && !recorded.has(n));
     expect(unknown).toEqual([]);
+    const rules = observabilityRuleArgs(parsePlatformConfig(stackRaw("prod")));
+    const dashboards = [overviewDashboard({ services: rules.services.map((x) => x.name), processorNamespace: "processors" }), sloDashboard(burnWindows(rules), 30), jobsDashboard({ services: [], processorNamespace: "processors" })];
+    const unknownOnDashboards = dashboards
+      .flatMap((d) => promExpressions(d).flatMap((e) => metricNames(e).map((n) => ({ n, dashboard: d.title }))))
+      .filter(({ n }) => !worker.has(n) && !exporters.has(n) && !recorded.has(n));
+    expect(unknownOnDashboards).toEqual([]);
     // The worker's metrics the rules depend on really exist under these names.
     for (const n of ["jobs_total", "jobs_dead_total", "job_queue_depth", "job_duration_seconds_bucket", "job_cost_usd", "job_lease_expiries_total", "http_request_duration_seconds_bucket"]) {
       expect(worker.has(n), n).toBe(true);
@@ -169,5 +170,50 @@ describe("metric names", () => {
     const text = await m.registry.getSingleMetricAsString("job_duration_seconds");
     const edges = [...text.matchAll(/le="([^"]+)"/g)].map((x) => x[1]).filter((x) => x !== "+Inf").map(Number);
     expect(edges).toEqual([...JOB_DURATION_BUCKETS]);
+  });
+});
+
+describe("Alertmanager configuration under amtool", () => {
+  let amtool: string;
+  let file: string;
+  beforeAll(() => {
+    amtool = requireTool("amtool");
+    file = join(work, "alertmanager.yaml");
+    writeFileSync(file, stringify(alertmanagerConfig(observabilityRoutingArgs(parsePlatformConfig(stackRaw("prod"))))));
+  });
+  const routes = (...labels: string[]) => {
+    const r = spawnSync(amtool, ["config", "routes", "test", `--config.file=${file}`, ...labels], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout.trim().split(",").sort();
+  };
+
+  it("amtool check-config accepts it", () => {
+    const r = spawnSync(amtool, ["check-config", file], { encoding: "utf8" });
+    expect(r.stdout + r.stderr).toContain("SUCCESS");
+    expect(r.status).toBe(0);
+  });
+
+  it("routes critical alerts to PagerDuty, warnings to Slack, and everything to the email digest", () => {
+    expect(routes("alertname=HighErrorRate", "severity=critical", "service=video-processor", "environment=prod")).toEqual([RECEIVERS.digest, RECEIVERS.pagerduty].sort());
+    expect(routes("alertname=QueueBacklog", "severity=warning", "service=document-processor", "environment=prod")).toEqual([RECEIVERS.digest, RECEIVERS.slack].sort());
+    expect(routes("alertname=Watchdog", "severity=none")).toEqual([RECEIVERS.digest]);
+  });
+
+  it("routes Falco's alerts (falcosidekick's labels) like the rest", () => {
+    const falco = ["source=falco", "rule=Terminal shell in container", "eventsource=syscall", "environment=prod"];
+    expect(routes(...falco, "priority=Critical", "severity=critical")).toEqual([RECEIVERS.digest, RECEIVERS.pagerduty].sort());
+    expect(routes(...falco, "priority=Warning", "severity=warning")).toEqual([RECEIVERS.digest, RECEIVERS.slack].sort());
+    expect(routes(...falco, "priority=Notice", "severity=information")).toEqual([RECEIVERS.digest]);
+  });
+
+  it("groups by alertname and service, inhibits a service's warnings while it has a critical alert, and holds no secret", () => {
+    const cfg = alertmanagerConfig(observabilityRoutingArgs(parsePlatformConfig(stackRaw("prod")))) as any;
+    expect(cfg.route.group_by).toEqual(expect.arrayContaining(["alertname", "service"]));
+    expect(cfg.inhibit_rules).toEqual([{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"', 'service=~".+"'], equal: ["service"] }]);
+    const text = JSON.stringify(cfg);
+    expect(text).toContain("routing_key_file");
+    expect(text).toContain("api_url_file");
+    expect(text).toContain("auth_password_file");
+    expect(text).not.toMatch(/routing_key"|api_url"|auth_password"/);
   });
 });

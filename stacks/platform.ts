@@ -13,7 +13,10 @@ import { WorkloadNamespace } from "../components/namespace";
 import { HTTP_PORT, HTTPS_EGRESS_LABEL, ProcessorService } from "../components/processor";
 import { migrationJobName, migrationJobSpec } from "../components/processor/migration";
 import type { ClusterRequest } from "./cluster";
+import { ADDON_NAMESPACES } from "../components/cluster/addons";
+import { Observability } from "../components/observability";
 import { JOB_TYPE_OF, PROCESSOR_NAMES, type ProcessorName, type StackInputs } from "./config";
+import { observabilityRoutingArgs, observabilityRuleArgs } from "./config/observability";
 
 /** Kubernetes Secret with the jobs database connection; read by processors, the migration and the jobs. */
 export const DATABASE_SECRET = "jobs-database";
@@ -288,6 +291,35 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       tags: awsTags(labels),
     });
   }
+
+  const o = config.observability;
+  new Observability(
+    "monitoring",
+    {
+      namespace: config.monitoringNamespace,
+      agentsNamespace: o.agentsNamespace,
+      labels,
+      environment: inputs.stack,
+      processors: { namespace: config.namespace, services: PROCESSOR_NAMES },
+      alertSenderNamespaces: [ADDON_NAMESPACES.falco],
+      pool: cluster.pools.general,
+      rules: observabilityRuleArgs(config),
+      routing: observabilityRoutingArgs(config),
+      prometheus: o.prometheus,
+      alertmanager: { replicas: o.alertmanager.replicas, storageSize: o.alertmanager.storageSize },
+      loki: {
+        // The same Cloudflare account as the backups; a bucket of its own, written with its own token.
+        accountId: config.backups.accountId,
+        bucket: o.loki.bucket ?? `${config.cluster.name}-logs`,
+        location: o.loki.location,
+        retention: o.loki.retention,
+        storageSize: o.loki.storageSize,
+      },
+      grafana: o.grafana,
+      secrets: secrets.observability,
+    },
+    inCluster,
+  );
 
   return { cloud: cluster.cloud, namespace: ns.name, images, processors, databaseArchive: database?.archive, failover: failoverPlan(config) };
 }

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { monitoringChecks, stackRaw } from "./monitoring.shared";
 import { planStack } from "./plan/wholeStack";
 import { commonStackChecks, placementMatchesPools, renderingChecks } from "./stack.shared";
 
@@ -10,6 +11,7 @@ beforeAll(async () => {
 describe("prod stack (GKE, us-west1)", () => {
   commonStackChecks(() => plan, /^us-west1-docker\.pkg\.dev\/pitchey-prod\//);
   renderingChecks(() => plan);
+  monitoringChecks(() => plan, () => stackRaw("prod"));
   placementMatchesPools(
     () => plan,
     "gcp:container/nodePool:NodePool",

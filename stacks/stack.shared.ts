@@ -63,7 +63,7 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
 
   it("backs the jobs database up hourly into a protected R2 bucket", () => {
     const plan = get();
-    const bucket = plan.ofType("cloudflare:index/r2Bucket:R2Bucket");
+    const bucket = plan.ofType("cloudflare:index/r2Bucket:R2Bucket").filter((b) => b.urn.includes("pitchey:backup:DatabaseBackup"));
     expect(bucket).toHaveLength(1);
     const cron = plan.k8s("CronJob").find((c) => c.metadata.name === "db-backup");
     expect(cron.spec.schedule).toBe("0 * * * *");

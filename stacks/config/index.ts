@@ -18,7 +18,18 @@ export const PROJECT = "pitchey-containers";
  * Config keys that hold secrets; they are read as `Output`s and never enter `PlatformConfig`. The object store
  * token is R2's API token (backups, and results on R2), which no cloud workload identity can stand in for.
  */
-export const SECRET_KEYS = ["databaseUrl", "objectStoreAccessKeyId", "objectStoreSecretAccessKey"] as const;
+export const SECRET_KEYS = [
+  "databaseUrl",
+  "objectStoreAccessKeyId",
+  "objectStoreSecretAccessKey",
+  // Alertmanager's receivers, Grafana's admin, and the R2 token (scoped to the logs bucket) Loki writes with.
+  "pagerdutyRoutingKey",
+  "slackWebhookUrl",
+  "smtpPassword",
+  "grafanaAdminPassword",
+  "logsStoreAccessKeyId",
+  "logsStoreSecretAccessKey",
+] as const;
 
 /** Values every stack starts from before its own file is applied. */
 export const PLATFORM_DEFAULTS = {
@@ -98,6 +109,13 @@ export interface StackInputs {
     readonly databaseUrl: pulumi.Output<string> | undefined;
     /** The R2 API token (backups, and results when they go to R2). */
     readonly objectStore: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
+    readonly observability: {
+      readonly pagerdutyRoutingKey: pulumi.Output<string>;
+      readonly slackWebhookUrl: pulumi.Output<string>;
+      readonly smtpPassword: pulumi.Output<string>;
+      readonly grafanaAdminPassword: pulumi.Output<string>;
+      readonly logsStore: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
+    };
   };
 }
 
@@ -137,5 +155,12 @@ export function loadStackInputs(): StackInputs {
     accessKeyId: cfg.requireSecret("objectStoreAccessKeyId"),
     secretAccessKey: cfg.requireSecret("objectStoreSecretAccessKey"),
   };
-  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: config.database.cidrs ? cfg.requireSecret("databaseUrl") : undefined, objectStore } };
+  const observability = {
+    pagerdutyRoutingKey: cfg.requireSecret("pagerdutyRoutingKey"),
+    slackWebhookUrl: cfg.requireSecret("slackWebhookUrl"),
+    smtpPassword: cfg.requireSecret("smtpPassword"),
+    grafanaAdminPassword: cfg.requireSecret("grafanaAdminPassword"),
+    logsStore: { accessKeyId: cfg.requireSecret("logsStoreAccessKeyId"), secretAccessKey: cfg.requireSecret("logsStoreSecretAccessKey") },
+  };
+  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: config.database.cidrs ? cfg.requireSecret("databaseUrl") : undefined, objectStore, observability } };
 }

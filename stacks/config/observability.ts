@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { AlertRoutingArgs } from "../../components/observability/alertmanager";
 import type { RuleArgs } from "../../components/observability/args";
 import { durationSeconds } from "../../components/observability/rules";
 import { JOB_TYPE_OF, PROCESSOR_NAMES } from "./defaults";
@@ -101,4 +102,10 @@ export function observabilityRuleArgs(config: PlatformConfig): RuleArgs {
     burnRate: config.observability.burnRate,
     runbookBaseUrl: config.observability.runbookBaseUrl,
   };
+}
+
+/** Alertmanager's routing from the stack config; the receivers' secrets travel separately, as files. */
+export function observabilityRoutingArgs(config: PlatformConfig): AlertRoutingArgs {
+  const am = config.observability.alertmanager;
+  return { slackChannel: am.slackChannel, email: am.email, digest: am.digest };
 }

@@ -1,9 +1,9 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { evaluatePlan, type PolicyReport } from "../../policies/src/evaluate";
 import { ConfigError } from "../config";
-import { isKubernetesObject, manifestOf, renderGraph, renderHelmValues, renderKubernetes, summarize } from "./render";
+import { isKubernetesObject, manifestOf, renderGraph, renderHelmValues, renderKubernetes, renderMonitoring, summarize } from "./render";
 import { PriceBookError, priceBook } from "../../components/cost/book";
 import { planCost, renderCostTable } from "./cost";
 import { runPlan } from "./run";
@@ -75,7 +75,12 @@ async function main(): Promise<number> {
   writeTree(join(outDir, "k8s"), k8sFiles);
   writeTree(join(outDir, "helm"), renderHelmValues(plan.resources));
   writeFileSync(join(outDir, "graph.mmd"), renderGraph(plan.resources, plan.dependencies));
-  console.log(`plan: wrote resources.json, k8s/ (${k8sFiles.size} files), helm/, graph.mmd`);
+  const monitoring = renderMonitoring(plan.resources);
+  for (const [file, text] of monitoring) {
+    mkdirSync(dirname(join(outDir, file)), { recursive: true });
+    writeFileSync(join(outDir, file), text);
+  }
+  console.log(`plan: wrote resources.json, k8s/ (${k8sFiles.size} files), helm/, graph.mmd${monitoring.size ? ", prometheus/, alertmanager/, grafana/" : ""}`);
 
   let invalid = 0;
   let unchecked = 0;

@@ -117,3 +117,26 @@ export function summarize(resources: RecordedResource[]): Summary {
   }
   return { byComponent, byProvider, total: custom.length };
 }
+
+/**
+ * What monitoring's consumers read, from the records: `prometheus/rules.yaml` (every PrometheusRule's groups, as
+ * Prometheus loads them), `alertmanager/alertmanager.yaml` (the configuration the chart hands Alertmanager; its
+ * receivers read credentials from files, so it holds none) and `grafana/<uid>.json` (each provisioned dashboard).
+ */
+export function renderMonitoring(resources: RecordedResource[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const groups = resources
+    .filter((r) => r.custom && r.props.kind === "PrometheusRule")
+    .flatMap((r) => ((r.props.spec as { groups?: unknown[] } | undefined)?.groups ?? []) as unknown[]);
+  if (groups.length > 0) out.set("prometheus/rules.yaml", stringify({ groups }, { lineWidth: 0 }));
+  for (const r of resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) {
+    const config = (r.props.values as { alertmanager?: { config?: unknown } } | undefined)?.alertmanager?.config;
+    if (config) out.set("alertmanager/alertmanager.yaml", stringify(config, { lineWidth: 0 }));
+  }
+  for (const r of resources.filter((x) => x.custom && x.props.kind === "ConfigMap")) {
+    const meta = r.props.metadata as { labels?: Record<string, string> } | undefined;
+    if (meta?.labels?.grafana_dashboard !== "1") continue;
+    for (const [file, text] of Object.entries((r.props.data ?? {}) as Record<string, string>)) out.set(`grafana/${file}`, text.endsWith("\n") ? text : `${text}\n`);
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 /**
- * Validates rendered manifests against the Kubernetes (and KEDA) OpenAPI schemas shipped by kubernetes-models, and
+ * Validates rendered manifests against the Kubernetes (KEDA, Prometheus Operator) OpenAPI schemas shipped by kubernetes-models, and
  * the database operator's custom resources against the schemas of the fields the program sets.
  */
 import { DATABASE_SCHEMAS } from "../../components/database/schemas";
@@ -13,6 +13,7 @@ async function load(): Promise<Namespace[]> {
   registry ??= [
     (await import("kubernetes-models")) as unknown as Namespace,
     (await import("@kubernetes-models/keda")) as unknown as Namespace,
+    (await import("@kubernetes-models/prometheus-operator")) as unknown as Namespace,
   ];
   return registry;
 }

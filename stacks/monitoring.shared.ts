@@ -1,0 +1,77 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+import { parse } from "yaml";
+import { ruleGroups } from "../components/observability/rules";
+import { parsePlatformConfig, PROJECT } from "./config";
+import { observabilityRuleArgs } from "./config/observability";
+import { PROCESSOR_NAMES } from "./config/defaults";
+import { renderMonitoring } from "./plan/render";
+import type { planStack } from "./plan/wholeStack";
+
+type Plan = Awaited<ReturnType<typeof planStack>>;
+
+/** A committed stack file's project keys, as `loadStackInputs` hands them to the parser. */
+export function stackRaw(stack: string): Record<string, unknown> {
+  const doc = parse(readFileSync(join(__dirname, "..", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  return Object.fromEntries(
+    Object.entries(doc.config)
+      .filter(([k]) => k.startsWith(`${PROJECT}:`))
+      .map(([k, v]) => [k.slice(PROJECT.length + 1), structuredClone(v)]),
+  );
+}
+
+/** What every stack's plan must show of its monitoring: rules, scrapes, releases, secrets kept out of sight. */
+export function monitoringChecks(get: () => Plan, raw: () => Record<string, unknown>): void {
+  it("installs the rules generated from its own config as one PrometheusRule, and renders them as a rule file", () => {
+    const [rule] = get().k8s("PrometheusRule");
+    expect(rule.metadata.namespace).toBe("monitoring");
+    expect(rule.spec.groups).toEqual(JSON.parse(JSON.stringify(ruleGroups(observabilityRuleArgs(parsePlatformConfig(raw()))))));
+    const file = parse(renderMonitoring(get().resources).get("prometheus/rules.yaml")!);
+    expect(file.groups).toEqual(rule.spec.groups);
+  });
+
+  it("scrapes every processor with a PodMonitor on the `metrics` port, job named after the service", () => {
+    const monitors = get().k8s("PodMonitor");
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual([...PROCESSOR_NAMES].sort());
+    for (const m of monitors) {
+      expect(m.metadata.namespace).toBe("processors");
+      expect(m.spec.jobLabel).toBe("app.kubernetes.io/name");
+      expect(m.spec.podMetricsEndpoints[0].port).toBe("metrics");
+    }
+  });
+
+  it("pins the four monitoring charts and renders Alertmanager's config and three dashboards", () => {
+    const releases = get().ofType("kubernetes:helm.sh/v3:Release").map((r) => r.props as any);
+    for (const name of ["kube-prometheus-stack", "loki", "alloy", "grafana"]) {
+      const r = releases.find((x) => x.name === name);
+      expect(r, name).toBeDefined();
+      expect(r.version, name).toMatch(/^\d+\.\d+\.\d+$/);
+    }
+    const files = renderMonitoring(get().resources);
+    expect([...files.keys()].sort()).toEqual(["alertmanager/alertmanager.yaml", "grafana/pitchey-jobs.json", "grafana/pitchey-overview.json", "grafana/pitchey-slo.json", "prometheus/rules.yaml"]);
+  });
+
+  it("keeps the receivers' keys, Grafana's password and the logs token out of the plan", () => {
+    const secrets = get().k8s("Secret").filter((s) => ["alertmanager-receivers", "grafana-admin", "loki-object-store"].includes(s.metadata.name));
+    expect(secrets).toHaveLength(3);
+    for (const s of secrets) for (const v of Object.values(s.stringData)) expect(v).toBe("[secret]");
+    const am = renderMonitoring(get().resources).get("alertmanager/alertmanager.yaml")!;
+    expect(am).toContain("routing_key_file: /etc/alertmanager/secrets/alertmanager-receivers/pagerduty-routing-key");
+  });
+
+  it("puts monitoring under PSA restricted and its node agents in their own privileged namespace, both default-deny", () => {
+    const ns = get().k8s("Namespace");
+    expect(ns.find((n) => n.metadata.name === "monitoring").metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    expect(ns.find((n) => n.metadata.name === "monitoring-agents").metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
+    const deny = get().k8s("NetworkPolicy").filter((p) => p.metadata.name === "default-deny").map((p) => p.metadata.namespace);
+    expect(deny).toEqual(expect.arrayContaining(["monitoring", "monitoring-agents"]));
+  });
+
+  it("stores logs in a bucket of the stack's own, with a lifecycle", () => {
+    const bucket = get().ofType("cloudflare:index/r2Bucket:R2Bucket").find((b) => String(b.props.name).endsWith("-logs"));
+    expect(bucket).toBeDefined();
+    const lifecycle = get().ofType("cloudflare:index/r2BucketLifecycle:R2BucketLifecycle").find((l) => l.props.bucketName === bucket!.props.name);
+    expect(lifecycle).toBeDefined();
+  });
+}
