@@ -24,15 +24,15 @@ export function stackRaw(stack: string): Record<string, unknown> {
 /** What every stack's plan must show of its monitoring: rules, scrapes, releases, secrets kept out of sight. */
 export function monitoringChecks(get: () => Plan, raw: () => Record<string, unknown>): void {
   it("installs the rules generated from its own config as one PrometheusRule, and renders them as a rule file", () => {
-    const [rule] = get().k8s("PrometheusRule");
+    const rule = get().k8s("PrometheusRule").find((r) => r.metadata.name === "pitchey-platform");
     expect(rule.metadata.namespace).toBe("monitoring");
     expect(rule.spec.groups).toEqual(JSON.parse(JSON.stringify(ruleGroups(observabilityRuleArgs(parsePlatformConfig(raw()))))));
     const file = parse(renderMonitoring(get().resources).get("prometheus/rules.yaml")!);
-    expect(file.groups).toEqual(rule.spec.groups);
+    expect(file.groups).toEqual(get().k8s("PrometheusRule").flatMap((r) => r.spec.groups));
   });
 
   it("scrapes every processor with a PodMonitor on the `metrics` port, job named after the service", () => {
-    const monitors = get().k8s("PodMonitor");
+    const monitors = get().k8s("PodMonitor").filter((m) => m.metadata.namespace === "processors");
     expect(monitors.map((m) => m.metadata.name).sort()).toEqual([...PROCESSOR_NAMES].sort());
     for (const m of monitors) {
       expect(m.metadata.namespace).toBe("processors");

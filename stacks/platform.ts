@@ -301,6 +301,13 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       labels,
       environment: inputs.stack,
       processors: { namespace: config.namespace, services: PROCESSOR_NAMES },
+      // CloudNativePG's instance exporter (connections, settings) and PgBouncer's, when the database is the program's.
+      exporters: managed
+        ? [
+            { name: "jobs-db", namespace: DATABASE_NAMESPACE, matchLabels: { "cnpg.io/cluster": DATABASE_CLUSTER }, port: { name: "metrics", number: 9187 } },
+            { name: "jobs-db-pooler", namespace: DATABASE_NAMESPACE, matchLabels: { "cnpg.io/poolerName": poolerName(DATABASE_CLUSTER) }, port: { name: "metrics", number: 9127 } },
+          ]
+        : [],
       alertSenderNamespaces: [ADDON_NAMESPACES.falco],
       pool: cluster.pools.general,
       rules: observabilityRuleArgs(config),

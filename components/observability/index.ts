@@ -25,6 +25,15 @@ export const LOKI_SCHEMA_FROM = "2026-01-01";
 /** Port name and number the processors serve `/metrics` on; PodMonitors scrape by name. */
 export const METRICS_PORT = { name: "metrics", number: 9090 } as const;
 
+/** Pods outside the processors that export metrics Prometheus should scrape. */
+export interface ScrapedExporter {
+  /** PodMonitor name, also the `job` label. */
+  readonly name: string;
+  readonly namespace: string;
+  readonly matchLabels: Readonly<Record<string, string>>;
+  readonly port: { readonly name: string; readonly number: number };
+}
+
 export interface ObservabilitySecrets {
   readonly pagerdutyRoutingKey: pulumi.Input<string>;
   readonly slackWebhookUrl: pulumi.Input<string>;
@@ -46,6 +55,11 @@ export interface ObservabilityArgs {
   readonly processors: { readonly namespace: string; readonly services: readonly string[] };
   /** Port the processors serve `/metrics` on. Default: `metrics` / 9090. */
   readonly metricsPort?: { readonly name: string; readonly number: number };
+  /**
+   * Other exporters to scrape (the database's instances and pooler): a PodMonitor each, and a NetworkPolicy flow
+   * from Prometheus to their port. Default: none.
+   */
+  readonly exporters?: readonly ScrapedExporter[];
   /** Namespaces allowed to post alerts to Alertmanager (Falco). Default: none. */
   readonly alertSenderNamespaces?: readonly string[];
   /** Where monitoring runs (the general pool). */
@@ -158,7 +172,7 @@ export class Observability extends pulumi.ComponentResource {
         processorNamespace: args.processors.namespace,
         metricsPort: metricsPort.number,
         alertSenderNamespaces: args.alertSenderNamespaces ?? [],
-        exporterTargets: [],
+        exporterTargets: (args.exporters ?? []).map((e) => ({ namespace: e.namespace, ports: [e.port.number] })),
       }),
     )) {
       new k8s.networking.v1.NetworkPolicy(`${name}-${policy}`, { metadata: meta(policy), spec }, inNs);
@@ -234,6 +248,19 @@ export class Observability extends pulumi.ComponentResource {
           kind: "PodMonitor",
           metadata: { name: service, namespace: args.processors.namespace, labels },
           spec: podMonitorSpec(service, metricsPort.name, args.prometheus.scrapeInterval),
+        },
+        afterCrds,
+      );
+    }
+
+    for (const e of args.exporters ?? []) {
+      new k8s.apiextensions.CustomResource(
+        `${name}-podmonitor-${e.name}`,
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "PodMonitor",
+          metadata: { name: e.name, namespace: e.namespace, labels },
+          spec: { selector: { matchLabels: { ...e.matchLabels } }, podMetricsEndpoints: [{ port: e.port.name, path: "/metrics", interval: args.prometheus.scrapeInterval }] },
         },
         afterCrds,
       );
