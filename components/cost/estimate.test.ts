@@ -175,3 +175,19 @@ describe("the price book", () => {
     expect(() => parsePriceBook({ ...bookData, currency: "EUR" })).toThrow(/currency: the price book is priced in USD/);
   });
 });
+
+describe("estimateCost: volumes", () => {
+  it("prices a CloudNativePG cluster's data and WAL volumes per instance on its StorageClass's disk type", () => {
+    const e = estimateCost(
+      [
+        ...gkeStack(),
+        rec("kubernetes:storage.k8s.io/v1:StorageClass", "ssd", { metadata: { name: "jobs-db-ssd" }, parameters: { type: "pd-ssd" } }),
+        rec("kubernetes:postgresql.cnpg.io/v1:Cluster", "jobs-db", { spec: { instances: 3, storage: { size: "50Gi", storageClass: "jobs-db-ssd" }, walStorage: { size: "10Gi" } } }),
+      ],
+      priceBook(),
+      TODAY,
+    );
+    // 3 × (50 + 10) GiB of pd-ssd at $0.17 per GB-month.
+    expect(item(e, /PostgreSQL volumes/).monthly.ceiling).toBeCloseTo(3 * 60 * 0.17, 6);
+  });
+});

@@ -316,21 +316,30 @@ class Estimator {
           if (s) this.add(r, "cloud load balancer for a LoadBalancer Service", s.unit, { floor: 1, ceiling: 1 }, s.price);
           break;
         }
-        case "kubernetes:core/v1:PersistentVolumeClaim": {
-          const gb = parseQuantity(p.spec?.resources?.requests?.storage) / 2 ** 30;
-          const diskType = this.cloud === "aws" ? "gp3" : "pd-balanced";
-          const region = this.cloud ? this.regions[this.cloud] : undefined;
-          const d = this.cloud && region ? this.book.disk(this.cloud, region, diskType) : undefined;
-          if (!d || !Number.isFinite(gb)) this.skip(r, "a volume claim whose size or disk price is unknown");
-          else this.add(r, `persistent volume (${diskType})`, "GB-month", { floor: gb, ceiling: gb }, this.perHour(d.perGbMonth));
+        case "kubernetes:core/v1:PersistentVolumeClaim":
+          this.volumes(r, "persistent volume", [p.spec?.resources?.requests?.storage], 1, p.spec?.storageClassName);
           break;
-        }
+        case "kubernetes:postgresql.cnpg.io/v1:Cluster":
+          // Each instance claims its data volume and, when set, its WAL volume.
+          this.volumes(r, "PostgreSQL volumes (data + WAL per instance)", [p.spec?.storage?.size, p.spec?.walStorage?.size], Number(p.spec?.instances ?? 1), p.spec?.storage?.storageClass);
+          break;
         case "aws:eks/nodeGroup:NodeGroup":
           break;
         default:
           if (!freeReason(r.type)) this.skip(r, "the estimator has no price for this resource type");
       }
     }
+  }
+
+  /** Volumes of `sizes` (quantities) times `copies`, on the disk type their StorageClass provisions (the cloud's default otherwise). */
+  private volumes(r: CostRecord, what: string, sizes: unknown[], copies: number, storageClass?: string): void {
+    const sc = this.records.find((x) => x.type === "kubernetes:storage.k8s.io/v1:StorageClass" && (x.props.metadata?.name ?? x.name) === storageClass);
+    const diskType = String(sc?.props.parameters?.type ?? (this.cloud === "aws" ? "gp3" : "pd-balanced"));
+    const region = this.cloud ? this.regions[this.cloud] : undefined;
+    const d = this.cloud && region ? this.book.disk(this.cloud, region, diskType) : undefined;
+    const gb = sizes.filter((q) => q !== undefined).reduce<number>((n, q) => n + parseQuantity(q) / 2 ** 30, 0) * copies;
+    if (!d || !Number.isFinite(gb) || gb === 0) this.skip(r, `volumes whose size or disk price (${diskType}) is unknown`);
+    else this.add(r, `${what}, ${diskType}`, "GB-month", { floor: gb, ceiling: gb }, this.perHour(d.perGbMonth));
   }
 
   /** A quantity the plan cannot see, taken from the book's stated assumptions. */
