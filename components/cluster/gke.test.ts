@@ -17,7 +17,7 @@ beforeAll(async () => {
   await settle();
 }, 60_000);
 
-const pool = (name: string) => one(mocks.resources, POOL, `prod-${name}`).props as Record<string, any>;
+const pool = (name: string) => one(mocks.resources, POOL, `prod-pools-${name}`).props as Record<string, any>;
 
 describe("GKE cluster (prod)", () => {
   it("creates only GCP and Kubernetes resources", () => {
@@ -59,14 +59,14 @@ describe("GKE cluster (prod)", () => {
   });
 
   it("has a subnet with pod and service ranges, private Google access and Cloud NAT, and opens only the control plane's webhook ports", () => {
-    const s = one(mocks.resources, "gcp:compute/subnetwork:Subnetwork", "prod-nodes").props as Record<string, any>;
+    const s = one(mocks.resources, "gcp:compute/subnetwork:Subnetwork", "prod-network-nodes").props as Record<string, any>;
     expect(s.ipCidrRange).toBe("10.10.0.0/20");
     expect(s.secondaryIpRanges).toEqual([
       { rangeName: "pods", ipCidrRange: "10.20.0.0/14" },
       { rangeName: "services", ipCidrRange: "10.30.0.0/20" },
     ]);
     expect(s.privateIpGoogleAccess).toBe(true);
-    expect(one(mocks.resources, "gcp:compute/routerNat:RouterNat", "prod-nat").props.sourceSubnetworkIpRangesToNat).toBe(
+    expect(one(mocks.resources, "gcp:compute/routerNat:RouterNat", "prod-network-nat").props.sourceSubnetworkIpRangesToNat).toBe(
       "ALL_SUBNETWORKS_ALL_IP_RANGES",
     );
     const rules = ofType(mocks.resources, "gcp:compute/firewall:Firewall").map((r) => r.props as Record<string, any>);
@@ -120,19 +120,19 @@ describe("GKE cluster (prod)", () => {
 
   it("binds each processor's ServiceAccount to its own Google account with bucket roles only", async () => {
     for (const name of PROCESSOR_NAMES) {
-      const binding = one(mocks.resources, "gcp:serviceaccount/iAMMember:IAMMember", `prod-wi-${name}-binding`).props;
+      const binding = one(mocks.resources, "gcp:serviceaccount/iAMMember:IAMMember", `prod-identities-wi-${name}-binding`).props;
       expect(binding.role).toBe("roles/iam.workloadIdentityUser");
       expect(binding.member).toBe(`serviceAccount:pitchey-prod.svc.id.goog[processors/${name}]`);
-      const gsa = one(mocks.resources, "gcp:serviceaccount/account:Account", `prod-wi-${name}`).props;
+      const gsa = one(mocks.resources, "gcp:serviceaccount/account:Account", `prod-identities-wi-${name}`).props;
       expect(binding.serviceAccountId).toContain(gsa.accountId);
       expect(await resolve(gke.serviceAccountAnnotations(name))).toEqual({
         "iam.gke.io/gcp-service-account": `${gsa.accountId}@pitchey-prod.iam.gserviceaccount.com`,
       });
-      const results = one(mocks.resources, "gcp:storage/bucketIAMMember:BucketIAMMember", `prod-wi-${name}-results-bucket`).props;
+      const results = one(mocks.resources, "gcp:storage/bucketIAMMember:BucketIAMMember", `prod-identities-wi-${name}-results-bucket`).props;
       expect(results).toMatchObject({ bucket: "pitchey-prod-results", role: "roles/storage.objectUser" });
     }
     const backups = ofType(mocks.resources, "gcp:storage/bucketIAMMember:BucketIAMMember").filter((r) => r.name.endsWith("backups-bucket"));
-    expect(backups.map((r) => [r.name, r.props.role])).toEqual([["prod-wi-document-processor-backups-bucket", "roles/storage.objectCreator"]]);
+    expect(backups.map((r) => [r.name, r.props.role])).toEqual([["prod-identities-wi-document-processor-backups-bucket", "roles/storage.objectCreator"]]);
     expect(() => gke.serviceAccountAnnotations("falco")).toThrow(/no identity for "falco"/);
     // No keys: Workload Identity needs none, and none is minted.
     expect(ofType(mocks.resources, "gcp:serviceaccount/key:Key")).toHaveLength(0);
@@ -208,5 +208,15 @@ describe("GKE cluster (prod)", () => {
         expect(admits(spec, node.labels) && node.taints.every((t) => tolerates(spec.tolerations, t)), `${name} stays off ${other}`).toBe(false);
       }
     }
+  });
+
+  it("keeps, through aliases, the URNs its parts' resources had when the cluster declared them itself", () => {
+    const parts = new Set(
+      mocks.resources.filter((r) => /^pitchey:(cluster:(GcpNetwork|GkeNodePools|GkeWorkloadIdentities)|runtime-security:Falco)$/.test(r.type)).map((r) => r.urn),
+    );
+    const moved = mocks.resources.filter((r) => r.parent && parts.has(r.parent));
+    expect(moved.length).toBeGreaterThan(20);
+    const former = /^urn:pulumi:prod::pitchey-containers::pitchey:cluster:GkeCluster\$[^$]+::prod-/;
+    for (const r of moved) expect((r.aliases ?? []).filter((u) => former.test(u)), r.name).toHaveLength(1);
   });
 });

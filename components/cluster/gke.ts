@@ -3,35 +3,23 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gcpLabels, type LabelContext } from "../labels";
 import { RuntimeSecurity } from "../runtime-security";
-import { bucketFor, identityLookup, missingBucketGrants } from "./args";
-import { GKE_SANDBOX_RUNTIME_CLASS, resolveGkeClusterArgs, type GkeClusterArgs, type ResolvedGkeClusterArgs, type ResolvedGkeNodePool } from "./gke-args";
-import { createGcpNetwork, GKE_RANGES, type GcpNetwork } from "./gke-network";
+import { GKE_SANDBOX_RUNTIME_CLASS, resolveGkeClusterArgs, type GkeClusterArgs, type ResolvedGkeClusterArgs } from "./gke-args";
+import { gcpAccountId, GkeWorkloadIdentities } from "./gke-identities";
+import { GcpNetwork, GKE_RANGES } from "./gke-network";
+import { GkeNodePools } from "./gke-pools";
 import { gkeKubeconfig } from "./kubeconfig";
-import { cloudTaintEffect, declaredPoolLabels, poolResourceName, poolScheduling } from "./scheduling";
+import { poolScheduling } from "./scheduling";
 import { POOL_NAMES, type ClusterFacts, type PoolName, type PoolScheduling } from "./types";
 
+export * from "./gke-identities";
+export * from "./gke-network";
+export * from "./gke-pools";
 
 /** GCP's longest rotation period compliance asks of a customer-managed key: 90 days. */
 export const KMS_ROTATION_PERIOD = `${90 * 86400}s`;
 
 /** GKE's predefined role with exactly what a node needs to log, report metrics and run GKE's agents. */
 export const GKE_NODE_ROLE = "roles/container.defaultNodeServiceAccount";
-
-/** What each workload access grants on its bucket; registry pulls are the node's, not the workload's. */
-export const GKE_BUCKET_ROLES = {
-  "results-bucket": "roles/storage.objectUser",
-  // Backups are written, never rewritten: without delete or overwrite a compromised pod cannot erase them.
-  "backups-bucket": "roles/storage.objectCreator",
-} as const;
-
-/** A GCP service account id: 6–30 characters, lowercase, starting with a letter. */
-export function gcpAccountId(prefix: string, name: string): string {
-  return `${prefix}-${name}`.slice(0, 30).replace(/-+$/, "");
-}
-
-export function workloadIdentityMember(project: string, namespace: string, name: string): string {
-  return `serviceAccount:${project}.svc.id.goog[${namespace}/${name}]`;
-}
 
 export interface GkeClusterInputs {
   /** Cloud KMS key that encrypts Kubernetes Secrets at the application layer. */
@@ -82,67 +70,6 @@ export function gkeClusterArgs(cfg: ResolvedGkeClusterArgs, ctx: LabelContext, i
     clusterAutoscaling: { enabled: false, autoscalingProfile: cfg.autoscalingProfile },
     resourceLabels: gcpLabels(ctx),
     deletionProtection: cfg.deletionProtection,
-  };
-}
-
-export interface GkeNodePoolInputs {
-  readonly cluster: pulumi.Input<string>;
-  readonly nodeServiceAccount: pulumi.Input<string>;
-  readonly ctx: LabelContext;
-}
-
-/** A pool's autoscaling bounds: totals across the region's zones, as the playbook counts nodes. */
-function gkeAutoscaling(pool: PoolName, p: ResolvedGkeNodePool): gcp.types.input.container.NodePoolAutoscaling {
-  return {
-    totalMinNodeCount: p.minNodes,
-    totalMaxNodeCount: p.maxNodes,
-    // Spot capacity comes from whichever zone has it; on-demand pools stay spread for zone failures.
-    locationPolicy: pool === "spot" ? "ANY" : "BALANCED",
-  };
-}
-
-export function gkeNodePoolArgs(pool: PoolName, cfg: ResolvedGkeClusterArgs, i: GkeNodePoolInputs): gcp.container.NodePoolArgs {
-  const p = cfg.nodePools[pool];
-  const scheduling = poolScheduling("gcp", pool, cfg.name);
-  // GKE taints sandbox pools itself; declaring that taint again is rejected.
-  const taints = pool === "sandbox" ? [] : scheduling.taints;
-  const sharing =
-    p.gpuTimeSlicingReplicas > 1
-      ? { gpuSharingConfig: { gpuSharingStrategy: "TIME_SHARING", maxSharedClientsPerGpu: p.gpuTimeSlicingReplicas } }
-      : {};
-  return {
-    name: poolResourceName("gcp", cfg.name, pool),
-    project: cfg.project,
-    location: cfg.region,
-    cluster: i.cluster,
-    ...(p.zones.length > 0 ? { nodeLocations: [...p.zones] } : {}),
-    initialNodeCount: p.minNodes > 0 ? 1 : 0,
-    autoscaling: gkeAutoscaling(pool, p),
-    management: { autoRepair: true, autoUpgrade: true },
-    upgradeSettings: { strategy: "SURGE", maxSurge: 1, maxUnavailable: 0 },
-    nodeConfig: {
-      machineType: p.machineType,
-      diskSizeGb: p.diskSizeGb,
-      diskType: "pd-balanced",
-      imageType: "COS_CONTAINERD",
-      serviceAccount: i.nodeServiceAccount,
-      oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
-      labels: declaredPoolLabels("gcp", pool),
-      taints: taints.map((t) => ({ key: t.key, value: t.value, effect: cloudTaintEffect(t.effect) })),
-      resourceLabels: { ...gcpLabels(i.ctx), pool },
-      metadata: { "disable-legacy-endpoints": "true" },
-      shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
-      workloadMetadataConfig: { mode: "GKE_METADATA" },
-      ...(pool === "spot" ? { spot: true } : {}),
-      ...(pool === "gpu" && p.gpuType && p.gpuCount > 0
-        ? {
-            guestAccelerators: [
-              { type: p.gpuType, count: p.gpuCount, gpuDriverInstallationConfig: { gpuDriverVersion: "LATEST" }, ...sharing },
-            ],
-          }
-        : {}),
-      ...(pool === "sandbox" ? { sandboxConfig: { sandboxType: "gvisor" } } : {}),
-    },
   };
 }
 
@@ -204,7 +131,8 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
     );
     const o = { parent: this, provider: gcpProvider };
 
-    this.network = createGcpNetwork(name, cfg, project, o);
+    const moved = { parent: this, prefix: name };
+    this.network = new GcpNetwork(`${name}-network`, { cluster: cfg, movedFrom: moved }, o);
 
     const nodeSa = new gcp.serviceaccount.Account(
       `${name}-nodes-sa`,
@@ -264,49 +192,20 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
       { ...o, dependsOn: [this.network.nat, nodeSaRole, keyGrant], ignoreChanges: ["nodeConfig", "initialNodeCount"] },
     );
 
-    const nodePools: Partial<Record<PoolName, gcp.container.NodePool>> = {};
-    for (const pool of POOL_NAMES) {
-      // A pool bounded at zero nodes would never schedule anything; leaving it out keeps the plan honest.
-      if (cfg.nodePools[pool].maxNodes === 0) continue;
-      nodePools[pool] = new gcp.container.NodePool(
-        `${name}-${pool}`,
-        gkeNodePoolArgs(pool, cfg, { cluster: this.cluster.name, nodeServiceAccount: nodeSa.email, ctx: a.labels }),
-        { ...o, dependsOn: [pull], ignoreChanges: ["initialNodeCount", "nodeCount"] },
-      );
-    }
+    const nodePools = new GkeNodePools(
+      `${name}-pools`,
+      { cluster: cfg, clusterName: this.cluster.name, nodeServiceAccount: nodeSa.email, dependsOn: [pull], movedFrom: moved },
+      o,
+    ).pools;
     this.nodePools = nodePools;
 
-    for (const warning of missingBucketGrants(a)) pulumi.log.warn(warning, this);
-    const identities = new Map<string, gcp.serviceaccount.Account>();
-    for (const w of a.workloads) {
-      const gsa = new gcp.serviceaccount.Account(
-        `${name}-wi-${w.name}`,
-        { accountId: gcpAccountId("wi", w.name), project, displayName: `${w.namespace}/${w.name} (Workload Identity)` },
-        o,
-      );
-      new gcp.serviceaccount.IAMMember(
-        `${name}-wi-${w.name}-binding`,
-        {
-          serviceAccountId: gsa.name,
-          role: "roles/iam.workloadIdentityUser",
-          member: workloadIdentityMember(project, w.namespace, w.name),
-        },
-        // The `<project>.svc.id.goog` pool exists only once a cluster with Workload Identity does.
-        { ...o, dependsOn: [this.cluster] },
-      );
-      for (const access of w.access) {
-        const bucket = bucketFor(a, access);
-        if (!bucket) continue;
-        new gcp.storage.BucketIAMMember(
-          `${name}-wi-${w.name}-${access}`,
-          { bucket, role: GKE_BUCKET_ROLES[access], member: gsa.member },
-          o,
-        );
-      }
-      identities.set(w.name, gsa);
-    }
-    this.identities = identities;
-    this.lookup = identityLookup("GkeCluster.serviceAccountAnnotations", identities);
+    const identities = new GkeWorkloadIdentities(
+      `${name}-identities`,
+      { cluster: a, project, dependsOn: [this.cluster], movedFrom: moved },
+      o,
+    );
+    this.identities = identities.accounts;
+    this.lookup = identities.lookup;
 
     const kubeconfig = pulumi
       .all([this.cluster.endpoint, this.cluster.masterAuth])
