@@ -10,6 +10,7 @@ const AREAS: Record<Area, string> = {
     "supply-chain": "Registry and supply chain",
     edge: "Edge (Cloudflare)",
     cost: "Cost",
+    observability: "Observability",
     completeness: "Stack-level completeness",
 };
 

@@ -15,6 +15,7 @@ import * as cloudflare from "./edge/cloudflare";
 import * as tags from "./cost/tags";
 import * as budget from "./cost/budget";
 import * as completeness from "./completeness/stack";
+import * as monitoring from "./observability/monitoring";
 
 /** Every policy in the pack, in documentation order. The pack entry point and the offline evaluator both use this list. */
 export const allPolicies: readonly PackPolicy[] = [
@@ -109,6 +110,9 @@ export const allPolicies: readonly PackPolicy[] = [
     budget.costPerJob,
     completeness.processorScaledObject,
     completeness.alertRunbook,
+    monitoring.alertSeverity,
+    monitoring.lokiBucketPrivate,
+    monitoring.grafanaNoAnonymousAdmin,
     completeness.databaseBackups,
     completeness.runtimeClassDeclared,
     completeness.serviceSelectsPods,

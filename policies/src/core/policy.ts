@@ -17,6 +17,7 @@ export type Area =
     | "supply-chain"
     | "edge"
     | "cost"
+    | "observability"
     | "completeness";
 
 /** What the docs and the CLI need to explain a policy to the person who tripped it. */

@@ -215,11 +215,37 @@ export function prometheusRule(): Mutable {
                 name: "container_health",
                 rules: [
                     { record: "job:queue_depth:max", expr: "max(job_queue_depth)" },
-                    { alert: "QueueBacklog", expr: "job_queue_depth > 500", for: "10m", annotations: { summary: "backlog", runbook_url: "https://github.com/pitchey/pitchey-containers/blob/main/docs/runbooks/queue-backlog.md" } },
+                    { alert: "QueueBacklog", expr: "job_queue_depth > 500", for: "10m", labels: { severity: "warning" }, annotations: { summary: "backlog", description: "queue over 500", runbook_url: "https://github.com/pitchey/pitchey-containers/blob/main/docs/runbooks/queue-backlog.md" } },
                 ],
             }],
         },
     });
+}
+
+/** Loki on an R2 bucket with a lifecycle, and Grafana with its admin from a Secret. */
+export function logsAndDashboards(): Mutable[] {
+    return [
+        res("kubernetes:helm.sh/v3:Release", "monitoring-loki", {
+            name: "loki",
+            chart: "loki",
+            version: "18.11.0",
+            namespace: "monitoring",
+            values: { loki: { storage: { type: "s3", bucketNames: { chunks: "pitchey-logs", ruler: "pitchey-logs", admin: "pitchey-logs" } } } },
+        }),
+        res("cloudflare:index/r2Bucket:R2Bucket", "logs-bucket", { accountId: "acc", name: "pitchey-logs", location: "wnam" }),
+        res("cloudflare:index/r2BucketLifecycle:R2BucketLifecycle", "logs-lifecycle", {
+            accountId: "acc",
+            bucketName: "pitchey-logs",
+            rules: [{ id: "expire", enabled: true, conditions: { prefix: "" }, deleteObjectsTransition: { condition: { type: "Age", maxAge: 37 * 86400 } } }],
+        }),
+        res("kubernetes:helm.sh/v3:Release", "monitoring-grafana", {
+            name: "grafana",
+            chart: "grafana",
+            version: "12.11.1",
+            namespace: "monitoring",
+            values: { admin: { existingSecret: "grafana-admin" }, "grafana.ini": { "auth.anonymous": { enabled: false } } },
+        }),
+    ];
 }
 
 /* Clusters and pools */
@@ -512,6 +538,8 @@ export function compliantStack(): Mutable[] {
         ...ingressController(),
         networkPolicies("ingress-nginx")[0],
         prometheusRule(),
+        ...logsAndDashboards(),
+        networkPolicies("monitoring")[0],
         gkeCluster(),
         ...(["general", "spot", "gpu", "sandbox"] as Pool[]).map(gkePool),
         eksCluster(),

@@ -6,8 +6,9 @@ import { storageCases } from "./storage";
 import { clusterCases } from "./clusters";
 import { platformCases } from "./platform";
 import { costCases } from "./cost";
+import { observabilityCases } from "./observability";
 
-export const allCases: Record<string, Case[]> = { ...workloadCases, ...networkCases, ...storageCases, ...clusterCases, ...platformCases, ...costCases };
+export const allCases: Record<string, Case[]> = { ...workloadCases, ...networkCases, ...storageCases, ...clusterCases, ...platformCases, ...costCases, ...observabilityCases };
 
 /**
  * Defects chosen so that they do not undo one another when applied to one stack

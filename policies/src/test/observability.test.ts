@@ -1,0 +1,4 @@
+import { describePolicies } from "./harness";
+import { observabilityCases } from "./cases/observability";
+
+describePolicies(observabilityCases);
