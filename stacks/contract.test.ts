@@ -5,21 +5,46 @@ import { backupCronJobSpec, r2Endpoint } from "../components/backup/builders";
 import type { PoolScheduling } from "../components/cluster/types";
 import { deploymentSpec } from "../components/processor/builders";
 import { JOB_TYPE_OF, parsePlatformConfig } from "./config";
+import { parseQuantity } from "./config/quantity";
 
 /**
  * The env the manifests set is the contract with the worker and backup commands: resolve it as the kubelet would
  * and parse it with the commands' own parsers, so a renamed or misspelt variable fails here, not in production.
  */
-type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { key: string }; fieldRef?: { fieldPath: string } } };
-function resolve(env: EnvVar[]): NodeJS.ProcessEnv {
-  const fromSecret: Record<string, string> = {
-    DATABASE_URL: "postgres://worker:pw@db.internal:5432/jobs",
-    AWS_ACCESS_KEY_ID: "key-id",
-    AWS_SECRET_ACCESS_KEY: "secret",
-  };
-  return Object.fromEntries(
-    env.map((e) => [e.name, e.value ?? (e.valueFrom?.secretKeyRef ? fromSecret[e.valueFrom.secretKeyRef.key] : "video-processor-7d9f-abcde")]),
+const SECRET_DATA: Record<string, Record<string, string>> = {
+  "jobs-database": { DATABASE_URL: "postgres://worker:pw@db.internal:5432/jobs" },
+  "object-store": { AWS_ACCESS_KEY_ID: "key-id", AWS_SECRET_ACCESS_KEY: "secret" },
+};
+
+/**
+ * The container's environment and files as the kubelet would give them: values, field and resource references,
+ * and the projected keys of Secret volumes at their mount paths. A secretKeyRef in env is refused outright.
+ */
+function kubelet(pod: any): { env: NodeJS.ProcessEnv; readSecret: (path: string) => string } {
+  const c = pod.containers[0];
+  const files = new Map<string, string>();
+  for (const m of c.volumeMounts ?? []) {
+    const v = pod.volumes.find((x: any) => x.name === m.name);
+    if (!v?.secret) continue;
+    for (const item of v.secret.items) files.set(`${m.mountPath}/${item.path}`, `${SECRET_DATA[v.secret.secretName][item.key]}\n`);
+  }
+  const limits: Record<string, string> = { "limits.cpu": String(parseQuantity(c.resources.limits.cpu) * 1000), "limits.memory": String(parseQuantity(c.resources.limits.memory)) };
+  const env = Object.fromEntries(
+    (c.env as any[]).map((e) => {
+      if (e.valueFrom?.secretKeyRef) throw new Error(`${e.name} is a secret in the environment`);
+      if (e.valueFrom?.resourceFieldRef) return [e.name, limits[e.valueFrom.resourceFieldRef.resource]];
+      if (e.valueFrom?.fieldRef) return [e.name, "video-processor-7d9f-abcde"];
+      return [e.name, e.value];
+    }),
   );
+  return {
+    env,
+    readSecret: (path) => {
+      const v = files.get(path);
+      if (v === undefined) throw new Error(`no file ${path} in the pod`);
+      return v;
+    },
+  };
 }
 
 const pool: PoolScheduling = { name: "general", labels: { "pitchey.io/pool": "general" }, taints: [] };
@@ -49,7 +74,8 @@ describe("manifest env ↔ worker env contract", () => {
       resultsStoreSecretName: "object-store",
       httpsEgress: true,
     }) as any;
-    const env = parseEnv(resolve(spec.template.spec.containers[0].env));
+    const k = kubelet(spec.template.spec);
+    const env = parseEnv(k.env, k.readSecret);
     expect(env).toMatchObject({
       jobType: "document",
       port: 8080,
@@ -60,7 +86,12 @@ describe("manifest env ↔ worker env contract", () => {
       resultsStoreUrl: "s3://results/jobs",
       containerId: "video-processor-7d9f-abcde",
       shutdownGraceSeconds: 111 + 30 - 10,
+      databaseUrl: SECRET_DATA["jobs-database"].DATABASE_URL,
+      cpuLimitMillicores: 1000,
+      memoryLimitBytes: 2 * 1024 ** 3,
     });
+    expect(env.resolved.AWS_SECRET_ACCESS_KEY).toBe("secret");
+    for (const [name, value] of Object.entries(k.env)) expect(String(value), name).not.toMatch(/pw@|^secret$|^key-id$/);
   });
 
   it("the backup CronJob's env parses into the configured store and retention", () => {
@@ -76,11 +107,13 @@ describe("manifest env ↔ worker env contract", () => {
       pool,
       labels: {},
     }) as any;
-    const env = parseBackupEnv(resolve(spec.jobTemplate.spec.template.spec.containers[0].env));
+    const k = kubelet(spec.jobTemplate.spec.template.spec);
+    const env = parseBackupEnv(k.env, k.readSecret);
     expect(env).toMatchObject({
       storeUrl: "s3://backups",
       s3: { endpoint: r2Endpoint(config.backups.accountId) },
       policy: { hourly: 30, daily: 9, weekly: 5, monthly: 14 },
+      databaseUrl: SECRET_DATA["jobs-database"].DATABASE_URL,
     });
   });
 });

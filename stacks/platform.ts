@@ -22,6 +22,8 @@ import { observabilityRoutingArgs, observabilityRuleArgs } from "./config/observ
 export const DATABASE_SECRET = "jobs-database";
 /** Kubernetes Secret with KEDA's read-only connection (key `connection`). */
 export const READER_SECRET = "jobs-database-reader";
+/** Kubernetes Secret with the R2 token, as `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. */
+export const OBJECT_STORE_SECRET = "object-store";
 export const TRIGGER_AUTH = "jobs-database";
 /** Kubernetes Secret with the R2 token (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`). */
 export const OBJECT_STORE_SECRET = "object-store";
@@ -203,13 +205,13 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       spec: migrationJobSpec({
         // The smallest image carries the same runtime and migrations as the others.
         image: images["code-executor"],
-        databaseSecretName: dbSecret.metadata.name,
+        databaseSecretName: DATABASE_SECRET,
         serviceAccountName: migrationSa.metadata.name,
         pool: cluster.pools.general,
         labels: k8sLabels(labels, "jobs-migrate", "migration"),
       }),
     },
-    { provider: cluster.provider, dependsOn: database ? [ns, database] : [ns], deleteBeforeReplace: true },
+    { provider: cluster.provider, dependsOn: database ? [ns, dbSecret, database] : [ns, dbSecret], deleteBeforeReplace: true },
   );
 
   const processors = Object.fromEntries(
@@ -228,16 +230,17 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
           pool: cluster.pools[pc.placement.pool],
           fallbackPool: pc.placement.fallbackToOnDemand ? cluster.pools.general : undefined,
           runtimeClassName: sandboxed ? cluster.sandboxRuntimeClassName : undefined,
-          databaseSecretName: dbSecret.metadata.name,
-          resultsStoreUrl: config.results.storeUrl,
-          resultsS3Endpoint: config.results.s3Endpoint,
-          resultsStoreSecretName: config.results.s3Endpoint ? objectStoreSecret.metadata.name : undefined,
+          databaseSecretName: DATABASE_SECRET,
+          // code-executor keeps its results in the jobs table: no store, no token (it could not reach one anyway).
+          resultsStoreUrl: sandboxed ? undefined : config.results.storeUrl,
+          resultsS3Endpoint: sandboxed ? undefined : config.results.s3Endpoint,
+          resultsStoreSecretName: !sandboxed && config.results.s3Endpoint ? OBJECT_STORE_SECRET : undefined,
           // Untrusted code gets no route out beyond DNS and the database.
           httpsEgress: !sandboxed,
           serviceAccountAnnotations: cluster.serviceAccountAnnotations(name),
           triggerAuthenticationName: TRIGGER_AUTH,
         },
-        { provider: cluster.provider, dependsOn: [migration, triggerAuth] },
+        { provider: cluster.provider, dependsOn: [migration, triggerAuth, objectStoreSecret] },
       );
       return [name, svc];
     }),
@@ -255,11 +258,11 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       accountId: config.backups.accountId,
       bucket: config.backups.bucket,
       location: config.backups.location,
-      storeSecretName: objectStoreSecret.metadata.name,
-      databaseSecretName: dbSecret.metadata.name,
+      storeSecretName: OBJECT_STORE_SECRET,
+      databaseSecretName: DATABASE_SECRET,
       pool: cluster.pools.general,
     },
-    { provider: cluster.provider, dependsOn: [migration] },
+    { provider: cluster.provider, dependsOn: [migration, objectStoreSecret] },
   );
 
   // Maintenance writes, so it runs where the database is a primary: always on prod, on dr once promoted.

@@ -42,6 +42,26 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
     for (const p of PROCESSOR_NAMES.filter((n) => n !== "ai-inference")) expect(timeouts[p], p).toEqual({ create: "10m", update: "10m" });
   });
 
+  it("passes secrets as read-only files, and the store token only to the workloads that write to the store", () => {
+    const plan = get();
+    const workloads = [...plan.k8s("Deployment"), ...plan.k8s("CronJob"), ...plan.k8s("Job")];
+    const podOf = (w: any) => (w.kind === "CronJob" ? w.spec.jobTemplate.spec.template.spec : w.spec.template.spec);
+    const holders: string[] = [];
+    for (const w of workloads) {
+      const pod = podOf(w);
+      for (const c of pod.containers) {
+        for (const e of c.env ?? []) expect(e.valueFrom?.secretKeyRef, `${w.metadata.name} ${e.name}`).toBeUndefined();
+      }
+      if ((pod.volumes ?? []).some((v: any) => v.secret?.secretName === "object-store")) holders.push(w.metadata.name);
+    }
+    expect(holders.sort()).toEqual(["ai-inference", "db-backup", "document-processor", "media-transcoder", "video-processor"]);
+    const code = plan.k8s("Deployment").find((d) => d.metadata.name === "code-executor");
+    const names = code.spec.template.spec.containers[0].env.map((e: any) => e.name);
+    expect(names).not.toContain("RESULTS_STORE_URL");
+    expect(names.filter((n: string) => n.startsWith("AWS_"))).toEqual([]);
+    expect(names).toEqual(expect.arrayContaining(["DATABASE_URL_FILE", "CPU_LIMIT_MILLICORES", "MEMORY_LIMIT_BYTES"]));
+  });
+
   it("gives every processor a Service, a PDB and a ScaledObject", () => {
     for (const kind of ["Service", "PodDisruptionBudget", "ScaledObject", "ServiceAccount"]) {
       const names = get().k8s(kind).map((o) => o.metadata.name.replace(/-pdb$/, ""));

@@ -34,15 +34,17 @@ describe("database backup CronJob", () => {
       BACKUP_KEEP_WEEKLY: "4",
       BACKUP_KEEP_MONTHLY: "12",
     });
-    expect(env.DATABASE_URL).toEqual({ secretKeyRef: { name: "jobs-database", key: "DATABASE_URL" } });
-    expect(env.AWS_SECRET_ACCESS_KEY).toEqual({ secretKeyRef: { name: "object-store", key: "AWS_SECRET_ACCESS_KEY" } });
+    expect(env.DATABASE_URL_FILE).toBe("/var/run/secrets/pitchey/jobs-database/DATABASE_URL");
+    expect(env.AWS_SECRET_ACCESS_KEY_FILE).toBe("/var/run/secrets/pitchey/object-store/AWS_SECRET_ACCESS_KEY");
+    for (const e of pod.containers[0].env) expect(e.valueFrom?.secretKeyRef, e.name).toBeUndefined();
     expect(env.BACKUP_S3_ENDPOINT).toBe("https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com");
   });
 
   it("runs restricted, without a service-account token", () => {
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.containers[0].securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
-    expect(pod.volumes).toEqual([{ name: "tmp", emptyDir: { sizeLimit: "20Gi" } }]);
+    expect(pod.volumes[0]).toEqual({ name: "tmp", emptyDir: { sizeLimit: "20Gi" } });
+    expect(pod.volumes.slice(1).map((v: any) => v.secret.secretName)).toEqual(["jobs-database", "object-store"]);
   });
 });
 

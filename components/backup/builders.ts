@@ -2,6 +2,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { PoolScheduling } from "../cluster/types";
 import { runToCompletionPodSpec } from "../processor/builders";
+import type { SecretFiles } from "../processor/secrets";
 
 export interface BackupRetention {
   readonly hourly: number;
@@ -46,9 +47,9 @@ export interface BackupJobArgs {
   /** S3-compatible endpoint (R2); unset for the cloud's own S3. */
   readonly s3Endpoint?: string;
   /** Secret with `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` for an external store; unset with cloud identity. */
-  readonly storeSecretName?: pulumi.Input<string>;
+  readonly storeSecretName?: string;
   /** Secret with `DATABASE_URL`. */
-  readonly databaseSecretName: pulumi.Input<string>;
+  readonly databaseSecretName: string;
   readonly serviceAccountName: pulumi.Input<string>;
   readonly pool: PoolScheduling;
   readonly labels: Record<string, string>;
@@ -59,7 +60,6 @@ export interface BackupJobArgs {
 export function backupEnv(args: BackupJobArgs): k8s.types.input.core.v1.EnvVar[] {
   const r = args.retention;
   const env: k8s.types.input.core.v1.EnvVar[] = [
-    { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } },
     { name: "BACKUP_STORE_URL", value: args.storeUrl },
     { name: "BACKUP_KEEP_HOURLY", value: String(r.hourly) },
     { name: "BACKUP_KEEP_DAILY", value: String(r.daily) },
@@ -67,12 +67,14 @@ export function backupEnv(args: BackupJobArgs): k8s.types.input.core.v1.EnvVar[]
     { name: "BACKUP_KEEP_MONTHLY", value: String(r.monthly) },
   ];
   if (args.s3Endpoint) env.push({ name: "BACKUP_S3_ENDPOINT", value: args.s3Endpoint });
-  if (args.storeSecretName) {
-    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
-      env.push({ name: key, valueFrom: { secretKeyRef: { name: args.storeSecretName, key } } });
-    }
-  }
   return env;
+}
+
+/** The backup command's Secrets, as files: the database, and the store's token (the only workload that gets it). */
+export function backupSecrets(args: Pick<BackupJobArgs, "databaseSecretName" | "storeSecretName">): SecretFiles[] {
+  const secrets: SecretFiles[] = [{ secretName: args.databaseSecretName, keys: ["DATABASE_URL"] }];
+  if (args.storeSecretName) secrets.push({ secretName: args.storeSecretName, keys: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] });
+  return secrets;
 }
 
 /**
@@ -99,6 +101,7 @@ export function backupCronJobSpec(args: BackupJobArgs): k8s.types.input.batch.v1
             image: args.image,
             command: ["node", "dist/cli/backup.js"],
             env: backupEnv(args),
+            secrets: backupSecrets(args),
             resources: {
               requests: { cpu: "250m", memory: "256Mi", "ephemeral-storage": "1Gi" },
               limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "20Gi" },

@@ -18,7 +18,7 @@ export interface DatabaseBackupArgs
   /** R2 location hint (`wnam`, `weur`, …). */
   readonly location: string;
   /** Secret with the R2 API token as `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`. */
-  readonly storeSecretName: pulumi.Input<string>;
+  readonly storeSecretName: string;
 }
 
 /**

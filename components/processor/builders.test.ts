@@ -61,7 +61,19 @@ describe("processor Deployment", () => {
     expect(c.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
     const env = envOf(spec);
     expect(env).toMatchObject({ JOB_TYPE: "document", MAX_CONCURRENT_JOBS: "4", JOB_TIMEOUT: "120", PORT: "8080" });
-    expect(env.DATABASE_URL).toEqual({ secretKeyRef: { name: "jobs-database", key: "DATABASE_URL" } });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.DATABASE_URL_FILE).toBe("/var/run/secrets/pitchey/jobs-database/DATABASE_URL");
+    expect(env.CPU_LIMIT_MILLICORES).toEqual({ resourceFieldRef: { containerName: "document-processor", resource: "limits.cpu", divisor: "1m" } });
+    expect(env.MEMORY_LIMIT_BYTES).toEqual({ resourceFieldRef: { containerName: "document-processor", resource: "limits.memory", divisor: "1" } });
+    for (const e of c.env) expect(e.valueFrom?.secretKeyRef, e.name).toBeUndefined();
+  });
+
+  it("mounts each Secret read-only with only the keys the worker reads", () => {
+    const spec = pod("document-processor", "document");
+    expect(spec.volumes.filter((v: any) => v.secret)).toEqual([
+      { name: "secret-jobs-database", secret: { secretName: "jobs-database", items: [{ key: "DATABASE_URL", path: "DATABASE_URL" }], defaultMode: 0o440 } },
+    ]);
+    expect(spec.containers[0].volumeMounts).toContainEqual({ name: "secret-jobs-database", mountPath: "/var/run/secrets/pitchey/jobs-database", readOnly: true });
   });
 
   it("probes /health for startup and liveness and /ready for readiness", () => {
@@ -78,7 +90,8 @@ describe("processor Deployment", () => {
     expect(sc.capabilities).toEqual({ drop: ["ALL"] });
     expect(spec.securityContext.seccompProfile).toEqual({ type: "RuntimeDefault" });
     expect(spec.automountServiceAccountToken).toBe(false);
-    expect(spec.containers[0].volumeMounts).toEqual([{ name: "tmp", mountPath: "/tmp" }]);
+    expect(spec.containers[0].volumeMounts[0]).toEqual({ name: "tmp", mountPath: "/tmp" });
+    for (const m of spec.containers[0].volumeMounts.slice(1)) expect(m.readOnly, m.name).toBe(true);
     expect(spec.volumes[0]).toMatchObject({ name: "tmp", emptyDir: { sizeLimit: "10Gi" } });
   });
 

@@ -3,6 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { PoolScheduling, Taint } from "../cluster/types";
 import { k8sLabels, selectorLabels, type LabelContext } from "../labels";
 import type { ProcessorSettings } from "./settings";
+import { secretFileMounts, type SecretFiles } from "./secrets";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -37,14 +38,20 @@ export interface ProcessorSpecArgs {
   /** RuntimeClass for sandboxed processors (`undefined` for the default runtime). */
   readonly runtimeClassName?: string;
   readonly serviceAccountName: pulumi.Input<string>;
-  /** Secret holding `DATABASE_URL`. */
-  readonly databaseSecretName: pulumi.Input<string>;
-  /** Where handlers write results (`RESULTS_STORE_URL`). */
-  readonly resultsStoreUrl: string;
+  /** Secret holding `DATABASE_URL`, mounted as a file (`DATABASE_URL_FILE`). */
+  readonly databaseSecretName: string;
+  /**
+   * Where handlers write results (`RESULTS_STORE_URL`); unset for a processor whose results stay in the jobs
+   * table (code-executor), which then gets no store credential either.
+   */
+  readonly resultsStoreUrl?: string;
   /** S3-compatible endpoint of the results store (R2); unset for AWS S3 and local stores. */
   readonly resultsS3Endpoint?: string;
-  /** Secret with the results store's `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (R2 API token); unset with cloud identity. */
-  readonly resultsStoreSecretName?: pulumi.Input<string>;
+  /**
+   * Secret with the results store's `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (an R2 token that can write results
+   * only), mounted as files; unset with cloud identity.
+   */
+  readonly resultsStoreSecretName?: string;
   /** Whether the processor may open HTTPS connections (inputs by URL, results store). */
   readonly httpsEgress: boolean;
 }
@@ -98,21 +105,30 @@ export function env(args: ProcessorSpecArgs): k8s.types.input.core.v1.EnvVar[] {
     // Leave the worker time to release unfinished jobs before the kubelet's SIGKILL.
     { name: "SHUTDOWN_GRACE_SECONDS", value: String(c.jobTimeoutSeconds + DRAIN_MARGIN_SECONDS - RELEASE_SECONDS) },
     { name: "JOB_COST_PER_SECOND_USD", value: String(c.costPerSecondUsd) },
-    { name: "RESULTS_STORE_URL", value: args.resultsStoreUrl },
-    { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } },
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    // The limits the worker sizes itself by (code sandboxes); the node's CPU count says nothing under gVisor.
+    { name: "CPU_LIMIT_MILLICORES", valueFrom: { resourceFieldRef: { containerName: args.name, resource: "limits.cpu", divisor: "1m" } } },
+    { name: "MEMORY_LIMIT_BYTES", valueFrom: { resourceFieldRef: { containerName: args.name, resource: "limits.memory", divisor: "1" } } },
+    ...secretFileMounts(processorSecrets(args)).env,
   ];
-  if (args.resultsS3Endpoint) vars.push({ name: "RESULTS_S3_ENDPOINT", value: args.resultsS3Endpoint });
-  if (args.resultsStoreSecretName) {
-    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
-      vars.push({ name: key, valueFrom: { secretKeyRef: { name: args.resultsStoreSecretName, key } } });
-    }
+  if (args.resultsStoreUrl) {
+    vars.push({ name: "RESULTS_STORE_URL", value: args.resultsStoreUrl });
+    if (args.resultsS3Endpoint) vars.push({ name: "RESULTS_S3_ENDPOINT", value: args.resultsS3Endpoint });
   }
   if (args.jobType === "video" || args.jobType === "media") {
     // ffmpeg otherwise sizes its thread pool from the node's cores, not the container's CPU limit.
     vars.push({ name: "FFMPEG_THREADS", value: String(Math.max(1, Math.floor(cpuCores(c.resources.limits.cpu)))) });
   }
   return vars;
+}
+
+/** The Secrets a processor reads: the database, and the results store's token only where it writes results. */
+export function processorSecrets(args: Pick<ProcessorSpecArgs, "databaseSecretName" | "resultsStoreUrl" | "resultsStoreSecretName">): SecretFiles[] {
+  const secrets: SecretFiles[] = [{ secretName: args.databaseSecretName, keys: ["DATABASE_URL"] }];
+  if (args.resultsStoreUrl && args.resultsStoreSecretName) {
+    secrets.push({ secretName: args.resultsStoreSecretName, keys: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] });
+  }
+  return secrets;
 }
 
 const cpuCores = (q: string) => (q.endsWith("m") ? Number(q.slice(0, -1)) / 1000 : Number(q));
@@ -148,10 +164,13 @@ export interface RunToCompletionPodArgs {
   readonly pool: PoolScheduling;
   /** Size of the writable `/tmp`. */
   readonly tmpSize: string;
+  /** Secrets the command reads, mounted as files with their `_FILE` variables. */
+  readonly secrets?: readonly SecretFiles[];
 }
 
 /** A restricted, single-container pod for Jobs and CronJobs: same security as the processors, pinned to a pool. */
 export function runToCompletionPodSpec(args: RunToCompletionPodArgs): PodSpec {
+  const files = secretFileMounts(args.secrets ?? []);
   return {
     restartPolicy: "Never",
     serviceAccountName: args.serviceAccountName,
@@ -164,13 +183,13 @@ export function runToCompletionPodSpec(args: RunToCompletionPodArgs): PodSpec {
         name: args.name,
         image: args.image,
         command: args.command,
-        env: args.env,
+        env: [...args.env, ...files.env],
         resources: args.resources,
         securityContext: containerSecurityContext,
-        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...files.volumeMounts],
       },
     ],
-    volumes: [{ name: "tmp", emptyDir: { sizeLimit: args.tmpSize } }],
+    volumes: [{ name: "tmp", emptyDir: { sizeLimit: args.tmpSize } }, ...files.volumes],
   };
 }
 
@@ -201,7 +220,7 @@ export function container(args: ProcessorSpecArgs): Container {
       timeoutSeconds: 3,
       failureThreshold: 2,
     },
-    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...secretFileMounts(processorSecrets(args)).volumeMounts],
   };
 }
 
@@ -213,7 +232,10 @@ export function podSpec(args: ProcessorSpecArgs): PodSpec {
     securityContext: podSecurityContext,
     terminationGracePeriodSeconds: args.config.jobTimeoutSeconds + DRAIN_MARGIN_SECONDS,
     containers: [container(args)],
-    volumes: [{ name: "tmp", emptyDir: { sizeLimit: args.config.resources.limits.ephemeralStorage } }],
+    volumes: [
+      { name: "tmp", emptyDir: { sizeLimit: args.config.resources.limits.ephemeralStorage } },
+      ...secretFileMounts(processorSecrets(args)).volumes,
+    ],
     topologySpreadConstraints: [
       { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: selector },
       { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: selector },

@@ -4,6 +4,7 @@ import { k8sLabels } from "../labels";
 import { deploymentSpec, pdbSpec, rolloutTimeouts, scaledObjectSpec, serviceSpec, sloAnnotations, type ProcessorSpecArgs } from "./builders";
 
 export * from "./builders";
+export * from "./secrets";
 export type * from "./settings";
 
 export interface ProcessorServiceArgs extends Omit<ProcessorSpecArgs, "serviceAccountName" | "image"> {

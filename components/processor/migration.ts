@@ -9,7 +9,8 @@ import { runToCompletionPodSpec } from "./builders";
 export interface MigrationJobArgs {
   /** Any processor image: each carries the migrations and their runner. */
   readonly image: pulumi.Input<string>;
-  readonly databaseSecretName: pulumi.Input<string>;
+  /** Secret holding `DATABASE_URL`, mounted as a file. */
+  readonly databaseSecretName: string;
   readonly serviceAccountName: pulumi.Input<string>;
   readonly pool: PoolScheduling;
   readonly labels: Record<string, string>;
@@ -28,7 +29,8 @@ export function migrationJobSpec(args: MigrationJobArgs): k8s.types.input.batch.
         name: "migrate",
         image: args.image,
         command: ["node", "dist/cli/migrate.js"],
-        env: [{ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } }],
+        env: [],
+        secrets: [{ secretName: args.databaseSecretName, keys: ["DATABASE_URL"] }],
         resources: {
           requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "64Mi" },
           limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "128Mi" },

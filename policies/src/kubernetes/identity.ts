@@ -125,3 +125,63 @@ export const explicitNamespace = resourcePolicy({
         if (ns === undefined || ns === "" || ns === "default") report(`${args.type.split(":").pop()} ${args.props.metadata?.name ?? args.name} is in the default namespace.`);
     },
 });
+
+export const noSecretEnv = resourcePolicy({
+    name: "k8s-no-secrets-in-env",
+    summary: "Secrets must reach containers as mounted files, never as environment variables (env valueFrom.secretKeyRef or envFrom secretRef).",
+    enforcement: "mandatory",
+    meta: {
+        area: "kubernetes-workloads",
+        source: "Checkov CKV_K8S_35 (prefer using secrets as files over secrets as environment variables); OWASP Kubernetes Top 10 K08",
+        why: "Every process a worker spawns (ffmpeg, ffprobe, pdftotext parsing hostile files) inherits its environment, and the environment shows in crash dumps and /proc; a file is read once by the worker and by nothing it spawns.",
+    },
+    fix: "Mount the Secret as a read-only volume with only the needed keys and set X_FILE to the file's path; the worker reads X from it.",
+    types: WORKLOAD_TYPES,
+    validate: (args, report) => {
+        const w = workloadView(args);
+        for (const { c, label } of w.containers) {
+            for (const e of arr(c.env)) {
+                if (e?.valueFrom?.secretKeyRef) report(`${w.what}: ${label} takes ${e.name} from Secret ${e.valueFrom.secretKeyRef.name} as an environment variable.`);
+            }
+            for (const f of arr(c.envFrom)) {
+                if (f?.secretRef) report(`${w.what}: ${label} loads Secret ${f.secretRef.name} into its environment (envFrom).`);
+            }
+        }
+    },
+});
+
+/** Secret names a pod's volumes bring in (plain secret volumes and projected ones), by volume name. */
+function secretVolumes(pod: Record<string, any>): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const v of arr(pod.volumes)) {
+        if (v?.secret?.secretName) out.set(v.name, [v.secret.secretName]);
+        const projected = arr(v?.projected?.sources).filter((s) => s?.secret?.name).map((s) => s.secret.name as string);
+        if (projected.length > 0) out.set(v.name, projected);
+    }
+    return out;
+}
+
+export const secretMountsRead = resourcePolicy({
+    name: "k8s-secret-mounts-read",
+    summary: "A Secret mounted into a pod must be read there: some container mounts the volume and names a file under it (an X_FILE variable, or its command/args).",
+    enforcement: "mandatory",
+    meta: {
+        area: "kubernetes-workloads",
+        source: "Least privilege (NSA/CISA Kubernetes Hardening Guide, secrets); Checkov CKV_K8S_35",
+        why: "A credential mounted where nothing reads it serves only an attacker: a shared token mounted into every processor and the backup job let any compromised parser delete the backups.",
+    },
+    fix: "Remove the Secret volume from workloads that do not read it, or set the reading container's X_FILE to the file under its mount path.",
+    types: WORKLOAD_TYPES,
+    validate: (args, report) => {
+        const w = workloadView(args);
+        for (const [volume, secrets] of secretVolumes(w.pod)) {
+            const readers = w.containers.filter(({ c }) => {
+                const mounts = arr(c.volumeMounts).filter((m) => m?.name === volume).map((m) => String(m.mountPath).replace(/\/+$/, ""));
+                if (mounts.length === 0) return false;
+                const refs = [...arr(c.env).map((e) => e?.value), ...arr(c.command), ...arr(c.args)].filter((x) => typeof x === "string") as string[];
+                return refs.some((r) => mounts.some((m) => r === m || r.startsWith(`${m}/`)));
+            });
+            if (readers.length === 0) report(`${w.what}: Secret ${secrets.join(", ")} (volume ${volume}) is mounted but no container reads a file from it.`);
+        }
+    },
+});

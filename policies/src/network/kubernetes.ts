@@ -186,3 +186,42 @@ export const loadBalancerOnlyIngress = resourcePolicy({
         else if (arr(spec.loadBalancerSourceRanges).length === 0) report(`${label} is a LoadBalancer without loadBalancerSourceRanges.`);
     },
 });
+
+/** Env values that name a remote object store a handler writes to. */
+const REMOTE_STORE = /^(s3|gs|https):\/\//;
+const HTTPS_PORT = 443;
+
+export const storeReachable = stackPolicy({
+    name: "k8s-workload-store-reachable",
+    summary: "A workload configured with a remote store (a *_STORE_URL of s3://, gs:// or https://) or a store credential must be allowed HTTPS egress by the NetworkPolicies that govern it.",
+    enforcement: "mandatory",
+    meta: {
+        area: "network",
+        source: "Kubernetes NetworkPolicy egress semantics (the union of the policies selecting a pod); playbook block_external_access for the code sandbox",
+        why: "A sandboxed processor with no route out whose handler still writes to an object store fails every job, retries it and dead-letters it; a credential it cannot use is only something to steal.",
+    },
+    fix: "Either keep the workload's results out of the store (no *_STORE_URL, no store token) or allow it HTTPS egress; untrusted code gets the former.",
+    validate: (args, report) => {
+        for (const wr of args.resources.filter((r) => isWorkload(r.type))) {
+            const tpl = podTemplate(wr.type, wr.props);
+            if (!tpl) continue;
+            const containers = [...arr(tpl.spec.containers), ...arr(tpl.spec.initContainers)];
+            const stores = containers.flatMap((c) => arr(c.env).filter((e) => /_STORE_URL$/.test(String(e?.name)) && REMOTE_STORE.test(String(e?.value ?? ""))).map((e) => `${e.name}=${e.value}`));
+            const credentials = containers.flatMap((c) => arr(c.env).filter((e) => /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)(_FILE)?$/.test(String(e?.name))).map((e) => String(e.name)));
+            if (stores.length === 0 && credentials.length === 0) continue;
+            const governing = netpols(args.resources, namespaceOf(wr.props)).filter((np) => {
+                const sel = np.props.spec?.podSelector;
+                return (isEmptySelector(sel) || selects(sel, tpl.metadata.labels)) && policyTypes(np.props.spec ?? {}).includes("Egress");
+            });
+            if (governing.length === 0) continue; // egress not restricted: reachable
+            const https = governing.some((np) => arr(np.props.spec?.egress).some((rule) => {
+                const ports = portNumbers(rule);
+                return !ports || ports.includes(HTTPS_PORT) || ports.includes("https");
+            }));
+            if (!https) {
+                const what = stores.length > 0 ? stores.join(", ") : `store credentials (${credentials.join(", ")})`;
+                report(`${wr.type.split(":").pop()} ${namespaceOf(wr.props)}/${objectName(wr.props, wr.name)} is given ${what} but no NetworkPolicy lets it reach HTTPS.`, wr.urn);
+            }
+        }
+    },
+});

@@ -75,7 +75,8 @@ export function processorDeployment(service: string): Mutable {
                             env: [
                                 { name: "JOB_TIMEOUT", value: "600" },
                                 { name: "QUEUE", value: service },
-                                { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "jobs-db", key: "url" } } },
+                                { name: "DATABASE_URL_FILE", value: "/var/run/secrets/pitchey/jobs-db/DATABASE_URL" },
+                                ...(service === "code-executor" ? [] : [{ name: "RESULTS_STORE_URL", value: "s3://pitchey-results/jobs" }]),
                             ],
                             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
                             resources: {
@@ -84,10 +85,10 @@ export function processorDeployment(service: string): Mutable {
                             },
                             livenessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 10 },
                             readinessProbe: { httpGet: { path: "/readyz", port: 8080 }, periodSeconds: 5 },
-                            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, { name: "secret-jobs-db", mountPath: "/var/run/secrets/pitchey/jobs-db", readOnly: true }],
                         },
                     ],
-                    volumes: [{ name: "tmp", emptyDir: {} }],
+                    volumes: [{ name: "tmp", emptyDir: {} }, { name: "secret-jobs-db", secret: { secretName: "jobs-db", items: [{ key: "DATABASE_URL", path: "DATABASE_URL" }], defaultMode: 0o440 } }],
                 },
             },
         },

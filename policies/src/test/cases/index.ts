@@ -18,6 +18,7 @@ const CHOSEN: Record<string, string> = {
     "k8s-pdb-required": "the PDB selects other pods",
     "k8s-namespace-default-deny": "a workload runs in a namespace without policies",
     "k8s-sandboxed-service-egress": "an allow-all egress rule selects code-executor",
+    "k8s-workload-store-reachable": "the HTTPS egress policy is gone while processors still write to the store",
     "s3-public-access-block": "restrictPublicBuckets is off",
     "s3-sse-kms-customer-key": "SSE-S3 (AES256) is used",
     "s3-versioning": "versioning is suspended",

@@ -1,8 +1,25 @@
-import { find, processorDeployment, remove, res, type Case } from "../util";
+import { container, find, processorDeployment, remove, res, type Case } from "../util";
 
 const np = (name: string) => `processors-${name}`;
 
 export const networkCases: Record<string, Case[]> = {
+    "k8s-workload-store-reachable": [
+        {
+            name: "the sandboxed code-executor is told to write results to R2",
+            culprit: "code-executor",
+            mutate: (s) => void container(find(s, "code-executor")).env.push({ name: "RESULTS_STORE_URL", value: "s3://pitchey-results/jobs" }),
+        },
+        {
+            name: "code-executor gets an R2 token it cannot use",
+            culprit: "code-executor",
+            mutate: (s) => void container(find(s, "code-executor")).env.push({ name: "AWS_SECRET_ACCESS_KEY_FILE", value: "/var/run/secrets/pitchey/object-store/AWS_SECRET_ACCESS_KEY" }),
+        },
+        {
+            name: "the HTTPS egress policy is gone while processors still write to the store",
+            culprit: "video-processor",
+            mutate: (s) => remove(s, np("allow-object-storage")),
+        },
+    ],
     "k8s-namespace-default-deny": [
         { name: "the default-deny policy is missing", culprit: "processors-ns", mutate: (s) => remove(s, np("default-deny")) },
         { name: "it denies ingress only", culprit: "processors-ns", mutate: (s) => void (find(s, np("default-deny")).props.spec.policyTypes = ["Ingress"]) },

@@ -139,6 +139,22 @@ export const workloadCases: Record<string, Case[]> = {
         { name: "a secret output is inlined", culprit: VP, mutate: (s) => void c(s).env.push({ name: "UPSTREAM", value: "[secret]" }) },
         { name: "a URL carries credentials", culprit: VP, mutate: (s) => void c(s).env.push({ name: "QUEUE_URL", value: "postgres://app:pw@db:5432/jobs" }) },
     ],
+    "k8s-no-secrets-in-env": [
+        { name: "DATABASE_URL comes from a secretKeyRef", culprit: VP, mutate: (s) => void c(s).env.push({ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "jobs-db", key: "DATABASE_URL" } } }) },
+        { name: "a Secret is loaded with envFrom", culprit: VP, mutate: (s) => void (c(s).envFrom = [{ secretRef: { name: "object-store" } }]) },
+    ],
+    "k8s-secret-mounts-read": [
+        {
+            name: "the object-store Secret is mounted but nothing reads it",
+            culprit: "code-executor",
+            mutate: (s) => {
+                const ce = pod(find(s, "code-executor"));
+                ce.volumes.push({ name: "secret-object-store", secret: { secretName: "object-store" } });
+                ce.containers[0].volumeMounts.push({ name: "secret-object-store", mountPath: "/var/run/secrets/pitchey/object-store", readOnly: true });
+            },
+        },
+        { name: "a Secret volume is not mounted by any container", culprit: VP, mutate: (s) => void p(s).volumes.push({ name: "spare", secret: { secretName: "object-store" } }) },
+    ],
     "k8s-sandboxed-service-runtime-class": [
         { name: "code-executor has no runtime class", culprit: "code-executor", mutate: (s) => void delete pod(find(s, "code-executor")).runtimeClassName },
         { name: "code-executor uses runc", culprit: "code-executor", mutate: (s) => void (pod(find(s, "code-executor")).runtimeClassName = "runc") },
