@@ -22,8 +22,6 @@ import { observabilityRoutingArgs, observabilityRuleArgs } from "./config/observ
 export const DATABASE_SECRET = "jobs-database";
 /** Kubernetes Secret with KEDA's read-only connection (key `connection`). */
 export const READER_SECRET = "jobs-database-reader";
-/** Kubernetes Secret with the R2 token, as `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. */
-export const OBJECT_STORE_SECRET = "object-store";
 export const TRIGGER_AUTH = "jobs-database";
 /** Kubernetes Secret with the R2 token (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`). */
 export const OBJECT_STORE_SECRET = "object-store";
