@@ -90,10 +90,18 @@ export function nodeTerminationHandlerValues(spot: PoolScheduling): Record<strin
 }
 
 /** RuntimeClass for gVisor on EKS: pods naming it land on the sandbox pool and tolerate its taint automatically. */
+/**
+ * What a gVisor pod costs beyond its containers' requests: the Sentry (the user-space kernel) and the Gofer run
+ * per pod outside the containers' cgroups. An allowance, not a measurement: the scheduler and the quota count it,
+ * so a node of sandboxes is not overcommitted by the sandbox's own processes.
+ */
+export const GVISOR_POD_OVERHEAD = { cpu: "100m", memory: "64Mi" } as const;
+
 export function gvisorRuntimeClass(name: string, sandbox: PoolScheduling) {
   return {
     metadata: { name },
     handler: "runsc",
+    overhead: { podFixed: { ...GVISOR_POD_OVERHEAD } },
     scheduling: {
       nodeSelector: { [POOL_LABEL]: sandbox.labels[POOL_LABEL] },
       tolerations: sandbox.taints.map(toleration),

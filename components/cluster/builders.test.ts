@@ -221,6 +221,7 @@ describe("add-on values", () => {
     expect(gvisorRuntimeClass("gvisor", pools.sandbox)).toEqual({
       metadata: { name: "gvisor" },
       handler: "runsc",
+      overhead: { podFixed: { cpu: "100m", memory: "64Mi" } },
       scheduling: {
         nodeSelector: { [POOL_LABEL]: "sandbox" },
         tolerations: [{ key: "pitchey.io/sandbox", operator: "Equal", value: "gvisor", effect: "NoSchedule" }],
