@@ -117,6 +117,7 @@ export const allPolicies: readonly PackPolicy[] = [
     monitoring.lokiBucketPrivate,
     monitoring.grafanaNoAnonymousAdmin,
     completeness.databaseBackups,
+    completeness.databaseStorageProtected,
     completeness.runtimeClassDeclared,
     completeness.serviceSelectsPods,
 ];

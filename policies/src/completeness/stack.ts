@@ -187,6 +187,39 @@ export const databaseBackups = stackPolicy({
     },
 });
 
+const CNPG_CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster";
+const STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass";
+
+export const databaseStorageProtected = stackPolicy({
+    name: "database-storage-protected",
+    summary: "A CloudNativePG cluster's data and WAL volumes use a StorageClass the stack declares, which keeps volumes when their claims go (reclaimPolicy Retain) and encrypts them (EBS: encrypted \"true\").",
+    enforcement: "mandatory",
+    meta: {
+        area: "completeness",
+        source: "Kubernetes PersistentVolume reclaim policy; CloudNativePG storage docs; CIS AWS 2.2.1 (EBS encryption); Checkov CKV_AWS_3",
+        why: "With reclaimPolicy Delete, deleting the Cluster (or its namespace) deletes the jobs database's disks; an unencrypted EBS volume leaves job payloads readable from any snapshot.",
+    },
+    fix: "Declare a StorageClass with reclaimPolicy Retain (and parameters.encrypted \"true\" on ebs.csi.aws.com) and name it in spec.storage.storageClass and spec.walStorage.storageClass.",
+    validate: (args, report) => {
+        const classes = new Map(args.resources.filter((r) => r.type === STORAGE_CLASS).map((r) => [objectName(r.props, r.name), r.props]));
+        for (const r of args.resources.filter((x) => x.type === CNPG_CLUSTER)) {
+            const name = objectName(r.props, r.name);
+            for (const key of ["storage", "walStorage"] as const) {
+                const sc = r.props.spec?.[key]?.storageClass;
+                if (key === "walStorage" && !r.props.spec?.walStorage) continue;
+                const cls = typeof sc === "string" ? classes.get(sc) : undefined;
+                if (!cls) {
+                    report(`CloudNativePG cluster ${name} ${key} uses ${sc ? `StorageClass ${sc}, which the stack does not declare` : "the cluster's default StorageClass"}: its reclaim policy and encryption are unknown.`, r.urn);
+                } else if (cls.reclaimPolicy !== "Retain") {
+                    report(`CloudNativePG cluster ${name} ${key} uses StorageClass ${sc} with reclaimPolicy ${cls.reclaimPolicy ?? "Delete"}: deleting the claim deletes the database's disk.`, r.urn);
+                } else if (cls.provisioner === "ebs.csi.aws.com" && cls.parameters?.encrypted !== "true") {
+                    report(`CloudNativePG cluster ${name} ${key} uses StorageClass ${sc}, whose EBS volumes are not encrypted.`, r.urn);
+                }
+            }
+        }
+    },
+});
+
 const RUNTIME_CLASS = "kubernetes:node.k8s.io/v1:RuntimeClass";
 
 export const runtimeClassDeclared = stackPolicy({

@@ -140,3 +140,15 @@ describe("database-has-backups for a CloudNativePG cluster with the Barman Cloud
         expect(run(databaseBackups, cnpgStack({ scheduled: false }))[0].message).toMatch(/no ScheduledBackup/);
     });
 });
+
+describe("database-storage-protected", () => {
+    it("accepts a cluster whose data and WAL volumes use a declared, retained, encrypted StorageClass", async () => {
+        const { databaseStorageProtected } = await import("../completeness/stack");
+        const s = compliantStack();
+        s.push(res("kubernetes:storage.k8s.io/v1:StorageClass", "jobs-db-storage", { metadata: { name: "jobs-db-ssd" }, provisioner: "ebs.csi.aws.com", parameters: { type: "gp3", encrypted: "true" }, reclaimPolicy: "Retain" }));
+        s.push(res("kubernetes:postgresql.cnpg.io/v1:Cluster", "jobs-db-cluster", { metadata: { name: "jobs-db", namespace: "jobs-db" }, spec: { storage: { storageClass: "jobs-db-ssd" }, walStorage: { storageClass: "jobs-db-ssd" } } }));
+        expect(run(databaseStorageProtected, s)).toEqual([]);
+        find(s, "jobs-db-cluster").props.spec.walStorage.storageClass = "standard";
+        expect(run(databaseStorageProtected, s)[0].message).toMatch(/walStorage uses StorageClass standard, which the stack does not declare/);
+    });
+});

@@ -93,6 +93,29 @@ export const platformCases: Record<string, Case[]> = {
         },
         { name: "the runbook_url is not a link", culprit: "processor-alerts", mutate: (s) => void (find(s, "processor-alerts").props.spec.groups[0].rules[1].annotations.runbook_url = "ask on slack") },
     ],
+    "database-storage-protected": [
+        {
+            name: "the database's volumes are deleted with their claims",
+            culprit: "jobs-db-cluster",
+            mutate: (s) => {
+                s.push(res("kubernetes:storage.k8s.io/v1:StorageClass", "jobs-db-storage", { metadata: { name: "jobs-db-ssd" }, provisioner: "ebs.csi.aws.com", parameters: { type: "gp3", encrypted: "true" }, reclaimPolicy: "Delete" }));
+                s.push(res("kubernetes:postgresql.cnpg.io/v1:Cluster", "jobs-db-cluster", { metadata: { name: "jobs-db", namespace: "jobs-db" }, spec: { instances: 3, storage: { size: "50Gi", storageClass: "jobs-db-ssd" } } }));
+            },
+        },
+        {
+            name: "the database's EBS volumes are not encrypted",
+            culprit: "jobs-db-cluster",
+            mutate: (s) => {
+                s.push(res("kubernetes:storage.k8s.io/v1:StorageClass", "jobs-db-storage", { metadata: { name: "jobs-db-ssd" }, provisioner: "ebs.csi.aws.com", parameters: { type: "gp3" }, reclaimPolicy: "Retain" }));
+                s.push(res("kubernetes:postgresql.cnpg.io/v1:Cluster", "jobs-db-cluster", { metadata: { name: "jobs-db", namespace: "jobs-db" }, spec: { instances: 3, storage: { size: "50Gi", storageClass: "jobs-db-ssd" } } }));
+            },
+        },
+        {
+            name: "the database uses the cluster's default StorageClass",
+            culprit: "jobs-db-cluster",
+            mutate: (s) => void s.push(res("kubernetes:postgresql.cnpg.io/v1:Cluster", "jobs-db-cluster", { metadata: { name: "jobs-db", namespace: "jobs-db" }, spec: { instances: 3, storage: { size: "50Gi" } } })),
+        },
+    ],
     "database-has-backups": [
         { name: "Cloud SQL backups are off", culprit: "jobs-db", mutate: (s) => void (find(s, "jobs-db").props.settings.backupConfiguration.enabled = false) },
         {
