@@ -95,6 +95,14 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
     expect(cron.spec.jobTemplate.spec.template.spec.containers[0].image).toMatch(/\/db-backup@sha256:/);
   });
 
+  it("locks the backup objects against delete and overwrite for the hourly tier", () => {
+    const locks = get().ofType("cloudflare:index/r2BucketLock:R2BucketLock");
+    expect(locks).toHaveLength(1);
+    expect((locks[0].props as any).rules).toEqual([
+      { id: "no-delete-within-hourly-tier", enabled: true, prefix: "postgres/", condition: { type: "Age", maxAgeSeconds: 23 * 3600 } },
+    ]);
+  });
+
   it("runs the schema migration before any processor", () => {
     const plan = get();
     const job = plan.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name === "jobs-migrate");

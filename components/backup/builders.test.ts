@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PoolScheduling } from "../cluster/types";
-import { backupCronJobSpec, backupLifecycleRules, r2Endpoint } from "./builders";
+import { backupCronJobSpec, backupLifecycleRules, backupLockRules, r2Endpoint } from "./builders";
 
 const pool: PoolScheduling = { name: "general", labels: { "pitchey.io/pool": "general" }, taints: [] };
 const retention = { hourly: 24, daily: 7, weekly: 4, monthly: 12 };
@@ -56,5 +56,17 @@ describe("backup bucket lifecycle", () => {
     expect(expire.conditions.prefix).toBe("postgres/");
     // Longer than 12 months, so pruning, not the lifecycle, decides which monthly copies stay.
     expect(expire.deleteObjectsTransition!.condition.maxAge).toBeGreaterThan(365 * 86_400);
+  });
+});
+
+describe("backup bucket lock", () => {
+  it("locks every dump against delete and overwrite for the hourly tier less an hour, so pruning never meets a lock", () => {
+    const rules = backupLockRules({ hourly: 24, daily: 7, weekly: 4, monthly: 12 });
+    expect(rules).toEqual([{ id: "no-delete-within-hourly-tier", enabled: true, prefix: "postgres/", condition: { type: "Age", maxAgeSeconds: 23 * 3600 } }]);
+    // The youngest dump pruning deletes has left the hourly tier: `hourly` hourly runs old.
+    expect(rules[0].condition.maxAgeSeconds).toBeLessThan(24 * 3600);
+    // And the lock is shorter than the lifecycle's expiry, which it would otherwise silently override.
+    const expiry = backupLifecycleRules({ hourly: 24, daily: 7, weekly: 4, monthly: 12 }).find((r) => r.deleteObjectsTransition)!;
+    expect(rules[0].condition.maxAgeSeconds).toBeLessThan(expiry.deleteObjectsTransition!.condition.maxAge);
   });
 });

@@ -36,6 +36,23 @@ export function backupLifecycleRules(retention: BackupRetention) {
   ];
 }
 
+/**
+ * Object lock for the backup bucket: every dump is undeletable and cannot be overwritten until it is older than the
+ * hourly tier less an hour. The backup command prunes by count, and the youngest dump it ever deletes is one that
+ * has left the hourly tier (`hourly` runs old), so pruning never meets a locked object; a stolen backup token cannot
+ * erase the last day's restore points. Lock rules win over lifecycle rules, whose expiry is far older.
+ */
+export function backupLockRules(retention: BackupRetention) {
+  return [
+    {
+      id: "no-delete-within-hourly-tier",
+      enabled: true,
+      prefix: "postgres/",
+      condition: { type: "Age", maxAgeSeconds: Math.max(1, retention.hourly - 1) * 3600 },
+    },
+  ];
+}
+
 export interface BackupJobArgs {
   /** The `db-backup` image, by digest. */
   readonly image: pulumi.Input<string>;

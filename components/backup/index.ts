@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { k8sLabels, type LabelContext } from "../labels";
 import { HTTPS_EGRESS_LABEL } from "../processor/builders";
-import { backupCronJobSpec, backupLifecycleRules, r2Endpoint, type BackupJobArgs } from "./builders";
+import { backupCronJobSpec, backupLifecycleRules, backupLockRules, r2Endpoint, type BackupJobArgs } from "./builders";
 
 export * from "./builders";
 
@@ -39,6 +39,11 @@ export class DatabaseBackup extends pulumi.ComponentResource {
       { accountId: args.accountId, name: args.bucket, location: args.location, storageClass: "Standard" },
       // Deleting the stack must never take the backups with it.
       { ...child, protect: true },
+    );
+    new cloudflare.R2BucketLock(
+      `${name}-lock`,
+      { accountId: args.accountId, bucketName: this.bucket.name, rules: backupLockRules(args.retention) },
+      child,
     );
     new cloudflare.R2BucketLifecycle(
       `${name}-lifecycle`,
