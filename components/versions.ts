@@ -24,6 +24,9 @@ export const CHARTS = {
   loki: { chart: "loki", version: "18.11.0", repo: "https://grafana-community.github.io/helm-charts" },
   alloy: { chart: "alloy", version: "1.11.1", repo: "https://grafana.github.io/helm-charts" },
   grafana: { chart: "grafana", version: "12.11.1", repo: "https://grafana-community.github.io/helm-charts" },
+  // F5 NGINX Ingress Controller 5.5.4 (VirtualServer/Policy CRDs, k8s.nginx.org/v1).
+  nginxIngress: { chart: "nginx-ingress", version: "2.6.4", repo: "oci://ghcr.io/nginx/charts" },
+  certManager: { chart: "cert-manager", version: "v1.21.1", repo: "https://charts.jetstack.io" },
 } as const satisfies Record<string, ChartPin>;
 
 /**

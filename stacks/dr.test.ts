@@ -2,6 +2,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PROCESSOR_NAMES } from "./config";
 import { monitoringChecks, stackRaw } from "./monitoring.shared";
 import { planStack } from "./plan/wholeStack";
+import { stackConfig } from "./config/test-support";
+import { edgeChecks } from "./edge.shared";
 import { commonStackChecks, placementMatchesPools, renderingChecks } from "./stack.shared";
 
 let plan: Awaited<ReturnType<typeof planStack>>;
@@ -13,6 +15,7 @@ describe("dr stack (EKS, eu-west-1)", () => {
   commonStackChecks(() => plan, /^\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com\//);
   renderingChecks(() => plan);
   monitoringChecks(() => plan, () => stackRaw("dr"));
+  edgeChecks(() => plan, () => stackConfig("dr"), "standby");
   placementMatchesPools(
     () => plan,
     "aws:eks/nodeGroup:NodeGroup",

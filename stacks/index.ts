@@ -12,3 +12,6 @@ export const images = platform.images;
 export const databaseArchive = platform.databaseArchive;
 /** Standby stacks: the failover phase and the pool weights the global load balancer takes from it. */
 export const failover = platform.failover;
+/** Read by the other region's stack (StackReference) for the global load balancer's pools. */
+export const edgeOriginHost = platform.edge.originHost;
+export const edgeOriginAddress = platform.edge.originAddress;

@@ -5,12 +5,16 @@ import type { ClusterFacts } from "../components/cluster";
 import { DatabaseBackup, r2Endpoint } from "../components/backup";
 import { StackBudget } from "../components/cost/budget";
 import { DatabaseMaintenance, DatabaseOperator, JobsDatabase, poolerName, type ArchiveLocation } from "../components/database";
+import { ingressSettings, originHostOf } from "./edge";
 import { failoverPlan, processorConfigFor } from "./failover";
 import { DATABASE_CLUSTER, DATABASE_NAMESPACE, DATABASE_OPERATOR_NAMESPACE, archiveLocationFor } from "./database";
 import { WorkerImage } from "../components/images";
 import { awsTags, k8sLabels, type LabelContext } from "../components/labels";
-import { WorkloadNamespace } from "../components/namespace";
-import { HTTP_PORT, HTTPS_EGRESS_LABEL, ProcessorService } from "../components/processor";
+import { Certificates } from "../components/certificates";
+import { EdgeOrigin, GlobalEdge } from "../components/edge";
+import { CONTROLLER_POD_LABELS, IngressController, routeLimits, routePath } from "../components/ingress";
+import { PROMETHEUS_POD_LABELS, WorkloadNamespace } from "../components/namespace";
+import { HTTP_PORT, HTTPS_EGRESS_LABEL, METRICS_PORT, ProcessorService } from "../components/processor";
 import { migrationJobName, migrationJobSpec } from "../components/processor/migration";
 import type { ClusterRequest } from "./cluster";
 import { ADDON_NAMESPACES } from "../components/cluster/addons";
@@ -37,8 +41,17 @@ export function bucketOf(storeUrl: string): string | undefined {
   return m?.[1];
 }
 
+/** What the other region's stack reads from this one (through a StackReference). */
+export interface EdgeOutputs {
+  /** This region's origin host name (a proxied record whose content is the ingress load balancer). */
+  readonly originHost: string;
+  /** The ingress load balancer's address. */
+  readonly originAddress: pulumi.Output<string>;
+}
+
 export interface PlatformOutputs {
   readonly cloud: string;
+  readonly edge: EdgeOutputs;
   readonly namespace: pulumi.Output<string>;
   readonly images: Record<ProcessorName, pulumi.Output<string>>;
   readonly processors: Record<ProcessorName, ProcessorService>;
@@ -79,8 +92,11 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       labels,
       quota: config.resourceQuota,
       ingressNamespace: config.ingressNamespace,
+      ingressControllerPodLabels: CONTROLLER_POD_LABELS,
       monitoringNamespace: config.monitoringNamespace,
+      prometheusPodLabels: PROMETHEUS_POD_LABELS,
       httpPort: HTTP_PORT,
+      metricsPort: METRICS_PORT,
       databaseCidrs: config.database.cidrs ?? [],
       databasePort: config.database.port,
       databasePods: managed
@@ -93,11 +109,25 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
 
   const keda = new Keda("keda", { namespace: config.kedaNamespace, labels }, inCluster);
 
+  // cert-manager serves the origin certificate and the database's backup plugin alike.
+  const certificates = new Certificates(
+    "certificates",
+    {
+      labels,
+      acmeServer: config.edge.tls.acmeServer,
+      dnsApiToken: secrets.dnsApiToken,
+      zone: config.edge.zone,
+      monitoringNamespace: config.monitoringNamespace,
+      prometheusPodLabels: PROMETHEUS_POD_LABELS,
+    },
+    inCluster,
+  );
+
   let appUrl: pulumi.Output<string>;
   let readerUrl: pulumi.Output<string>;
   let database: JobsDatabase | undefined;
   if (managed) {
-    const operator = new DatabaseOperator("cnpg", { namespace: DATABASE_OPERATOR_NAMESPACE, labels }, inCluster);
+    const operator = new DatabaseOperator("cnpg", { namespace: DATABASE_OPERATOR_NAMESPACE, labels, certManager: [certificates.release] }, inCluster);
     const { cidrs: _external, port: _port, replicaOf, ...settings } = config.database;
     database = new JobsDatabase(
       DATABASE_CLUSTER,
@@ -329,5 +359,63 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     inCluster,
   );
 
-  return { cloud: cluster.cloud, namespace: ns.name, images, processors, databaseArchive: database?.archive, failover: failoverPlan(config) };
+  const edge = createEdge(inputs, { provider: cluster.provider, dependsOn: [...cluster.readyResources] }, ns, processors, certificates);
+
+  return { cloud: cluster.cloud, edge, namespace: ns.name, images, processors, databaseArchive: database?.archive, failover: failoverPlan(config) };
+}
+
+/**
+ * The edge: cert-manager and the ingress controller in the cluster; in Cloudflare, this region's origin record and,
+ * on the stack that names a primary stack (dr), everything that exists once for the zone.
+ */
+function createEdge(
+  inputs: StackInputs,
+  inCluster: pulumi.ComponentResourceOptions,
+  ns: WorkloadNamespace,
+  processors: Record<ProcessorName, ProcessorService>,
+  certificates: Certificates,
+): EdgeOutputs {
+  const { config } = inputs;
+  const e = config.edge;
+  const labels: LabelContext = { environment: config.environment, costCenter: config.costCenter, team: config.team };
+  const settings = ingressSettings(config);
+  const ingress = new IngressController(
+    "ingress",
+    {
+      namespace: config.ingressNamespace,
+      labels,
+      settings,
+      apiHost: e.apiHost,
+      processorsNamespace: ns.name,
+      processorsNamespaceName: config.namespace,
+      processorPort: HTTP_PORT,
+      routes: PROCESSOR_NAMES.map((name) => ({ processor: name, jobType: JOB_TYPE_OF[name], servicePort: HTTP_PORT })),
+      monitoringNamespace: config.monitoringNamespace,
+      prometheusPodLabels: PROMETHEUS_POD_LABELS,
+      clusterIssuer: certificates.clusterIssuer,
+    },
+    { ...inCluster, dependsOn: [...((inCluster.dependsOn as pulumi.Resource[]) ?? []), ...Object.values(processors).map((p) => p.service)] },
+  );
+  const originHost = originHostOf(config);
+  const cf = e.cloudflare;
+  if (cf) {
+    new EdgeOrigin("edge-origin", { zoneId: cf.zoneId, hostname: originHost, address: ingress.address });
+    if (cf.primaryStack) {
+      // The primary's origin comes from its own stack's outputs: this stack stays updatable while that region is down.
+      const primary = new pulumi.StackReference("primary-stack", { name: cf.primaryStack });
+      // During a staged failover its phase sets the weights (C5); otherwise the configured ones apply.
+      const plan = config.failover.phase > 0 ? failoverPlan(config) : undefined;
+      new GlobalEdge("edge", {
+        settings: plan ? { ...cf, loadBalancer: { ...cf.loadBalancer, poolWeights: plan.poolWeights } } : cf,
+        apiHost: e.apiHost,
+        routes: PROCESSOR_NAMES.map((name) => {
+          const limits = routeLimits(settings.routes[name]!, settings.zones);
+          return { path: routePath(JOB_TYPE_OF[name]), ratePerSecond: limits.perIp.ratePerSecond, burst: limits.perIp.burst };
+        }),
+        primaryOrigin: primary.requireOutput("edgeOriginHost").apply(String),
+        standbyOrigin: originHost,
+      });
+    }
+  }
+  return { originHost, originAddress: ingress.address };
 }

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { monitoringChecks, stackRaw } from "./monitoring.shared";
 import { planStack } from "./plan/wholeStack";
+import { stackConfig } from "./config/test-support";
+import { edgeChecks } from "./edge.shared";
 import { commonStackChecks, placementMatchesPools, renderingChecks } from "./stack.shared";
 
 let plan: Awaited<ReturnType<typeof planStack>>;
@@ -12,6 +14,7 @@ describe("prod stack (GKE, us-west1)", () => {
   commonStackChecks(() => plan, /^us-west1-docker\.pkg\.dev\/pitchey-prod\//);
   renderingChecks(() => plan);
   monitoringChecks(() => plan, () => stackRaw("prod"));
+  edgeChecks(() => plan, () => stackConfig("prod"), "primary");
   placementMatchesPools(
     () => plan,
     "gcp:container/nodePool:NodePool",

@@ -3,8 +3,10 @@ import { networkPolicies, NON_PUBLIC_CIDRS, podSecurityLabels } from "./builders
 
 const policies = networkPolicies({
   ingressNamespace: "ingress-nginx",
+  ingressControllerPodLabels: { "app.kubernetes.io/name": "nginx-ingress" },
   monitoringNamespace: "monitoring",
   httpPort: 8080,
+  metricsPort: 9090,
   databaseCidrs: ["10.40.0.0/24"],
   databasePort: 5432,
   httpsEgressLabel: "pitchey.io/egress-https",
@@ -15,13 +17,36 @@ describe("processor namespace NetworkPolicies", () => {
     expect(policies["default-deny"]).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
   });
 
-  it("admit only the ingress controller and the monitoring namespace, on 8080", () => {
-    const ingress = Object.values(policies).filter((p) => p.ingress);
-    expect(ingress.map((p) => p.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"]).sort()).toEqual([
-      "ingress-nginx",
-      "monitoring",
+  it("admit the ingress controller's pods (not its whole namespace) to the API port only", () => {
+    const p = policies["allow-ingress-controller"];
+    expect(p.ingress).toEqual([
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "nginx-ingress" } },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: 8080 }],
+      },
     ]);
-    for (const p of ingress) expect(p.ingress[0].ports).toEqual([{ protocol: "TCP", port: 8080 }]);
+  });
+
+  it("admit only Prometheus's pods, and only to the metrics port", () => {
+    const p = policies["allow-monitoring-scrape"];
+    expect(p.ingress).toEqual([
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: 9090 }],
+      },
+    ]);
+    const ingress = Object.values(policies).filter((x) => x.ingress);
+    expect(ingress).toHaveLength(2);
   });
 
   it("let every pod reach DNS and the database, and nothing else without the HTTPS label", () => {

@@ -28,13 +28,22 @@ export function limitRangeSpec(): k8s.types.input.core.v1.LimitRangeSpec {
 
 const nsSelector = (ns: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
 
+/** Labels of the Prometheus server pods (kube-prometheus-stack's operator sets this one on them). */
+export const PROMETHEUS_POD_LABELS: Readonly<Record<string, string>> = { "app.kubernetes.io/name": "prometheus" };
+
 export interface NetworkPolicyArgs {
   /** Namespace of the ingress controller allowed to reach the processors' HTTP port. */
   readonly ingressNamespace: string;
+  /** Labels of the ingress controller's pods: only they, not their whole namespace, reach the API port. */
+  readonly ingressControllerPodLabels: Readonly<Record<string, string>>;
   /** Namespace whose Prometheus scrapes the processors. */
   readonly monitoringNamespace: string;
-  /** Processors' HTTP port name or number. */
+  /** Labels of Prometheus's pods: only they reach the metrics port. Default: `PROMETHEUS_POD_LABELS`. */
+  readonly prometheusPodLabels?: Readonly<Record<string, string>>;
+  /** Processors' HTTP (API) port. */
   readonly httpPort: number;
+  /** Processors' metrics port, separate from the API. */
+  readonly metricsPort: number;
   /** Jobs database CIDRs (an external database) and port. */
   readonly databaseCidrs: readonly string[];
   readonly databasePort: number;
@@ -58,12 +67,22 @@ export function networkPolicies(args: NetworkPolicyArgs): Record<string, Network
     "allow-ingress-controller": {
       podSelector: { matchLabels: { "app.kubernetes.io/component": "processor" } },
       policyTypes: ["Ingress"],
-      ingress: [{ from: [nsSelector(args.ingressNamespace)], ports: [tcp(args.httpPort)] }],
+      ingress: [
+        {
+          from: [{ ...nsSelector(args.ingressNamespace), podSelector: { matchLabels: { ...args.ingressControllerPodLabels } } }],
+          ports: [tcp(args.httpPort)],
+        },
+      ],
     },
     "allow-monitoring-scrape": {
       podSelector: {},
       policyTypes: ["Ingress"],
-      ingress: [{ from: [nsSelector(args.monitoringNamespace)], ports: [tcp(args.httpPort)] }],
+      ingress: [
+        {
+          from: [{ ...nsSelector(args.monitoringNamespace), podSelector: { matchLabels: { ...(args.prometheusPodLabels ?? PROMETHEUS_POD_LABELS) } } }],
+          ports: [tcp(args.metricsPort)],
+        },
+      ],
     },
     "allow-dns-egress": {
       podSelector: {},

@@ -54,13 +54,16 @@ const pod = (name: ProcessorName, type: string) => dep(name, type).template.spec
 const envOf = (spec: any) => Object.fromEntries(spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 
 describe("processor Deployment", () => {
-  it("runs the image by digest on port 8080 with the worker's env", () => {
+  it("runs the image by digest with the API on 8080 and metrics on 9090, and the worker's env", () => {
     const spec = pod("document-processor", "document");
     const c = spec.containers[0];
     expect(c.image).toBe(DIGEST);
-    expect(c.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+    expect(c.ports).toEqual([
+      { name: "http", containerPort: 8080, protocol: "TCP" },
+      { name: "metrics", containerPort: 9090, protocol: "TCP" },
+    ]);
     const env = envOf(spec);
-    expect(env).toMatchObject({ JOB_TYPE: "document", MAX_CONCURRENT_JOBS: "4", JOB_TIMEOUT: "120", PORT: "8080" });
+    expect(env).toMatchObject({ JOB_TYPE: "document", MAX_CONCURRENT_JOBS: "4", JOB_TIMEOUT: "120", PORT: "8080", METRICS_PORT: "9090" });
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.DATABASE_URL_FILE).toBe("/var/run/secrets/pitchey/jobs-database/DATABASE_URL");
     expect(env.CPU_LIMIT_MILLICORES).toEqual({ resourceFieldRef: { containerName: "document-processor", resource: "limits.cpu", divisor: "1m" } });
@@ -153,8 +156,11 @@ describe("processor Deployment", () => {
 });
 
 describe("processor Service and PDB", () => {
-  it("exposes 8080 by name", () => {
-    expect(serviceSpec("video-processor").ports).toEqual([{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
+  it("exposes the API (8080) and metrics (9090) by name", () => {
+    expect(serviceSpec("video-processor").ports).toEqual([
+      { name: "http", port: 8080, targetPort: "http", protocol: "TCP" },
+      { name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" },
+    ]);
   });
 
   it("keeps one pod through disruptions, but never blocks drains of a single-replica floor", () => {

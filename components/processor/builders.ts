@@ -11,6 +11,9 @@ type PodSpec = k8s.types.input.core.v1.PodSpec;
 /** The worker listens here; the Service, probes and NetworkPolicies all refer to it by name. */
 export const HTTP_PORT = 8080;
 export const HTTP_PORT_NAME = "http";
+/** Prometheus scrapes `/metrics` here, apart from the API so that only Prometheus's pods may reach it. */
+export const METRICS_PORT = 9090;
+export const METRICS_PORT_NAME = "metrics";
 /** Fixed non-root identity the image's user is created with. */
 export const RUN_AS_UID = 10001;
 /** Extra seconds after the job timeout so an in-flight job can finish and the worker release the rest. */
@@ -99,6 +102,7 @@ export function env(args: ProcessorSpecArgs): k8s.types.input.core.v1.EnvVar[] {
   const vars: k8s.types.input.core.v1.EnvVar[] = [
     { name: "JOB_TYPE", value: args.jobType },
     { name: "PORT", value: String(HTTP_PORT) },
+    { name: "METRICS_PORT", value: String(METRICS_PORT) },
     { name: "MAX_CONCURRENT_JOBS", value: String(c.maxConcurrentJobs) },
     { name: "JOB_TIMEOUT", value: String(c.jobTimeoutSeconds) },
     { name: "JOB_LEASE_SECONDS", value: String(c.jobLeaseSeconds) },
@@ -199,7 +203,10 @@ export function container(args: ProcessorSpecArgs): Container {
     name: args.name,
     image: args.image,
     imagePullPolicy: "IfNotPresent",
-    ports: [{ name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: "TCP" }],
+    ports: [
+      { name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: "TCP" },
+      { name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: "TCP" },
+    ],
     env: env(args),
     resources: resources(args.config),
     securityContext: containerSecurityContext,
@@ -267,7 +274,10 @@ export function serviceSpec(name: string): k8s.types.input.core.v1.ServiceSpec {
   return {
     type: "ClusterIP",
     selector: selectorLabels(name),
-    ports: [{ name: HTTP_PORT_NAME, port: HTTP_PORT, targetPort: HTTP_PORT_NAME, protocol: "TCP" }],
+    ports: [
+      { name: HTTP_PORT_NAME, port: HTTP_PORT, targetPort: HTTP_PORT_NAME, protocol: "TCP" },
+      { name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: "TCP" },
+    ],
   };
 }
 

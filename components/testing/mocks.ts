@@ -126,6 +126,9 @@ const COMPUTED: Record<string, ComputedOutputs> = {
   "random:index/randomPassword:RandomPassword": (_i, name) => ({ result: `mock-${name}-password` }),
   "random:index/randomId:RandomId": (_i, name) => ({ hex: createHash("md5").update(name).digest("hex").slice(0, 8) }),
   ...CLUSTER_COMPUTED,
+  // The cloud assigns a LoadBalancer Service its address; the edge's origin record reads it.
+  "kubernetes:core/v1:Service": (inputs) =>
+    inputs.spec?.type === "LoadBalancer" ? { status: { loadBalancer: { ingress: [{ ip: "192.0.2.10" }] } } } : {},
 };
 
 const INVOKES: Record<string, InvokeMock> = {

@@ -7,12 +7,12 @@ const base = { DATABASE_URL: "postgres://u:p@db:5432/jobs" };
 describe("env contract", () => {
   it("applies defaults", () => {
     const env = parseEnv({ ...base, POD_NAME: "video-processor-abc" });
-    expect(env).toMatchObject({ port: 8080, maxConcurrentJobs: 4, jobTimeoutSeconds: 300, leaseSeconds: 30, containerId: "video-processor-abc" });
+    expect(env).toMatchObject({ port: 8080, metricsPort: 9090, maxConcurrentJobs: 4, jobTimeoutSeconds: 300, leaseSeconds: 30, containerId: "video-processor-abc" });
   });
 
   it("parses the Deployment's values", () => {
-    const env = parseEnv({ ...base, JOB_TYPE: "video", PORT: "9000", MAX_CONCURRENT_JOBS: "2", JOB_TIMEOUT: "600", JOB_LEASE_SECONDS: "45", JOB_COST_PER_SECOND_USD: "0.0004" });
-    expect(env).toMatchObject({ jobType: "video", port: 9000, maxConcurrentJobs: 2, jobTimeoutSeconds: 600, leaseSeconds: 45, costPerSecondUsd: 0.0004 });
+    const env = parseEnv({ ...base, JOB_TYPE: "video", PORT: "9000", METRICS_PORT: "9100", MAX_CONCURRENT_JOBS: "2", JOB_TIMEOUT: "600", JOB_LEASE_SECONDS: "45", JOB_COST_PER_SECOND_USD: "0.0004" });
+    expect(env).toMatchObject({ jobType: "video", port: 9000, metricsPort: 9100, maxConcurrentJobs: 2, jobTimeoutSeconds: 600, leaseSeconds: 45, costPerSecondUsd: 0.0004 });
   });
 
   it("names every bad variable", () => {

@@ -17,6 +17,7 @@ beforeAll(async () => {
     store: unusedStore,
     databaseUrl: db.url,
     port: 0,
+    metricsPort: 0,
     host: "127.0.0.1",
     logger: pino({ level: "silent" }),
     worker: { leaseSeconds: 3, pollIntervalMs: 100, costPerSecondUsd: 0.01 },
@@ -99,7 +100,8 @@ describe("HTTP API", () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
     expect((await fetch(`${base}/ready`)).status).toBe(200);
     await db.query("INSERT INTO container_jobs (type, payload, run_at) VALUES ('code', '{\"n\":1}', now() + interval '1 hour')");
-    const text = await (await fetch(`${base}/metrics`)).text();
+    expect((await fetch(`${base}/metrics`)).status).toBe(404);
+    const text = await (await fetch(`http://127.0.0.1:${processor.metricsPort}/metrics`)).text();
     expect(text).toMatch(/^jobs_total\{type="code",status="completed"\} [1-9]/m);
     expect(text).toMatch(/^job_duration_seconds_bucket\{le="600",type="code"\} [1-9]/m);
     expect(text).toContain('job_duration_seconds_bucket{le="1",type="code"}');

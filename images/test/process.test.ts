@@ -34,6 +34,7 @@ async function spawnWorker(env: Record<string, string>) {
       ...process.env,
       DATABASE_URL: db.url,
       PORT: String(port),
+      METRICS_PORT: String(await freePort()),
       LOG_LEVEL: "info",
       JOB_LEASE_SECONDS: "3",
       MAX_CONCURRENT_JOBS: "2",

@@ -12,6 +12,7 @@ import * as eks from "./clusters/eks";
 import * as pools from "./clusters/pools";
 import * as registry from "./supply-chain/registry";
 import * as cloudflare from "./edge/cloudflare";
+import * as ingress from "./edge/ingress";
 import * as tags from "./cost/tags";
 import * as budget from "./cost/budget";
 import * as completeness from "./completeness/stack";
@@ -103,6 +104,9 @@ export const allPolicies: readonly PackPolicy[] = [
     cloudflare.cfMinTls,
     cloudflare.cfAlwaysHttps,
     cloudflare.cfApiProxied,
+    cloudflare.cfLoadBalancerFailover,
+    ingress.singleLoadBalancer,
+    ingress.routeRateLimited,
     tags.awsRequiredTags,
     tags.gcpRequiredLabels,
     tags.k8sRequiredLabels,

@@ -180,3 +180,98 @@ export const OBSERVABILITY_DEFAULTS = {
   loki: { location: "wnam", retention: "30d", storageSize: "10Gi" },
   grafana: { adminUser: "admin", storageSize: "2Gi" },
 };
+/** Cloudflare's published edge address ranges (https://www.cloudflare.com/ips/): the only clients the origin admits. */
+export const CLOUDFLARE_RANGES = [
+  "173.245.48.0/20",
+  "103.21.244.0/22",
+  "103.22.200.0/22",
+  "103.31.4.0/22",
+  "141.101.64.0/18",
+  "108.162.192.0/18",
+  "190.93.240.0/20",
+  "188.114.96.0/20",
+  "197.234.240.0/22",
+  "198.41.128.0/17",
+  "162.158.0.0/15",
+  "104.16.0.0/13",
+  "104.24.0.0/14",
+  "172.64.0.0/13",
+  "131.0.72.0/22",
+  "2400:cb00::/32",
+  "2606:4700::/32",
+  "2803:f800::/32",
+  "2405:b500::/32",
+  "2405:8100::/32",
+  "2a06:98c0::/29",
+  "2c0f:f248::/32",
+] as const;
+
+const route = (
+  zone: "api" | "heavy",
+  burst: number,
+  clientBurst: number,
+  timeoutSeconds: number,
+  buffering: boolean,
+) => ({
+  zone,
+  burst,
+  clientBurst,
+  readTimeoutSeconds: timeoutSeconds,
+  sendTimeoutSeconds: timeoutSeconds,
+  requestBuffering: buffering,
+  responseBuffering: buffering,
+});
+
+/**
+ * Playbook "Network Optimization" (nginx.conf): the controller-wide settings, the `api` (10 r/s) and `heavy` (1 r/s)
+ * zones, `/api/video/` (heavy, burst 5, 600 s, no buffering) and `/api/document/` (api, burst 20), upstreams with
+ * least_conn, keepalive 32, max_fails 3, fail_timeout 30 s. The playbook has no block for inference, media and code,
+ * nor per-client limits: those figures are ours (docs/edge.md says why).
+ */
+export const EDGE_DEFAULTS = {
+  zone: "pitchey.com",
+  apiHost: "api.pitchey.com",
+  ingress: {
+    replicas: 2,
+    nginx: {
+      workerProcesses: "auto",
+      workerConnections: 4096,
+      keepaliveTimeoutSeconds: 65,
+      keepaliveRequests: 100,
+      clientBodyBufferSize: "128k",
+      clientMaxBodySize: "100m",
+      largeClientHeaderBuffers: { number: 4, size: "8k" },
+      gzip: { level: 6, types: ["text/plain", "text/css", "application/json", "application/javascript"] },
+    },
+    upstream: { lbMethod: "least_conn", keepalive: 32, maxFails: 3, failTimeoutSeconds: 30, connectTimeoutSeconds: 5 },
+    cloudflareRanges: CLOUDFLARE_RANGES,
+    hstsMaxAgeSeconds: 31536000,
+  },
+  rateLimits: {
+    zones: {
+      api: { ratePerSecond: 10, clientRatePerSecond: 50 },
+      heavy: { ratePerSecond: 1, clientRatePerSecond: 5 },
+    },
+    routes: {
+      "video-processor": route("heavy", 5, 10, 600, false),
+      "document-processor": route("api", 20, 40, 60, true),
+      "ai-inference": route("heavy", 5, 10, 300, true),
+      "media-transcoder": route("heavy", 5, 10, 600, false),
+      "code-executor": route("api", 20, 40, 60, true),
+    },
+  },
+  tls: {
+    acmeServer: "https://acme-v02.api.letsencrypt.org/directory",
+  },
+} as const;
+
+/** Cloudflare figures a stack that manages Cloudflare (`edge.cloudflare` set) starts from. */
+export const EDGE_CLOUDFLARE_DEFAULTS = {
+    securityLevel: "medium",
+    rateLimitPeriodSeconds: 10,
+    mitigationTimeoutSeconds: 10,
+    loadBalancer: {
+      poolWeights: { primary: 1, standby: 0 },
+      monitor: { path: "/health", expectedCodes: "200", intervalSeconds: 60, retries: 2, timeoutSeconds: 5 },
+    },
+} as const;

@@ -3,13 +3,14 @@ import type { z } from "zod";
 import { DATABASE_DEFAULTS } from "../../components/database/builders";
 import { MAINTENANCE_DEFAULTS } from "../../components/database/maintenance";
 import { CLUSTER_DEFAULTS } from "./cluster";
-import { DATABASE_BACKUP_DEFAULTS, OBSERVABILITY_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
+import { DATABASE_BACKUP_DEFAULTS, EDGE_CLOUDFLARE_DEFAULTS, EDGE_DEFAULTS, OBSERVABILITY_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
 import { COST_DEFAULTS } from "./cost";
 import { platformSchema, type PlatformConfig } from "./schema";
 
 export type { PlatformConfig, ProcessorConfig } from "./schema";
 export type { ClusterConfig, PoolConfig } from "./cluster";
 export type { ObservabilityConfig } from "./observability";
+export type { EdgeConfig } from "./edge";
 export * from "./defaults";
 
 export const PROJECT = "pitchey-containers";
@@ -17,6 +18,8 @@ export const PROJECT = "pitchey-containers";
 /**
  * Config keys that hold secrets; they are read as `Output`s and never enter `PlatformConfig`. The object store
  * token is R2's API token (backups, and results on R2), which no cloud workload identity can stand in for.
+ * `edgeDnsApiToken` is a Cloudflare API token limited to DNS edits on the zone: cert-manager answers the ACME DNS-01
+ * challenge for the origin certificate with it.
  */
 export const SECRET_KEYS = [
   "databaseUrl",
@@ -29,6 +32,8 @@ export const SECRET_KEYS = [
   "grafanaAdminPassword",
   "logsStoreAccessKeyId",
   "logsStoreSecretAccessKey",
+  // cert-manager's Cloudflare token for ACME DNS-01.
+  "edgeDnsApiToken",
 ] as const;
 
 /** Values every stack starts from before its own file is applied. */
@@ -54,6 +59,7 @@ export const PLATFORM_DEFAULTS = {
   backups: DATABASE_BACKUP_DEFAULTS,
   observability: OBSERVABILITY_DEFAULTS,
   cost: COST_DEFAULTS,
+  edge: EDGE_DEFAULTS,
 };
 
 export class ConfigError extends Error {
@@ -95,7 +101,10 @@ function formatIssue(issue: z.core.$ZodIssue): string {
 export function parsePlatformConfig(raw: Plain): PlatformConfig {
   const cloud = isPlain(raw.cluster) ? raw.cluster.cloud : undefined;
   const clusterDefaults = cloud === "gcp" || cloud === "aws" ? CLUSTER_DEFAULTS[cloud] : {};
-  const merged = deepMerge({ ...PLATFORM_DEFAULTS, cluster: clusterDefaults }, raw);
+  // Cloudflare's defaults apply only to a stack that manages Cloudflare at all.
+  const managesCloudflare = isPlain(raw.edge) && raw.edge.cloudflare !== undefined;
+  const edgeDefaults = managesCloudflare ? { ...EDGE_DEFAULTS, cloudflare: EDGE_CLOUDFLARE_DEFAULTS } : EDGE_DEFAULTS;
+  const merged = deepMerge({ ...PLATFORM_DEFAULTS, cluster: clusterDefaults, edge: edgeDefaults }, raw);
   const result = platformSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(result.error.issues.map(formatIssue));
   return result.data;
@@ -116,6 +125,8 @@ export interface StackInputs {
       readonly grafanaAdminPassword: pulumi.Output<string>;
       readonly logsStore: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
     };
+    /** Cloudflare token (Zone DNS edit) for cert-manager's DNS-01 challenges. */
+    readonly dnsApiToken: pulumi.Output<string>;
   };
 }
 
@@ -162,5 +173,5 @@ export function loadStackInputs(): StackInputs {
     grafanaAdminPassword: cfg.requireSecret("grafanaAdminPassword"),
     logsStore: { accessKeyId: cfg.requireSecret("logsStoreAccessKeyId"), secretAccessKey: cfg.requireSecret("logsStoreSecretAccessKey") },
   };
-  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: config.database.cidrs ? cfg.requireSecret("databaseUrl") : undefined, objectStore, observability } };
+  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: config.database.cidrs ? cfg.requireSecret("databaseUrl") : undefined, objectStore, observability, dnsApiToken: cfg.requireSecret("edgeDnsApiToken") } };
 }

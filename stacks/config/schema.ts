@@ -5,6 +5,7 @@ import { cronProblem } from "./cron";
 import { JOB_DURATION_BUCKETS } from "../../components/observability/rules";
 import { observabilitySchema } from "./observability";
 import { costSchema, derivedCostPerSecondUsd, unpricedKeys } from "./cost";
+import { edgeSchema } from "./edge";
 import { POOL_NAMES, PROCESSOR_NAMES, type ProcessorName } from "./defaults";
 import { QUANTITY_PATTERN, parseQuantity } from "./quantity";
 
@@ -182,6 +183,8 @@ export const platformSchema = z
     /** Prometheus, Alertmanager, Loki and Grafana: figures, routing and retention. */
     observability: observabilitySchema,
     cost: costSchema,
+    /** The public edge: ingress controller, routes and their limits, origin TLS, Cloudflare. */
+    edge: edgeSchema,
     results: z.strictObject({
       /** Where handlers write outputs: `s3://bucket/prefix` (R2 or S3) or `file:///dir`. */
       storeUrl: z.string().regex(/^(s3|gs|file):\/\/.+/, "expected s3://bucket/prefix, gs://bucket/prefix or file:///dir"),

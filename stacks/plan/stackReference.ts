@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { PROJECT, parsePlatformConfig } from "../config";
 import { archiveLocationFor } from "../database";
+import { originHostOf } from "../edge";
 import { readStackConfig, StackFileError } from "./stackConfig";
 
 /**
@@ -22,5 +23,6 @@ export function stackReferenceOutputs(name: string): Record<string, unknown> {
     }
   }
   const config = parsePlatformConfig(raw);
-  return config.database.cidrs ? {} : { databaseArchive: archiveLocationFor(config) };
+  // The origin's address is the cloud's to assign; its host name is the stack's own.
+  return { edgeOriginHost: originHostOf(config), ...(config.database.cidrs ? {} : { databaseArchive: archiveLocationFor(config) }) };
 }

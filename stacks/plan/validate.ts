@@ -1,8 +1,10 @@
 /**
- * Validates rendered manifests against the Kubernetes (KEDA, Prometheus Operator) OpenAPI schemas shipped by kubernetes-models, and
- * the database operator's custom resources against the schemas of the fields the program sets.
+ * Validates rendered manifests against the Kubernetes (KEDA, Prometheus Operator, cert-manager) OpenAPI schemas shipped
+ * by kubernetes-models, the database operator's custom resources against the schemas of the fields the program sets,
+ * and the F5 NGINX Ingress Controller's own CRD schemas (vendored in components/ingress/crds).
  */
 import { DATABASE_SCHEMAS } from "../../components/database/schemas";
+import { validateAgainstCrd } from "../../components/ingress/crd-schema";
 
 type ModelClass = new (data: unknown) => { validate(): void };
 type Namespace = Record<string, Record<string, Record<string, ModelClass>>>;
@@ -14,6 +16,7 @@ async function load(): Promise<Namespace[]> {
     (await import("kubernetes-models")) as unknown as Namespace,
     (await import("@kubernetes-models/keda")) as unknown as Namespace,
     (await import("@kubernetes-models/prometheus-operator")) as unknown as Namespace,
+    (await import("@kubernetes-models/cert-manager")) as unknown as Namespace,
   ];
   return registry;
 }
@@ -22,7 +25,7 @@ async function load(): Promise<Namespace[]> {
 function groupKey(apiVersion: string): [string, string] {
   const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
   if (!group) return ["v1", version];
-  const key = group.replace(/\.([a-z])/g, (_m, c: string) => c.toUpperCase());
+  const key = group.replace(/[.-]([a-z])/g, (_m, c: string) => c.toUpperCase());
   return [key, version];
 }
 
@@ -38,6 +41,8 @@ export async function validateManifest(obj: { apiVersion?: string; kind?: string
     const r = custom.safeParse(obj);
     return { errors: r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) };
   }
+  const crd = validateAgainstCrd(obj);
+  if (crd) return { errors: crd };
   const [group, version] = groupKey(obj.apiVersion);
   for (const ns of await load()) {
     const Model = group === "v1" ? (ns.v1 as unknown as Record<string, ModelClass> | undefined)?.[obj.kind] : ns[group]?.[version]?.[obj.kind];

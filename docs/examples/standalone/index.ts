@@ -5,7 +5,7 @@
  * and the TriggerAuthentication named below.
  */
 import { WorkloadNamespace } from "../../../components/namespace";
-import { HTTP_PORT, HTTPS_EGRESS_LABEL, ProcessorService, type ProcessorSettings } from "../../../components/processor";
+import { HTTP_PORT, HTTPS_EGRESS_LABEL, METRICS_PORT, ProcessorService, type ProcessorSettings } from "../../../components/processor";
 import type { PoolScheduling } from "../../../components/cluster";
 
 const labels = { environment: "staging", costCenter: "documents", team: "documents" };
@@ -43,8 +43,10 @@ const namespace = new WorkloadNamespace("documents", {
   labels,
   quota: { "requests.cpu": "4", "requests.memory": "4Gi" },
   ingressNamespace: "ingress-nginx",
+  ingressControllerPodLabels: { "app.kubernetes.io/name": "nginx-ingress" },
   monitoringNamespace: "monitoring",
   httpPort: HTTP_PORT,
+  metricsPort: METRICS_PORT,
   databaseCidrs: ["10.0.0.0/24"],
   databasePort: 5432,
   httpsEgressLabel: HTTPS_EGRESS_LABEL,

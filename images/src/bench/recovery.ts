@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const port = await freePort();
       const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "recovery-worker.ts")], {
-        env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: "warn" },
+        env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), METRICS_PORT: String(await freePort()), LOG_LEVEL: "warn" },
         stdio: "inherit",
       });
       const exited = new Promise((r) => child.on("exit", r));

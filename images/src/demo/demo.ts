@@ -61,6 +61,7 @@ async function main(): Promise<void> {
         store: createResultStore(storeEnv),
         databaseUrl: db.url,
         port: 0,
+        metricsPort: 0,
         host: "127.0.0.1",
         logger: logger.child({ processor: PROCESSOR_FOR_TYPE[type] }),
         defaultMetrics: processors.length === 0,
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
       });
       await p.start();
       processors.push(p);
-      say(`  ${PROCESSOR_FOR_TYPE[type].padEnd(19)} http://127.0.0.1:${p.port}  (/api/${type}/jobs, /ready, /metrics)`);
+      say(`  ${PROCESSOR_FOR_TYPE[type].padEnd(19)} http://127.0.0.1:${p.port}  (/api/${type}/jobs, /ready; /metrics on :${p.metricsPort})`);
     }
     const portFor = new Map(processors.map((p) => [p.worker.type, p.port]));
 
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
       say(`  ${PROCESSOR_FOR_TYPE[t.type]} ${t.id} ${j.status} after ${j.attempts} attempt(s), ${seconds}s, $${cost}`);
       say(`    ${j.status === "completed" ? `result ${summary(j.result)}` : `error ${String(j.error)}`}`);
     }
-    const metrics = await (await fetch(`http://127.0.0.1:${processors[0]!.port}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${processors[0]!.metricsPort}/metrics`)).text();
     say("\nFrom /metrics of the first processor:");
     for (const line of metrics.split("\n").filter((l) => /^(jobs_total|job_queue_depth|container_health|job_cost_usd)\{/.test(l))) {
       say(`  ${line}`);

@@ -23,6 +23,7 @@ const EnvSchema = z.object({
     .string({ error: "DATABASE_URL is required" })
     .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// or postgresql:// URL"),
   PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9090),
   MAX_CONCURRENT_JOBS: positiveInt("MAX_CONCURRENT_JOBS", 4),
   JOB_TIMEOUT: positiveInt("JOB_TIMEOUT", 300),
   JOB_LEASE_SECONDS: positiveInt("JOB_LEASE_SECONDS", 30),
@@ -40,6 +41,8 @@ export interface WorkerEnv {
   readonly jobType: JobType | undefined;
   readonly databaseUrl: string;
   readonly port: number;
+  /** `/metrics` listens here, apart from the API. */
+  readonly metricsPort: number;
   readonly maxConcurrentJobs: number;
   readonly jobTimeoutSeconds: number;
   readonly leaseSeconds: number;
@@ -84,6 +87,7 @@ export function parseEnv(env: NodeJS.ProcessEnv, readSecret?: (path: string) => 
     jobType: e.JOB_TYPE,
     databaseUrl: e.DATABASE_URL,
     port: e.PORT,
+    metricsPort: e.METRICS_PORT,
     maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
     jobTimeoutSeconds: e.JOB_TIMEOUT,
     leaseSeconds: e.JOB_LEASE_SECONDS,

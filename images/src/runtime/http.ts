@@ -111,7 +111,7 @@ export function jobResponse(job: JobView) {
 
 const JOBS_ROUTE = /^\/api\/([a-z]+)\/jobs(?:\/([^/]+))?\/?$/;
 
-/** The processor's HTTP API, probes and metrics. */
+/** The processor's HTTP API and probes (metrics have their own port: metrics-server.ts). */
 export function createHttpServer(deps: HttpDeps): http.Server {
   const limit = deps.maxBodyBytes ?? MAX_BODY_BYTES;
 
@@ -133,12 +133,6 @@ export function createHttpServer(deps: HttpDeps): http.Server {
       const ready = await deps.isReady().catch(() => false);
       send(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready" });
       return "/ready";
-    }
-    if (url.pathname === "/metrics" && method === "GET") {
-      const text = await deps.metrics.registry.metrics();
-      res.writeHead(200, { "content-type": deps.metrics.registry.contentType });
-      res.end(text);
-      return "/metrics";
     }
     const m = JOBS_ROUTE.exec(url.pathname);
     if (!m) throw new HttpError(404, { error: "Not found" });

@@ -40,6 +40,7 @@ export async function runWorkerProcess(opts: RunOptions): Promise<void> {
     store: opts.handlers[type]?.usesStore === false && !env.resultsStoreUrl ? NO_STORE : opts.createStore(env.resolved),
     databaseUrl: env.databaseUrl,
     port: env.port,
+    metricsPort: env.metricsPort,
     logger,
     worker: {
       containerId: env.containerId,

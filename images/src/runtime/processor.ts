@@ -6,6 +6,7 @@ import { JobQueue } from "../queue/queue";
 import { Worker, type WorkerOptions } from "../queue/worker";
 import { createHttpServer } from "./http";
 import { createMetrics, type RuntimeMetrics } from "./metrics";
+import { createMetricsServer } from "./metrics-server";
 import type { HandlerRegistry, JobType, ResultStore } from "./types";
 
 export interface ProcessorOptions {
@@ -15,6 +16,8 @@ export interface ProcessorOptions {
   readonly databaseUrl: string;
   /** 0 picks a free port. Default 8080. */
   readonly port?: number;
+  /** Port of `/metrics`, apart from the API. 0 picks a free port. Default 9090. */
+  readonly metricsPort?: number;
   readonly host?: string;
   readonly logger?: Logger;
   /** Default metrics are process-wide; several processors in one process should enable them once. */
@@ -40,6 +43,7 @@ export class Processor {
   private readonly pool: Pool;
   private readonly log: Logger;
   private server: Server | undefined;
+  private metricsServer: Server | undefined;
   private warm = false;
   private draining = false;
   private timers: NodeJS.Timeout[] = [];
@@ -86,6 +90,10 @@ export class Processor {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  get metricsPort(): number {
+    return (this.metricsServer?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
   async start(): Promise<void> {
     const handlers: HandlerRegistry = { [this.opts.type]: this.opts.handlers[this.opts.type] };
     this.server = createHttpServer({
@@ -96,11 +104,15 @@ export class Processor {
       isAlive: () => this.draining || this.worker.isAlive(),
       isReady: () => this.isReady(),
     });
+    this.metricsServer = createMetricsServer(this.metrics);
+    const listen = (server: Server, port: number) =>
+      new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, this.opts.host, () => resolve());
+      });
     // Probes answer (not ready) while the handler warms up.
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once("error", reject);
-      this.server!.listen(this.opts.port ?? 8080, this.opts.host, () => resolve());
-    });
+    await listen(this.server, this.opts.port ?? 8080);
+    await listen(this.metricsServer, this.opts.metricsPort ?? 9090);
     await this.opts.handlers[this.opts.type]!.warmup?.();
     this.warm = true;
     await this.worker.start();
@@ -113,7 +125,7 @@ export class Processor {
     this.timers.push(setInterval(health, 5000));
     void this.maintain();
     this.timers.push(setInterval(() => void this.maintain(), this.opts.maintenanceIntervalMs ?? 3_600_000));
-    this.log.info({ port: this.port }, "processor ready");
+    this.log.info({ port: this.port, metricsPort: this.metricsPort }, "processor ready");
   }
 
   async isReady(): Promise<boolean> {
@@ -134,11 +146,13 @@ export class Processor {
     for (const t of this.timers) clearInterval(t);
     await this.worker.stop(graceMs);
     await this.opts.handlers[this.opts.type]!.close?.().catch((err: unknown) => this.log.warn({ err }, "handler close failed"));
-    await new Promise<void>((resolve) => {
-      if (!this.server) return resolve();
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    const close = (server: Server | undefined) =>
+      new Promise<void>((resolve) => {
+        if (!server) return resolve();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    await Promise.all([close(this.server), close(this.metricsServer)]);
     await this.pool.end().catch(() => undefined);
   }
 

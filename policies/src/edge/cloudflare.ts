@@ -10,12 +10,18 @@ export const CF_ZONE = "cloudflare:index/zone:Zone";
 
 const CF_SOURCE = "Cloudflare SSL/TLS recommendations";
 
-/** The zones the stack manages: every zoneId a setting or record uses, plus Zone resources nothing refers to yet. */
+/** Resources that make a stack the manager of a zone's configuration (a record alone does not). */
+const ZONE_WIDE = ["cloudflare:index/zoneSetting:ZoneSetting", "cloudflare:index/ruleset:Ruleset", "cloudflare:index/loadBalancer:LoadBalancer"];
+
+/**
+ * The zones the stack manages: every zoneId a setting, ruleset or load balancer uses, plus Zone resources. A stack
+ * that only owns records in a zone (a region's origin record) leaves the zone's settings to the stack that manages it.
+ */
 function zones(resources: readonly PolicyResource[]): { id: string; urn: string }[] {
     const out = new Map<string, string>();
     const zoneResources = resources.filter((r) => r.type === CF_ZONE);
     for (const r of resources) {
-        if (r.type !== CF_ZONE_SETTING && r.type !== CF_DNS_RECORD && r.type !== CF_RECORD) continue;
+        if (!ZONE_WIDE.includes(r.type)) continue;
         const id = r.props.zoneId;
         if (typeof id !== "string" || out.has(id)) continue;
         out.set(id, (zoneResources.find((z) => refersTo(id, z)) ?? r).urn);
@@ -95,5 +101,38 @@ export const cfApiProxied = resourcePolicy({
         if (!["A", "AAAA", "CNAME"].includes(String(p.type))) args.notApplicable("only address records can be proxied");
         if (!new RegExp(cfg.apiHostPattern, "i").test(String(p.name ?? ""))) args.notApplicable("not the API host");
         if (p.proxied !== true) report(`DNS record ${p.name} (${p.type}) is not proxied.`);
+    },
+});
+
+export const CF_LOAD_BALANCER = "cloudflare:index/loadBalancer:LoadBalancer";
+export const CF_LB_POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool";
+export const CF_LB_MONITOR = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor";
+
+export const cfLoadBalancerFailover = stackPolicy({
+    name: "cloudflare-lb-monitor-and-fallback",
+    summary: "Every Cloudflare load balancer has a fallback pool, and every pool it uses has a health monitor.",
+    enforcement: "mandatory",
+    meta: {
+        area: "edge",
+        source: "Cloudflare Load Balancing docs (fallback pool, monitors); playbook Disaster Recovery (regional failover)",
+        why: "Without a monitor a dead region keeps its share of traffic; without a fallback pool there is nowhere to send it when every default pool is down.",
+    },
+    fix: "Set fallbackPool to the standby region's pool and give every pool a monitor.",
+    validate: (args, report) => {
+        const pools = args.resources.filter((r) => r.type === CF_LB_POOL);
+        const monitors = args.resources.filter((r) => r.type === CF_LB_MONITOR);
+        for (const lb of args.resources.filter((r) => r.type === CF_LOAD_BALANCER)) {
+            const fallback = lb.props.fallbackPool;
+            if (typeof fallback !== "string" || fallback === "") report(`Load balancer ${lb.props.name ?? lb.name} has no fallback pool.`, lb.urn);
+            const used = [...(Array.isArray(lb.props.defaultPools) ? lb.props.defaultPools : []), fallback].filter((p) => typeof p === "string" && p !== "");
+            for (const ref of used) {
+                const pool = pools.find((p) => refersTo(ref, p));
+                if (!pool) continue; // a pool managed elsewhere is that stack's to check
+                const m = pool.props.monitor;
+                if (typeof m !== "string" || m === "" || (monitors.length > 0 && !monitors.some((x) => refersTo(m, x)))) {
+                    report(`Pool ${pool.props.name ?? pool.name} of load balancer ${lb.props.name ?? lb.name} has no health monitor.`, lb.urn);
+                }
+            }
+        }
     },
 });

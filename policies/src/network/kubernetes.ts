@@ -173,6 +173,8 @@ export const loadBalancerOnlyIngress = resourcePolicy({
             const chart = String(args.props.chart ?? "");
             if (!new RegExp(cfg.ingressControllerPattern, "i").test(chart)) args.notApplicable("not an ingress controller chart");
             const svc = args.props.values?.controller?.service ?? {};
+            // The chart creates no Service: the program declares the controller's Service itself (checked as a Service).
+            if (svc.create === false) return;
             const type = svc.type ?? "LoadBalancer";
             if (type === "LoadBalancer" && arr(svc.loadBalancerSourceRanges).length === 0) {
                 report(`Helm release ${args.name} exposes the ingress controller as a LoadBalancer without controller.service.loadBalancerSourceRanges.`);

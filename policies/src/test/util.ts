@@ -196,14 +196,45 @@ export function runtimeClass(): Mutable {
 export function ingressController(): Mutable[] {
     return [
         res("kubernetes:helm.sh/v3:Release", "ingress-nginx", {
-            chart: "ingress-nginx",
+            chart: "oci://ghcr.io/nginx/charts/nginx-ingress",
             version: "4.11.3",
             namespace: "ingress-nginx",
-            values: { controller: { service: { type: "LoadBalancer", loadBalancerSourceRanges: ["173.245.48.0/20"] } } },
+            // The chart creates no Service; the program declares the controller's LoadBalancer below.
+            values: { controller: { service: { create: false } } },
         }),
         res("kubernetes:core/v1:Service", "ingress-nginx-controller", {
             metadata: { name: "ingress-nginx-controller", namespace: "ingress-nginx", labels: { ...labels("ingress-nginx"), "app.kubernetes.io/component": "controller" } },
             spec: { type: "LoadBalancer", loadBalancerSourceRanges: ["173.245.48.0/20"], ports: [{ port: 443 }] },
+        }),
+    ];
+}
+
+const NIC = "kubernetes:k8s.nginx.org/v1";
+
+/** The job API's VirtualServer: /health answered by nginx, one rate-limited route per processor. */
+export function virtualServer(): Mutable[] {
+    const jobType = (p: string) => p.split("-")[0];
+    return [
+        ...PROCESSORS.map((p) =>
+            res(`${NIC}:Policy`, `${p}-per-ip`, {
+                apiVersion: "k8s.nginx.org/v1",
+                kind: "Policy",
+                metadata: { name: `${p}-per-ip`, namespace: NS, labels: labels("job-api") },
+                spec: { rateLimit: { rate: "30r/m", burst: 3, key: "${binary_remote_addr}", noDelay: true, rejectCode: 429 } },
+            }),
+        ),
+        res(`${NIC}:VirtualServer`, "job-api", {
+            apiVersion: "k8s.nginx.org/v1",
+            kind: "VirtualServer",
+            metadata: { name: "job-api", namespace: NS, labels: labels("job-api") },
+            spec: {
+                host: "api.pitchey.com",
+                upstreams: PROCESSORS.map((p) => ({ name: p, service: p, port: 8080 })),
+                routes: [
+                    { path: "=/health", action: { return: { code: 200, body: "healthy" } } },
+                    ...PROCESSORS.map((p) => ({ path: `/api/${jobType(p)}/`, policies: [{ name: `${p}-per-ip` }], action: { pass: p } })),
+                ],
+            },
         }),
     ];
 }
@@ -514,6 +545,22 @@ export function cloudflare(): Mutable[] {
         setting("always_use_https", "on"),
         res("cloudflare:index/dnsRecord:DnsRecord", "api-record", { zoneId: ZONE, name: "api.pitchey.com", type: "CNAME", content: "lb.pitchey.com", proxied: true, ttl: 1 }),
         res("cloudflare:index/dnsRecord:DnsRecord", "mail-record", { zoneId: ZONE, name: "pitchey.com", type: "MX", content: "mx.pitchey.com", priority: 10, ttl: 300 }),
+        res("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor", "edge-monitor", { accountId: "acc", type: "https", method: "GET", path: "/health", expectedCodes: "200" }),
+        ...["primary", "standby"].map((role) =>
+            res("cloudflare:index/loadBalancerPool:LoadBalancerPool", `edge-${role}-pool`, {
+                accountId: "acc",
+                name: `api-${role}`,
+                monitor: "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor::edge-monitor-id",
+                origins: [{ name: role, address: `origin-${role}.pitchey.com` }],
+            }),
+        ),
+        res("cloudflare:index/loadBalancer:LoadBalancer", "edge-load-balancer", {
+            zoneId: ZONE,
+            name: "api.pitchey.com",
+            defaultPools: ["cloudflare:index/loadBalancerPool:LoadBalancerPool::edge-primary-pool-id", "cloudflare:index/loadBalancerPool:LoadBalancerPool::edge-standby-pool-id"],
+            fallbackPool: "cloudflare:index/loadBalancerPool:LoadBalancerPool::edge-standby-pool-id",
+            steeringPolicy: "random",
+        }),
     ];
 }
 
@@ -538,6 +585,7 @@ export function compliantStack(): Mutable[] {
         ...PROCESSORS.flatMap((p) => [p === "ai-inference" ? withGpu(processorDeployment(p)) : processorDeployment(p), pdb(p), scaledObject(p), service(p), serviceAccount(p)]),
         ...ingressController(),
         networkPolicies("ingress-nginx")[0],
+        ...virtualServer(),
         prometheusRule(),
         ...logsAndDashboards(),
         networkPolicies("monitoring")[0],

@@ -7,8 +7,9 @@ import { clusterCases } from "./clusters";
 import { platformCases } from "./platform";
 import { costCases } from "./cost";
 import { observabilityCases } from "./observability";
+import { edgeCases } from "./edge";
 
-export const allCases: Record<string, Case[]> = { ...workloadCases, ...networkCases, ...storageCases, ...clusterCases, ...platformCases, ...costCases, ...observabilityCases };
+export const allCases: Record<string, Case[]> = { ...workloadCases, ...networkCases, ...storageCases, ...clusterCases, ...platformCases, ...costCases, ...observabilityCases, ...edgeCases };
 
 /**
  * Defects chosen so that they do not undo one another when applied to one stack

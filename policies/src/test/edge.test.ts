@@ -1,0 +1,4 @@
+import { describePolicies } from "./harness";
+import { edgeCases } from "./cases/edge";
+
+describePolicies(edgeCases);
