@@ -1,27 +1,7 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { ConfigError, parsePlatformConfig, PROJECT } from "./index";
+import { parsePlatformConfig } from "./index";
+import { problems, stackRaw } from "./test-support";
 
-const root = join(__dirname, "..", "..");
-function stackRaw(stack: string): Record<string, any> {
-  const doc = parse(readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-  return Object.fromEntries(
-    Object.entries(doc.config)
-      .filter(([k]) => k.startsWith(`${PROJECT}:`))
-      .map(([k, v]) => [k.slice(PROJECT.length + 1), structuredClone(v)]),
-  );
-}
-function problems(raw: Record<string, unknown>): string[] {
-  try {
-    parsePlatformConfig(raw);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("database and failover config", () => {
   it("runs the database itself by default: 3 instances, a 2-minute archive timeout, session pooling sized to fit", () => {

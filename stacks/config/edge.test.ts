@@ -4,30 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { ConfigError, parsePlatformConfig, PROJECT } from "./index";
+import { parsePlatformConfig, PROJECT } from "./index";
+import { problems, stackRaw } from "./test-support";
 
 const root = join(__dirname, "..", "..");
 const work = mkdtempSync(join(tmpdir(), "edge-config-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function stackRaw(stack: string): Record<string, any> {
-  const doc = parse(readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-  return Object.fromEntries(
-    Object.entries(doc.config)
-      .filter(([k]) => k.startsWith(`${PROJECT}:`))
-      .map(([k, v]) => [k.slice(PROJECT.length + 1), structuredClone(v)]),
-  );
-}
-
-function problems(raw: Record<string, unknown>): string[] {
-  try {
-    parsePlatformConfig(raw);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("edge config defaults (playbook nginx.conf)", () => {
   const c = parsePlatformConfig(stackRaw("prod")).edge;
