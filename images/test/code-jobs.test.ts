@@ -20,6 +20,7 @@ beforeAll(async () => {
     store: unusedStore,
     databaseUrl: db.url,
     port: 0,
+    metricsPort: 0,
     host: "127.0.0.1",
     logger: pino({ level: "silent" }),
     worker: { concurrency: 3, leaseSeconds: 5, pollIntervalMs: 100, costPerSecondUsd: 1 },
@@ -94,7 +95,7 @@ describe("code jobs on PostgreSQL", () => {
       // 1 USD per second.
       expect(Number(r.estimated_cost_usd)).toBeCloseTo(Number(r.processing_time_seconds), 3);
     }
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${processor.metricsPort}/metrics`)).text();
     const waited = Number(/^job_wait_seconds_sum\{type="code"\} (\S+)$/m.exec(metrics)?.[1]);
     expect(waited).toBeGreaterThan(0.6);
   });

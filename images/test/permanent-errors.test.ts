@@ -37,6 +37,7 @@ beforeAll(async () => {
     store: createResultStore({ RESULTS_STORE_URL: pathToFileURL(join(dir, "store")).href, ALLOW_HTTP_INPUTS: "1" }),
     databaseUrl: db.url,
     port: 0,
+    metricsPort: 0,
     host: "127.0.0.1",
     logger: pino({ level: "silent" }),
     worker: { leaseSeconds: 5, pollIntervalMs: 100, backoff: { baseMs: 50, maxMs: 100 } },
