@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { k8sLabels, type LabelContext } from "../labels";
-import { podSecurityLabels } from "../namespace/builders";
+import { DNS_EGRESS, nsSelector, podSecurityLabels } from "../namespace/builders";
 import { CHARTS } from "../versions";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
@@ -54,7 +54,6 @@ export function clusterIssuerSpec(args: Pick<CertificatesArgs, "acmeServer" | "z
   };
 }
 
-const nsSelector = (ns: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
 
 /** Default deny; the webhook from the API server, metrics to Prometheus, DNS, and HTTPS out (ACME, Cloudflare, API server). */
 export function certManagerNetworkPolicies(a: Pick<CertificatesArgs, "monitoringNamespace" | "prometheusPodLabels">): Record<string, NetworkPolicySpec> {
@@ -75,19 +74,7 @@ export function certManagerNetworkPolicies(a: Pick<CertificatesArgs, "monitoring
         },
       ],
     },
-    "allow-dns-egress": {
-      podSelector: {},
-      policyTypes: ["Egress"],
-      egress: [
-        {
-          to: [{ ...nsSelector("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-          ports: [
-            { protocol: "UDP", port: 53 },
-            { protocol: "TCP", port: 53 },
-          ],
-        },
-      ],
-    },
+    "allow-dns-egress": { podSelector: {}, policyTypes: ["Egress"], egress: [DNS_EGRESS] },
     "allow-https-egress": {
       podSelector: {},
       policyTypes: ["Egress"],

@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { IngressSettings, RateZone, RouteSettings } from "./args";
+import { DNS_EGRESS, nsSelector } from "../namespace/builders";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
@@ -260,7 +261,6 @@ export function virtualServerSpec(args: VirtualServerArgs): Record<string, unkno
   };
 }
 
-const nsSelector = (ns: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
 const tcp = (port: number) => ({ protocol: "TCP", port });
 
 export interface IngressNetworkArgs {
@@ -295,19 +295,7 @@ export function ingressNetworkPolicies(a: IngressNetworkArgs): Record<string, Ne
         },
       ],
     },
-    "allow-dns-egress": {
-      podSelector: {},
-      policyTypes: ["Egress"],
-      egress: [
-        {
-          to: [{ ...nsSelector("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-          ports: [
-            { protocol: "UDP", port: 53 },
-            { protocol: "TCP", port: 53 },
-          ],
-        },
-      ],
-    },
+    "allow-dns-egress": { podSelector: {}, policyTypes: ["Egress"], egress: [DNS_EGRESS] },
     "allow-processors-egress": {
       podSelector: controller,
       policyTypes: ["Egress"],

@@ -26,7 +26,17 @@ export function limitRangeSpec(): k8s.types.input.core.v1.LimitRangeSpec {
   };
 }
 
-const nsSelector = (ns: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
+/** Selects a namespace by the name label Kubernetes sets on every namespace. */
+export const nsSelector = (ns: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
+
+/** The egress rule every namespace's default-deny leaves open: cluster DNS, UDP and TCP 53. */
+export const DNS_EGRESS = {
+  to: [{ ...nsSelector("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+  ports: [
+    { protocol: "UDP", port: 53 },
+    { protocol: "TCP", port: 53 },
+  ],
+};
 
 /** Labels of the Prometheus server pods (kube-prometheus-stack's operator sets this one on them). */
 export const PROMETHEUS_POD_LABELS: Readonly<Record<string, string>> = { "app.kubernetes.io/name": "prometheus" };
@@ -84,19 +94,7 @@ export function networkPolicies(args: NetworkPolicyArgs): Record<string, Network
         },
       ],
     },
-    "allow-dns-egress": {
-      podSelector: {},
-      policyTypes: ["Egress"],
-      egress: [
-        {
-          to: [{ ...nsSelector("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-          ports: [
-            { protocol: "UDP", port: 53 },
-            { protocol: "TCP", port: 53 },
-          ],
-        },
-      ],
-    },
+    "allow-dns-egress": { podSelector: {}, policyTypes: ["Egress"], egress: [DNS_EGRESS] },
     "allow-database-egress": {
       podSelector: {},
       policyTypes: ["Egress"],
