@@ -30,6 +30,18 @@ export const CHARTS = {
 } as const satisfies Record<string, ChartPin>;
 
 /**
+ * EKS add-ons the program pins (EKS's own releases of upstream projects, `vX.Y.Z-eksbuild.N`). Each version must
+ * be offered for the cluster's Kubernetes minor: `aws eks describe-addon-versions --addon-name <name>
+ * --kubernetes-version <minor>` lists them. Unpinned, an add-on takes EKS's default at creation and never moves.
+ */
+export const EKS_ADDONS = {
+  /** The resource metrics API (metrics.k8s.io) the HPA reads for cpu and memory triggers; a community add-on. */
+  metricsServer: { name: "metrics-server", version: "v0.7.2-eksbuild.3" },
+  /** Provisions and attaches EBS volumes for PersistentVolumeClaims (the database's disks). */
+  ebsCsiDriver: { name: "aws-ebs-csi-driver", version: "v1.44.0-eksbuild.1" },
+} as const satisfies Record<string, { readonly name: string; readonly version: string }>;
+
+/**
  * Third-party images referenced by custom resources rather than charts. PostgreSQL's major version matches the
  * `db-backup` image's client (Debian bookworm's PostgreSQL 15): pg_dump refuses newer servers.
  */

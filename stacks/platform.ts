@@ -107,7 +107,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     inCluster,
   );
 
-  const keda = new Keda("keda", { namespace: config.kedaNamespace, labels }, inCluster);
+  const keda = new Keda("keda", { namespace: config.kedaNamespace, labels, metricsApi: cluster.metricsApi }, inCluster);
 
   // cert-manager serves the origin certificate and the database's backup plugin alike.
   const certificates = new Certificates(
@@ -150,6 +150,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
         clientNamespaces: [config.namespace, config.kedaNamespace],
         operator,
         monitoringNamespace: config.monitoringNamespace,
+        volumeProvisioner: cluster.volumeProvisioner,
       },
       inCluster,
     );

@@ -8,6 +8,11 @@ export interface KedaArgs {
   /** Namespace KEDA runs in. Default: `keda`. */
   readonly namespace: string;
   readonly labels: LabelContext;
+  /**
+   * What serves metrics.k8s.io on this cluster (metrics-server). KEDA's cpu and memory triggers become HPA
+   * resource metrics that read it, so the release waits for it. Default: none (the cluster serves it itself).
+   */
+  readonly metricsApi?: readonly pulumi.Resource[];
 }
 
 /** Chart values: restricted security contexts, HA operator, metrics for Prometheus. */
@@ -58,7 +63,7 @@ export class Keda extends pulumi.ComponentResource {
         atomic: true,
         values: kedaValues(labels),
       },
-      { parent: this },
+      { parent: this, dependsOn: [...(args.metricsApi ?? [])] },
     );
     this.registerOutputs({ release: this.release.status });
   }

@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { awsTags, k8sLabels } from "../labels";
 import { movedFrom, type MovedFrom } from "../moved";
-import { CHARTS, type ChartPin } from "../versions";
+import { CHARTS, EKS_ADDONS, type ChartPin } from "../versions";
 import {
   ADDON_NAMESPACES,
   CLUSTER_AUTOSCALER_SA,
@@ -56,9 +56,40 @@ export function chartSource(pin: ChartPin): Pick<k8s.helm.v3.ReleaseArgs, "chart
     : { chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo } };
 }
 
+/** The EBS CSI controller's ServiceAccount, as the add-on creates it; its IAM role trusts exactly this one. */
+export const EBS_CSI_SA = { namespace: "kube-system", name: "ebs-csi-controller-sa" } as const;
+
+/**
+ * Arguments of the EKS-managed add-ons that run as Deployments on the nodes: metrics-server (the resource metrics
+ * API the HPA reads for cpu and memory) and the EBS CSI driver (volumes for PersistentVolumeClaims), each pinned.
+ */
+export function eksNodeAddonArgs(
+  addon: keyof typeof EKS_ADDONS,
+  clusterName: pulumi.Input<string>,
+  tags: Record<string, string>,
+  serviceAccountRoleArn?: pulumi.Input<string>,
+): aws.eks.AddonArgs {
+  const pin = EKS_ADDONS[addon];
+  return {
+    clusterName,
+    addonName: pin.name,
+    addonVersion: pin.version,
+    resolveConflictsOnCreate: "OVERWRITE",
+    resolveConflictsOnUpdate: "OVERWRITE",
+    ...(serviceAccountRoleArn ? { serviceAccountRoleArn } : {}),
+    tags,
+  };
+}
+
 export interface EksAddonsArgs {
   /** The resolved cluster arguments: name, version, region, autoscaler flags, sandbox class. Required. */
   readonly cluster: ResolvedEksClusterArgs;
+  /** The EKS cluster's name as an output of the cluster, so the EKS-managed add-ons follow it. Required. */
+  readonly clusterName: pulumi.Input<string>;
+  /** The node groups: the EKS-managed add-ons run Deployments and only become ACTIVE once nodes exist. Required. */
+  readonly nodes: readonly pulumi.Resource[];
+  /** The AWS partition, for managed policy ARNs. Required. */
+  readonly partition: pulumi.Input<string>;
   /** The pools' scheduling facts. Required. */
   readonly pools: Readonly<Record<PoolName, PoolScheduling>>;
   /** Which pools have nodes: the spot and GPU add-ons are installed only with their pool. Required. */
@@ -70,13 +101,18 @@ export interface EksAddonsArgs {
 }
 
 /**
- * The in-cluster add-ons EKS does not manage: cluster-autoscaler (with its IAM role), the spot termination
- * handler, the NVIDIA device plugin, and gVisor's RuntimeClass with the admission policy that keeps runc pods off
- * the sandbox pool. Takes an AWS and a Kubernetes provider.
+ * The add-ons that run on the nodes: EKS-managed metrics-server and EBS CSI driver (with its IAM role), and the
+ * ones EKS does not manage: cluster-autoscaler (with its IAM role), the spot termination handler, the NVIDIA device
+ * plugin, and gVisor's RuntimeClass with the admission policy that keeps runc pods off the sandbox pool. Takes an
+ * AWS and a Kubernetes provider.
  */
 export class EksAddons extends pulumi.ComponentResource {
   /** What in-cluster workloads wait for. */
   readonly ready: readonly pulumi.Resource[];
+  /** metrics-server: serves metrics.k8s.io, without which cpu and memory triggers are never read. */
+  readonly metricsServer: aws.eks.Addon;
+  /** The EBS CSI driver: without it a PersistentVolumeClaim on an `ebs.csi.aws.com` class never binds. */
+  readonly ebsCsiDriver: aws.eks.Addon;
 
   constructor(name: string, args: EksAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pitchey:cluster:EksAddons", name, {}, opts);
@@ -93,7 +129,22 @@ export class EksAddons extends pulumi.ComponentResource {
     );
     new aws.iam.RolePolicy(`${name}-cluster-autoscaler-role`, { role: caRole.name, policy: clusterAutoscalerPolicy(cfg.name) }, o("cluster-autoscaler-role"));
 
-    const addons: pulumi.Resource[] = [];
+    const tags = awsTags(cfg.labels);
+    const onNodes = { parent: this, dependsOn: [...args.nodes] };
+    this.metricsServer = new aws.eks.Addon(`${name}-metrics-server`, eksNodeAddonArgs("metricsServer", args.clusterName, tags), onNodes);
+    const ebsRole = irsaRole(`${name}-ebs-csi-role`, args.trust, EBS_CSI_SA, tags, { parent: this });
+    const ebsPolicy = new aws.iam.RolePolicyAttachment(
+      `${name}-ebs-csi-role`,
+      { role: ebsRole.name, policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy` },
+      { parent: this },
+    );
+    this.ebsCsiDriver = new aws.eks.Addon(
+      `${name}-ebs-csi-driver`,
+      eksNodeAddonArgs("ebsCsiDriver", args.clusterName, tags, ebsRole.arn),
+      { ...onNodes, dependsOn: [...args.nodes, ebsPolicy] },
+    );
+
+    const addons: pulumi.Resource[] = [this.metricsServer, this.ebsCsiDriver];
     addons.push(
       new k8s.helm.v3.Release(
         `${name}-cluster-autoscaler`,

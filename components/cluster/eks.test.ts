@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, RecordingMocks } from "../testing/mocks";
 import { placement } from "../processor/builders";
 import { FALCO_RULE_NAMES } from "../runtime-security";
+import { EKS_ADDONS } from "../versions";
 import type { EksCluster as Eks } from "./eks";
 import { admits, PROCESSOR_NAMES, PROCESSORS, nodeOf, ofType, one, resolve, settle, tolerates, eksTestArgs } from "./test-support";
 
@@ -78,10 +79,34 @@ describe("EKS cluster (dr)", () => {
 
   it("runs the core add-ons, with NetworkPolicy enforcement in the VPC CNI", () => {
     const addons = ofType(mocks.resources, "aws:eks/addon:Addon").map((r) => r.props);
-    expect(addons.map((a) => a.addonName).sort()).toEqual(["coredns", "kube-proxy", "vpc-cni"]);
+    expect(addons.map((a) => a.addonName).sort()).toEqual(["aws-ebs-csi-driver", "coredns", "kube-proxy", "metrics-server", "vpc-cni"]);
     const cni = addons.find((a) => a.addonName === "vpc-cni")!;
     expect(json(cni.configurationValues)).toEqual({ enableNetworkPolicy: "true" });
     expect(cni.serviceAccountRoleArn).toContain("vpc-cni-role");
+  });
+
+  it("serves metrics.k8s.io with the pinned metrics-server add-on, once nodes exist", () => {
+    const addon = one(mocks.resources, "aws:eks/addon:Addon", "dr-addons-metrics-server");
+    expect(addon.props).toMatchObject({ addonName: "metrics-server", addonVersion: EKS_ADDONS.metricsServer.version, clusterName: "pitchey-containers-dr" });
+    const deps = mocks.dependencies.get(addon.urn) ?? [];
+    for (const pool of ["general", "spot", "gpu", "sandbox"]) expect(deps).toContain(one(mocks.resources, GROUP, `dr-nodes-${pool}`).urn);
+    expect(eks.metricsApi.map((r) => r.urn)).toHaveLength(1);
+  });
+
+  it("provisions EBS volumes with the pinned CSI driver add-on under its own least-privilege role", () => {
+    const addon = one(mocks.resources, "aws:eks/addon:Addon", "dr-addons-ebs-csi-driver");
+    expect(addon.props).toMatchObject({ addonName: "aws-ebs-csi-driver", addonVersion: EKS_ADDONS.ebsCsiDriver.version });
+    expect(addon.props.serviceAccountRoleArn).toContain("dr-addons-ebs-csi-role");
+    const role = one(mocks.resources, "aws:iam/role:Role", "dr-addons-ebs-csi-role").props as Record<string, any>;
+    const trust = json(role.assumeRolePolicy).Statement[0];
+    expect(trust.Action).toBe("sts:AssumeRoleWithWebIdentity");
+    expect(trust.Condition.StringEquals[`${ISSUER}:sub`]).toBe("system:serviceaccount:kube-system:ebs-csi-controller-sa");
+    const attachment = one(mocks.resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "dr-addons-ebs-csi-role").props;
+    expect(attachment.policyArn).toBe("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy");
+    const deps = mocks.dependencies.get(addon.urn) ?? [];
+    expect(deps).toContain(one(mocks.resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "dr-addons-ebs-csi-role").urn);
+    expect(deps).toContain(one(mocks.resources, GROUP, "dr-nodes-general").urn);
+    expect(eks.volumeProvisioner).toHaveLength(1);
   });
 
   it("declares the four node groups with the playbook's sizes, capacity types and AMIs", () => {
@@ -176,7 +201,13 @@ describe("EKS cluster (dr)", () => {
 
   it("gives nodes pull-only registry access and workloads none", () => {
     const attached = ofType(mocks.resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((r) => String(r.props.policyArn).split("/").pop());
-    expect(attached.sort()).toEqual(["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSClusterPolicy", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]);
+    expect(attached.sort()).toEqual([
+      "AmazonEBSCSIDriverPolicy",
+      "AmazonEC2ContainerRegistryPullOnly",
+      "AmazonEKSClusterPolicy",
+      "AmazonEKSWorkerNodePolicy",
+      "AmazonEKS_CNI_Policy",
+    ]);
   });
 
   it("keeps one immutable, scanned, KMS-encrypted repository per processor, expiring untagged images after 7 days", async () => {
@@ -285,7 +316,9 @@ describe("EKS cluster (dr)", () => {
     const parts = new Set(
       mocks.resources.filter((r) => /^pitchey:cluster:(AwsNetwork|EksNodeGroups|EksWorkloadIdentities|EksAddons)$/.test(r.type)).map((r) => r.urn),
     );
-    const moved = mocks.resources.filter((r) => r.parent && parts.has(r.parent));
+    // Declared only after the parts were split out: nothing to keep.
+    const added = new Set(["dr-addons-metrics-server", "dr-addons-ebs-csi-role", "dr-addons-ebs-csi-driver"]);
+    const moved = mocks.resources.filter((r) => r.parent && parts.has(r.parent) && !added.has(r.name));
     expect(moved.length).toBeGreaterThan(40);
     // Kubernetes types also carry the provider's own aliases for their other API versions.
     const former = /^urn:pulumi:dr::pitchey-containers::pitchey:cluster:EksCluster\$[^$]+::dr-/;

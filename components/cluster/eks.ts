@@ -76,6 +76,10 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
   readonly sandboxRuntimeClassName: string;
   readonly registryAuth: pulumi.Output<{ address: string; username: string; password: string }>;
   readonly readyResources: readonly pulumi.Resource[];
+  /** EKS serves no metrics.k8s.io by itself: the metrics-server add-on does. */
+  readonly metricsApi: readonly pulumi.Resource[];
+  /** EKS provisions no EBS volume by itself: the EBS CSI driver add-on does. */
+  readonly volumeProvisioner: readonly pulumi.Resource[];
   readonly cluster: aws.eks.Cluster;
   readonly nodeGroups: Partial<Record<PoolName, aws.eks.NodeGroup>>;
   readonly repositories: ReadonlyMap<string, aws.ecr.Repository>;
@@ -241,10 +245,21 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     const addons: pulumi.Resource[] = [];
     const inCluster = new EksAddons(
       `${name}-addons`,
-      { cluster: cfg, pools: this.pools, poolsWithNodes: Object.keys(nodeGroups) as PoolName[], trust, movedFrom: moved },
+      {
+        cluster: cfg,
+        clusterName: this.cluster.name,
+        nodes: groups,
+        partition,
+        pools: this.pools,
+        poolsWithNodes: Object.keys(nodeGroups) as PoolName[],
+        trust,
+        movedFrom: moved,
+      },
       { parent: this, providers: [this.awsProvider, this.provider] },
     );
     addons.push(...inCluster.ready);
+    this.metricsApi = [inCluster.metricsServer];
+    this.volumeProvisioner = [inCluster.ebsCsiDriver];
 
     const falco = new RuntimeSecurity(
       `${name}-falco`,

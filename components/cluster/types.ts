@@ -55,4 +55,15 @@ export interface ClusterFacts {
   serviceAccountAnnotations(name: string): pulumi.Output<Record<string, string>>;
   /** Resources in-cluster workloads must wait for (node pools, add-ons). */
   readonly readyResources: readonly pulumi.Resource[];
+  /**
+   * What serves the resource metrics API (metrics.k8s.io) that HPA cpu and memory targets read; whatever creates
+   * ScaledObjects waits for it. Absent where the cloud serves the API itself (GKE runs metrics-server as part of
+   * the cluster).
+   */
+  readonly metricsApi?: readonly pulumi.Resource[];
+  /**
+   * What provisions PersistentVolumes for the StorageClasses the program declares; a database waits for it.
+   * Absent where the cloud ships the driver with the cluster (GKE's Persistent Disk CSI driver).
+   */
+  readonly volumeProvisioner?: readonly pulumi.Resource[];
 }

@@ -105,6 +105,11 @@ export interface JobsDatabaseArgs {
   readonly clientNamespaces: readonly string[];
   readonly operator: DatabaseOperator;
   readonly monitoringNamespace: string;
+  /**
+   * What provisions the volumes of the declared StorageClass (on EKS, the EBS CSI driver): the Cluster waits for
+   * it, or its claims stay Pending. Default: none (the cluster ships its driver, as GKE does).
+   */
+  readonly volumeProvisioner?: readonly pulumi.Resource[];
 }
 
 /**
@@ -246,7 +251,11 @@ export class JobsDatabase extends pulumi.ComponentResource {
         ),
       },
       // The data outlives any stack operation: deleting it takes a deliberate `pulumi state unprotect`.
-      { ...child, protect: true, dependsOn: [...args.operator.ready, ...sources, appSecret, readerSecret, storageClass, monitoring] },
+      {
+        ...child,
+        protect: true,
+        dependsOn: [...args.operator.ready, ...sources, appSecret, readerSecret, storageClass, monitoring, ...(args.volumeProvisioner ?? [])],
+      },
     );
 
     new k8s.apiextensions.CustomResource(

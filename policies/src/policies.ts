@@ -10,6 +10,7 @@ import * as keysGcs from "./storage/keys-gcs";
 import * as gke from "./clusters/gke";
 import * as eks from "./clusters/eks";
 import * as pools from "./clusters/pools";
+import * as metricsApi from "./clusters/metrics-api";
 import * as registry from "./supply-chain/registry";
 import * as cloudflare from "./edge/cloudflare";
 import * as ingress from "./edge/ingress";
@@ -92,6 +93,7 @@ export const allPolicies: readonly PackPolicy[] = [
     eks.eksNetworkPolicy,
     eks.eksNodeImdsV2,
     eks.launchTemplateEncryptedVolumes,
+    metricsApi.metricsApiServed,
     pools.specialPoolsTainted,
     pools.workloadToleratesPool,
     registry.registryScanOnPush,

@@ -355,6 +355,7 @@ export function eksNodeSupport(): Mutable[] {
             tags,
         }),
         res("aws:eks/addon:Addon", "vpc-cni", { addonName: "vpc-cni", clusterName: "pitchey-dr", configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }), tags }),
+        res("aws:eks/addon:Addon", "metrics-server", { addonName: "metrics-server", addonVersion: "v0.7.2-eksbuild.3", clusterName: "pitchey-dr", tags }),
         res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg", { vpcId: "aws:ec2/vpc:Vpc::vpc-id", ingress: [], egress: [], tags }),
     ];
 }

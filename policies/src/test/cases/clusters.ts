@@ -43,6 +43,15 @@ export const clusterCases: Record<string, Case[]> = {
         { name: "vpc-cni without network policy", culprit: "eks", mutate: (s) => void (find(s, "vpc-cni").props.configurationValues = "{}") },
         { name: "no vpc-cni add-on", culprit: "eks", mutate: (s) => remove(s, "vpc-cni") },
     ],
+    "resource-metrics-api-served": [
+        { name: "the EKS cluster has no metrics-server add-on", culprit: "eks", mutate: (s) => remove(s, "metrics-server") },
+        { name: "the metrics-server add-on belongs to another cluster", culprit: "eks", mutate: (s) => void (find(s, "metrics-server").props.clusterName = "pitchey-staging") },
+        {
+            name: "no cluster and no metrics-server chart in the stack",
+            culprit: "code-executor-scaler",
+            mutate: (s) => ["gke", "eks", "metrics-server"].forEach((n) => remove(s, n)),
+        },
+    ],
     "eks-node-imdsv2-hop-limit": [
         { name: "IMDSv1 is allowed", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.metadataOptions.httpTokens = "optional") },
         { name: "the hop limit is 2", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.metadataOptions.httpPutResponseHopLimit = 2) },

@@ -31,6 +31,7 @@ const CHOSEN: Record<string, string> = {
     "k8s-namespace-resource-quota": "the quota does not bound memory",
     "registry-untagged-image-expiry": "Artifact Registry has no cleanup policy",
     "eks-public-endpoint-restricted": "the endpoint is open to 0.0.0.0/0",
+    "resource-metrics-api-served": "the EKS cluster has no metrics-server add-on",
     "runtime-class-available": "a workload names an unknown runtime",
     "k8s-loadbalancer-only-ingress-controller": "the controller Service has no source ranges",
 };
