@@ -14,12 +14,12 @@ afterAll(() => db?.stop());
 describe("migrations", () => {
   it("apply once, record what ran, and are idempotent on re-run", async () => {
     const first = await migrate(db.url);
-    expect(first.applied).toEqual(["001_container_jobs", "002_container_metrics", "003_container_stats_hourly", "004_runnable_and_job_lease"]);
+    expect(first.applied).toEqual(["001_container_jobs", "002_container_metrics", "003_container_stats_hourly", "004_runnable_and_job_lease", "007_restore_verifications"]);
     const second = await migrate(db.url);
     expect(second.applied).toEqual([]);
-    expect(second.skipped).toHaveLength(4);
+    expect(second.skipped).toHaveLength(5);
     const rows = await db.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
-    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 7]);
   });
 
   it("runs concurrently without applying anything twice", async () => {
