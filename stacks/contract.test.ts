@@ -13,7 +13,8 @@ import { parseQuantity } from "./config/quantity";
  */
 const SECRET_DATA: Record<string, Record<string, string>> = {
   "jobs-database": { DATABASE_URL: "postgres://worker:pw@db.internal:5432/jobs" },
-  "object-store": { AWS_ACCESS_KEY_ID: "key-id", AWS_SECRET_ACCESS_KEY: "secret" },
+  "results-store": { AWS_ACCESS_KEY_ID: "key-id", AWS_SECRET_ACCESS_KEY: "secret" },
+  "backup-writer": { AWS_ACCESS_KEY_ID: "key-id", AWS_SECRET_ACCESS_KEY: "secret" },
 };
 
 /**
@@ -71,7 +72,7 @@ describe("manifest env ↔ worker env contract", () => {
       databaseSecretName: "jobs-database",
       resultsStoreUrl: config.results.storeUrl,
       resultsS3Endpoint: config.results.s3Endpoint,
-      resultsStoreSecretName: "object-store",
+      resultsStoreSecretName: "results-store",
       httpsEgress: true,
     }) as any;
     const k = kubelet(spec.template.spec);
@@ -101,7 +102,7 @@ describe("manifest env ↔ worker env contract", () => {
       retention: config.backups.retention,
       storeUrl: `s3://${config.backups.bucket}`,
       s3Endpoint: r2Endpoint(config.backups.accountId),
-      storeSecretName: "object-store",
+      storeSecretName: "backup-writer",
       databaseSecretName: "jobs-database",
       serviceAccountName: "db-backup",
       pool,

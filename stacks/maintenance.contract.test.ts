@@ -15,7 +15,7 @@ function kubelet(pod: any): { argv: string[]; env: NodeJS.ProcessEnv } {
   const c = pod.containers[0];
   const files: Record<string, Record<string, string>> = {
     "jobs-database": { DATABASE_URL: "postgresql://processors:pw@jobs-db-pooler-rw.jobs-db.svc:5432/jobs\n" },
-    "object-store": { AWS_ACCESS_KEY_ID: "id\n", AWS_SECRET_ACCESS_KEY: "secret\n" },
+    "capacity-reports": { AWS_ACCESS_KEY_ID: "id\n", AWS_SECRET_ACCESS_KEY: "secret\n" },
   };
   const remap: Record<string, string> = {};
   for (const v of pod.volumes.filter((x: any) => x.secret)) {
@@ -44,7 +44,7 @@ describe("maintenance CronJobs ↔ the maintenance command", () => {
       settings: { ...MAINTENANCE_DEFAULTS, jobRetentionDays: 45, metricsRetentionMonths: 6 },
       image: `r/db-backup@sha256:${"a".repeat(64)}`,
       databaseSecretName: "jobs-database",
-      reportStore: { url: "s3://pitchey-backups", endpoint: "https://a.r2.cloudflarestorage.com", secretName: "object-store" },
+      reportStore: { url: "s3://pitchey-backups", endpoint: "https://a.r2.cloudflarestorage.com", secretName: "capacity-reports" },
       serviceAccountName: "db-maintenance",
       pool,
       labels: {},

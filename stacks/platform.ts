@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Keda } from "../components/autoscaling";
 import type { ClusterFacts } from "../components/cluster";
-import { DatabaseBackup, r2Endpoint } from "../components/backup";
+import { DatabaseBackup, R2Credential, r2AccountOf, r2Endpoint, type R2Grant } from "../components/backup";
 import { StackBudget } from "../components/cost/budget";
 import { DatabaseMaintenance, DatabaseOperator, JobsDatabase, poolerName, type ArchiveLocation } from "../components/database";
 import { ingressSettings, originHostOf } from "./edge";
@@ -27,8 +27,15 @@ export const DATABASE_SECRET = "jobs-database";
 /** Kubernetes Secret with KEDA's read-only connection (key `connection`). */
 export const READER_SECRET = "jobs-database-reader";
 export const TRIGGER_AUTH = "jobs-database";
-/** Kubernetes Secret with the R2 token (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`). */
-export const OBJECT_STORE_SECRET = "object-store";
+/**
+ * Object-store credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), one per use, each from its own R2 token
+ * limited to one bucket: the processors that store results (never code-executor) write the results bucket; only the
+ * backup job holds the backup bucket's writer; restore verification reads it; the capacity report writes its own.
+ */
+export const RESULTS_STORE_SECRET = "results-store";
+export const BACKUP_WRITER_SECRET = "backup-writer";
+export const BACKUP_READER_SECRET = "backup-reader";
+export const CAPACITY_REPORTS_SECRET = "capacity-reports";
 /** Dockerfile target and registry repository of the backup job's image. */
 export const BACKUP_IMAGE = "db-backup";
 
@@ -129,6 +136,17 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
   if (managed) {
     const operator = new DatabaseOperator("cnpg", { namespace: DATABASE_OPERATOR_NAMESPACE, labels, certManager: [certificates.release] }, inCluster);
     const { cidrs: _external, port: _port, replicaOf, ...settings } = config.database;
+    // Read from the Pulumi backend, never from the primary's cloud: this works while that region is down.
+    const primaryArchive = replicaOf
+      ? (new pulumi.StackReference(replicaOf.stack).requireOutput("databaseArchive") as pulumi.Output<ArchiveLocation>)
+      : undefined;
+    // The archive's own token: write on this stack's bucket and, on a replica, read on the primary's.
+    const own: R2Grant = { bucket: config.backups.bucket, access: "write" };
+    const archiveCredential = new R2Credential("jobs-db-archive", {
+      accountId: config.backups.accountId,
+      tokenName: `${config.cluster.name}-database-archive`,
+      grants: primaryArchive ? primaryArchive.apply((a): R2Grant[] => [own, { bucket: bucketOf(a.destinationPath)!, access: "read" }]) : [own],
+    });
     database = new JobsDatabase(
       DATABASE_CLUSTER,
       {
@@ -139,14 +157,8 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
         pool: cluster.pools.general,
         cloud: cluster.cloud,
         archive: archiveLocationFor(config),
-        archiveCredentials: secrets.objectStore,
-        replicaOf: replicaOf
-          ? {
-              // Read from the Pulumi backend, never from the primary's cloud: this works while that region is down.
-              archive: new pulumi.StackReference(replicaOf.stack).requireOutput("databaseArchive") as pulumi.Output<ArchiveLocation>,
-              promote: config.failover.phase === 100,
-            }
-          : undefined,
+        archiveCredentials: archiveCredential,
+        replicaOf: primaryArchive ? { archive: primaryArchive, promote: config.failover.phase === 100 } : undefined,
         clientNamespaces: [config.namespace, config.kedaNamespace],
         operator,
         monitoringNamespace: config.monitoringNamespace,
@@ -181,16 +193,22 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     { provider: cluster.provider },
   );
 
-  // The R2 API token: backups always use it, results when they go to R2 as well.
-  const objectStoreSecret = new k8s.core.v1.Secret(
-    "object-store",
-    {
-      metadata: { name: OBJECT_STORE_SECRET, namespace: ns.name, labels: k8sLabels(labels, "object-store", "storage") },
-      type: "Opaque",
-      stringData: { AWS_ACCESS_KEY_ID: secrets.objectStore.accessKeyId, AWS_SECRET_ACCESS_KEY: secrets.objectStore.secretAccessKey },
-    },
-    { provider: cluster.provider },
-  );
+  // Results on R2: a token that can touch the results bucket and nothing else (cloud buckets are reached by identity).
+  const resultsAccount = config.results.s3Endpoint ? r2AccountOf(config.results.s3Endpoint) : undefined;
+  const resultsBucket = bucketOf(config.results.storeUrl);
+  const resultsCredential =
+    resultsAccount && resultsBucket
+      ? new R2Credential(
+          "results-store",
+          {
+            accountId: resultsAccount,
+            tokenName: `${config.cluster.name}-${RESULTS_STORE_SECRET}`,
+            grants: [{ bucket: resultsBucket, access: "write" }],
+            secret: { name: RESULTS_STORE_SECRET, namespace: ns.name, labels: k8sLabels(labels, RESULTS_STORE_SECRET, "storage") },
+          },
+          { provider: cluster.provider },
+        )
+      : undefined;
 
   const triggerAuth = new k8s.apiextensions.CustomResource(
     "jobs-database-trigger-auth",
@@ -263,13 +281,13 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
           // code-executor keeps its results in the jobs table: no store, no token (it could not reach one anyway).
           resultsStoreUrl: sandboxed ? undefined : config.results.storeUrl,
           resultsS3Endpoint: sandboxed ? undefined : config.results.s3Endpoint,
-          resultsStoreSecretName: !sandboxed && config.results.s3Endpoint ? OBJECT_STORE_SECRET : undefined,
+          resultsStoreSecretName: !sandboxed && resultsCredential ? RESULTS_STORE_SECRET : undefined,
           // Untrusted code gets no route out beyond DNS and the database.
           httpsEgress: !sandboxed,
           serviceAccountAnnotations: cluster.serviceAccountAnnotations(name),
           triggerAuthenticationName: TRIGGER_AUTH,
         },
-        { provider: cluster.provider, dependsOn: [migration, triggerAuth, objectStoreSecret] },
+        { provider: cluster.provider, dependsOn: [migration, triggerAuth, ...(resultsCredential ? [resultsCredential] : [])] },
       );
       return [name, svc];
     }),
@@ -287,15 +305,27 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       accountId: config.backups.accountId,
       bucket: config.backups.bucket,
       location: config.backups.location,
-      storeSecretName: OBJECT_STORE_SECRET,
+      storeSecretName: BACKUP_WRITER_SECRET,
+      readerSecretName: BACKUP_READER_SECRET,
+      tokenNamePrefix: config.cluster.name,
       databaseSecretName: DATABASE_SECRET,
       pool: cluster.pools.general,
     },
-    { provider: cluster.provider, dependsOn: [migration, objectStoreSecret] },
+    { provider: cluster.provider, dependsOn: [migration] },
   );
 
   // Maintenance writes, so it runs where the database is a primary: always on prod, on dr once promoted.
   if (managed && !(config.database.replicaOf && config.failover.phase !== 100)) {
+    const reportsCredential = new R2Credential(
+      "capacity-reports",
+      {
+        accountId: config.backups.accountId,
+        tokenName: `${config.cluster.name}-${CAPACITY_REPORTS_SECRET}`,
+        grants: [{ bucket: config.backups.bucket, access: "write" }],
+        secret: { name: CAPACITY_REPORTS_SECRET, namespace: ns.name, labels: k8sLabels(labels, CAPACITY_REPORTS_SECRET, "maintenance") },
+      },
+      { provider: cluster.provider },
+    );
     new DatabaseMaintenance(
       "db-maintenance",
       {
@@ -304,11 +334,11 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
         labels,
         image: backupImage,
         databaseSecretName: DATABASE_SECRET,
-        reportStore: { url: `s3://${config.backups.bucket}`, endpoint: r2Endpoint(config.backups.accountId), secretName: OBJECT_STORE_SECRET },
+        reportStore: { url: `s3://${config.backups.bucket}`, endpoint: r2Endpoint(config.backups.accountId), secretName: CAPACITY_REPORTS_SECRET },
         pool: cluster.pools.general,
         httpsEgressLabel: HTTPS_EGRESS_LABEL,
       },
-      { provider: cluster.provider, dependsOn: [migration, dbSecret, objectStoreSecret] },
+      { provider: cluster.provider, dependsOn: [migration, dbSecret, reportsCredential] },
     );
   }
 

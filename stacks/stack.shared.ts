@@ -46,18 +46,31 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
     const plan = get();
     const workloads = [...plan.k8s("Deployment"), ...plan.k8s("CronJob"), ...plan.k8s("Job")];
     const podOf = (w: any) => (w.kind === "CronJob" ? w.spec.jobTemplate.spec.template.spec : w.spec.template.spec);
-    const holders: string[] = [];
+    const holders: Record<string, string[]> = {};
     for (const w of workloads) {
       const pod = podOf(w);
       for (const c of pod.containers) {
         for (const e of c.env ?? []) expect(e.valueFrom?.secretKeyRef, `${w.metadata.name} ${e.name}`).toBeUndefined();
       }
-      if ((pod.volumes ?? []).some((v: any) => v.secret?.secretName === "object-store")) holders.push(w.metadata.name);
+      for (const v of pod.volumes ?? []) if (v.secret?.secretName) (holders[v.secret.secretName] ??= []).push(w.metadata.name);
     }
-    expect(holders).toEqual(expect.arrayContaining(["ai-inference", "db-backup", "document-processor", "media-transcoder", "video-processor"]));
-    expect(holders).not.toContain("code-executor");
-    // Besides the four processors that write results, only the database's own jobs (backup, reports) hold it.
-    for (const h of holders.filter((n) => !PROCESSOR_NAMES.includes(n as never))) expect(h).toMatch(/^db-/);
+    // One credential per use: the results token in the four processors that store results, never code-executor...
+    expect([...holders["results-store"]!].sort()).toEqual(["ai-inference", "document-processor", "media-transcoder", "video-processor"]);
+    // ...and the backup bucket's writer in the backup job alone; no processor holds anything that can touch backups.
+    expect(holders["backup-writer"]).toEqual(["db-backup"]);
+    for (const secret of ["backup-writer", "backup-reader", "capacity-reports"]) {
+      for (const p of PROCESSOR_NAMES) expect(holders[secret] ?? [], secret).not.toContain(p);
+    }
+    expect(holders["object-store"]).toBeUndefined();
+    // Each is minted by the program from a token limited to one bucket.
+    const tokens = plan.resources.filter((r) => r.type === "cloudflare:index/accountToken:AccountToken").map((r) => r.props as any);
+    for (const t of tokens) {
+      const buckets = t.policies.flatMap((p: any) => Object.keys(JSON.parse(p.resources)));
+      for (const b of buckets) expect(b, t.name).toMatch(/^com\.cloudflare\.edge\.r2\.bucket\.[0-9a-f]{32}_default_[a-z0-9-]+$/);
+    }
+    const secretsOf = (name: string) => plan.k8s("Secret").find((s: any) => s.metadata.name === name);
+    expect(secretsOf("backup-reader")?.metadata.annotations["pitchey.io/object-store-grants"]).toMatch(/^read:pitchey-backups/);
+    expect(secretsOf("backup-writer")?.metadata.annotations["pitchey.io/object-store-grants"]).toMatch(/^write:pitchey-backups/);
     const code = plan.k8s("Deployment").find((d) => d.metadata.name === "code-executor");
     const names = code.spec.template.spec.containers[0].env.map((e: any) => e.name);
     expect(names).not.toContain("RESULTS_STORE_URL");

@@ -10,7 +10,7 @@ const spec = backupCronJobSpec({
   retention,
   storeUrl: "s3://pitchey-backups",
   s3Endpoint: r2Endpoint("0123456789abcdef0123456789abcdef"),
-  storeSecretName: "object-store",
+  storeSecretName: "backup-writer",
   databaseSecretName: "jobs-database",
   serviceAccountName: "db-backup",
   pool,
@@ -35,7 +35,7 @@ describe("database backup CronJob", () => {
       BACKUP_KEEP_MONTHLY: "12",
     });
     expect(env.DATABASE_URL_FILE).toBe("/var/run/secrets/pitchey/jobs-database/DATABASE_URL");
-    expect(env.AWS_SECRET_ACCESS_KEY_FILE).toBe("/var/run/secrets/pitchey/object-store/AWS_SECRET_ACCESS_KEY");
+    expect(env.AWS_SECRET_ACCESS_KEY_FILE).toBe("/var/run/secrets/pitchey/backup-writer/AWS_SECRET_ACCESS_KEY");
     for (const e of pod.containers[0].env) expect(e.valueFrom?.secretKeyRef, e.name).toBeUndefined();
     expect(env.BACKUP_S3_ENDPOINT).toBe("https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com");
   });
@@ -44,7 +44,7 @@ describe("database backup CronJob", () => {
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.containers[0].securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
     expect(pod.volumes[0]).toEqual({ name: "tmp", emptyDir: { sizeLimit: "20Gi" } });
-    expect(pod.volumes.slice(1).map((v: any) => v.secret.secretName)).toEqual(["jobs-database", "object-store"]);
+    expect(pod.volumes.slice(1).map((v: any) => v.secret.secretName)).toEqual(["jobs-database", "backup-writer"]);
   });
 });
 

@@ -14,6 +14,12 @@ export interface BackupRetention {
 /** R2's S3-compatible endpoint for an account. */
 export const r2Endpoint = (accountId: string) => `https://${accountId}.r2.cloudflarestorage.com`;
 
+/** R2's endpoint; the first group is the Cloudflare account id. */
+export const R2_ENDPOINT = /^https:\/\/([0-9a-f]{32})\.r2\.cloudflarestorage\.com\/?$/;
+
+/** The Cloudflare account an R2 endpoint belongs to; undefined for any other endpoint. */
+export const r2AccountOf = (endpoint: string) => R2_ENDPOINT.exec(endpoint)?.[1];
+
 /**
  * Object lifecycle for the backup bucket. The backup job prunes to the retention policy itself; this only aborts
  * abandoned uploads and, as a safety net should pruning stop, deletes anything older than the monthly tier.

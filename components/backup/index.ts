@@ -4,8 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { k8sLabels, type LabelContext } from "../labels";
 import { HTTPS_EGRESS_LABEL } from "../processor/builders";
 import { backupCronJobSpec, backupLifecycleRules, backupLockRules, r2Endpoint, type BackupJobArgs } from "./builders";
+import { R2Credential } from "./credentials";
 
 export * from "./builders";
+export * from "./credentials";
 
 export interface DatabaseBackupArgs
   extends Omit<BackupJobArgs, "serviceAccountName" | "labels" | "storeUrl" | "s3Endpoint" | "storeSecretName"> {
@@ -17,8 +19,12 @@ export interface DatabaseBackupArgs
   readonly bucket: string;
   /** R2 location hint (`wnam`, `weur`, …). */
   readonly location: string;
-  /** Secret with the R2 API token as `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`. */
+  /** Secret the backup job's own token lands in (write on the bucket); mounted in the backup job and nowhere else. */
   readonly storeSecretName: string;
+  /** Secret for a read-only token on the bucket, for restore verification. */
+  readonly readerSecretName: string;
+  /** Prefix of the tokens' names in Cloudflare, unique per stack (e.g. the cluster's name). */
+  readonly tokenNamePrefix: string;
 }
 
 /**
@@ -28,6 +34,10 @@ export interface DatabaseBackupArgs
 export class DatabaseBackup extends pulumi.ComponentResource {
   readonly bucket: cloudflare.R2Bucket;
   readonly cronJob: k8s.batch.v1.CronJob;
+  /** The backup job's credential (write). */
+  readonly writer: R2Credential;
+  /** A read-only credential on the bucket, in the Secret `readerSecretName`. */
+  readonly reader: R2Credential;
 
   constructor(name: string, args: DatabaseBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pitchey:backup:DatabaseBackup", name, {}, opts);
@@ -51,6 +61,21 @@ export class DatabaseBackup extends pulumi.ComponentResource {
       child,
     );
 
+    // Two tokens, each limited to this bucket: the job that writes (and prunes), and a reader that cannot change anything.
+    const credential = (role: string, secretName: string, access: "read" | "write") =>
+      new R2Credential(
+        `${name}-${role}`,
+        {
+          accountId: args.accountId,
+          tokenName: `${args.tokenNamePrefix}-${secretName}`,
+          grants: [{ bucket: args.bucket, access }],
+          secret: { name: secretName, namespace: args.namespace, labels: k8sLabels(args.labels, secretName, "backup") },
+        },
+        { ...child, dependsOn: [this.bucket] },
+      );
+    this.writer = credential("writer", args.storeSecretName, "write");
+    this.reader = credential("reader", args.readerSecretName, "read");
+
     const sa = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
       { metadata: { name: "db-backup", namespace: args.namespace, labels }, automountServiceAccountToken: false },
@@ -69,7 +94,7 @@ export class DatabaseBackup extends pulumi.ComponentResource {
           labels: { ...labels, [HTTPS_EGRESS_LABEL]: "true" },
         }),
       },
-      child,
+      { ...child, dependsOn: [this.writer] },
     );
     this.registerOutputs({ bucket: this.bucket.name, cronJob: this.cronJob.metadata.name });
   }

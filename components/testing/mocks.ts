@@ -124,6 +124,8 @@ const COMPUTED: Record<string, ComputedOutputs> = {
     return { digest, ref: `${repo}@${digest}` };
   },
   "random:index/randomPassword:RandomPassword": (_i, name) => ({ result: `mock-${name}-password` }),
+  // Cloudflare returns a minted token's value once, at creation.
+  "cloudflare:index/accountToken:AccountToken": (_i, name) => ({ value: `mock-${name}-token-value` }),
   "random:index/randomId:RandomId": (_i, name) => ({ hex: createHash("md5").update(name).digest("hex").slice(0, 8) }),
   ...CLUSTER_COMPUTED,
   // The cloud assigns a LoadBalancer Service its address; the edge's origin record reads it.

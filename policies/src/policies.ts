@@ -7,6 +7,7 @@ import * as k8sNetwork from "./network/kubernetes";
 import * as cloudNetwork from "./network/cloud";
 import * as s3 from "./storage/s3";
 import * as keysGcs from "./storage/keys-gcs";
+import * as storeCredentials from "./storage/credentials";
 import * as gke from "./clusters/gke";
 import * as eks from "./clusters/eks";
 import * as pools from "./clusters/pools";
@@ -76,6 +77,7 @@ export const allPolicies: readonly PackPolicy[] = [
     keysGcs.gcsPublicAccessPrevention,
     keysGcs.gcsVersioning,
     keysGcs.r2NotPublic,
+    storeCredentials.backupCredentialIsolated,
     gke.gkePrivateNodes,
     gke.gkeWorkloadIdentity,
     gke.gkeShieldedNodes,

@@ -16,15 +16,14 @@ export * from "./defaults";
 export const PROJECT = "pitchey-containers";
 
 /**
- * Config keys that hold secrets; they are read as `Output`s and never enter `PlatformConfig`. The object store
- * token is R2's API token (backups, and results on R2), which no cloud workload identity can stand in for.
+ * Config keys that hold secrets; they are read as `Output`s and never enter `PlatformConfig`. No object-store key is
+ * among them: the program mints one R2 token per use (results, backup writer, backup reader, the database's archive)
+ * with the Cloudflare provider's own token (`cloudflare:apiToken`), each limited to its bucket.
  * `edgeDnsApiToken` is a Cloudflare API token limited to DNS edits on the zone: cert-manager answers the ACME DNS-01
  * challenge for the origin certificate with it.
  */
 export const SECRET_KEYS = [
   "databaseUrl",
-  "objectStoreAccessKeyId",
-  "objectStoreSecretAccessKey",
   // Alertmanager's receivers, Grafana's admin, and the R2 token (scoped to the logs bucket) Loki writes with.
   "pagerdutyRoutingKey",
   "slackWebhookUrl",
@@ -116,8 +115,6 @@ export interface StackInputs {
   readonly secrets: {
     /** External database only (`database.cidrs` set). */
     readonly databaseUrl: pulumi.Output<string> | undefined;
-    /** The R2 API token (backups, and results when they go to R2). */
-    readonly objectStore: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
     readonly observability: {
       readonly pagerdutyRoutingKey: pulumi.Output<string>;
       readonly slackWebhookUrl: pulumi.Output<string>;
@@ -162,10 +159,6 @@ export function loadStackInputs(): StackInputs {
     if (cfg.get(key) === undefined) problems.push(`${key}: required secret; set it with \`pulumi config set --secret ${key} <value>\``);
   }
   if (problems.length > 0 || !config) throw new ConfigError(problems);
-  const objectStore = {
-    accessKeyId: cfg.requireSecret("objectStoreAccessKeyId"),
-    secretAccessKey: cfg.requireSecret("objectStoreSecretAccessKey"),
-  };
   const observability = {
     pagerdutyRoutingKey: cfg.requireSecret("pagerdutyRoutingKey"),
     slackWebhookUrl: cfg.requireSecret("slackWebhookUrl"),
@@ -173,5 +166,5 @@ export function loadStackInputs(): StackInputs {
     grafanaAdminPassword: cfg.requireSecret("grafanaAdminPassword"),
     logsStore: { accessKeyId: cfg.requireSecret("logsStoreAccessKeyId"), secretAccessKey: cfg.requireSecret("logsStoreSecretAccessKey") },
   };
-  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: config.database.cidrs ? cfg.requireSecret("databaseUrl") : undefined, objectStore, observability, dnsApiToken: cfg.requireSecret("edgeDnsApiToken") } };
+  return { stack: pulumi.getStack(), config, secrets: { databaseUrl: config.database.cidrs ? cfg.requireSecret("databaseUrl") : undefined, observability, dnsApiToken: cfg.requireSecret("edgeDnsApiToken") } };
 }

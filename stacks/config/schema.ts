@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { R2_ENDPOINT } from "../../components/backup/builders";
 import { databaseSettingsProblems } from "../../components/database/builders";
 import { clusterSchema } from "./cluster";
 import { cronProblem } from "./cron";
@@ -188,8 +189,11 @@ export const platformSchema = z
     results: z.strictObject({
       /** Where handlers write outputs: `s3://bucket/prefix` (R2 or S3) or `file:///dir`. */
       storeUrl: z.string().regex(/^(s3|gs|file):\/\/.+/, "expected s3://bucket/prefix, gs://bucket/prefix or file:///dir"),
-      /** S3-compatible endpoint (Cloudflare R2); unset for AWS S3. */
-      s3Endpoint: z.url().optional(),
+      /**
+       * Cloudflare R2's endpoint (`https://<account>.r2.cloudflarestorage.com`): the program mints the processors' token
+       * for the results bucket in that account. Unset for the cloud's own object storage, reached by workload identity.
+       */
+      s3Endpoint: z.string().regex(R2_ENDPOINT, "expected R2's endpoint https://<32-hex-digit account id>.r2.cloudflarestorage.com").optional(),
     }),
   })
   .superRefine((c, ctx) => {

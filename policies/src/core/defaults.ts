@@ -31,6 +31,11 @@ export const DEFAULTS = {
     /** Playbook backup retention: hourly 24, daily 7, weekly 4, monthly 12. Expressed in days. */
     backupRetentionDays: { hourly: 1, daily: 7, weekly: 28, monthly: 365 } as Record<string, number>,
     backupBucketPattern: "backup",
+    /**
+     * `app.kubernetes.io/component` of the short-lived jobs that may hold a credential able to write backups: the backup
+     * job, and the database's maintenance jobs (same image, no user input) that file the capacity report there.
+     */
+    backupJobComponents: ["backup", "maintenance"] as string[],
     /** Secrets (by metadata.name) of external databases whose backups another stack owns; empty unless recorded. */
     databasesBackedUpElsewhere: [] as string[],
     untaggedImageMaxDays: 7,

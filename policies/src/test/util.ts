@@ -573,6 +573,41 @@ export function database(): Mutable {
     });
 }
 
+/** An object-store credential as the program mints it: S3 key pair, with what its token may do stated on it. */
+export function storeCredential(name: string, grants: string): Mutable {
+    return res("kubernetes:core/v1:Secret", `${name}-secret`, {
+        metadata: { name, namespace: NS, labels: labels(name), annotations: { "pitchey.io/object-store-grants": grants } },
+        type: "Opaque",
+        stringData: { AWS_ACCESS_KEY_ID: "[secret]", AWS_SECRET_ACCESS_KEY: "[secret]" },
+    });
+}
+
+/** Mounts Secret `secret` into a pod template's first container and points `<KEY>_FILE` at it. */
+export function mountSecret(podSpec: Record<string, any>, secret: string, key = "AWS_SECRET_ACCESS_KEY"): void {
+    const dir = `/var/run/secrets/pitchey/${secret}`;
+    podSpec.volumes.push({ name: `secret-${secret}`, secret: { secretName: secret, items: [{ key, path: key }], defaultMode: 0o440 } });
+    podSpec.containers[0].volumeMounts.push({ name: `secret-${secret}`, mountPath: dir, readOnly: true });
+    podSpec.containers[0].env.push({ name: `${key}_FILE`, value: `${dir}/${key}` });
+}
+
+/** The hourly database backup: the only workload holding the backup bucket's writer. */
+export function backupCronJob(): Mutable {
+    const l = { ...labels("db-backup"), "app.kubernetes.io/component": "backup" };
+    const spec = structuredClone(pod(processorDeployment("db-backup")));
+    const c = spec.containers[0];
+    delete c.ports;
+    delete c.livenessProbe;
+    delete c.readinessProbe;
+    c.name = "backup";
+    c.env = c.env.filter((e: { name: string }) => e.name === "DATABASE_URL_FILE");
+    spec.restartPolicy = "Never";
+    mountSecret(spec, "backup-writer");
+    return res("kubernetes:batch/v1:CronJob", "db-backup", {
+        metadata: { name: "db-backup", namespace: NS, labels: l },
+        spec: { schedule: "0 * * * *", concurrencyPolicy: "Forbid", jobTemplate: { spec: { backoffLimit: 2, template: { metadata: { labels: l }, spec } } } },
+    });
+}
+
 export const PROCESSORS = ["video-processor", "document-processor", "ai-inference", "media-transcoder", "code-executor"];
 
 /** A stack that every policy in the pack accepts: both clouds, all five processors and their surroundings. */
@@ -605,6 +640,9 @@ export function compliantStack(): Mutable[] {
         ...s3Bucket("access-logs"),
         gcsBucket(),
         ...r2Backups(),
+        storeCredential("backup-writer", "write:pitchey-backups"),
+        storeCredential("results-store", "write:pitchey-results"),
+        backupCronJob(),
         ...ecrRepo(),
         arRepo(),
         imageBuild(),

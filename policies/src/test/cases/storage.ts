@@ -1,4 +1,4 @@
-import { find, remove, res, type Case } from "../util";
+import { find, mountSecret, pod, remove, res, storeCredential, type Case } from "../util";
 
 export const storageCases: Record<string, Case[]> = {
     "s3-public-access-block": [
@@ -55,4 +55,30 @@ export const storageCases: Record<string, Case[]> = {
         { name: "the backup bucket gets a custom domain", culprit: "r2-backups-domain", mutate: (s) => void s.push(res("cloudflare:index/r2CustomDomain:R2CustomDomain", "r2-backups-domain", { accountId: "acc", bucketName: "pitchey-backups", domain: "backups.pitchey.com", zoneId: "z", enabled: true })) },
     ],
     "gcs-versioning": [{ name: "versioning is off", culprit: "gcs-backups", mutate: (s) => void delete find(s, "gcs-backups").props.versioning }],
+    "object-store-backup-credential-isolated": [
+        { name: "a processor mounts the backup writer", culprit: "video-processor", mutate: (s) => mountSecret(pod(find(s, "video-processor")), "backup-writer") },
+        {
+            name: "one object-store Secret serves the processors and the backup job",
+            culprit: "document-processor",
+            mutate: (s) => {
+                s.push(res("kubernetes:core/v1:Secret", "object-store", { metadata: { name: "object-store", namespace: "processors" }, type: "Opaque", stringData: { AWS_ACCESS_KEY_ID: "[secret]", AWS_SECRET_ACCESS_KEY: "[secret]" } }));
+                mountSecret(pod(find(s, "document-processor")), "object-store");
+                mountSecret(find(s, "db-backup").props.spec.jobTemplate.spec.template.spec, "object-store");
+            },
+        },
+        {
+            name: "the results token can also write the backup bucket",
+            culprit: "media-transcoder",
+            mutate: (s) => {
+                s.splice(s.indexOf(find(s, "results-store-secret")), 1, storeCredential("results-store", "write:pitchey-results,write:pitchey-backups"));
+                mountSecret(pod(find(s, "media-transcoder")), "results-store");
+            },
+        },
+        {
+            name: "the config names only the backup job, and a maintenance job holds a backup writer",
+            culprit: "db-backup",
+            mutate: (s) => void (find(s, "db-backup").props.metadata.labels["app.kubernetes.io/component"] = find(s, "db-backup").props.spec.jobTemplate.spec.template.metadata.labels["app.kubernetes.io/component"] = "maintenance"),
+            config: { "object-store-backup-credential-isolated": { backupJobComponents: ["backup"] } },
+        },
+    ],
 };
