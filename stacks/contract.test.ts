@@ -90,6 +90,7 @@ describe("manifest env ↔ worker env contract", () => {
       databaseUrl: SECRET_DATA["jobs-database"].DATABASE_URL,
       cpuLimitMillicores: 1000,
       memoryLimitBytes: 2 * 1024 ** 3,
+      apiAuth: "required",
     });
     expect(env.resolved.AWS_SECRET_ACCESS_KEY).toBe("secret");
     for (const [name, value] of Object.entries(k.env)) expect(String(value), name).not.toMatch(/pw@|^secret$|^key-id$/);

@@ -109,6 +109,8 @@ export function env(args: ProcessorSpecArgs): k8s.types.input.core.v1.EnvVar[] {
     // Leave the worker time to release unfinished jobs before the kubelet's SIGKILL.
     { name: "SHUTDOWN_GRACE_SECONDS", value: String(c.jobTimeoutSeconds + DRAIN_MARGIN_SECONDS - RELEASE_SECONDS) },
     { name: "JOB_COST_PER_SECOND_USD", value: String(c.costPerSecondUsd) },
+    // Every job request carries an API key; the policy pack refuses a public route to a processor without this.
+    { name: "API_AUTH", value: "required" },
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
     // The limits the worker sizes itself by (code sandboxes); the node's CPU count says nothing under gVisor.
     { name: "CPU_LIMIT_MILLICORES", valueFrom: { resourceFieldRef: { containerName: args.name, resource: "limits.cpu", divisor: "1m" } } },

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCodeHandler } from "../src/handlers/code";
 import { Processor } from "../src/runtime/processor";
 import { unusedStore, waitFor } from "./handlers";
+import { testApiKey } from "./api-keys";
 import { startTestDatabase, type TestDatabase } from "./pg";
 
 // Real code jobs through the API, the queue and one sandbox, on a real PostgreSQL. The store is one that
@@ -10,10 +11,12 @@ import { startTestDatabase, type TestDatabase } from "./pg";
 let db: TestDatabase;
 let processor: Processor;
 let base: string;
+let auth: Record<string, string>;
 const handler = createCodeHandler({ sandboxes: 1 });
 
 beforeAll(async () => {
   db = await startTestDatabase();
+  auth = (await testApiKey(db.url, "code-jobs", ["code"])).headers;
   processor = new Processor({
     type: "code",
     handlers: { code: handler },
@@ -34,7 +37,7 @@ afterAll(async () => {
 });
 
 async function submit(payload: unknown): Promise<string> {
-  const res = await fetch(`${base}/api/code/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ payload }) });
+  const res = await fetch(`${base}/api/code/jobs`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body: JSON.stringify({ payload }) });
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
 }
@@ -48,7 +51,7 @@ interface JobBody {
 
 const finished = (id: string) =>
   waitFor(async () => {
-    const job = (await (await fetch(`${base}/api/code/jobs/${id}`)).json()) as JobBody;
+    const job = (await (await fetch(`${base}/api/code/jobs/${id}`, { headers: auth })).json()) as JobBody;
     return ["completed", "failed", "dead"].includes(job.status) && job;
   }, 60_000);
 

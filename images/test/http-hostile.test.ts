@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handlers } from "../src/handlers";
 import { CODE_LIMITS } from "../src/handlers/code";
 import { JobQueue } from "../src/queue/queue";
+import { ApiKeyAuthenticator } from "../src/runtime/auth";
 import { createHttpServer } from "../src/runtime/http";
 import { createMetrics } from "../src/runtime/metrics";
 import { DEFAULT_MAX_REQUEST_BYTES, JOB_TYPES } from "../src/runtime/types";
+import { testApiKey } from "./api-keys";
 import { startTestDatabase, type TestDatabase } from "./pg";
 
 // The API in front of a real PostgreSQL with every real handler's schema, and no worker: what a hostile
@@ -18,13 +20,16 @@ let db: TestDatabase;
 let pool: Pool;
 let server: http.Server;
 let base: string;
+let auth: Record<string, string>;
 
 beforeAll(async () => {
   db = await startTestDatabase();
   pool = new Pool({ connectionString: db.url, max: 8, connectionTimeoutMillis: 2000 });
   pool.on("error", () => undefined);
+  auth = (await testApiKey(db.url, "hostile")).headers;
   server = createHttpServer({
     queue: new JobQueue(pool),
+    auth: new ApiKeyAuthenticator(pool),
     handlers,
     metrics: createMetrics({ defaultMetrics: false }),
     logger: pino({ level: "silent" }),
@@ -44,7 +49,8 @@ afterAll(async () => {
 });
 
 const count = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM container_jobs"))[0]!.n);
-const postRaw = (path: string, body: string) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+const postRaw = (path: string, body: string) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body });
+const get = (path: string) => fetch(`${base}${path}`, { headers: auth });
 const post = (type: string, body: unknown) => postRaw(`/api/${type}/jobs`, JSON.stringify(body));
 const issuePaths = async (res: Response) => ((await res.json()) as { issues?: Array<{ path: string }> }).issues?.map((i) => i.path);
 
@@ -95,10 +101,10 @@ describe("payload schemas and body limits", () => {
     expect((await post("code", { payload: full })).status).toBe(202);
     const before = await count();
     // A declared length over the cap is refused before any of the body is read…
-    expect(await rawRequest("/api/code/jobs", { "content-type": "application/json", "content-length": String(90 * 1024 * 1024) }, Buffer.from("{"))).toBe(413);
+    expect(await rawRequest("/api/code/jobs", { ...auth, "content-type": "application/json", "content-length": String(90 * 1024 * 1024) }, Buffer.from("{"))).toBe(413);
     // …and a chunked body is counted as it streams.
     const chunked = Buffer.from(JSON.stringify({ payload: { source: "1", input: "x".repeat(CODE_LIMITS.requestBytes) } }));
-    expect(await rawRequest("/api/code/jobs", { "content-type": "application/json", "transfer-encoding": "chunked" }, chunked)).toBe(413);
+    expect(await rawRequest("/api/code/jobs", { ...auth, "content-type": "application/json", "transfer-encoding": "chunked" }, chunked)).toBe(413);
     expect(await count()).toBe(before);
   });
 
@@ -114,7 +120,7 @@ describe("payload schemas and body limits", () => {
 
 describe("malformed requests are 400 with the offending path", () => {
   it("a malformed percent-escape in a job id", async () => {
-    const res = await fetch(`${base}/api/code/jobs/%E0%A4%A`);
+    const res = await get("/api/code/jobs/%E0%A4%A");
     expect(res.status).toBe(400);
     expect(await issuePaths(res)).toEqual(["id"]);
   });
@@ -156,7 +162,7 @@ describe("a database outage", () => {
     const restarting = db.restart(3000);
     const deadline = Date.now() + 2500;
     while (Date.now() < deadline) {
-      const [submit, read] = await Promise.all([post("code", { payload: { source: "1" } }), fetch(`${base}/api/code/jobs/00000000-0000-0000-0000-000000000000`)]);
+      const [submit, read] = await Promise.all([post("code", { payload: { source: "1" } }), get("/api/code/jobs/00000000-0000-0000-0000-000000000000")]);
       for (const r of [submit, read]) {
         statuses.add(r.status);
         if (r.status === 503) retryAfter = r.headers.get("retry-after");
@@ -220,7 +226,7 @@ describe("hostile bodies, generated", () => {
   it("never answers 5xx", async () => {
     await fc.assert(
       fc.asyncProperty(path, body, async (p, b) => {
-        const res = p.includes("/jobs/") ? await fetch(`${base}${p}`) : await postRaw(p, b);
+        const res = p.includes("/jobs/") ? await get(p) : await postRaw(p, b);
         await res.arrayBuffer();
         expect(res.status, `${p} ${b.slice(0, 200)}`).toBeLessThan(500);
       }),

@@ -3,14 +3,17 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Processor } from "../src/runtime/processor";
 import { testHandlers, unusedStore, waitFor } from "./handlers";
+import { testApiKey } from "./api-keys";
 import { startTestDatabase, type TestDatabase } from "./pg";
 
 let db: TestDatabase;
 let processor: Processor;
 let base: string;
+let auth: Record<string, string>;
 
 beforeAll(async () => {
   db = await startTestDatabase();
+  auth = (await testApiKey(db.url, "http-test")).headers;
   processor = new Processor({
     type: "code",
     handlers: testHandlers(),
@@ -31,7 +34,8 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: unknown) =>
-  fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body: JSON.stringify(body) });
+const get = (path: string) => fetch(`${base}${path}`, { headers: auth });
 const count = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM container_jobs"))[0]!.n);
 
 describe("HTTP API", () => {
@@ -41,7 +45,7 @@ describe("HTTP API", () => {
     const { id, status } = (await res.json()) as { id: string; status: string };
     expect(status).toBe("pending");
     const done = await waitFor(async () => {
-      const r = (await (await fetch(`${base}/api/code/jobs/${id}`)).json()) as { status: string };
+      const r = (await (await get(`/api/code/jobs/${id}`)).json()) as { status: string };
       return r.status === "completed" && r;
     });
     expect(done).toMatchObject({ id, type: "code", status: "completed", attempts: 1, result: { doubled: 8, attempt: 1 } });
@@ -71,7 +75,7 @@ describe("HTTP API", () => {
     expect(((await badPayload.json()) as { issues: Array<{ path: string }> }).issues.map((i) => i.path)).toEqual(["payload.n"]);
     expect((await post("/api/code/jobs", { payload: { n: 1 }, extra: true })).status).toBe(400);
     expect((await post("/api/code/jobs", {})).status).toBe(400);
-    const notJson = await fetch(`${base}/api/code/jobs`, { method: "POST", body: "{nope" });
+    const notJson = await fetch(`${base}/api/code/jobs`, { method: "POST", headers: auth, body: "{nope" });
     expect(notJson.status).toBe(400);
     expect(await count()).toBe(before);
   });
@@ -79,15 +83,15 @@ describe("HTTP API", () => {
   it("answers 404 for unknown or unserved types and unknown jobs", async () => {
     expect((await post("/api/teleport/jobs", { payload: {} })).status).toBe(404);
     expect((await post("/api/video/jobs", { payload: {} })).status).toBe(404);
-    expect((await fetch(`${base}/api/code/jobs/00000000-0000-0000-0000-000000000000`)).status).toBe(404);
-    expect((await fetch(`${base}/api/code/jobs/not-a-uuid`)).status).toBe(404);
+    expect((await get("/api/code/jobs/00000000-0000-0000-0000-000000000000")).status).toBe(404);
+    expect((await get("/api/code/jobs/not-a-uuid")).status).toBe(404);
   });
 
   it("refuses bodies over 100 MB", async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = http.request(`${base}/api/code/jobs`, {
         method: "POST",
-        headers: { "content-type": "application/json", "content-length": String(100 * 1024 * 1024 + 1) },
+        headers: { ...auth, "content-type": "application/json", "content-length": String(100 * 1024 * 1024 + 1) },
       });
       req.on("response", (res) => resolve(res.statusCode ?? 0));
       req.on("error", reject);

@@ -2,7 +2,7 @@ import { appendFile, cp, mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MIGRATIONS_DIR, migrate } from "../src/db/migrate";
+import { loadMigrations, MIGRATIONS_DIR, migrate } from "../src/db/migrate";
 import { startTestDatabase, type TestDatabase } from "./pg";
 
 let db: TestDatabase;
@@ -14,12 +14,16 @@ afterAll(() => db?.stop());
 describe("migrations", () => {
   it("apply once, record what ran, and are idempotent on re-run", async () => {
     const first = await migrate(db.url);
-    expect(first.applied).toEqual(["001_container_jobs", "002_container_metrics", "003_container_stats_hourly", "004_runnable_and_job_lease", "007_restore_verifications"]);
+    const files = (await loadMigrations()).map((m) => `${String(m.version).padStart(3, "0")}_${m.name}`);
+    expect(first.applied).toEqual(files);
+    expect(files).toEqual(
+      expect.arrayContaining(["001_container_jobs", "002_container_metrics", "003_container_stats_hourly", "004_runnable_and_job_lease", "005_api_clients", "007_restore_verifications"]),
+    );
     const second = await migrate(db.url);
     expect(second.applied).toEqual([]);
-    expect(second.skipped).toHaveLength(5);
+    expect(second.skipped).toHaveLength(files.length);
     const rows = await db.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
-    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 7]);
+    expect(rows.map((r) => r.version)).toEqual(files.map((f) => Number(f.slice(0, 3))));
   });
 
   it("runs concurrently without applying anything twice", async () => {

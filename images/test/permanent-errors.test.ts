@@ -10,6 +10,7 @@ import { documentHandler } from "../src/handlers/document";
 import { Processor } from "../src/runtime/processor";
 import { createResultStore } from "../src/store";
 import { waitFor } from "./handlers";
+import { testApiKey } from "./api-keys";
 import { startTestDatabase, type TestDatabase } from "./pg";
 
 // Document jobs on a real PostgreSQL whose inputs can never work: they must fail at once, saying why,
@@ -19,6 +20,7 @@ let processor: Processor;
 let inputs: http.Server;
 let dir: string;
 let base: string;
+let auth: Record<string, string>;
 let inputBase: string;
 let flakyHits = 0;
 
@@ -31,6 +33,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => inputs.listen(0, "127.0.0.1", r));
   inputBase = `http://127.0.0.1:${(inputs.address() as AddressInfo).port}`;
   db = await startTestDatabase();
+  auth = (await testApiKey(db.url, "documents", ["document"])).headers;
   processor = new Processor({
     type: "document",
     handlers: { document: documentHandler },
@@ -55,13 +58,13 @@ afterAll(async () => {
 async function run(input: string, maxAttempts = 5) {
   const res = await fetch(`${base}/api/document/jobs`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...auth },
     body: JSON.stringify({ payload: { input }, maxAttempts }),
   });
   expect(res.status).toBe(202);
   const { id } = (await res.json()) as { id: string };
   return waitFor(async () => {
-    const job = (await (await fetch(`${base}/api/document/jobs/${id}`)).json()) as { status: string; attempts: number; error?: string };
+    const job = (await (await fetch(`${base}/api/document/jobs/${id}`, { headers: auth })).json()) as { status: string; attempts: number; error?: string };
     return ["completed", "failed", "dead"].includes(job.status) && job;
   }, 60_000);
 }

@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { freePort } from "../dev/embedded-db";
+import { createClient } from "../runtime/auth-admin";
 import { benchDatabase, type BenchDatabase, intFromEnv } from "./common";
 
 const WORKERS = intFromEnv("BENCH_WORKERS", 2);
@@ -28,6 +29,9 @@ interface Phase {
   readonly p95Ms: number;
   readonly failed: number;
 }
+
+/** The API key every submission carries, as a real client's would. */
+let auth: Record<string, string> = {};
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
@@ -68,7 +72,7 @@ async function runPhase(db: BenchDatabase, bases: string[], name: string, payloa
     const body = JSON.stringify({ payload, idempotencyKey: `${name}-${t0}-${i}` });
     for (let tries = 1; ; tries++) {
       // A kept-alive connection closed by the server as it is reused fails the fetch.
-      const res = await fetch(`${bases[i % bases.length]}/api/code/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body }).catch(
+      const res = await fetch(`${bases[i % bases.length]}/api/code/jobs`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body }).catch(
         (err: unknown) => {
           if (tries >= 5) throw err;
           return undefined;
@@ -130,6 +134,8 @@ async function main(): Promise<void> {
   const workers: ChildProcess[] = [];
   const phases: Phase[] = [];
   try {
+    const key = await createClient(db.pool, { name: `bench-code-${Date.now()}`, scopes: ["code"] });
+    auth = { authorization: `Bearer ${key.key}` };
     const started = await Promise.all(Array.from({ length: WORKERS }, () => startWorker(db, storeDir)));
     workers.push(...started.map((w) => w.child));
     const bases = started.map((w) => w.base);

@@ -4,12 +4,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { Pool } from "pg";
 import pino from "pino";
 import { migrate } from "../db/migrate";
 import { startEmbeddedPostgres } from "../dev/embedded-db";
 import { MissingToolError, requireTools, useProjectTools } from "../dev/tools";
 import { handlers } from "../handlers";
 import { demoJobs } from "../handlers/samples";
+import { createClient } from "../runtime/auth-admin";
 import { Processor } from "../runtime/processor";
 import { JOB_TYPES, type JobType, PROCESSOR_FOR_TYPE } from "../runtime/types";
 import { createResultStore } from "../store";
@@ -50,6 +52,11 @@ async function main(): Promise<void> {
   try {
     const migrated = await migrate(db.url);
     say(`Migrated: ${migrated.applied.join(", ")}`);
+    // Job requests need an API key, as in the cluster: one client allowed every type (npm run -w @pitchey/worker api-clients).
+    const admin = new Pool({ connectionString: db.url, max: 1 });
+    const client = await createClient(admin, { name: "demo", scopes: JOB_TYPES }).finally(() => admin.end());
+    const auth = { authorization: `Bearer ${client.key}` };
+    say(`API client "demo" with key ${client.keyId} (scopes: ${JOB_TYPES.join(", ")})`);
 
     const storeEnv = { ...process.env, RESULTS_STORE_URL: pathToFileURL(path.join(work, "results")).href };
     const costPerSecond = Number(process.env.JOB_COST_PER_SECOND_USD ?? "0.0002");
@@ -73,6 +80,8 @@ async function main(): Promise<void> {
       say(`  ${PROCESSOR_FOR_TYPE[type].padEnd(19)} http://127.0.0.1:${p.port}  (/api/${type}/jobs, /ready; /metrics on :${p.metricsPort})`);
     }
     const portFor = new Map(processors.map((p) => [p.worker.type, p.port]));
+    const anonymous = await fetch(`http://127.0.0.1:${processors[0]!.port}/api/${processors[0]!.worker.type}/jobs`, { method: "POST", body: "{}" });
+    say(`  a request without the key → ${anonymous.status} ${((await anonymous.json()) as { error: string }).error}`);
 
     say("Generating sample inputs …");
     // Each sample three times, so the two slots per processor visibly queue work.
@@ -83,7 +92,7 @@ async function main(): Promise<void> {
       if (!port) throw new Error(`No processor for ${s.type}`);
       const body = JSON.stringify({ payload: s.payload, idempotencyKey: `demo-${i}` });
       const post = () =>
-        fetch(`http://127.0.0.1:${port}/api/${s.type}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body });
+        fetch(`http://127.0.0.1:${port}/api/${s.type}/jobs`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body });
       const res = await post();
       const job = (await res.json()) as { id: string; status: string };
       if (res.status !== 202) throw new Error(`Submitting ${s.type} job failed: ${res.status} ${JSON.stringify(job)}`);
@@ -101,7 +110,7 @@ async function main(): Promise<void> {
     for (;;) {
       await Promise.all(
         tracked.map(async (t) => {
-          const res = await fetch(`http://127.0.0.1:${t.port}/api/${t.type}/jobs/${t.id}`);
+          const res = await fetch(`http://127.0.0.1:${t.port}/api/${t.type}/jobs/${t.id}`, { headers: auth });
           t.last = (await res.json()) as Record<string, unknown>;
         }),
       );

@@ -44,6 +44,8 @@ export interface SubmitOptions {
   readonly idempotencyKey?: string;
   readonly maxAttempts?: number;
   readonly runAt?: Date;
+  /** The API client submitting the job (`api_clients.id`); idempotency keys are scoped to it. */
+  readonly owner?: string;
 }
 
 export interface SubmitResult {
@@ -134,21 +136,22 @@ export class JobQueue {
       opts.maxAttempts ?? 5,
       opts.runAt ?? null,
       opts.idempotencyKey ?? null,
+      opts.owner ?? null,
     ];
     // ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to
     // commit, so the follow-up SELECT always finds the winner.
     const inserted = await this.pool.query<ViewRow>(
-      `INSERT INTO container_jobs (type, payload, priority, max_attempts, run_at, idempotency_key)
-       VALUES ($1, $2::jsonb, $3, $4, coalesce($5, now()), $6)
-       ON CONFLICT (type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      `INSERT INTO container_jobs (type, payload, priority, max_attempts, run_at, idempotency_key, owner_client_id)
+       VALUES ($1, $2::jsonb, $3, $4, coalesce($5, now()), $6, $7::uuid)
+       ON CONFLICT (type, owner_client_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING ${VIEW_COLUMNS}`,
       params,
     );
     if (inserted.rows[0]) return { job: toView(inserted.rows[0]), created: true };
     const existing = await this.pool.query<ViewRow & { same_payload: boolean }>(
       `SELECT ${VIEW_COLUMNS}, payload = $3::jsonb AS same_payload
-         FROM container_jobs WHERE type = $1 AND idempotency_key = $2`,
-      [type, opts.idempotencyKey, params[1]],
+         FROM container_jobs WHERE type = $1 AND idempotency_key = $2 AND owner_client_id IS NOT DISTINCT FROM $4::uuid`,
+      [type, opts.idempotencyKey, params[1], opts.owner ?? null],
     );
     const row = existing.rows[0];
     if (!row) throw new Error("Idempotent insert found neither a new nor an existing job");
@@ -156,11 +159,13 @@ export class JobQueue {
     return { job: toView(row), created: false };
   }
 
-  async get(id: string, type?: JobType): Promise<JobView | undefined> {
+  /** With `owner`, only that client's job: another's (or an ownerless one) is as absent as an unknown id. */
+  async get(id: string, type?: JobType, owner?: string): Promise<JobView | undefined> {
     if (!UUID.test(id)) return undefined;
     const { rows } = await this.pool.query<ViewRow>(
-      `SELECT ${VIEW_COLUMNS} FROM container_jobs WHERE id = $1 AND ($2::text IS NULL OR type = $2)`,
-      [id, type ?? null],
+      `SELECT ${VIEW_COLUMNS} FROM container_jobs
+        WHERE id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::uuid IS NULL OR owner_client_id = $3::uuid)`,
+      [id, type ?? null, owner ?? null],
     );
     return rows[0] ? toView(rows[0]) : undefined;
   }

@@ -29,6 +29,7 @@ const EnvSchema = z.object({
   JOB_LEASE_SECONDS: positiveInt("JOB_LEASE_SECONDS", 30),
   JOB_COST_PER_SECOND_USD: z.coerce.number().nonnegative("JOB_COST_PER_SECOND_USD must be >= 0").default(0),
   RESULTS_STORE_URL: z.string().optional(),
+  API_AUTH: z.enum(["required", "disabled"], { error: "API_AUTH must be required or disabled" }).default("required"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   POD_NAME: z.string().min(1).max(200).optional(),
   SHUTDOWN_GRACE_SECONDS: positiveInt("SHUTDOWN_GRACE_SECONDS", 25),
@@ -48,6 +49,8 @@ export interface WorkerEnv {
   readonly leaseSeconds: number;
   readonly costPerSecondUsd: number;
   readonly resultsStoreUrl: string | undefined;
+  /** Whether job requests need an API key (`API_AUTH`, default required). */
+  readonly apiAuth: "required" | "disabled";
   readonly logLevel: string;
   /** Recorded as `container_id`; the pod name in Kubernetes. */
   readonly containerId: string;
@@ -93,6 +96,7 @@ export function parseEnv(env: NodeJS.ProcessEnv, readSecret?: (path: string) => 
     leaseSeconds: e.JOB_LEASE_SECONDS,
     costPerSecondUsd: e.JOB_COST_PER_SECOND_USD,
     resultsStoreUrl: e.RESULTS_STORE_URL,
+    apiAuth: e.API_AUTH,
     logLevel: e.LOG_LEVEL,
     containerId: e.POD_NAME ?? `${os.hostname()}-${process.pid}`,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,

@@ -2,6 +2,7 @@ import http from "node:http";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { IdempotencyConflictError, type JobQueue, type JobView } from "../queue/queue";
+import { AuthError, type Caller, requireScope } from "./auth";
 import type { RuntimeMetrics } from "./metrics";
 import { findJsonProblem, isDatabaseUnavailable } from "./request";
 import { DEFAULT_MAX_REQUEST_BYTES, type HandlerRegistry, JOB_TYPES, type JobType } from "./types";
@@ -19,8 +20,18 @@ const SubmitBody = z.strictObject({
   maxAttempts: z.number().int().min(1).max(100).optional(),
 });
 
+/** Verifies a request's credential (see auth.ts); throws {@link AuthError} to refuse. */
+export interface Authenticator {
+  authenticate(header: string | string[] | undefined): Promise<Caller>;
+}
+
 export interface HttpDeps {
   readonly queue: JobQueue;
+  /**
+   * Who may submit and read jobs. `"disabled"` (local development only) accepts anyone and shows every job; a
+   * public route to a processor with authentication disabled is refused by the policy pack.
+   */
+  readonly auth: Authenticator | "disabled";
   /** The types this server accepts; others get 404. */
   readonly handlers: HandlerRegistry;
   readonly metrics: RuntimeMetrics;
@@ -38,6 +49,8 @@ class HttpError extends Error {
     readonly status: number,
     readonly body: Record<string, unknown>,
     readonly headers: Record<string, string> = {},
+    /** Refused before the body was read: drain a little of it and close the connection. */
+    readonly unreadBody = false,
   ) {
     super(String(body.error ?? status));
   }
@@ -52,7 +65,7 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) {
-    return Promise.reject(new HttpError(413, { error: `Body exceeds ${limit} bytes` }));
+    return Promise.reject(new HttpError(413, { error: `Body exceeds ${limit} bytes` }, {}, true));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -61,7 +74,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         chunks.length = 0;
-        reject(new HttpError(413, { error: `Body exceeds ${limit} bytes` }));
+        reject(new HttpError(413, { error: `Body exceeds ${limit} bytes` }, {}, true));
         req.pause();
         return;
       }
@@ -86,7 +99,9 @@ function discardRest(req: http.IncomingMessage, maxBytes = 1024 * 1024, maxMs = 
     seen += chunk.length;
     if (seen > maxBytes) close();
   });
-  req.once("end", close);
+  // All of it read: the answer (sent with `connection: close`) goes out whole and Node closes the socket after it.
+  // Destroying here could drop the answer still queued for the socket.
+  req.once("end", () => clearTimeout(timer));
   req.resume();
 }
 
@@ -139,10 +154,13 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     const type = m[1] as JobType;
     const handler = (JOB_TYPES as readonly string[]).includes(type) ? deps.handlers[type] : undefined;
     matched.route = m[2] === undefined ? "/api/:type/jobs" : "/api/:type/jobs/:id";
+    // Credentials first: who is not let in learns nothing, not even which types this server serves.
+    const caller = await authenticate(req, method);
     if (!handler) throw new HttpError(404, { error: `Unknown job type ${m[1]}` });
 
     if (m[2] === undefined) {
       if (method !== "POST") throw new HttpError(405, { error: "Use POST" });
+      if (caller) refuseOutOfScope(caller, type);
       const raw = await readBody(req, Math.min(limit, handler.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES));
       let json: unknown;
       try {
@@ -169,8 +187,9 @@ export function createHttpServer(deps: HttpDeps): http.Server {
           priority: body.data.priority,
           idempotencyKey: body.data.idempotencyKey,
           maxAttempts: body.data.maxAttempts,
+          owner: caller?.clientId,
         });
-        if (created) deps.logger.info({ jobId: job.id, jobType: type }, "job submitted");
+        if (created) deps.logger.info({ jobId: job.id, jobType: type, client: caller?.clientName, keyId: caller?.keyId }, "job submitted");
         send(res, created ? 202 : 200, { id: job.id, status: job.status });
       } catch (err) {
         if (err instanceof IdempotencyConflictError) {
@@ -187,10 +206,30 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     } catch {
       throw new HttpError(400, { error: "Invalid request", issues: [{ path: "id", message: "malformed percent-encoding in the job id" }] });
     }
-    const job = await deps.queue.get(id, type);
+    // Another client's job is answered exactly like a job that does not exist, so ids reveal nothing.
+    const job = await deps.queue.get(id, type, caller?.clientId);
     if (!job) throw new HttpError(404, { error: "Job not found" });
     send(res, 200, jobResponse(job));
     return "/api/:type/jobs/:id";
+  }
+
+  async function authenticate(req: http.IncomingMessage, method: string): Promise<Caller | undefined> {
+    if (deps.auth === "disabled") return undefined;
+    try {
+      return await deps.auth.authenticate(req.headers.authorization);
+    } catch (err) {
+      if (err instanceof AuthError) throw new HttpError(err.status, { error: err.message }, { "www-authenticate": err.challenge }, method === "POST");
+      throw err;
+    }
+  }
+
+  function refuseOutOfScope(caller: Caller, type: JobType): void {
+    try {
+      requireScope(caller, type);
+    } catch (err) {
+      if (err instanceof AuthError) throw new HttpError(err.status, { error: err.message }, { "www-authenticate": err.challenge }, true);
+      throw err;
+    }
   }
 
   return http.createServer((req, res) => {
@@ -200,8 +239,8 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     route(req, res, matched)
       .catch((err: unknown) => {
         if (err instanceof HttpError) {
-          if (err.status === 413) {
-            // Closing at once with unread bytes in the socket resets it, and the client may never see the 413:
+          if (err.unreadBody) {
+            // Closing at once with unread bytes in the socket resets it, and the client may never see the answer:
             // discard a little of the rest so the answer arrives, then close whatever is left.
             send(res, err.status, err.body, { ...err.headers, connection: "close" });
             discardRest(req);

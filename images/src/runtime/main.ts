@@ -41,6 +41,7 @@ export async function runWorkerProcess(opts: RunOptions): Promise<void> {
     databaseUrl: env.databaseUrl,
     port: env.port,
     metricsPort: env.metricsPort,
+    apiAuth: env.apiAuth,
     logger,
     worker: {
       containerId: env.containerId,

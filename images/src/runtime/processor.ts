@@ -4,6 +4,7 @@ import { Pool } from "pg";
 import pino, { type Logger } from "pino";
 import { JobQueue } from "../queue/queue";
 import { Worker, type WorkerOptions } from "../queue/worker";
+import { ApiKeyAuthenticator } from "./auth";
 import { createHttpServer } from "./http";
 import { createMetrics, type RuntimeMetrics } from "./metrics";
 import { createMetricsServer } from "./metrics-server";
@@ -24,6 +25,11 @@ export interface ProcessorOptions {
   readonly defaultMetrics?: boolean;
   /** Overrides for the worker (concurrency, timeouts, lease, cost). */
   readonly worker?: Partial<Omit<WorkerOptions, "pool" | "databaseUrl" | "handler" | "store">>;
+  /**
+   * `required` (default): every job request carries an API key (auth.ts) and a client sees only its own jobs.
+   * `disabled` is for local development; the policy pack refuses it behind a public route.
+   */
+  readonly apiAuth?: "required" | "disabled";
   /** Partition upkeep and stats refresh period. Default 1 h. */
   readonly maintenanceIntervalMs?: number;
 }
@@ -98,6 +104,7 @@ export class Processor {
     const handlers: HandlerRegistry = { [this.opts.type]: this.opts.handlers[this.opts.type] };
     this.server = createHttpServer({
       queue: this.queue,
+      auth: this.opts.apiAuth === "disabled" ? "disabled" : new ApiKeyAuthenticator(this.pool),
       handlers,
       metrics: this.metrics,
       logger: this.log,
