@@ -7,6 +7,8 @@ import {
   controllerValues,
   httpSnippets,
   ingressNetworkPolicies,
+  KEY_ID_HEADER,
+  KEY_ID_VARIABLE,
   perReplica,
   rateLimitPolicies,
   routeLimits,
@@ -147,11 +149,15 @@ describe("routes (playbook locations)", () => {
     expect(h.policies).toBeUndefined();
   });
 
-  it("refuses a request without credentials with 401 before it reaches a processor", () => {
+  it("refuses a request without a well-formed API key with 401 before it reaches a processor", () => {
     for (const p of PROCESSOR_NAMES) {
       const m = route(JOB_TYPE_OF[p]).matches;
       expect(m).toHaveLength(1);
-      expect(m[0].conditions).toEqual([{ header: "Authorization", value: "" }]);
+      // The header condition reads the variable the http block's map derives from Authorization (nginx.test.ts runs it).
+      expect(m[0].conditions).toEqual([{ header: KEY_ID_HEADER, value: "" }]);
+      expect(`http_${KEY_ID_HEADER.toLowerCase().replace(/-/g, "_")}`).toBe(KEY_ID_VARIABLE);
+      expect(controllerConfigEntries(settings)["http-snippets"]).toContain(`map $http_authorization $${KEY_ID_VARIABLE} {`);
+      expect(m[0].action.return.headers).toEqual([{ name: "WWW-Authenticate", value: 'Bearer realm="pitchey"' }]);
       expect(m[0].action.return.code).toBe(401);
       expect(JSON.parse(m[0].action.return.body).error).toMatch(/Authentication required/);
     }
@@ -179,9 +185,9 @@ describe("rate limits", () => {
     for (const p of Object.values(policies)) expect(p.spec.rateLimit.rejectCode).toBe(429);
   });
 
-  it("limit each API client by its credential beside each IP", () => {
+  it("limit each API client by its key id (never the secret) beside each IP", () => {
     for (const p of PROCESSOR_NAMES) {
-      expect(policies[`${p}-per-client`]!.spec.rateLimit.key).toBe("${http_authorization}");
+      expect(policies[`${p}-per-client`]!.spec.rateLimit.key).toBe(`\${${KEY_ID_VARIABLE}}`);
       expect(vs().routes.find((r: any) => r.action?.pass === p).policies).toEqual([{ name: `${p}-per-ip` }, { name: `${p}-per-client` }]);
     }
   });

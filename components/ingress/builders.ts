@@ -19,6 +19,19 @@ export const ORIGIN_TLS_SECRET = "api-origin-tls";
 export const ORIGIN_PULL_CA_SECRET = "cloudflare-origin-pull-ca";
 /** The header API clients send their credential in. */
 export const AUTH_HEADER = "Authorization";
+/**
+ * The key id of a well-formed API key (`Authorization: Bearer pk_<24 hex>.<43 base64url>`, the worker's format),
+ * or empty. Defined by a `map` in the http block (see {@link keyIdMap}). The controller accepts only `$http_*`,
+ * `$arg_*`, `$cookie_*` and a few built-ins as a rate-limit key, so the variable carries an `http_` name; nginx
+ * resolves a defined variable before the `http_` header prefix, so a client's own `X-Pitchey-Key-Id` header is
+ * never read.
+ */
+export const KEY_ID_VARIABLE = "http_x_pitchey_key_id";
+/** The header name whose variable {@link KEY_ID_VARIABLE} shadows (route conditions name headers, not variables). */
+export const KEY_ID_HEADER = "X-Pitchey-Key-Id";
+/** The worker's key shape (images/src/runtime/auth.ts BEARER_PATTERN), as PCRE with the key id captured. */
+export const KEY_ID_REGEX = String.raw`^(?i:bearer) +pk_([0-9a-f]{24})\.[A-Za-z0-9_-]{43} *$`;
+
 /** Status for requests over a limit (nginx's default, 503, would read as an outage). */
 export const REJECT_CODE = 429;
 
@@ -63,6 +76,7 @@ export function routeLimits(route: RouteSettings, zones: Readonly<Record<string,
 export function httpSnippets(s: IngressSettings): string[] {
   const n = s.nginx;
   return [
+    ...keyIdMap(),
     "gzip on;",
     "gzip_vary on;",
     "gzip_proxied any;",
@@ -71,6 +85,11 @@ export function httpSnippets(s: IngressSettings): string[] {
     "client_header_buffer_size 1k;",
     `large_client_header_buffers ${n.largeClientHeaderBuffers.number} ${n.largeClientHeaderBuffers.size};`,
   ];
+}
+
+/** Derives the API key's id from the Authorization header: the per-client limit's key and the edge's credential check. */
+export function keyIdMap(): string[] {
+  return [`map $http_authorization $${KEY_ID_VARIABLE} {`, '    default "";', `    "~${KEY_ID_REGEX}" $1;`, "}"];
 }
 
 /** The controller's ConfigMap (`controller.config.entries`): the playbook's nginx.conf, TLS and real client IPs. */
@@ -174,9 +193,10 @@ export function rateLimitPolicies(
     const client = perReplica(limits.perClient.ratePerSecond, limits.perClient.burst, s.replicas);
     const common = { noDelay: true, rejectCode: REJECT_CODE, zoneSize: "10m", logLevel: "warn" };
     out[policyName(t.processor, "per-ip")] = { spec: { rateLimit: { ...common, rate: ip.rate, burst: ip.burst, key: "${binary_remote_addr}" } } };
-    // The credential itself is the key: it lives only in the controller's shared memory, never in a log line.
+    // Keyed on the key id, never the secret: the secret stays out of the controller's memory, and a client cannot
+    // mint fresh buckets by varying it. Requests without a well-formed key never get this far (the route's 401).
     out[policyName(t.processor, "per-client")] = {
-      spec: { rateLimit: { ...common, rate: client.rate, burst: client.burst, key: `\${http_${AUTH_HEADER.toLowerCase()}}` } },
+      spec: { rateLimit: { ...common, rate: client.rate, burst: client.burst, key: `\${${KEY_ID_VARIABLE}}` } },
     };
   }
   return out;
@@ -187,7 +207,7 @@ export function originPullPolicySpec(): Record<string, unknown> {
   return { ingressMTLS: { clientCertSecret: ORIGIN_PULL_CA_SECRET, verifyClient: "on", verifyDepth: 1 } };
 }
 
-const UNAUTHENTICATED_BODY = JSON.stringify({ error: "Authentication required: send Authorization: Bearer <API key>" });
+const UNAUTHENTICATED_BODY = JSON.stringify({ error: "Authentication required: send Authorization: Bearer <API key> (pk_<key id>.<secret>)" });
 
 export interface VirtualServerArgs {
   readonly settings: IngressSettings;
@@ -235,8 +255,8 @@ export function virtualServerSpec(args: VirtualServerArgs): Record<string, unkno
         ...(r.requestBuffering ? {} : { "location-snippets": "proxy_request_buffering off;" }),
         matches: [
           {
-            // An absent header matches the empty value: no credential, no trip to a processor.
-            conditions: [{ header: AUTH_HEADER, value: "" }],
+            // No well-formed key (an absent header included): no trip to a processor. The worker verifies the key itself.
+            conditions: [{ header: KEY_ID_HEADER, value: "" }],
             action: {
               return: {
                 code: 401,

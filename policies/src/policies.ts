@@ -111,6 +111,7 @@ export const allPolicies: readonly PackPolicy[] = [
     cloudflare.cfLoadBalancerFailover,
     ingress.singleLoadBalancer,
     ingress.routeRateLimited,
+    ingress.publicRouteRequiresAuth,
     tags.awsRequiredTags,
     tags.gcpRequiredLabels,
     tags.k8sRequiredLabels,

@@ -76,6 +76,7 @@ export function processorDeployment(service: string): Mutable {
                                 { name: "JOB_TIMEOUT", value: "600" },
                                 { name: "QUEUE", value: service },
                                 { name: "DATABASE_URL_FILE", value: "/var/run/secrets/pitchey/jobs-db/DATABASE_URL" },
+                                { name: "API_AUTH", value: "required" },
                                 ...(service === "code-executor" ? [] : [{ name: "RESULTS_STORE_URL", value: "s3://pitchey-results/jobs" }]),
                             ],
                             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
@@ -232,7 +233,13 @@ export function virtualServer(): Mutable[] {
                 upstreams: PROCESSORS.map((p) => ({ name: p, service: p, port: 8080 })),
                 routes: [
                     { path: "=/health", action: { return: { code: 200, body: "healthy" } } },
-                    ...PROCESSORS.map((p) => ({ path: `/api/${jobType(p)}/`, policies: [{ name: `${p}-per-ip` }], action: { pass: p } })),
+                    ...PROCESSORS.map((p) => ({
+                        path: `/api/${jobType(p)}/`,
+                        policies: [{ name: `${p}-per-ip` }],
+                        // No credential, no trip to the processor.
+                        matches: [{ conditions: [{ header: "X-Pitchey-Key-Id", value: "" }], action: { return: { code: 401, type: "application/json", body: "{}" } } }],
+                        action: { pass: p },
+                    })),
                 ],
             },
         }),

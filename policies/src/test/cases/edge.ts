@@ -25,6 +25,19 @@ export const edgeCases: Record<string, Case[]> = {
         },
         { name: "the route names a Policy that does not exist", culprit: VS, mutate: (s) => void (find(s, VS).props.spec.routes[2].policies = [{ name: "missing" }]) },
     ],
+    "api-route-requires-auth": [
+        { name: "a processor route forwards requests without a credential", culprit: VS, mutate: (s) => void delete find(s, VS).props.spec.routes[1].matches },
+        {
+            name: "the edge's check answers something other than 401",
+            culprit: VS,
+            mutate: (s) => void (find(s, VS).props.spec.routes[2].matches[0].action = { return: { code: 200, body: "ok" } }),
+        },
+        {
+            name: "the processor behind a public route runs with authentication disabled",
+            culprit: "video-processor",
+            mutate: (s) => void (find(s, "video-processor").props.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === "API_AUTH").value = "disabled"),
+        },
+    ],
     "cloudflare-lb-monitor-and-fallback": [
         { name: "the load balancer has no fallback pool", culprit: "edge-load-balancer", mutate: (s) => void delete find(s, "edge-load-balancer").props.fallbackPool },
         { name: "a pool has no monitor", culprit: "edge-load-balancer", mutate: (s) => void delete find(s, "edge-standby-pool").props.monitor },
