@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { migrationJobName } from "../components/processor/migration";
+import { stackConfig } from "./config/test-support";
+import { originHostOf } from "./edge";
+import { weightsByOrigin } from "./failover.shared";
 import { runPlan } from "./plan/run";
 import { planStack } from "./plan/wholeStack";
 
@@ -44,6 +47,8 @@ describe("the jobs database in the dr stack", () => {
     const [cluster] = cr(promoted.resources, "Cluster");
     expect(cluster.spec.replica.enabled).toBe(false);
     expect(promoted.outputs.failover).toEqual({ phase: 100, poolWeights: { primary: 0, standby: 1 }, promoteStandbyDatabase: true, floorFraction: 1 });
+    // …and the load balancer in the same plan sends all of it to dr's origin.
+    expect(weightsByOrigin(promoted.resources)).toEqual({ [originHostOf(stackConfig("prod"))]: 0, [originHostOf(stackConfig("dr"))]: 1 });
     const floors = Object.fromEntries(cr(promoted.resources, "ScaledObject").map((o) => [o.metadata.name, o.spec.minReplicaCount]));
     expect(floors).toEqual({ "video-processor": 2, "document-processor": 3, "ai-inference": 1, "media-transcoder": 2, "code-executor": 5 });
   });
