@@ -88,4 +88,13 @@ describe("the per-key limit's key, as nginx computes it", () => {
     expect(await ask({ "x-pitchey-key-id": "chosen-by-client" })).toBe("[]");
     expect(await ask({ "x-pitchey-key-id": "chosen-by-client", authorization: `Bearer ${k.key}` })).toBe(`[${k.keyId}]`);
   });
+
+  it("drives the route's 401 as the controller renders its header condition", async () => {
+    const k = generateKey();
+    const status = async (headers: Record<string, string>) => (await fetch(`http://127.0.0.1:${port}/jobs`, { headers })).status;
+    expect(await status({ authorization: `Bearer ${k.key}` })).toBe(202);
+    expect(await status({})).toBe(401);
+    expect(await status({ authorization: "Bearer nonsense" })).toBe(401);
+    expect(await status({ "x-pitchey-key-id": k.keyId })).toBe(401);
+  });
 });

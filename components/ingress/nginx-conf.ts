@@ -1,5 +1,5 @@
 import type { IngressSettings } from "./args";
-import { controllerConfigEntries, KEY_ID_VARIABLE } from "./builders";
+import { controllerConfigEntries, KEY_ID_HEADER, KEY_ID_VARIABLE } from "./builders";
 
 /**
  * A minimal nginx.conf holding the directives the controller's ConfigMap asks for, each written the way the
@@ -35,12 +35,24 @@ export function minimalNginxConf(s: IngressSettings, paths: { readonly prefix: s
     ...e["http-snippets"]!.split("\n").map((l) => `    ${l}`),
     // A zone keyed as the per-client Policy keys it, so the key variable is checked in a limit_req context too.
     `    limit_req_zone $${KEY_ID_VARIABLE} zone=per_client:10m rate=30r/m;`,
+    // The controller turns a route's header condition into a map over `$http_<header with - as _>`, case kept
+    // (v5.5.4 getNameForSourceForMatchesRouteMapFromCondition); this stands in for that map and its 401.
+    `    map $http_${KEY_ID_HEADER.replace(/-/g, "_")} $pitchey_no_credential {`,
+    '        "" 1;',
+    "        default 0;",
+    "    }",
     "    server {",
     `        listen 127.0.0.1:${paths.listen};`,
     "        location = /key-id {",
     "            limit_req zone=per_client burst=1000 nodelay;",
     "            limit_req_status 429;",
     `            return 200 "[$${KEY_ID_VARIABLE}]";`,
+    "        }",
+    "        location = /jobs {",
+    "            if ($pitchey_no_credential) {",
+    "                return 401;",
+    "            }",
+    "            return 202;",
     "        }",
     "    }",
     "}",
