@@ -26,11 +26,9 @@ CREATE TABLE api_keys (
 CREATE INDEX idx_api_keys_client ON api_keys (client_id);
 
 -- NULL for jobs submitted before authentication existed, and for jobs inserted directly (tools, benchmarks):
--- the API shows a client only rows that name it. NOT VALID skips a scan that could only find NULLs; new rows are
--- checked all the same.
-ALTER TABLE container_jobs ADD COLUMN owner_client_id uuid;
-ALTER TABLE container_jobs ADD CONSTRAINT container_jobs_owner_fk
-    FOREIGN KEY (owner_client_id) REFERENCES api_clients (id) NOT VALID;
+-- the API shows a client only rows that name it.
+ALTER TABLE container_jobs ADD COLUMN owner_client_id uuid
+    CONSTRAINT container_jobs_owner_fk REFERENCES api_clients (id);
 
 -- Idempotency keys become per client: with one key space across clients, reusing another client's key would
 -- answer with that client's job id. NULLS NOT DISTINCT keeps ownerless rows unique per type as before.
