@@ -43,6 +43,7 @@ async function startWorker(db: BenchDatabase, storeDir: string): Promise<{ child
       JOB_TYPE: "code",
       DATABASE_URL: db.url,
       PORT: String(port),
+      METRICS_PORT: String(await freePort()),
       MAX_CONCURRENT_JOBS: String(CONCURRENCY),
       // As a code-executor pod with a 1-CPU limit: one sandbox per worker.
       CPU_LIMIT_MILLICORES: process.env.CPU_LIMIT_MILLICORES ?? "1000",

@@ -51,13 +51,15 @@ export async function runCrashDrill(opts: CrashDrillOptions): Promise<CrashDrill
     let seq = 0;
     type Tracked = ChildProcess & { runLog?: string; wasKilled?: boolean };
     const start = () =>
-      freePort().then((p) => {
+      Promise.all([freePort(), freePort()]).then(([p, metricsPort]) => {
         const log = path.join(dir, `worker-${seq++}.log`);
         const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "crash-worker.ts")], {
           env: {
             ...process.env,
             DATABASE_URL: opts.url,
             PORT: String(p),
+            // Each worker its own metrics port: on the shared default, all but the first would fail to start.
+            METRICS_PORT: String(metricsPort),
             LOG_LEVEL: "warn",
             MAX_CONCURRENT_JOBS: String(opts.concurrency ?? 10),
             JOB_LEASE_SECONDS: String(opts.leaseSeconds ?? 30),

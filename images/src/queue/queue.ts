@@ -122,6 +122,22 @@ function toView(r: ViewRow): JobView {
   };
 }
 
+/**
+ * How a batch write finds its rows. A join of the table with the batch (an
+ * `unnest` or `jsonb_to_recordset`) lets the planner scan every processing
+ * row (the whole prefetch buffer, from the partial status index) and rescan
+ * the batch for each: with a thousand jobs held, 60–200 ms per write of 125
+ * rows, growing with the buffer (quadratic), and a heartbeat of every held job
+ * worse. So the rows are found by primary key (`id = ANY(ids)`), each row's
+ * own values are looked up in a JSON object keyed by id (a binary search, in
+ * C), and the status test is written so the partial status index cannot
+ * answer it (`IS TRUE`), which leaves the primary key as the only way in.
+ */
+const FENCED_PROCESSING = "(j.status = 'processing') IS TRUE";
+
+/** A `uuid[]` literal; ids come from the database, so they need no quoting. */
+const uuidArray = (ids: readonly string[]) => `{${ids.join(",")}}`;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Every statement the queue runs. Updates by a worker are fenced on (locked_by, attempts). */
@@ -170,65 +186,57 @@ export class JobQueue {
     return rows[0] ? toView(rows[0]) : undefined;
   }
 
-  /** Leases up to `limit` runnable jobs, highest priority (lowest number) then oldest first. */
+  /**
+   * Leases up to `limit` runnable jobs, highest priority (lowest number) then
+   * oldest first, returned in that order. The rows come back as one JSON
+   * document: a claim of hundreds of jobs is then one parse in the worker
+   * instead of a parser call per column of every row.
+   */
   async claim(type: JobType, workerId: string, containerId: string, limit: number, leaseSeconds: number): Promise<ClaimedJob[]> {
-    const { rows } = await this.pool.query<{
-      id: string;
-      payload: unknown;
-      attempts: number;
-      max_attempts: number;
-      priority: number;
-      wait_seconds: number;
-    }>(
-      `WITH next AS (
+    const { rows } = await this.pool.query<{ jobs: ClaimedJob[] }>({
+      name: "pitchey_claim",
+      text: `WITH next AS (
          SELECT id FROM runnable_container_jobs
           WHERE type = $1
           ORDER BY priority, created_at
           LIMIT $3
           FOR UPDATE SKIP LOCKED
+       ), claimed AS (
+         UPDATE container_jobs j
+            SET status = 'processing', attempts = j.attempts + 1, locked_by = $2, container_id = $4,
+                lease_expires_at = now() + make_interval(secs => $5), lease_seconds = $5, heartbeat_at = now(),
+                started_at = now(), progress = NULL, progress_message = NULL
+           FROM next WHERE j.id = next.id
+         RETURNING j.id, j.type, j.payload, j.attempts, j.max_attempts, j.priority, j.created_at,
+                   greatest(0, extract(epoch FROM now() - greatest(j.run_at, j.created_at)))::float8 AS wait_seconds
        )
-       UPDATE container_jobs j
-          SET status = 'processing', attempts = j.attempts + 1, locked_by = $2, container_id = $4,
-              lease_expires_at = now() + make_interval(secs => $5), lease_seconds = $5, heartbeat_at = now(),
-              started_at = now(), progress = NULL, progress_message = NULL
-         FROM next WHERE j.id = next.id
-       RETURNING j.id, j.payload, j.attempts, j.max_attempts, j.priority,
-                 extract(epoch FROM now() - greatest(j.run_at, j.created_at))::float8 AS wait_seconds`,
-      [type, workerId, limit, containerId, leaseSeconds],
-    );
-    return rows
-      .map((r) => ({
-        id: r.id,
-        type,
-        payload: r.payload,
-        attempt: r.attempts,
-        maxAttempts: r.max_attempts,
-        priority: r.priority,
-        waitSeconds: Math.max(0, r.wait_seconds),
-      }))
-      .sort((a, b) => a.priority - b.priority);
+       SELECT coalesce(json_agg(json_build_object(
+                'id', id, 'type', type, 'payload', payload, 'attempt', attempts, 'maxAttempts', max_attempts,
+                'priority', priority, 'waitSeconds', wait_seconds) ORDER BY priority, created_at), '[]') AS jobs
+         FROM claimed`,
+      values: [type, workerId, limit, containerId, leaseSeconds],
+    });
+    return rows[0]!.jobs;
   }
 
   /** Extends the leases still held; returns the ids this worker still owns. */
   async heartbeat(workerId: string, items: readonly HeartbeatItem[], leaseSeconds: number, db: Queryable = this.pool): Promise<Set<string>> {
     if (items.length === 0) return new Set();
-    const { rows } = await db.query<{ id: string }>(
-      `UPDATE container_jobs j
-          SET lease_expires_at = now() + make_interval(secs => $5), heartbeat_at = now(),
-              progress = u.progress, progress_message = u.message
-         FROM unnest($1::uuid[], $2::int[], $3::real[], $4::text[]) AS u(id, attempt, progress, message)
-        WHERE j.id = u.id AND j.attempts = u.attempt AND j.locked_by = $6 AND j.status = 'processing'
-       RETURNING j.id`,
-      [
-        items.map((i) => i.id),
-        items.map((i) => i.attempt),
-        items.map((i) => i.progress),
-        items.map((i) => i.message),
-        leaseSeconds,
-        workerId,
-      ],
+    const byId: Record<string, { a: number; p: number | null; m: string | null }> = {};
+    for (const i of items) byId[i.id] = { a: i.attempt, p: i.progress, m: i.message };
+    const { rows } = await db.query<{ ids: string[] }>(
+      `WITH renewed AS (
+         UPDATE container_jobs j
+            SET lease_expires_at = now() + make_interval(secs => $3), heartbeat_at = now(),
+                progress = ($2::jsonb -> j.id::text ->> 'p')::real, progress_message = $2::jsonb -> j.id::text ->> 'm'
+          WHERE j.id = ANY($1::uuid[]) AND j.attempts = ($2::jsonb -> j.id::text ->> 'a')::int
+            AND j.locked_by = $4 AND ${FENCED_PROCESSING}
+         RETURNING j.id
+       )
+       SELECT coalesce(json_agg(id), '[]') AS ids FROM renewed`,
+      [uuidArray(items.map((i) => i.id)), JSON.stringify(byId), leaseSeconds, workerId],
     );
-    return new Set(rows.map((r) => r.id));
+    return new Set(rows[0]!.ids);
   }
 
   /** Records success; false when the lease was lost and someone else owns the job now. */
@@ -253,24 +261,24 @@ export class JobQueue {
     items: ReadonlyArray<{ job: ClaimedJob; result: unknown; durationSeconds: number; costUsd: number }>,
   ): Promise<Set<string>> {
     if (items.length === 0) return new Set();
-    const { rows } = await this.pool.query<{ id: string }>(
-      `UPDATE container_jobs j
-          SET status = 'completed', result = u.result, error_message = NULL, completed_at = now(),
-              processing_time_seconds = u.seconds, estimated_cost_usd = coalesce(j.estimated_cost_usd, 0) + u.cost,
-              progress = 1, locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
-         FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::numeric[], $5::numeric[]) AS u(id, attempt, result, seconds, cost)
-        WHERE j.id = u.id AND j.attempts = u.attempt AND j.locked_by = $6 AND j.status = 'processing'
-       RETURNING j.id`,
-      [
-        items.map((i) => i.job.id),
-        items.map((i) => i.job.attempt),
-        items.map((i) => JSON.stringify(i.result ?? null)),
-        items.map((i) => i.durationSeconds),
-        items.map((i) => i.costUsd),
-        workerId,
-      ],
-    );
-    return new Set(rows.map((r) => r.id));
+    const byId: Record<string, { a: number; r: unknown; s: number; c: number }> = {};
+    for (const i of items) byId[i.job.id] = { a: i.job.attempt, r: i.result ?? null, s: i.durationSeconds, c: i.costUsd };
+    const { rows } = await this.pool.query<{ ids: string[] }>({
+      name: "pitchey_complete",
+      text: `WITH done AS (
+         UPDATE container_jobs j
+            SET status = 'completed', result = $2::jsonb -> j.id::text -> 'r', error_message = NULL, completed_at = now(),
+                processing_time_seconds = ($2::jsonb -> j.id::text ->> 's')::numeric,
+                estimated_cost_usd = coalesce(j.estimated_cost_usd, 0) + ($2::jsonb -> j.id::text ->> 'c')::numeric,
+                progress = 1, locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
+          WHERE j.id = ANY($1::uuid[]) AND j.attempts = ($2::jsonb -> j.id::text ->> 'a')::int
+            AND j.locked_by = $3 AND ${FENCED_PROCESSING}
+         RETURNING j.id
+       )
+       SELECT coalesce(json_agg(id), '[]') AS ids FROM done`,
+      values: [uuidArray(items.map((i) => i.job.id)), JSON.stringify(byId), workerId],
+    });
+    return new Set(rows[0]!.ids);
   }
 
   /**
@@ -317,13 +325,15 @@ export class JobQueue {
   /** Gives back jobs that never started, without counting the attempt; returns how many were still ours. */
   async releaseMany(workerId: string, jobs: readonly ClaimedJob[]): Promise<number> {
     if (jobs.length === 0) return 0;
+    const attempts: Record<string, number> = {};
+    for (const j of jobs) attempts[j.id] = j.attempt;
     const { rowCount } = await this.pool.query(
       `UPDATE container_jobs j
           SET status = 'pending', attempts = j.attempts - 1, run_at = now(), started_at = NULL,
               locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
-         FROM unnest($1::uuid[], $2::int[]) AS u(id, attempt)
-        WHERE j.id = u.id AND j.attempts = u.attempt AND j.locked_by = $3 AND j.status = 'processing'`,
-      [jobs.map((j) => j.id), jobs.map((j) => j.attempt), workerId],
+        WHERE j.id = ANY($1::uuid[]) AND j.attempts = ($2::jsonb ->> j.id::text)::int
+          AND j.locked_by = $3 AND ${FENCED_PROCESSING}`,
+      [uuidArray(jobs.map((j) => j.id)), JSON.stringify(attempts), workerId],
     );
     return rowCount ?? 0;
   }

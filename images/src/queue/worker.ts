@@ -71,28 +71,125 @@ export interface WorkerOptions {
 
 export type Outcome = "completed" | "pending" | "dead" | "failed" | "released" | "lost";
 
-/** A claimed job waiting in the prefetch buffer for a free slot. */
-interface Buffered {
-  readonly job: ClaimedJob;
-  readonly claimedAt: number;
-  leaseDeadline: number;
+/** What every attempt of a worker shares; handed to each {@link Attempt} rather than captured in closures. */
+interface AttemptEnv {
+  readonly log: Logger;
+  readonly store: ResultStore;
+  readonly workRoot: string;
+  readonly metrics: RuntimeMetrics | undefined;
 }
 
-/** A job this worker holds: running, or finished with its outcome not yet written. Heartbeats cover both. */
-interface Running {
-  readonly job: ClaimedJob;
-  readonly abort: AbortController;
-  readonly done: Promise<void>;
-  progress: number | null;
-  message: string | null;
+/**
+ * One claimed job from its claim until its outcome is written: buffered
+ * (leased, not started), running, then finished with the outcome on its way.
+ * Heartbeats cover it throughout. It is also the handler's {@link JobContext}:
+ * one object per job, its abort signal and logger made only when asked for,
+ * because at thousands of jobs a second what each job allocates is what the
+ * worker's process spends its time on.
+ */
+class Attempt implements JobContext {
   /** Local view of when the lease runs out, advanced by each successful heartbeat. */
   leaseDeadline: number;
+  fraction: number | null = null;
+  message: string | null = null;
+  /** Why the attempt was aborted (timeout, lease lost, shutdown); undefined while it may run on. */
+  reason: Error | undefined;
+  /** Seconds spent waiting for a shared resource, left out of duration and cost. */
+  waited = 0;
+  running = false;
+  private controller: AbortController | undefined;
+  private rejectRun: ((err: unknown) => void) | undefined;
+  private log: Logger | undefined;
+  private dir: string | undefined;
+
+  constructor(
+    readonly job: ClaimedJob,
+    readonly claimedAt: number,
+    private readonly env: AttemptEnv,
+  ) {
+    this.leaseDeadline = claimedAt;
+  }
+
+  get jobId(): string {
+    return this.job.id;
+  }
+
+  get attempt(): number {
+    return this.job.attempt;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  get logger(): Logger {
+    return (this.log ??= this.env.log.child({ jobId: this.job.id, attempt: this.job.attempt }));
+  }
+
+  get store(): ResultStore {
+    return this.env.store;
+  }
+
+  /** Made on first use: most attempts never touch the disk, and a directory per job costs throughput. */
+  get workDir(): string {
+    return (this.dir ??= mkdtempSync(path.join(this.env.workRoot, `job-${this.job.id.slice(0, 8)}-`)));
+  }
+
+  /** The scratch directory, if the handler made one. */
+  get madeWorkDir(): string | undefined {
+    return this.dir;
+  }
+
+  progress(fraction: number, message?: string): void {
+    this.fraction = Math.max(0, Math.min(1, fraction));
+    this.message = message ?? null;
+  }
+
+  recordWait(seconds: number): void {
+    if (!(seconds > 0)) return;
+    this.waited += seconds;
+    this.env.metrics?.jobWait.observe({ type: this.job.type }, seconds);
+  }
+
+  /** Stops the attempt: its signal fires and {@link run} rejects with `reason` at once. The first reason wins. */
+  abort(reason: Error): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.rejectRun?.(reason);
+  }
+
+  /** Settles with the handler, or rejects with the abort reason as soon as the attempt is aborted. */
+  run<T>(work: Promise<T>): Promise<T> {
+    if (this.reason) {
+      work.catch(() => undefined);
+      return Promise.reject(this.reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.rejectRun = reject;
+      work.then(resolve, (err: unknown) => reject(this.reason ?? err));
+    });
+  }
+}
+
+interface Completion {
+  readonly attempt: Attempt;
+  readonly job: ClaimedJob;
+  readonly result: unknown;
+  readonly durationSeconds: number;
+  readonly costUsd: number;
 }
 
 /** Completion writes a worker keeps in flight at once; its pool has `concurrency + 4` connections. */
-const COMPLETION_WRITES_IN_FLIGHT = 3;
+const COMPLETION_WRITES_IN_FLIGHT = 4;
 /** Finished jobs whose outcome is not written yet, beyond which no buffered job starts. */
 const MAX_UNWRITTEN_OUTCOMES = 500;
+/** Most outcomes one completion write carries: small enough that several writes overlap within the bound above. */
+const COMPLETION_BATCH = 125;
 /** Claims a worker keeps in flight at once. */
 const CLAIMS_IN_FLIGHT = 2;
 
@@ -143,11 +240,11 @@ export class Worker {
   private readonly reapMs: number;
   private readonly settleMs: number;
   /** Jobs whose handler is running; their number is bounded by the concurrency. */
-  private readonly running = new Map<string, Running>();
+  private readonly running = new Map<string, Attempt>();
   /** Jobs this worker holds a lease on: running, or waiting for their outcome to be written. */
-  private readonly held = new Map<string, Running>();
+  private readonly held = new Map<string, Attempt>();
   /** Claimed, leased, not started; by priority. Heartbeats and the reaper treat them as held. */
-  private buffer: Buffered[] = [];
+  private buffer: Attempt[] = [];
   private readonly maxPrefetch: number;
   private readonly prefetchWindowMs: number;
   /** Moving average of handler time, which sizes the prefetch buffer; unknown until a job finished. */
@@ -172,19 +269,14 @@ export class Worker {
   /** Set when shutdown gives up on the database; pending writes stop retrying. */
   private abandoned = false;
   private lastTick = Date.now();
-  /** Successes waiting to be written; one write in flight at a time gathers the next batch. */
-  private completions: Array<{
-    job: ClaimedJob;
-    result: unknown;
-    durationSeconds: number;
-    costUsd: number;
-    settle: (owned: boolean | "lost" | Error) => void;
-  }> = [];
+  /** Successes waiting to be written; writes in flight gather the next batch. */
+  private completions: Completion[] = [];
   private flushScheduled = false;
   private flushesInFlight = 0;
   private releasing = false;
-  /** Attempts whose outcome is still being written. */
-  private readonly recording = new Set<Promise<void>>();
+  private readonly env: AttemptEnv;
+  /** Aborts an attempt that outran JOB_TIMEOUT; one function for all timers. */
+  private readonly timeOut: (a: Attempt) => void;
   private dbUp = false;
 
   constructor(private readonly opts: WorkerOptions) {
@@ -201,6 +293,9 @@ export class Worker {
     this.reapMs = opts.reapIntervalMs ?? 2000;
     this.settleMs = opts.reconnectSettleMs ?? 5000;
     this.log = (opts.logger ?? pino({ level: "silent" })).child({ jobType: opts.handler.type, workerId: this.workerId });
+    this.env = { log: this.log, store: opts.store, workRoot: opts.workRoot ?? os.tmpdir(), metrics: opts.metrics };
+    const timeoutMs = this.jobTimeoutMs;
+    this.timeOut = (a) => a.abort(new JobTimeoutError(timeoutMs));
   }
 
   get type() {
@@ -244,13 +339,14 @@ export class Worker {
     // A claim already sent must land in the buffer before we hand it back.
     while (this.claimsInFlight > 0) await sleep(5);
     const handedBack = this.releaseBuffered();
-    const handlersDone = () => Promise.all([...this.running.values()].map((r) => r.done));
-    const outcomesWritten = () => handlersDone().then(() => Promise.allSettled([...this.recording]));
+    const handlersDone = () => until(() => this.running.size === 0);
+    // Held jobs are running ones and finished ones whose outcome is not written yet.
+    const outcomesWritten = () => until(() => this.held.size === 0);
     const heartbeats = setInterval(() => void this.heartbeat(), this.heartbeatMs);
     try {
       const finished = await Promise.race([handlersDone().then(() => true), deadline(graceMs)]);
       if (!finished) {
-        for (const r of this.running.values()) r.abort.abort(new ShutdownError());
+        for (const a of this.running.values()) a.abort(new ShutdownError());
       }
       // Writing outcomes needs the database; give it a short while, then leave the rest to lease expiry.
       const written = await Promise.race([Promise.all([outcomesWritten(), handedBack]).then(() => true), deadline(5000)]);
@@ -356,9 +452,14 @@ export class Worker {
     if (jobs.length > 0) {
       const now = Date.now();
       const deadline = now + this.leaseSeconds * 1000;
-      for (const job of jobs) this.buffer.push({ job, claimedAt: now, leaseDeadline: deadline });
+      const merge = this.buffer.length > 0;
+      for (const job of jobs) {
+        const a = new Attempt(job, now, this.env);
+        a.leaseDeadline = deadline;
+        this.buffer.push(a);
+      }
       // Each claim comes sorted; a stable sort merges it into what is buffered by priority.
-      if (this.buffer.length > jobs.length) this.buffer.sort((a, b) => a.job.priority - b.job.priority);
+      if (merge) this.buffer.sort(byPriority);
     }
     if (this.stopped) {
       // Jobs handed to us while a stop was starting go straight back.
@@ -371,46 +472,51 @@ export class Worker {
     if (jobs.length === limit) this.wake();
   }
 
-  private begin(entryIn: Buffered): void {
-    const { job } = entryIn;
+  private begin(a: Attempt): void {
+    const job = a.job;
     this.opts.onClaim?.(job);
-    this.opts.metrics?.claimLatency.observe({ type: job.type }, job.waitSeconds + (Date.now() - entryIn.claimedAt) / 1000);
-    this.opts.metrics?.jobsActive.inc({ type: job.type });
-    const abort = new AbortController();
-    let resolveDone!: () => void;
-    const done = new Promise<void>((r) => (resolveDone = r));
-    const entry: Running = {
-      job,
-      abort,
-      done,
-      progress: null,
-      message: null,
-      leaseDeadline: entryIn.leaseDeadline,
-    };
-    this.running.set(job.id, entry);
-    this.held.set(job.id, entry);
-    let freed = false;
-    const free = () => {
-      if (freed) return;
-      freed = true;
-      this.running.delete(job.id);
-      this.opts.metrics?.jobsActive.dec({ type: job.type });
-      resolveDone();
-      // The next buffered job starts at once; the claim loop tops the buffer up behind it.
-      this.dispatch();
-      if (this.claimSize() > 0) this.wake();
-    };
+    const m = this.opts.metrics;
+    if (m) {
+      m.claimLatency.observe({ type: job.type }, job.waitSeconds + (Date.now() - a.claimedAt) / 1000);
+      m.jobsActive.inc({ type: job.type });
+    }
+    a.running = true;
+    this.running.set(job.id, a);
+    this.held.set(job.id, a);
     // The slot is freed when the handler is done, not when its outcome is
     // written, so the next job overlaps the write instead of queueing behind it;
     // the job stays held (heartbeats renew its lease) until the outcome is written.
-    const recording: Promise<void> = this.execute(entry, free).finally(() => {
-      free();
-      this.held.delete(job.id);
-      this.recording.delete(recording);
-      // An outcome written may be what the next buffered job was waiting for.
-      if (this.buffer.length > 0) this.dispatch();
+    this.execute(a).catch((err: unknown) => {
+      this.log.error({ err: describe(err), jobId: job.id }, "attempt failed inside the worker; leaving the job to lease expiry");
+      this.free(a);
+      this.settle(a, "lost");
     });
-    this.recording.add(recording);
+  }
+
+  /** Frees the attempt's slot: the next buffered job starts at once, and the claim loop tops the buffer up behind it. */
+  private free(a: Attempt): void {
+    if (!a.running) return;
+    a.running = false;
+    this.running.delete(a.job.id);
+    this.opts.metrics?.jobsActive.dec({ type: a.job.type });
+    this.dispatch();
+    if (this.claimSize() > 0) this.wake();
+  }
+
+  /** The outcome is written (or given up on): the job is no longer held. */
+  private settle(a: Attempt, outcome: Outcome): void {
+    if (!this.held.delete(a.job.id)) return;
+    const type = a.job.type;
+    const m = this.opts.metrics;
+    if (outcome === "lost") {
+      m?.staleCompletions.inc({ type });
+      a.logger.warn("outcome discarded: lease lost to another worker");
+    } else if (outcome !== "released") {
+      m?.jobsTotal.inc({ type, status: outcome === "pending" ? "failed" : outcome });
+    }
+    this.opts.onSettled?.(a.job, outcome);
+    // An outcome written may be what the next buffered job was waiting for.
+    if (this.buffer.length > 0) this.dispatch();
   }
 
   /** Gives every buffered (never started) job back at once, without using an attempt. */
@@ -428,133 +534,100 @@ export class Worker {
     }
   }
 
-  private async execute(entry: Running, freeSlot: () => void): Promise<void> {
-    const { job, abort } = entry;
-    const log = this.log.child({ jobId: job.id, attempt: job.attempt });
+  private async execute(a: Attempt): Promise<void> {
+    const job = a.job;
     const started = process.hrtime.bigint();
-    // Waiting for a shared resource is not the job's work: it is left out of duration and cost.
-    let waitedSeconds = 0;
-    const timer = setTimeout(() => abort.abort(new JobTimeoutError(this.jobTimeoutMs)), this.jobTimeoutMs);
-    let workDir: string | undefined;
+    const timer = setTimeout(this.timeOut, this.jobTimeoutMs, a);
     let result: unknown;
     let error: unknown;
     let ok = false;
-    const workRoot = this.opts.workRoot ?? os.tmpdir();
-    log.debug({ maxAttempts: job.maxAttempts }, "job started");
+    if (this.log.isLevelEnabled("debug")) a.logger.debug({ maxAttempts: job.maxAttempts }, "job started");
     try {
       const parsed = this.opts.handler.payloadSchema.safeParse(job.payload);
       if (!parsed.success) throw new PermanentJobError(`Payload no longer valid: ${parsed.error.message}`);
-      const ctx: JobContext = {
-        jobId: job.id,
-        attempt: job.attempt,
-        signal: abort.signal,
-        logger: log,
-        store: this.opts.store,
-        // Made on first use: most attempts never touch the disk, and a directory per job costs throughput.
-        get workDir() {
-          workDir ??= mkdtempSync(path.join(workRoot, `job-${job.id.slice(0, 8)}-`));
-          return workDir;
-        },
-        recordWait: (seconds) => {
-          if (!(seconds > 0)) return;
-          waitedSeconds += seconds;
-          this.opts.metrics?.jobWait.observe({ type: job.type }, seconds);
-        },
-        progress: (fraction, message) => {
-          entry.progress = Math.max(0, Math.min(1, fraction));
-          entry.message = message ?? null;
-        },
-      };
-      result = await untilAborted(this.opts.handler.run(parsed.data, ctx), abort.signal);
+      result = await a.run(this.opts.handler.run(parsed.data, a));
       ok = true;
     } catch (err) {
       error = err;
     } finally {
       clearTimeout(timer);
-      if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      const dir = a.madeWorkDir;
+      if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
     // The buffer is sized by how long a slot stays busy, waits included.
     this.avgJobMs = this.avgJobMs === undefined ? elapsed * 1000 : this.avgJobMs * 0.9 + elapsed * 100;
-    freeSlot();
-    const seconds = Math.max(0, elapsed - waitedSeconds);
+    this.free(a);
+    // Waiting for a shared resource is not the job's work: it is left out of duration and cost.
+    const seconds = Math.max(0, elapsed - a.waited);
     const cost = seconds * (this.opts.costPerSecondUsd ?? 0);
-    const type = job.type;
     const m = this.opts.metrics;
-    m?.jobDuration.observe({ type }, seconds);
-    m?.jobCost.inc({ type }, cost);
+    if (m) {
+      m.jobDuration.observe({ type: job.type }, seconds);
+      m.jobCost.inc({ type: job.type }, cost);
+    }
+    if (ok) this.recordCompletion({ attempt: a, job, result, durationSeconds: seconds, costUsd: cost });
+    else await this.recordFailure(a, error, seconds, cost);
+  }
 
-    let outcome: Outcome | undefined;
+  /** Writes a failed attempt's outcome: released on shutdown, dropped when the lease was lost, else retried or ended. */
+  private async recordFailure(a: Attempt, error: unknown, seconds: number, cost: number): Promise<void> {
+    const job = a.job;
+    const m = this.opts.metrics;
+    let outcome: Outcome;
     try {
-      if (ok) {
-        const recorded = await this.recordCompletion(job, result, seconds, cost);
-        if (recorded instanceof Error) {
-          error = new PermanentJobError(`Result could not be stored: ${recorded.message}`);
-        } else {
-          outcome = recorded === true ? "completed" : "lost";
-          if (outcome === "completed") log.info({ seconds, costUsd: cost }, "job completed");
-        }
-      }
-      if (outcome) {
-        // Recorded above.
-      } else if (error instanceof ShutdownError || abort.signal.reason instanceof ShutdownError) {
+      if (error instanceof ShutdownError || a.reason instanceof ShutdownError) {
         outcome = (await this.persist(() => this.queue.release(job, this.workerId))) === true ? "released" : "lost";
-        log.info("job released on shutdown");
+        a.logger.info("job released on shutdown");
       } else if (error instanceof LeaseLostError) {
         outcome = "lost";
       } else {
         const permanent = error instanceof PermanentJobError;
         const delay = retryDelayMs(job.attempt, this.opts.backoff);
-        outcome = await this.persist(() =>
-          this.queue.fail(job, this.workerId, describe(error), seconds, cost, delay, permanent),
-        );
+        outcome = await this.persist(() => this.queue.fail(job, this.workerId, describe(error), seconds, cost, delay, permanent));
         if (outcome === "pending") {
-          m?.retries.inc({ type });
-          log.warn({ err: describe(error), retryInMs: delay }, "job failed; will retry");
+          m?.retries.inc({ type: job.type });
+          a.logger.warn({ err: describe(error), retryInMs: delay }, "job failed; will retry");
         } else if (outcome === "dead") {
-          m?.deadJobs.inc({ type });
-          log.error({ err: describe(error) }, "job failed for the last time; dead-lettered");
+          m?.deadJobs.inc({ type: job.type });
+          a.logger.error({ err: describe(error) }, "job failed for the last time; dead-lettered");
         } else if (outcome === "failed") {
-          log.error({ err: describe(error) }, "job failed permanently");
+          a.logger.error({ err: describe(error) }, "job failed permanently");
         }
       }
     } catch (err) {
       // Not storable even as a failure: the lease runs out and the reaper retries the job.
-      log.error({ err: describe(err) }, "could not record the outcome; leaving the job to lease expiry");
+      a.logger.error({ err: describe(err) }, "could not record the outcome; leaving the job to lease expiry");
       outcome = "lost";
     }
-    if (outcome === "lost") {
-      m?.staleCompletions.inc({ type });
-      log.warn("outcome discarded: lease lost to another worker");
-    } else if (outcome !== "released") {
-      m?.jobsTotal.inc({ type, status: outcome === "pending" ? "failed" : outcome });
-    }
-    this.opts.onSettled?.(job, outcome);
+    this.settle(a, outcome);
   }
 
-  private recordCompletion(job: ClaimedJob, result: unknown, durationSeconds: number, costUsd: number): Promise<boolean | "lost" | Error> {
-    return new Promise((settle) => {
-      this.completions.push({ job, result, durationSeconds, costUsd, settle });
-      // Deferred a turn so jobs finishing together share one write.
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => {
-          this.flushScheduled = false;
-          this.flushCompletions();
-        });
-      }
-    });
+  private recordCompletion(c: Completion): void {
+    this.completions.push(c);
+    // Deferred a turn so jobs finishing together share one write.
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushNow);
+    }
   }
+
+  private readonly flushNow = () => {
+    this.flushScheduled = false;
+    this.flushCompletions();
+  };
 
   /**
    * Group commit: completions that arrive while writes are in flight go out
    * together in the next one. A few writes may be in flight at once: they
    * touch disjoint rows, and the server flushes their commits to the WAL
-   * together, so the commit wait no longer serialises completions.
+   * together, so the commit wait no longer serialises completions. Batches
+   * are kept to a fraction of the bound on unwritten outcomes, so jobs keep
+   * running while earlier batches are on their way.
    */
   private flushCompletions(): void {
     while (this.completions.length > 0 && this.flushesInFlight < COMPLETION_WRITES_IN_FLIGHT) {
-      const batch = this.completions.splice(0, 500);
+      const batch = this.completions.splice(0, COMPLETION_BATCH);
       this.flushesInFlight++;
       void this.writeCompletions(batch).finally(() => {
         this.flushesInFlight--;
@@ -563,21 +636,29 @@ export class Worker {
     }
   }
 
-  private async writeCompletions(batch: typeof this.completions): Promise<void> {
+  private async writeCompletions(batch: Completion[]): Promise<void> {
+    let owned: Set<string> | "lost";
     try {
-      const owned = await this.persist(() => this.queue.completeMany(this.workerId, batch));
-      for (const c of batch) c.settle(owned === "lost" ? "lost" : owned.has(c.job.id));
+      owned = await this.persist(() => this.queue.completeMany(this.workerId, batch));
     } catch {
       // One unstorable result (e.g. a NUL character jsonb refuses) must not sink the others.
       for (const c of batch) {
         try {
-          const owned = await this.persist(() => this.queue.completeMany(this.workerId, [c]));
-          c.settle(owned === "lost" ? "lost" : owned.has(c.job.id));
+          const one = await this.persist(() => this.queue.completeMany(this.workerId, [c]));
+          this.completed(c, one === "lost" ? false : one.has(c.attempt.job.id));
         } catch (err) {
-          c.settle(err instanceof Error ? err : new Error(String(err)));
+          const reason = err instanceof Error ? err.message : String(err);
+          await this.recordFailure(c.attempt, new PermanentJobError(`Result could not be stored: ${reason}`), c.durationSeconds, c.costUsd);
         }
       }
+      return;
     }
+    for (const c of batch) this.completed(c, owned === "lost" ? false : owned.has(c.attempt.job.id));
+  }
+
+  private completed(c: Completion, owned: boolean): void {
+    if (owned && this.log.isLevelEnabled("info")) c.attempt.logger.info({ seconds: c.durationSeconds, costUsd: c.costUsd }, "job completed");
+    this.settle(c.attempt, owned ? "completed" : "lost");
   }
 
   /**
@@ -609,7 +690,7 @@ export class Worker {
       const owned = await this.queue.heartbeat(
         this.workerId,
         [
-          ...entries.map((r) => ({ id: r.job.id, attempt: r.job.attempt, progress: r.progress, message: r.message })),
+          ...entries.map((r) => ({ id: r.job.id, attempt: r.job.attempt, progress: r.fraction, message: r.message })),
           ...buffered.map((b) => ({ id: b.job.id, attempt: b.job.attempt, progress: null, message: null })),
         ],
         this.leaseSeconds,
@@ -623,9 +704,9 @@ export class Worker {
       this.dropBuffered((b) => asked.has(b) && !owned.has(b.job.id));
       for (const r of entries) {
         if (owned.has(r.job.id)) r.leaseDeadline = renewedUntil;
-        else if (this.running.has(r.job.id) && !r.abort.signal.aborted) {
+        else if (r.running && !r.reason) {
           this.log.warn({ jobId: r.job.id }, "lease lost; aborting job");
-          r.abort.abort(new LeaseLostError());
+          r.abort(new LeaseLostError());
         }
       }
     } catch (err) {
@@ -636,14 +717,12 @@ export class Worker {
       // Not started, and maybe taken by a peer by now: never start them here.
       this.dropBuffered((b) => Date.now() > b.leaseDeadline);
       for (const r of entries) {
-        if (this.running.has(r.job.id) && Date.now() > r.leaseDeadline && !r.abort.signal.aborted) {
-          r.abort.abort(new LeaseLostError());
-        }
+        if (r.running && Date.now() > r.leaseDeadline && !r.reason) r.abort(new LeaseLostError());
       }
     }
   }
 
-  private dropBuffered(lost: (b: Buffered) => boolean): void {
+  private dropBuffered(lost: (b: Attempt) => boolean): void {
     const before = this.buffer.length;
     this.buffer = this.buffer.filter((b) => !lost(b));
     if (this.buffer.length < before) this.log.warn({ dropped: before - this.buffer.length }, "lease lost on buffered jobs; dropped unstarted");
@@ -742,21 +821,9 @@ export class Worker {
   }
 }
 
-/** Settles with the handler, or rejects with the abort reason as soon as the signal fires. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(signal.aborted ? signal.reason : e);
-      },
-    );
-  });
+const byPriority = (a: Attempt, b: Attempt) => a.job.priority - b.job.priority;
+
+/** Resolves once `done()` holds; for shutdown, where a few milliseconds of polling cost nothing. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await sleep(5);
 }
