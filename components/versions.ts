@@ -41,6 +41,25 @@ export const EKS_ADDONS = {
   ebsCsiDriver: { name: "aws-ebs-csi-driver", version: "v1.44.0-eksbuild.1" },
 } as const satisfies Record<string, { readonly name: string; readonly version: string }>;
 
+/** A gVisor release: runsc and containerd-shim-runsc-v1 from gVisor's release bucket. */
+export interface GvisorPin {
+  /** A dated point release (`yyyymmdd.N`, tagged `release-yyyymmdd.N` in google/gvisor); never `latest`. */
+  readonly release: string;
+  /**
+   * sha512 of each binary per `uname -m`, as the release's published `<file>.sha512` files state them. When
+   * recorded, a node refuses a checksum file that differs from them, so the bucket alone cannot change what runs.
+   */
+  readonly sha512?: Readonly<Partial<Record<"x86_64" | "aarch64", { readonly runsc: string; readonly shim: string }>>>;
+}
+
+/**
+ * gVisor on EKS sandbox nodes. 20260525.0 is a tagged release that still publishes the bare `runsc` and
+ * `containerd-shim-runsc-v1` binaries with their `.sha512` files, which the node's boot script expects. Bumping:
+ * fetch both `.sha512` files of the new release for x86_64, record them below, plan, and roll the sandbox pool.
+ * The digests are not recorded yet: see docs/decisions.md (gVisor on EKS).
+ */
+export const GVISOR: GvisorPin = { release: "20260525.0" };
+
 /**
  * Third-party images referenced by custom resources rather than charts. PostgreSQL's major version matches the
  * `db-backup` image's client (Debian bookworm's PostgreSQL 15): pg_dump refuses newer servers.

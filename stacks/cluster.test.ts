@@ -32,7 +32,7 @@ describe("stack config → cluster arguments", () => {
 
   it("carries no EKS-only setting to GKE and no GKE-only setting to EKS", () => {
     const gke = toGkeClusterArgs(stackConfig("prod").cluster, { labels: { environment: "e", costCenter: "c", team: "t" } });
-    for (const key of ["gvisorRelease", "sandboxRuntimeClass", "controlPlaneLogRetentionDays", "autoscaling", "cloud"]) expect(gke).not.toHaveProperty(key);
+    for (const key of ["sandboxRuntimeClass", "controlPlaneLogRetentionDays", "autoscaling", "cloud"]) expect(gke).not.toHaveProperty(key);
     for (const pool of Object.values(gke.nodePools)) expect(pool).not.toHaveProperty("instanceTypes");
     const eks = toEksClusterArgs(stackConfig("dr").cluster, { labels: { environment: "e", costCenter: "c", team: "t" } });
     for (const key of ["project", "releaseChannel", "autoscalingProfile", "cloud"]) expect(eks).not.toHaveProperty(key);

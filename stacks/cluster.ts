@@ -84,7 +84,6 @@ export function toEksClusterArgs(c: ClusterConfig, common: Common): EksClusterAr
       };
     }),
     sandboxRuntimeClass: c.sandboxRuntimeClass,
-    gvisorRelease: c.gvisorRelease,
     controlPlaneLogRetentionDays: c.controlPlaneLogRetentionDays,
     deletionProtection: c.deletionProtection,
     falcoMinimumPriority: c.falcoMinimumPriority,

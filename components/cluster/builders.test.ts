@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { clusterAutoscalerValues, devicePluginConfig, gvisorRuntimeClass, nvidiaDevicePluginValues } from "./addons";
 import { CLUSTER_ARG_DEFAULTS, missingBucketGrants } from "./args";
-import { chartSource, ecrLifecyclePolicy, eksInstanceTypes, eksNodeGroupArgs, irsaTrustPolicy, sandboxUserData, workloadPolicy } from "./eks";
+import { chartSource, ecrLifecyclePolicy, eksInstanceTypes, eksNodeGroupArgs, irsaTrustPolicy, workloadPolicy } from "./eks";
 import { resolveEksClusterArgs, type EksClusterArgs } from "./eks-args";
 import { artifactRegistryArgs, gcpAccountId, gkeNodePoolArgs } from "./gke";
 import { resolveGkeClusterArgs, type GkeClusterArgs } from "./gke-args";
@@ -150,11 +150,6 @@ describe("EKS builders", () => {
     });
   });
 
-  it("pins the gVisor release it installs", () => {
-    expect(sandboxUserData("20250512.0")).toContain("releases/release/20250512.0/$(uname -m)");
-    expect(sandboxUserData("latest")).toMatch(/^MIME-Version: 1.0/);
-  });
-
   it("addresses OCI charts by URL and HTTP charts by repository", () => {
     expect(chartSource({ chart: "x", version: "1.0.0", repo: "oci://r.example/helm" })).toEqual({ chart: "oci://r.example/helm/x", version: "1.0.0" });
     expect(chartSource({ chart: "x", version: "1.0.0", repo: "https://r.example" })).toEqual({
@@ -249,7 +244,7 @@ describe("cluster arguments", () => {
     const e = aws();
     expect(e.autoscaling).toEqual({ scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5 });
     expect(e.network).toMatchObject({ availabilityZones: 3, natGatewayPerZone: true });
-    expect(e).toMatchObject({ gvisorRelease: "latest", controlPlaneLogRetentionDays: 90, sandboxRuntimeClass: "gvisor", falcoMinimumPriority: "warning" });
+    expect(e).toMatchObject({ controlPlaneLogRetentionDays: 90, sandboxRuntimeClass: "gvisor", falcoMinimumPriority: "warning" });
   });
 
   it("reports every bad argument with its path", () => {

@@ -56,8 +56,6 @@ export interface EksClusterArgs extends ClusterCommonArgs {
   readonly nodePools: Readonly<Record<PoolName, EksNodeGroupArgs>>;
   /** RuntimeClass the sandbox pool runs (its handler is gVisor's `runsc`). Default: `gvisor`. */
   readonly sandboxRuntimeClass?: string;
-  /** gVisor release installed on sandbox nodes: a dated release such as 20250512.0, or `latest`. Default: `latest`. */
-  readonly gvisorRelease?: string;
   /** Days the control-plane logs are kept. Default: 90. */
   readonly controlPlaneLogRetentionDays?: number;
   /**
@@ -72,7 +70,6 @@ export const EKS_CLUSTER_DEFAULTS = {
   network: { vpcCidr: "10.10.0.0/20", servicesCidr: "10.30.0.0/20", availabilityZones: 3, natGatewayPerZone: true },
   autoscaling: { scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5 },
   sandboxRuntimeClass: "gvisor",
-  gvisorRelease: "latest",
   controlPlaneLogRetentionDays: 90,
   nodeAgentNamespaces: [] as readonly string[],
 };
@@ -88,7 +85,6 @@ export interface ResolvedEksClusterArgs extends ResolvedCommonArgs {
   readonly autoscaling: Required<EksAutoscalingArgs>;
   readonly nodePools: Readonly<Record<PoolName, ResolvedEksNodeGroup>>;
   readonly sandboxRuntimeClass: string;
-  readonly gvisorRelease: string;
   readonly controlPlaneLogRetentionDays: number;
   readonly nodeAgentNamespaces: readonly string[];
 }
@@ -108,9 +104,6 @@ export function resolveEksClusterArgs(args: EksClusterArgs): ResolvedEksClusterA
   const zones = r.network.availabilityZones;
   if (!Number.isInteger(zones) || zones < 2 || zones > 6) {
     problems.push({ propertyPath: "network.availabilityZones", reason: `expected 2–6 zones, got ${zones}` });
-  }
-  if (!/^(latest|\d{8}(\.\d+)?)$/.test(r.gvisorRelease)) {
-    problems.push({ propertyPath: "gvisorRelease", reason: `expected latest or a release such as 20250512.0, got "${r.gvisorRelease}"` });
   }
   if (!/^[a-z0-9][a-z0-9.-]*$/.test(r.sandboxRuntimeClass)) {
     problems.push({ propertyPath: "sandboxRuntimeClass", reason: `"${r.sandboxRuntimeClass}" is not a RuntimeClass name` });

@@ -4,6 +4,7 @@ import { awsTags, type LabelContext } from "../labels";
 import { movedFrom, type MovedFrom } from "../moved";
 import type { ResolvedEksClusterArgs } from "./eks-args";
 import { servicePrincipalTrust } from "./eks-iam";
+import { sandboxUserData } from "./gvisor";
 import { cloudTaintEffect, declaredPoolLabels, poolResourceName, poolScheduling } from "./scheduling";
 import { POOL_NAMES, type PoolName } from "./types";
 
@@ -49,55 +50,6 @@ export function eksNodeGroupArgs(pool: PoolName, cfg: ResolvedEksClusterArgs, i:
   };
 }
 
-/**
- * User data for sandbox nodes (MIME multipart, merged by EKS with its own): installs gVisor's runsc and its
- * containerd shim, checksum-verified, and registers the `runsc` runtime handler with containerd via nodeadm.
- */
-export function sandboxUserData(gvisorRelease: string): string {
-  const script = [
-    "#!/bin/bash",
-    "set -euo pipefail",
-    `url="https://storage.googleapis.com/gvisor/releases/release/${gvisorRelease}/$(uname -m)"`,
-    "cd \"$(mktemp -d)\"",
-    "for f in runsc containerd-shim-runsc-v1; do",
-    "  curl -fsSLo \"$f\" \"$url/$f\"",
-    "  curl -fsSLo \"$f.sha512\" \"$url/$f.sha512\"",
-    "done",
-    "sha512sum -c runsc.sha512 -c containerd-shim-runsc-v1.sha512",
-    "install -m 0755 runsc containerd-shim-runsc-v1 /usr/local/bin/",
-  ].join("\n");
-  // nodeadm writes a containerd 1.7 (config version 2) or 2.x (version 3) file depending on the AMI; the runtime
-  // is declared under both plugin ids, and containerd ignores the one its config version does not use.
-  const nodeConfig = [
-    "apiVersion: node.eks.aws/v1alpha1",
-    "kind: NodeConfig",
-    "spec:",
-    "  containerd:",
-    "    config: |",
-    "      [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runsc]",
-    "        runtime_type = \"io.containerd.runsc.v1\"",
-    "      [plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.runsc]",
-    "        runtime_type = \"io.containerd.runsc.v1\"",
-  ].join("\n");
-  return [
-    "MIME-Version: 1.0",
-    'Content-Type: multipart/mixed; boundary="==PITCHEY=="',
-    "",
-    "--==PITCHEY==",
-    "Content-Type: application/node.eks.aws",
-    "",
-    nodeConfig,
-    "",
-    "--==PITCHEY==",
-    'Content-Type: text/x-shellscript; charset="us-ascii"',
-    "",
-    script,
-    "",
-    "--==PITCHEY==--",
-    "",
-  ].join("\n");
-}
-
 export function eksLaunchTemplateArgs(pool: PoolName, cfg: ResolvedEksClusterArgs, ctx: LabelContext): aws.ec2.LaunchTemplateArgs {
   const p = cfg.nodePools[pool];
   return {
@@ -116,13 +68,13 @@ export function eksLaunchTemplateArgs(pool: PoolName, cfg: ResolvedEksClusterArg
       { resourceType: "instance", tags: { ...awsTags(ctx), Name: `${cfg.name}-${pool}` } },
       { resourceType: "volume", tags: awsTags(ctx) },
     ],
-    ...(pool === "sandbox" ? { userData: Buffer.from(sandboxUserData(cfg.gvisorRelease)).toString("base64") } : {}),
+    ...(pool === "sandbox" ? { userData: Buffer.from(sandboxUserData()).toString("base64") } : {}),
     tags: awsTags(ctx),
   };
 }
 
 export interface EksNodeGroupsArgs {
-  /** The resolved cluster arguments: name, pools, gVisor release. Required. */
+  /** The resolved cluster arguments: name and pools. Required. */
   readonly cluster: ResolvedEksClusterArgs;
   /** The EKS cluster the groups join. Required. */
   readonly clusterName: pulumi.Input<string>;

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, RecordingMocks } from "../testing/mocks";
 import { placement } from "../processor/builders";
 import { FALCO_RULE_NAMES } from "../runtime-security";
-import { EKS_ADDONS } from "../versions";
+import { EKS_ADDONS, GVISOR } from "../versions";
 import type { EksCluster as Eks } from "./eks";
 import { admits, PROCESSOR_NAMES, PROCESSORS, nodeOf, ofType, one, resolve, settle, tolerates, eksTestArgs } from "./test-support";
 
@@ -153,7 +153,8 @@ describe("EKS cluster (dr)", () => {
     expect(userData).toContain('[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]');
     expect(userData).toContain('[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runsc]');
     expect(userData).toContain('runtime_type = "io.containerd.runsc.v1"');
-    expect(userData).toContain("sha512sum -c runsc.sha512");
+    expect(userData).toContain(`release="${GVISOR.release}"`);
+    expect(userData).toContain('systemd-cgroup = "true"');
     const rc = one(mocks.resources, "kubernetes:node.k8s.io/v1:RuntimeClass", "dr-addons-gvisor").props as Record<string, any>;
     expect(rc.handler).toBe("runsc");
     expect(rc.metadata.name).toBe(eks.sandboxRuntimeClassName);

@@ -16,6 +16,7 @@ export * from "./eks-addons";
 export * from "./eks-iam";
 export * from "./eks-network";
 export * from "./eks-nodes";
+export * from "./gvisor";
 
 export const EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
 

@@ -12,6 +12,7 @@ import * as gke from "./clusters/gke";
 import * as eks from "./clusters/eks";
 import * as pools from "./clusters/pools";
 import * as metricsApi from "./clusters/metrics-api";
+import * as sandboxRuntime from "./clusters/sandbox-runtime";
 import * as registry from "./supply-chain/registry";
 import * as cloudflare from "./edge/cloudflare";
 import * as ingress from "./edge/ingress";
@@ -96,6 +97,7 @@ export const allPolicies: readonly PackPolicy[] = [
     eks.eksNodeImdsV2,
     eks.launchTemplateEncryptedVolumes,
     metricsApi.metricsApiServed,
+    sandboxRuntime.gvisorPinnedRelease,
     pools.specialPoolsTainted,
     pools.workloadToleratesPool,
     registry.registryScanOnPush,

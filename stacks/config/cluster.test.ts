@@ -24,7 +24,7 @@ describe("cluster config validation", () => {
     const c = gcp();
     expect(c.autoscaling).toEqual({ scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5, gkeProfile: "BALANCED" });
     expect(c.network).toMatchObject({ availabilityZones: 3, natGatewayPerZone: true });
-    expect(c).toMatchObject({ gvisorRelease: "latest", controlPlaneLogRetentionDays: 90, deletionProtection: true, falcoMinimumPriority: "warning" });
+    expect(c).toMatchObject({ controlPlaneLogRetentionDays: 90, deletionProtection: true, falcoMinimumPriority: "warning" });
   });
 
   it("refuses a GKE pool zone outside the region", () => {

@@ -66,8 +66,6 @@ export const clusterSchema = z
     ),
     /** RuntimeClass the sandboxed processor runs under. */
     sandboxRuntimeClass: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, "expected a RuntimeClass name such as gvisor").default("gvisor"),
-    /** AWS only: gVisor release installed on sandbox nodes (a dated release such as 20250512.0, or latest). */
-    gvisorRelease: z.string().regex(/^(latest|\d{8}(\.\d+)?)$/, "expected latest or a release such as 20250512.0").default("latest"),
     /** Days the EKS control-plane logs are kept (the playbook keeps access audit 90 days). */
     controlPlaneLogRetentionDays: z.number().int().positive().default(90),
     /** Protects the cluster from `pulumi destroy`; turn off only to tear a stack down. */

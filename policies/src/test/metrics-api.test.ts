@@ -45,3 +45,23 @@ describe("resource-metrics-api-served", () => {
         expect(run(metricsApiServed, s).map((v) => v.message)).toEqual([expect.stringContaining("reporting")]);
     });
 });
+
+describe("gvisor-pinned-release", () => {
+    it("accepts a dated point release, written literally or through a pinned release variable", async () => {
+        const { gvisorPinnedRelease } = await import("../clusters/sandbox-runtime");
+        const { gvisorScript } = await import("./cases/clusters");
+        for (const script of [gvisorScript("20260525.0"), gvisorScript("${release}")]) {
+            const s = compliantStack();
+            find(s, "eks-nodes-lt").props.userData = Buffer.from(script).toString("base64");
+            expect(run(gvisorPinnedRelease, s)).toEqual([]);
+        }
+    });
+
+    it("accepts the user data the cluster component renders for sandbox nodes", async () => {
+        const { gvisorPinnedRelease } = await import("../clusters/sandbox-runtime");
+        const { sandboxUserData } = await import("../../../components/cluster/gvisor");
+        const s = compliantStack();
+        find(s, "eks-nodes-lt").props.userData = Buffer.from(sandboxUserData()).toString("base64");
+        expect(run(gvisorPinnedRelease, s)).toEqual([]);
+    });
+});

@@ -1,5 +1,10 @@
 import { find, pod, processorDeployment, remove, type Case } from "../util";
 
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+/** A sandbox node's boot script fetching gVisor from one channel and version of its release bucket. */
+export const gvisorScript = (version: string, channel = "release") =>
+    ["#!/bin/bash", 'release="20260525.0"', `curl -fsSLo runsc "https://storage.googleapis.com/gvisor/releases/${channel}/${version}/x86_64/runsc"`].join("\n");
+
 const nc = (s: Parameters<Case["mutate"]>[0], name: string) => find(s, name).props.nodeConfig;
 
 export const clusterCases: Record<string, Case[]> = {
@@ -51,6 +56,11 @@ export const clusterCases: Record<string, Case[]> = {
             culprit: "code-executor-scaler",
             mutate: (s) => ["gke", "eks", "metrics-server"].forEach((n) => remove(s, n)),
         },
+    ],
+    "gvisor-pinned-release": [
+        { name: "the sandbox nodes install gVisor latest", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.userData = b64(gvisorScript("latest"))) },
+        { name: "the sandbox nodes install a nightly build", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.userData = b64(gvisorScript("2026-05-25", "nightly"))) },
+        { name: "the release variable is never pinned", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.userData = b64(gvisorScript("${release}").replace(/^release=.*$/m, 'release="$(curl -fsS https://example.invalid/latest)"'))) },
     ],
     "eks-node-imdsv2-hop-limit": [
         { name: "IMDSv1 is allowed", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.metadataOptions.httpTokens = "optional") },
