@@ -1,4 +1,5 @@
 import { expect, it } from "vitest";
+import { KEY_ID_HEADER, KEY_ID_VARIABLE, keyIdMap } from "../components/ingress/builders";
 import { CHARTS } from "../components/versions";
 import { JOB_TYPE_OF, PROCESSOR_NAMES, type PlatformConfig } from "./config";
 import type { planStack } from "./plan/wholeStack";
@@ -28,6 +29,27 @@ export function edgeChecks(get: () => Plan, config: () => PlatformConfig, role: 
     expect(lbs).toHaveLength(1);
     expect(lbs[0].metadata.namespace).toBe(config().ingressNamespace);
     expect(lbs[0].spec.loadBalancerSourceRanges).toEqual(config().edge.ingress.cloudflareRanges.filter((c) => !c.includes(":")));
+  });
+
+  it("refuses requests without a well-formed API key at every route and limits per key id, consistently with the ConfigMap", () => {
+    const plan = get();
+    const values = (plan.ofType("kubernetes:helm.sh/v3:Release").find((r) => (r.props as any).name === "nginx-ingress")!.props as any).values;
+    // The map that defines the key-id variable is in the http block the routes and Policies read it from.
+    expect(values.controller.config.entries["http-snippets"]).toContain(keyIdMap().join("\n"));
+    const vs = plan.k8s("VirtualServer").find((v) => v.metadata.name === "job-api");
+    const policies = new Map(plan.k8s("Policy").map((p) => [p.metadata.name, p.spec]));
+    for (const name of PROCESSOR_NAMES) {
+      const route = vs.spec.routes.find((r: any) => r.path === `/api/${JOB_TYPE_OF[name]}/`);
+      expect(route.matches, name).toEqual([
+        expect.objectContaining({ conditions: [{ header: KEY_ID_HEADER, value: "" }], action: { return: expect.objectContaining({ code: 401 }) } }),
+      ]);
+      const keys = route.policies.map((p: any) => policies.get(p.name)!.rateLimit.key);
+      expect(keys, name).toEqual(["${binary_remote_addr}", `\${${KEY_ID_VARIABLE}}`]);
+    }
+    // And the processors behind those routes verify the key themselves.
+    for (const d of plan.k8s("Deployment").filter((x) => (PROCESSOR_NAMES as readonly string[]).includes(x.metadata.name))) {
+      expect(d.spec.template.spec.containers[0].env, d.metadata.name).toContainEqual({ name: "API_AUTH", value: "required" });
+    }
   });
 
   it("routes every processor, and Cloudflare's limit and the ingress's agree for every route", () => {

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -119,6 +120,22 @@ describe("who may submit jobs", () => {
     await revokeClient(pool, "charlie");
     await expectRefused(() => submit(bearer(second.key)), 401, "API client revoked", /invalid_token/);
     await expectRefused(() => read("00000000-0000-0000-0000-000000000000", bearer(second.key)), 401, "API client revoked", /invalid_token/);
+  });
+
+  it("refuses a large body without a key before reading it, and the client still gets the 401", async () => {
+    const before = await jobs();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${base}/api/code/jobs`, { method: "POST", headers: { "content-type": "application/json", "content-length": String(90 * 1024 * 1024) } });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      // A reset before any answer shows as -1: the client never learnt why it was cut off.
+      req.on("error", (err) => (["EPIPE", "ECONNRESET"].includes((err as NodeJS.ErrnoException).code ?? "") ? resolve(-1) : reject(err)));
+      req.write(Buffer.alloc(64 * 1024, 0x20));
+    });
+    expect(status).toBe(401);
+    expect(await jobs()).toBe(before);
   });
 
   it("a job type outside the key's scopes gets 403 naming what it may submit", async () => {
