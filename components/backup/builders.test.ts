@@ -49,24 +49,51 @@ describe("database backup CronJob", () => {
 });
 
 describe("backup bucket lifecycle", () => {
-  it("aborts abandoned uploads and keeps nothing past the monthly tier", () => {
-    const rules = backupLifecycleRules(retention);
-    expect(rules[0].abortMultipartUploadsTransition?.condition.maxAge).toBe(86_400);
-    const expire = rules.find((r) => r.deleteObjectsTransition)!;
-    expect(expire.conditions.prefix).toBe("postgres/");
-    // Longer than 12 months, so pruning, not the lifecycle, decides which monthly copies stay.
-    expect(expire.deleteObjectsTransition!.condition.maxAge).toBeGreaterThan(365 * 86_400);
+  const rules = backupLifecycleRules(retention);
+  const expiry = (prefix: string) => rules.find((r) => r.deleteObjectsTransition && r.conditions.prefix === prefix)!.deleteObjectsTransition!.condition.maxAge;
+
+  it("aborts abandoned uploads and moves the monthly tier to Infrequent Access after 30 days", () => {
+    expect(rules[0]).toMatchObject({ conditions: { prefix: "" }, abortMultipartUploadsTransition: { condition: { maxAge: 86_400 } } });
+    const monthly = rules.find((r) => r.conditions.prefix === "postgres/monthly/") as any;
+    expect(monthly.storageClassTransitions).toEqual([{ condition: { type: "Age", maxAge: 30 * 86_400 }, storageClass: "InfrequentAccess" }]);
+  });
+
+  it("expires each tier only after its retention, so pruning, not the lifecycle, decides what stays", () => {
+    expect(expiry("postgres/daily/")).toBeGreaterThan(7 * 86_400);
+    expect(expiry("postgres/weekly/")).toBeGreaterThan(4 * 7 * 86_400);
+    expect(expiry("postgres/monthly/")).toBeGreaterThan(365 * 86_400);
+    expect(expiry("postgres/")).toBeGreaterThan(365 * 86_400);
+    // No rule reaches into the hourly tier alone, and none expires anything sooner than a day.
+    for (const r of rules) if (r.deleteObjectsTransition) expect(r.deleteObjectsTransition.condition.maxAge).toBeGreaterThan(86_400);
   });
 });
 
 describe("backup bucket lock", () => {
-  it("locks every dump against delete and overwrite for the hourly tier less an hour, so pruning never meets a lock", () => {
-    const rules = backupLockRules({ hourly: 24, daily: 7, weekly: 4, monthly: 12 });
-    expect(rules).toEqual([{ id: "no-delete-within-hourly-tier", enabled: true, prefix: "postgres/", condition: { type: "Age", maxAgeSeconds: 23 * 3600 } }]);
-    // The youngest dump pruning deletes has left the hourly tier: `hourly` hourly runs old.
-    expect(rules[0].condition.maxAgeSeconds).toBeLessThan(24 * 3600);
-    // And the lock is shorter than the lifecycle's expiry, which it would otherwise silently override.
-    const expiry = backupLifecycleRules({ hourly: 24, daily: 7, weekly: 4, monthly: 12 }).find((r) => r.deleteObjectsTransition)!;
-    expect(rules[0].condition.maxAgeSeconds).toBeLessThan(expiry.deleteObjectsTransition!.condition.maxAge);
+  const locks = backupLockRules(retention);
+  const lockOf = (tier: string) => locks.find((l) => l.id === `no-delete-within-${tier}-tier`)!;
+
+  it("locks every tier against delete and overwrite for its retention less an hour", () => {
+    expect(locks.map((l) => [l.prefix, l.condition.maxAgeSeconds / 3600])).toEqual([
+      ["postgres/2", 23],
+      ["postgres/daily/", 7 * 24 - 1],
+      ["postgres/weekly/", 28 * 24 - 1],
+      ["postgres/monthly/", 12 * 28 * 24 - 1],
+    ]);
+    for (const l of locks) expect(l).toMatchObject({ enabled: true, condition: { type: "Age" } });
+  });
+
+  it("never outlasts the lifecycle's expiry of the same tier, which it would silently override", () => {
+    const rules = backupLifecycleRules(retention);
+    for (const tier of ["daily", "weekly", "monthly"]) {
+      const expire = rules.find((r) => r.deleteObjectsTransition && r.conditions.prefix === `postgres/${tier}/`)!;
+      expect(lockOf(tier).condition.maxAgeSeconds, tier).toBeLessThan(expire.deleteObjectsTransition!.condition.maxAge);
+    }
+    // The hourly tier's keys start with the year, so its lock never covers the tier folders.
+    expect("postgres/daily/2026-11-28T00-00-00Z.dump".startsWith(lockOf("hourly").prefix)).toBe(false);
+    expect("postgres/2026-11-28T00-00-00Z.dump".startsWith(lockOf("hourly").prefix)).toBe(true);
+  });
+
+  it("keeps at least an hour's lock for a one-hour tier", () => {
+    expect(backupLockRules({ hourly: 1, daily: 1, weekly: 1, monthly: 1 })[0]!.condition.maxAgeSeconds).toBe(3600);
   });
 });

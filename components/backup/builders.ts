@@ -20,43 +20,71 @@ export const R2_ENDPOINT = /^https:\/\/([0-9a-f]{32})\.r2\.cloudflarestorage\.co
 /** The Cloudflare account an R2 endpoint belongs to; undefined for any other endpoint. */
 export const r2AccountOf = (endpoint: string) => R2_ENDPOINT.exec(endpoint)?.[1];
 
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+
 /**
- * Object lifecycle for the backup bucket. The backup job prunes to the retention policy itself; this only aborts
- * abandoned uploads and, as a safety net should pruning stop, deletes anything older than the monthly tier.
+ * Where each tier lives in the backup bucket. Every run's dump lands at the top of `postgres/` (its keys start with the
+ * year, hence `postgres/2` for the hourly tier alone); the backup command copies the first dump of each day, ISO week
+ * and month into its tier's folder, so that each can be locked and expired for its own retention.
+ */
+export const TIER_PREFIXES = { hourly: "postgres/2", daily: "postgres/daily/", weekly: "postgres/weekly/", monthly: "postgres/monthly/" } as const;
+
+/** Shortest span the given number of periods of a tier can cover (months taken as 28 days). */
+const tierSeconds = (retention: BackupRetention) => ({
+  hourly: retention.hourly * HOUR,
+  daily: retention.daily * DAY,
+  weekly: retention.weekly * 7 * DAY,
+  monthly: retention.monthly * 28 * DAY,
+});
+
+/**
+ * Object lifecycle for the backup bucket. The backup command prunes each tier to its count itself; these rules abort
+ * abandoned uploads, move the monthly tier to Infrequent Access after 30 days, and, as a safety net should pruning
+ * stop, delete each tier's copies a period after its retention (everything under `postgres/` a month after the monthly
+ * tier). The hourly tier has no rule of its own: its prefix is a prefix of nothing else only by the year's first digit,
+ * and the overall rule bounds it.
  */
 export function backupLifecycleRules(retention: BackupRetention) {
-  const day = 24 * 3600;
+  const abort = {
+    id: "abort-incomplete-uploads",
+    enabled: true,
+    conditions: { prefix: "" },
+    abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: DAY } },
+  };
+  const expire = (id: string, prefix: string, maxAge: number) => ({
+    id,
+    enabled: true,
+    conditions: { prefix },
+    deleteObjectsTransition: { condition: { type: "Age", maxAge } },
+  });
   return [
+    abort,
+    expire("expire-daily-tier", TIER_PREFIXES.daily, (retention.daily + 2) * DAY),
+    expire("expire-weekly-tier", TIER_PREFIXES.weekly, (retention.weekly + 1) * 7 * DAY),
     {
-      id: "abort-incomplete-uploads",
-      enabled: true,
-      conditions: { prefix: "" },
-      abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: day } },
+      ...expire("expire-monthly-tier", TIER_PREFIXES.monthly, (retention.monthly + 1) * 31 * DAY),
+      storageClassTransitions: [{ condition: { type: "Age", maxAge: 30 * DAY }, storageClass: "InfrequentAccess" }],
     },
-    {
-      id: "expire-beyond-monthly-retention",
-      enabled: true,
-      conditions: { prefix: "postgres/" },
-      deleteObjectsTransition: { condition: { type: "Age", maxAge: (retention.monthly + 1) * 31 * day } },
-    },
+    expire("expire-beyond-monthly-retention", "postgres/", (retention.monthly + 1) * 31 * DAY),
   ];
 }
 
 /**
- * Object lock for the backup bucket: every dump is undeletable and cannot be overwritten until it is older than the
- * hourly tier less an hour. The backup command prunes by count, and the youngest dump it ever deletes is one that
- * has left the hourly tier (`hourly` runs old), so pruning never meets a locked object; a stolen backup token cannot
- * erase the last day's restore points. Lock rules win over lifecycle rules, whose expiry is far older.
+ * Object lock for the backup bucket: every backup is undeletable and cannot be overwritten for its tier's retention
+ * less an hour. Pruning deletes a tier's copy only once `count` newer periods hold one, so it never meets a lock in
+ * steady state, and a stolen writer token can delete nothing that pruning would have kept. Lock rules win over
+ * lifecycle rules, whose expiries are longer. Where rules overlap (`postgres/2` is not a prefix of the tier folders),
+ * the longest applies.
  */
 export function backupLockRules(retention: BackupRetention) {
-  return [
-    {
-      id: "no-delete-within-hourly-tier",
-      enabled: true,
-      prefix: "postgres/",
-      condition: { type: "Age", maxAgeSeconds: Math.max(1, retention.hourly - 1) * 3600 },
-    },
-  ];
+  const span = tierSeconds(retention);
+  return (Object.keys(TIER_PREFIXES) as (keyof typeof TIER_PREFIXES)[]).map((tier) => ({
+    id: `no-delete-within-${tier}-tier`,
+    enabled: true,
+    prefix: TIER_PREFIXES[tier],
+    condition: { type: "Age", maxAgeSeconds: Math.max(HOUR, span[tier] - HOUR) },
+  }));
 }
 
 export interface BackupJobArgs {

@@ -159,11 +159,16 @@ describe("S3 backup store", () => {
       logger: pino({ level: "silent" }),
       now: () => new Date("2026-11-27T05:30:00Z"),
     });
-    expect(result).toMatchObject({ key: "prod/postgres/2026-11-27T05-30-00Z.dump", kept: 2, deleted: 4 });
+    // The day's first backup (00:00) is copied into each higher tier's folder; the top keeps the two newest hours.
+    expect(result).toMatchObject({ key: "prod/postgres/2026-11-27T05-30-00Z.dump", kept: 5, deleted: 4 });
     expect([...s3.objects.keys()].filter((k) => k.startsWith("prod/")).sort()).toEqual([
       "prod/postgres/2026-11-27T04-00-00Z.dump",
       "prod/postgres/2026-11-27T05-30-00Z.dump",
+      "prod/postgres/daily/2026-11-27T00-00-00Z.dump",
+      "prod/postgres/monthly/2026-11-27T00-00-00Z.dump",
+      "prod/postgres/weekly/2026-11-27T00-00-00Z.dump",
     ]);
+    expect(s3.objects.get("prod/postgres/monthly/2026-11-27T00-00-00Z.dump")!.toString()).toBe("old");
     expect(s3.objects.get(result.key)!.subarray(0, 5).toString()).toBe("PGDMP");
   });
 });

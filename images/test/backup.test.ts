@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -78,11 +78,15 @@ describe("db backup", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const done = r.lines.at(-1)!;
-    expect(done).toMatchObject({ event: "backup.completed", kept: 1, deleted: 0 });
+    // The first backup of a store is also the first of its day, week and month: one copy in each tier's folder.
+    expect(done).toMatchObject({ event: "backup.completed", kept: 4, deleted: 0 });
     expect(done.key).toMatch(/^postgres\/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.dump$/);
     expect(done.bytes).toBeGreaterThan(1000);
     expect(typeof done.seconds).toBe("number");
-    expect(await listFiles(path.join(dir, "postgres"))).toEqual([path.basename(done.key as string)]);
+    const name = path.basename(done.key as string);
+    expect(done.promoted).toEqual([`postgres/daily/${name}`, `postgres/weekly/${name}`, `postgres/monthly/${name}`]);
+    expect(await listFiles(path.join(dir, "postgres"))).toEqual([name, "daily", `daily/${name}`, "monthly", `monthly/${name}`, "weekly", `weekly/${name}`].sort());
+    for (const tier of ["daily", "weekly", "monthly"]) expect(await readFile(path.join(dir, "postgres", tier, name))).toEqual(await readFile(path.join(dir, done.key as string)));
 
     await server.query("CREATE DATABASE restored");
     const dump = path.join(dir, done.key as string);
@@ -95,7 +99,7 @@ describe("db backup", () => {
     expect(Number(payloads!.s)).toBe((JOBS * (JOBS + 1)) / 2);
   });
 
-  it("prunes a store of fake-dated backups to exactly the policy's set, keeping the new one and non-backups", async () => {
+  it("sorts a store of untiered backups into tier folders and prunes each tier to exactly its count", async () => {
     const dir = await newStoreDir();
     const seeded = await seed(dir, "2026-11-28T00:00:00Z", 40);
     const { store, prefix } = openBackupStore(`file://${dir}`);
@@ -109,14 +113,54 @@ describe("db backup", () => {
       now: () => new Date("2026-11-28T01:00:30Z"),
     });
     expect(result.key).toBe("postgres/2026-11-28T01-00-30Z.dump");
-    // Hourly: the new one, 00:00 and 23:00 the day before. Daily: the new one, 11-27 23:00.
-    // Weekly (ISO, Monday start): the new one, Sunday 11-22 23:00. Monthly: the new one, 10-31 23:00.
-    const survivors = ["2026-10-31T23-00-00Z.dump", "2026-11-22T23-00-00Z.dump", "2026-11-27T23-00-00Z.dump", "2026-11-28T00-00-00Z.dump", "2026-11-28T01-00-30Z.dump"];
-    expect(await listFiles(path.join(dir, "postgres"))).toEqual(["README.txt", ...survivors].sort());
-    expect(result).toMatchObject({ kept: 5, deleted: seeded.length - 4 });
+    // Hourly, at the top: the new one, 00:00 and 23:00 the day before. Each other tier holds the first backup of each
+    // of its newest periods: days 11-27 and 11-28; ISO weeks from Monday 11-16 and 11-23; October (the seed's first
+    // backup, 10-19 01:00) and November. Only what is kept is copied.
+    const files = await listFiles(path.join(dir, "postgres"));
+    expect(files.filter((f) => !f.includes("/"))).toEqual(["2026-11-27T23-00-00Z.dump", "2026-11-28T00-00-00Z.dump", "2026-11-28T01-00-30Z.dump", "README.txt", "daily", "monthly", "weekly"]);
+    expect(files.filter((f) => f.includes("/"))).toEqual([
+      "daily/2026-11-27T00-00-00Z.dump",
+      "daily/2026-11-28T00-00-00Z.dump",
+      "monthly/2026-10-19T01-00-00Z.dump",
+      "monthly/2026-11-01T00-00-00Z.dump",
+      "weekly/2026-11-16T00-00-00Z.dump",
+      "weekly/2026-11-23T00-00-00Z.dump",
+    ]);
+    expect(result).toMatchObject({ kept: 9, deleted: seeded.length - 2 });
+    expect(result.promoted).toHaveLength(6);
     // The survivor under the new name is the real dump, not a seeded stand-in.
     const body = await readAll(await store.get(result.key));
     expect(body.subarray(0, 5).toString()).toBe("PGDMP");
+
+    // The next hour: a new day has not begun, so nothing is copied; the hourly tier rolls on by one.
+    const next = await runBackup({
+      databaseUrl: server.url,
+      store,
+      prefix,
+      policy: { hourly: 3, daily: 2, weekly: 2, monthly: 2 },
+      pgBinDir: binDir,
+      logger: silent,
+      now: () => new Date("2026-11-28T02:00:10Z"),
+    });
+    expect(next).toMatchObject({ promoted: [], kept: 9, deleted: 1 });
+    expect(await listFiles(path.join(dir, "postgres", "daily"))).toEqual(["2026-11-27T00-00-00Z.dump", "2026-11-28T00-00-00Z.dump"]);
+  });
+
+  it("a tier copy that cannot be deleted yet (locked) is kept and reported, and the run still succeeds", async () => {
+    const dir = await newStoreDir();
+    const { store, prefix } = openBackupStore(`file://${dir}`);
+    const policy = { hourly: 1, daily: 1, weekly: 1, monthly: 1 };
+    await runBackup({ databaseUrl: server.url, store, prefix, policy, pgBinDir: binDir, logger: silent, now: () => new Date("2026-11-27T05:00:00Z") });
+    const refusing = Object.assign(Object.create(store) as typeof store, {
+      delete: async (key: string) => {
+        if (key.startsWith("postgres/daily/")) throw new Error("AccessDenied: object is locked");
+        return store.delete(key);
+      },
+    });
+    const r = await runBackup({ databaseUrl: server.url, store: refusing, prefix, policy, pgBinDir: binDir, logger: silent, now: () => new Date("2026-11-28T05:00:00Z") });
+    // The old hourly went; the old daily copy stayed behind its lock.
+    expect(r).toMatchObject({ deleted: 1, promoted: ["postgres/daily/2026-11-28T05-00-00Z.dump"] });
+    expect(await listFiles(path.join(dir, "postgres", "daily"))).toEqual(["2026-11-27T05-00-00Z.dump", "2026-11-28T05-00-00Z.dump"]);
   });
 
   it("a dump that fails part-way leaves no object behind and prunes nothing", async () => {

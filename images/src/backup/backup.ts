@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Client } from "pg";
 import type { Logger } from "pino";
-import { type RetentionPolicy, selectRetained } from "./retention";
+import { type RetentionPolicy, isoWeekOf, selectRetained } from "./retention";
 import type { BackupStore } from "./store";
 import { toolEnv } from "../runtime/tool-env";
 
@@ -31,7 +31,27 @@ export interface BackupResult {
   readonly seconds: number;
   readonly kept: number;
   readonly deleted: number;
+  /** Tier copies written this run (`postgres/daily/…` and the like). */
+  readonly promoted: readonly string[];
 }
+
+/**
+ * The tiers and where each lives under `<prefix>postgres/`. Every run's dump lands at the top (the hourly tier, where
+ * restores look for the newest); the first dump of each UTC day, ISO week and month is also copied into its tier's own
+ * folder, so each tier can be locked and expired for its own retention.
+ */
+export const TIERS = ["hourly", "daily", "weekly", "monthly"] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** The folder of a tier, relative to `postgres/`. */
+export const tierFolder = (tier: Tier) => (tier === "hourly" ? "" : `${tier}/`);
+
+const PERIOD_OF: Record<Tier, (d: Date) => string> = {
+  hourly: (d) => d.toISOString().slice(0, 13),
+  daily: (d) => d.toISOString().slice(0, 10),
+  weekly: isoWeekOf,
+  monthly: (d) => d.toISOString().slice(0, 7),
+};
 
 const KEY_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})Z\.dump$/;
 
@@ -172,26 +192,79 @@ async function verify(opts: BackupOptions, key: string, table: string): Promise<
   await restoreFrom(opts.pgBinDir, await opts.store.get(key), ["--file=/dev/null"]);
 }
 
-/** Deletes the backups the policy does not keep; never `justTaken`, never keys that are not backups. */
-async function prune(opts: BackupOptions, dir: string, justTaken: string, now: Date): Promise<{ kept: number; deleted: number }> {
+/** The backups in one tier's folder, by time; anything else is logged and left alone. */
+async function listTier(opts: BackupOptions, dir: string): Promise<Map<Date, string>> {
   const backups = new Map<Date, string>();
   for (const { key } of await opts.store.list(dir)) {
-    const at = parseBackupName(key.slice(dir.length));
+    const name = key.slice(dir.length);
+    // Deeper folders are other tiers'.
+    if (name.includes("/")) continue;
+    const at = parseBackupName(name);
     if (at) backups.set(at, key);
     else opts.logger.warn({ key }, "not a backup; left alone");
   }
-  const retained = selectRetained([...backups.keys()], opts.policy, now);
+  return backups;
+}
+
+/**
+ * Copies into each higher tier the first backup of every period that tier does not hold yet, is newer than the newest
+ * it holds (a period pruned from a tier never comes back) and is among the newest `policy[tier]` periods (a copy is
+ * locked from the moment it is written, so nothing is copied only to be pruned). Oldest first, so a store written
+ * before the tiers existed is sorted into them on its first run.
+ */
+async function promote(opts: BackupOptions, base: string, hourly: Map<Date, string>): Promise<string[]> {
+  const copies: string[] = [];
+  const candidates = [...hourly].sort(([a], [b]) => a.getTime() - b.getTime());
+  for (const tier of TIERS.filter((t) => t !== "hourly")) {
+    const dir = base + tierFolder(tier);
+    const periodOf = PERIOD_OF[tier];
+    const held = [...(await listTier(opts, dir)).keys()].map(periodOf).sort();
+    const newestHeld = held.at(-1) ?? "";
+    const fresh = [...new Set(candidates.map(([at]) => periodOf(at)).filter((p) => p > newestHeld))];
+    const wanted = new Set(fresh.slice(-opts.policy[tier]));
+    for (const [at, key] of candidates) {
+      const period = periodOf(at);
+      if (!wanted.delete(period)) continue;
+      opts.signal?.throwIfAborted();
+      const target = dir + backupName(at);
+      await opts.store.put(target, await opts.store.get(key), async () => undefined);
+      copies.push(target);
+      opts.logger.info({ event: "backup.promoted", key: target, tier }, `kept as the ${tier} backup`);
+    }
+  }
+  return copies;
+}
+
+/**
+ * Prunes each tier to its own count with the grandfather-father-son judge: the newest `policy[tier]` periods that
+ * hold a backup stay. Never `justTaken`, never keys that are not backups.
+ */
+async function prune(opts: BackupOptions, base: string, justTaken: string, now: Date): Promise<{ kept: number; deleted: number }> {
   let kept = 0;
   let deleted = 0;
-  for (const [at, key] of backups) {
-    opts.signal?.throwIfAborted();
-    if (retained.has(at) || key === justTaken) {
-      kept++;
-      continue;
+  for (const tier of TIERS) {
+    const backups = await listTier(opts, base + tierFolder(tier));
+    const only: RetentionPolicy = { hourly: 0, daily: 0, weekly: 0, monthly: 0, [tier]: opts.policy[tier] };
+    const retained = selectRetained([...backups.keys()], only, now);
+    for (const [at, key] of backups) {
+      opts.signal?.throwIfAborted();
+      if (retained.has(at) || key === justTaken) {
+        kept++;
+        continue;
+      }
+      try {
+        await opts.store.delete(key);
+      } catch (err) {
+        // Object lock counts from when an object was written, not from its name: a copy sorted into its tier late
+        // stays locked a while after it has left the tier. The backup itself is stored and verified, and the bucket's
+        // lifecycle removes what pruning could not; the next run tries again.
+        kept++;
+        opts.logger.warn({ event: "backup.delete-refused", key, tier, err: (err as Error).message }, "could not delete an expired backup");
+        continue;
+      }
+      deleted++;
+      opts.logger.info({ event: "backup.deleted", key, tier }, "deleted expired backup");
     }
-    await opts.store.delete(key);
-    deleted++;
-    opts.logger.info({ event: "backup.deleted", key }, "deleted expired backup");
   }
   return { kept, deleted };
 }
@@ -215,6 +288,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
     throw err;
   }
   opts.logger.info({ event: "backup.verified", key }, "backup verified");
+  const promoted = await promote(opts, dir, await listTier(opts, dir));
   const { kept, deleted } = await prune(opts, dir, key, now);
-  return { key, bytes, seconds: (Date.now() - started) / 1000, kept, deleted };
+  return { key, bytes, seconds: (Date.now() - started) / 1000, kept, deleted, promoted };
 }
