@@ -45,14 +45,29 @@ const tierSeconds = (retention: BackupRetention) => ({
  * tier). The hourly tier has no rule of its own: its prefix is a prefix of nothing else only by the year's first digit,
  * and the overall rule bounds it.
  */
-export function backupLifecycleRules(retention: BackupRetention) {
-  const abort = {
+export interface AgeCondition {
+  readonly type: "Age";
+  readonly maxAge: number;
+}
+
+/** One R2 lifecycle rule, as `cloudflare.R2BucketLifecycle` takes it. */
+export interface LifecycleRule {
+  readonly id: string;
+  readonly enabled: boolean;
+  readonly conditions: { readonly prefix: string };
+  readonly abortMultipartUploadsTransition?: { readonly condition: AgeCondition };
+  readonly deleteObjectsTransition?: { readonly condition: AgeCondition };
+  readonly storageClassTransitions?: { readonly condition: AgeCondition; readonly storageClass: "InfrequentAccess" }[];
+}
+
+export function backupLifecycleRules(retention: BackupRetention): LifecycleRule[] {
+  const abort: LifecycleRule = {
     id: "abort-incomplete-uploads",
     enabled: true,
     conditions: { prefix: "" },
     abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: DAY } },
   };
-  const expire = (id: string, prefix: string, maxAge: number) => ({
+  const expire = (id: string, prefix: string, maxAge: number): LifecycleRule => ({
     id,
     enabled: true,
     conditions: { prefix },
