@@ -108,11 +108,15 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
     expect(cron.spec.jobTemplate.spec.template.spec.containers[0].image).toMatch(/\/db-backup@sha256:/);
   });
 
-  it("locks the backup objects against delete and overwrite for the hourly tier", () => {
+  it("locks each backup tier against delete and overwrite for its retention less an hour", () => {
     const locks = get().ofType("cloudflare:index/r2BucketLock:R2BucketLock");
     expect(locks).toHaveLength(1);
-    expect((locks[0].props as any).rules).toEqual([
-      { id: "no-delete-within-hourly-tier", enabled: true, prefix: "postgres/", condition: { type: "Age", maxAgeSeconds: 23 * 3600 } },
+    const rules = (locks[0].props as any).rules.map((r: any) => [r.prefix, r.condition.maxAgeSeconds / 3600]);
+    expect(rules).toEqual([
+      ["postgres/2", 23],
+      ["postgres/daily/", 7 * 24 - 1],
+      ["postgres/weekly/", 4 * 7 * 24 - 1],
+      ["postgres/monthly/", 12 * 28 * 24 - 1],
     ]);
   });
 
