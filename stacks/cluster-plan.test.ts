@@ -25,7 +25,7 @@ function plan(stack: "prod" | "dr"): RecordedResource[] {
 const count = (rs: RecordedResource[], type: string) => rs.filter((r) => r.type === type).length;
 
 describe("the stacks' plans", () => {
-  it("prod is GKE: cluster, four pools and Workload Identity, and nothing on AWS", () => {
+  it("prod is GKE: cluster, four pools (and spot's on-demand fallback) and Workload Identity, and nothing on AWS", () => {
     const rs = plan("prod");
     expect(count(rs, "pitchey:cluster:GkeCluster")).toBe(1);
     expect(count(rs, "gcp:container/cluster:Cluster")).toBe(1);
@@ -34,6 +34,7 @@ describe("the stacks' plans", () => {
       "gpu",
       "sandbox",
       "spot",
+      "spot-fallback",
     ]);
     expect(count(rs, "gcp:serviceaccount/iAMMember:IAMMember")).toBe(5);
     expect(rs.filter((r) => r.type.startsWith("aws:") || r.type === "pitchey:cluster:EksCluster")).toEqual([]);

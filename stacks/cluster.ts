@@ -15,9 +15,18 @@ import type { ClusterConfig } from "./config";
 export interface ClusterRequest extends ClusterCommonArgs {
   /** The parsed `cluster` stack config; `cloud` picks the component. */
   readonly config: ClusterConfig;
+  /**
+   * The longest `terminationGracePeriodSeconds` the workloads want. EKS raises its autoscaler's drain to it; GKE's
+   * cannot be raised, so workloads longer than the cluster's `autoscalerMaxGraceSeconds` opt out of its evictions
+   * instead. Default: none.
+   */
+  readonly longestTerminationGraceSeconds?: number;
 }
 
-type Common = Omit<ClusterRequest, "config">;
+type Common = Omit<ClusterRequest, "config" | "longestTerminationGraceSeconds">;
+
+/** The autoscaler never drains faster than upstream's 10 minutes; longer when a workload needs it. */
+export const AUTOSCALER_DEFAULT_MAX_GRACE_SECONDS = 600;
 
 const eachPool = <T>(f: (pool: PoolName) => T): Record<PoolName, T> =>
   Object.fromEntries(POOL_NAMES.map((pool) => [pool, f(pool)])) as Record<PoolName, T>;
@@ -54,7 +63,7 @@ export function toGkeClusterArgs(c: ClusterConfig, common: Common): GkeClusterAr
 }
 
 /** The stack's EKS settings as `EksCluster` takes them; GKE-only keys are not carried. */
-export function toEksClusterArgs(c: ClusterConfig, common: Common): EksClusterArgs {
+export function toEksClusterArgs(c: ClusterConfig, common: Common, longestTerminationGraceSeconds = 0): EksClusterArgs {
   return {
     ...common,
     name: c.name,
@@ -70,6 +79,7 @@ export function toEksClusterArgs(c: ClusterConfig, common: Common): EksClusterAr
     autoscaling: {
       scaleDownUnneededTime: c.autoscaling.scaleDownUnneededTime,
       scaleDownUtilizationThreshold: c.autoscaling.scaleDownUtilizationThreshold,
+      maxGracefulTerminationSeconds: Math.max(AUTOSCALER_DEFAULT_MAX_GRACE_SECONDS, longestTerminationGraceSeconds),
     },
     nodePools: eachPool((pool) => {
       const p = c.nodePools[pool];
@@ -92,11 +102,11 @@ export function toEksClusterArgs(c: ClusterConfig, common: Common): EksClusterAr
 
 /** The cluster for a stack: GKE or EKS as `config.cloud` says, behind the same facts. */
 export function createCluster(name: string, request: ClusterRequest, opts?: pulumi.ComponentResourceOptions): ClusterFacts {
-  const { config, ...common } = request;
+  const { config, longestTerminationGraceSeconds, ...common } = request;
   switch (config.cloud) {
     case "gcp":
       return new GkeCluster(name, toGkeClusterArgs(config, common), opts);
     case "aws":
-      return new EksCluster(name, toEksClusterArgs(config, common), opts);
+      return new EksCluster(name, toEksClusterArgs(config, common, longestTerminationGraceSeconds), opts);
   }
 }

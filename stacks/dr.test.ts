@@ -37,4 +37,34 @@ describe("dr stack (EKS, eu-west-1)", () => {
       expect(sa.automountServiceAccountToken).toBe(false);
     }
   });
+
+  const autoscaler = () => plan.ofType("kubernetes:helm.sh/v3:Release").find((r) => (r.props as any).chart === "cluster-autoscaler")!.props as any;
+
+  it("adds spot nodes first: the autoscaler's priority expander ranks the spot node group above the others", () => {
+    const values = autoscaler().values;
+    const expanders = String(values.extraArgs.expander).split(",");
+    expect(expanders).toEqual(["priority", "least-waste"]);
+    // The chart writes the cluster-autoscaler-priority-expander ConfigMap only when both of these hold.
+    expect(Object.keys(values.expanderPriorities).length).toBeGreaterThan(0);
+    const ranks = Object.keys(values.expanderPriorities).map(Number).sort((a, b) => b - a);
+    const matching = (group: string) => {
+      // Managed node groups' Auto Scaling groups are named eks-<nodeGroupName>-<uuid>; the expander sees those.
+      const asg = `eks-${group}-6ec6b3d2-41a8-9f20-7b1c-3e2f0d4a5b6c`;
+      return ranks.find((rank) => values.expanderPriorities[rank].some((re: string) => new RegExp(re).test(asg)));
+    };
+    const groups = plan.ofType("aws:eks/nodeGroup:NodeGroup").map((r) => r.props as any);
+    const spot = groups.find((g) => g.capacityType === "SPOT").nodeGroupName;
+    expect(matching(spot)).toBe(ranks[0]);
+    for (const g of groups.filter((g) => g.capacityType !== "SPOT")) expect(matching(g.nodeGroupName), g.nodeGroupName).toBeLessThan(ranks[0]);
+  });
+
+  it("lets the autoscaler drain a node as long as the longest worker's grace, so no worker needs to opt out", () => {
+    const cap = Number(autoscaler().values.extraArgs["max-graceful-termination-sec"]);
+    const graces = plan.k8s("Deployment").map((d) => d.spec.template.spec.terminationGracePeriodSeconds ?? 30);
+    expect(Math.max(...graces)).toBe(930);
+    expect(cap).toBe(930);
+    for (const d of plan.k8s("Deployment")) {
+      expect(d.spec.template.metadata.annotations?.["cluster-autoscaler.kubernetes.io/safe-to-evict"], d.metadata.name).toBeUndefined();
+    }
+  });
 });

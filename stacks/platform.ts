@@ -14,7 +14,7 @@ import { Certificates } from "../components/certificates";
 import { EdgeOrigin, GlobalEdge } from "../components/edge";
 import { CONTROLLER_POD_LABELS, IngressController, routeLimits, routePath } from "../components/ingress";
 import { PROMETHEUS_POD_LABELS, WorkloadNamespace } from "../components/namespace";
-import { HTTP_PORT, HTTPS_EGRESS_LABEL, METRICS_PORT, ProcessorService } from "../components/processor";
+import { desiredTerminationGraceSeconds, HTTP_PORT, HTTPS_EGRESS_LABEL, METRICS_PORT, ProcessorService } from "../components/processor";
 import { migrationJobName, migrationJobSpec } from "../components/processor/migration";
 import type { ClusterRequest } from "./cluster";
 import { ADDON_NAMESPACES } from "../components/cluster/addons";
@@ -88,6 +88,8 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     imageRepositories: [...PROCESSOR_NAMES, BACKUP_IMAGE],
     untaggedImageRetentionDays: config.images.untaggedRetentionDays,
     alertmanagerUrl: `http://alertmanager-operated.${config.monitoringNamespace}.svc:9093`,
+    // Where the autoscaler's drain can be lengthened (EKS), it is, to the longest job plus its hand-back margin.
+    longestTerminationGraceSeconds: Math.max(...PROCESSOR_NAMES.map((name) => desiredTerminationGraceSeconds(processorConfigFor(config, name)))),
   });
   const inCluster = { provider: cluster.provider, dependsOn: [...cluster.readyResources] };
 
@@ -275,7 +277,9 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
           labels,
           namespace: ns.name,
           pool: cluster.pools[pc.placement.pool],
-          fallbackPool: pc.placement.fallbackToOnDemand ? cluster.pools.general : undefined,
+          fallbackPool: pc.placement.fallbackToOnDemand ? cluster.spotFirst.fallback : undefined,
+          computeClass: pc.placement.fallbackToOnDemand ? cluster.spotFirst.computeClass : undefined,
+          autoscalerMaxGraceSeconds: cluster.autoscalerMaxGraceSeconds,
           runtimeClassName: sandboxed ? cluster.sandboxRuntimeClassName : undefined,
           databaseSecretName: DATABASE_SECRET,
           // code-executor keeps its results in the jobs table: no store, no token (it could not reach one anyway).

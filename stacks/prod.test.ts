@@ -42,4 +42,43 @@ describe("prod stack (GKE, us-west1)", () => {
       desiredReplicas: "4",
     });
   });
+
+  it("adds spot nodes first: spot-preferring processors select a ComputeClass ranking the spot pool above its on-demand fallback", () => {
+    const [cls] = plan.k8s("ComputeClass");
+    expect(cls.apiVersion).toBe("cloud.google.com/v1");
+    expect(cls.spec.priorities).toEqual([{ nodepools: ["spot"] }, { nodepools: ["spot-fallback"] }]);
+    expect(cls.spec.whenUnsatisfiable).toBe("DoNotScaleUp");
+    expect(cls.spec.nodePoolAutoCreation).toEqual({ enabled: false });
+    const pools = Object.fromEntries(plan.ofType("gcp:container/nodePool:NodePool").map((r) => [(r.props as any).name, r.props as any]));
+    // GKE uses a manually created pool for a class only when the pool carries the class's label and taint.
+    for (const name of cls.spec.priorities.flatMap((p: any) => p.nodepools)) {
+      expect(pools[name].nodeConfig.labels["cloud.google.com/compute-class"], name).toBe(cls.metadata.name);
+      expect(pools[name].nodeConfig.taints, name).toContainEqual({ key: "cloud.google.com/compute-class", value: cls.metadata.name, effect: "NO_SCHEDULE" });
+    }
+    expect(pools.spot.nodeConfig.spot).toBe(true);
+    expect(pools["spot-fallback"].nodeConfig.spot).toBeUndefined();
+    expect(pools["spot-fallback"].nodeConfig.machineType).toBe(pools.spot.nodeConfig.machineType);
+    expect(pools["spot-fallback"].autoscaling).toMatchObject({ totalMinNodeCount: 0, totalMaxNodeCount: pools.spot.autoscaling.totalMaxNodeCount });
+    for (const name of ["video-processor", "media-transcoder"]) {
+      const spec = plan.k8s("Deployment").find((d) => d.metadata.name === name).spec.template.spec;
+      expect(spec.nodeSelector, name).toEqual({ "cloud.google.com/compute-class": cls.metadata.name });
+      expect(spec.tolerations, name).toContainEqual({ key: "cloud.google.com/compute-class", operator: "Equal", value: cls.metadata.name, effect: "NoSchedule" });
+    }
+    // Nothing else may land on the class's pools.
+    for (const name of ["document-processor", "ai-inference", "code-executor"]) {
+      const spec = plan.k8s("Deployment").find((d) => d.metadata.name === name).spec.template.spec;
+      expect(JSON.stringify(spec), name).not.toContain("compute-class");
+    }
+  });
+
+  it("keeps GKE's autoscaler, which drains for at most 600 s, away from workers whose grace is longer", () => {
+    for (const d of plan.k8s("Deployment")) {
+      const tpl = d.spec.template;
+      const annotation = tpl.metadata.annotations?.["cluster-autoscaler.kubernetes.io/safe-to-evict"];
+      expect(annotation, d.metadata.name).toBe(tpl.spec.terminationGracePeriodSeconds > 600 ? "false" : undefined);
+    }
+    const video = plan.k8s("Deployment").find((d) => d.metadata.name === "video-processor").spec.template;
+    expect(video.spec.terminationGracePeriodSeconds).toBe(930);
+    expect(video.metadata.annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"]).toBe("false");
+  });
 });

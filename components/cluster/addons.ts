@@ -41,13 +41,37 @@ export interface ClusterAutoscalerValuesArgs {
   readonly roleArn: string;
   readonly scaleDownUnneededTime: string;
   readonly scaleDownUtilizationThreshold: number;
+  /** Longest grace a pod gets when the autoscaler drains its node (`max-graceful-termination-sec`). */
+  readonly maxGracefulTerminationSeconds: number;
   readonly general: PoolScheduling;
+  /** The spot node group's name (EKS `nodeGroupName`), ranked first by the priority expander; unset without one. */
+  readonly spotNodeGroup?: string;
 }
 
 export const CLUSTER_AUTOSCALER_SA = "cluster-autoscaler";
 
-/** Values for cluster-autoscaler: auto-discovery of the managed node groups, the playbook's scale-down flags. */
+/** Priority expander ranks: the highest wins; spot first, every other group below it. */
+export const EXPANDER_PRIORITY = { spot: 50, other: 10 } as const;
+
+/**
+ * The priority expander's ranking for EKS managed node groups. It matches the Auto Scaling group's name, which EKS
+ * derives from the node group's as `eks-<nodeGroupName>-<uuid>`: the spot group's name and a UUID, nothing else, so a
+ * group whose name extends the spot group's is not ranked with it.
+ */
+export function expanderPriorities(spotNodeGroup: string): Record<number, string[]> {
+  if (!/^[a-z0-9-]+$/.test(spotNodeGroup)) throw new Error(`expanderPriorities: "${spotNodeGroup}" is not an EKS node group name`);
+  const uuid = "[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}";
+  return { [EXPANDER_PRIORITY.spot]: [`^eks-${spotNodeGroup}-${uuid}$`], [EXPANDER_PRIORITY.other]: [".*"] };
+}
+
+/**
+ * Values for cluster-autoscaler: auto-discovery of the managed node groups, the playbook's scale-down flags, spot
+ * first at scale-up, and a drain as long as the longest pod's grace.
+ */
 export function clusterAutoscalerValues(a: ClusterAutoscalerValuesArgs): Record<string, unknown> {
+  // `least-waste` alone picks between equal spot and on-demand shapes at random; the priority expander ranks spot
+  // first and least-waste breaks ties within a rank. The chart writes the expander's ConfigMap from expanderPriorities.
+  const expander = a.spotNodeGroup ? { expander: "priority,least-waste" } : { expander: "least-waste" };
   return {
     cloudProvider: "aws",
     awsRegion: a.region,
@@ -64,8 +88,10 @@ export function clusterAutoscalerValues(a: ClusterAutoscalerValuesArgs): Record<
       "skip-nodes-with-local-storage": "false",
       "skip-nodes-with-system-pods": "false",
       "balance-similar-node-groups": "true",
-      expander: "least-waste",
+      ...expander,
+      "max-graceful-termination-sec": String(a.maxGracefulTerminationSeconds),
     },
+    ...(a.spotNodeGroup ? { expanderPriorities: expanderPriorities(a.spotNodeGroup) } : {}),
     // On the on-demand pool so a spot reclaim never takes the autoscaler down with the nodes it must replace.
     nodeSelector: { [POOL_LABEL]: a.general.labels[POOL_LABEL] },
   };

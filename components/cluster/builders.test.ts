@@ -37,7 +37,11 @@ const NAME = "pitchey-containers";
 
 describe("pool scheduling facts", () => {
   it("uses GKE's own taints on GKE and pitchey.io keys on EKS, with the pool label everywhere", () => {
-    expect(poolScheduling("gcp", "spot", NAME).taints).toEqual([{ key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" }]);
+    expect(poolScheduling("gcp", "spot", NAME).taints).toEqual([
+      { key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" },
+      // GKE's spot pool belongs to the spot-first ComputeClass, whose pools must carry its taint.
+      { key: "cloud.google.com/compute-class", value: "pitchey-spot-first", effect: "NoSchedule" },
+    ]);
     expect(poolScheduling("aws", "spot", NAME).taints).toEqual([{ key: "pitchey.io/spot", value: "true", effect: "NoSchedule" }]);
     expect(poolScheduling("gcp", "sandbox", NAME).taints).toEqual([{ key: "sandbox.gke.io/runtime", value: "gvisor", effect: "NoSchedule" }]);
     expect(poolScheduling("aws", "sandbox", NAME).taints).toEqual([{ key: "pitchey.io/sandbox", value: "gvisor", effect: "NoSchedule" }]);
@@ -183,6 +187,47 @@ describe("network layout", () => {
   });
 });
 
+describe("cluster autoscaler: spot first, drains as long as the longest grace", () => {
+  const pools = { general: poolScheduling("aws", "general", NAME) };
+  const values = (spotNodeGroup?: string) =>
+    clusterAutoscalerValues({
+      clusterName: NAME,
+      kubernetesVersion: "1.33",
+      region: "eu-west-1",
+      roleArn: "arn",
+      scaleDownUnneededTime: "10m",
+      scaleDownUtilizationThreshold: 0.5,
+      maxGracefulTerminationSeconds: 930,
+      general: pools.general,
+      spotNodeGroup,
+    }) as any;
+  // EKS names a managed node group's Auto Scaling group eks-<nodeGroupName>-<uuid>; the expander matches that.
+  const asg = (group: string) => `eks-${group}-58c6b3a4-2f1e-7d40-a9b3-0c1d2e3f4a5b`;
+  const rankOf = (v: any, group: string) =>
+    Math.max(...Object.entries(v.expanderPriorities as Record<string, string[]>).filter(([, res]) => res.some((re) => new RegExp(re).test(asg(group)))).map(([rank]) => Number(rank)));
+
+  it("ranks the spot node group above every other group with the priority expander, least-waste breaking ties", () => {
+    const v = values(`${NAME}-spot`);
+    expect(v.extraArgs.expander).toBe("priority,least-waste");
+    // The chart renders the cluster-autoscaler-priority-expander ConfigMap only from a non-empty expanderPriorities.
+    expect(Object.keys(v.expanderPriorities).length).toBeGreaterThan(0);
+    const spot = rankOf(v, `${NAME}-spot`);
+    for (const other of ["general", "gpu", "sandbox"]) expect(rankOf(v, `${NAME}-${other}`), other).toBeLessThan(spot);
+    // A cluster whose name extends this one's does not get its spot group ranked by this regex.
+    expect(rankOf(v, `${NAME}-spot-2`)).toBeLessThan(spot);
+  });
+
+  it("uses least-waste alone when there is no spot group to prefer", () => {
+    const v = values(undefined);
+    expect(v.extraArgs.expander).toBe("least-waste");
+    expect(v.expanderPriorities).toBeUndefined();
+  });
+
+  it("waits for a pod's whole grace before deleting a node it drains", () => {
+    expect(values(`${NAME}-spot`).extraArgs["max-graceful-termination-sec"]).toBe("930");
+  });
+});
+
 describe("add-on values", () => {
   const pools = { general: poolScheduling("aws", "general", NAME), spot: poolScheduling("aws", "spot", NAME), gpu: poolScheduling("aws", "gpu", NAME), sandbox: poolScheduling("aws", "sandbox", NAME) };
 
@@ -200,6 +245,7 @@ describe("add-on values", () => {
       roleArn: "arn",
       scaleDownUnneededTime: "10m",
       scaleDownUtilizationThreshold: 0.5,
+      maxGracefulTerminationSeconds: 600,
       general: pools.general,
     }) as any;
     expect(v.extraArgs).toMatchObject({
@@ -242,7 +288,7 @@ describe("cluster arguments", () => {
     expect(r).toMatchObject({ releaseChannel: "REGULAR", autoscalingProfile: "BALANCED", kubernetesVersion: "1.33", deletionProtection: true });
     expect(r.nodePools.general).toMatchObject({ diskSizeGb: 100, gpuCount: 0, gpuTimeSlicingReplicas: 1, zones: [] });
     const e = aws();
-    expect(e.autoscaling).toEqual({ scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5 });
+    expect(e.autoscaling).toEqual({ maxGracefulTerminationSeconds: 600, scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5 });
     expect(e.network).toMatchObject({ availabilityZones: 3, natGatewayPerZone: true });
     expect(e).toMatchObject({ controlPlaneLogRetentionDays: 90, sandboxRuntimeClass: "gvisor", falcoMinimumPriority: "warning" });
   });

@@ -14,6 +14,7 @@ import {
   sandboxAdmissionPolicy,
 } from "./addons";
 import type { ResolvedEksClusterArgs } from "./eks-args";
+import { poolResourceName } from "./scheduling";
 import { irsaRole, type IrsaTrust } from "./eks-iam";
 import type { PoolName, PoolScheduling } from "./types";
 
@@ -160,7 +161,9 @@ export class EksAddons extends pulumi.ComponentResource {
               roleArn,
               scaleDownUnneededTime: cfg.autoscaling.scaleDownUnneededTime,
               scaleDownUtilizationThreshold: cfg.autoscaling.scaleDownUtilizationThreshold,
+              maxGracefulTerminationSeconds: cfg.autoscaling.maxGracefulTerminationSeconds,
               general: pools.general,
+              spotNodeGroup: args.poolsWithNodes.includes("spot") ? poolResourceName("aws", cfg.name, "spot") : undefined,
             }),
           ),
         },

@@ -36,6 +36,11 @@ export interface EksAutoscalingArgs {
   readonly scaleDownUnneededTime?: string;
   /** Utilization below which a node counts as unneeded. Default: 0.5. */
   readonly scaleDownUtilizationThreshold?: number;
+  /**
+   * Longest grace the autoscaler gives a pod when it drains a node to remove it (`max-graceful-termination-sec`);
+   * set it to the longest `terminationGracePeriodSeconds` of the cluster's workloads. Default: 600 (upstream's).
+   */
+  readonly maxGracefulTerminationSeconds?: number;
 }
 
 /** Arguments of `EksCluster`: only what EKS uses. */
@@ -68,7 +73,7 @@ export interface EksClusterArgs extends ClusterCommonArgs {
 export const EKS_CLUSTER_DEFAULTS = {
   ...CLUSTER_ARG_DEFAULTS,
   network: { vpcCidr: "10.10.0.0/20", servicesCidr: "10.30.0.0/20", availabilityZones: 3, natGatewayPerZone: true },
-  autoscaling: { scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5 },
+  autoscaling: { scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5, maxGracefulTerminationSeconds: 600 },
   sandboxRuntimeClass: "gvisor",
   controlPlaneLogRetentionDays: 90,
   nodeAgentNamespaces: [] as readonly string[],
@@ -104,6 +109,10 @@ export function resolveEksClusterArgs(args: EksClusterArgs): ResolvedEksClusterA
   const zones = r.network.availabilityZones;
   if (!Number.isInteger(zones) || zones < 2 || zones > 6) {
     problems.push({ propertyPath: "network.availabilityZones", reason: `expected 2–6 zones, got ${zones}` });
+  }
+  const grace = r.autoscaling.maxGracefulTerminationSeconds;
+  if (!Number.isInteger(grace) || grace < 0) {
+    problems.push({ propertyPath: "autoscaling.maxGracefulTerminationSeconds", reason: `expected a whole number of seconds ≥ 0, got ${grace}` });
   }
   if (!/^[a-z0-9][a-z0-9.-]*$/.test(r.sandboxRuntimeClass)) {
     problems.push({ propertyPath: "sandboxRuntimeClass", reason: `"${r.sandboxRuntimeClass}" is not a RuntimeClass name` });

@@ -10,7 +10,7 @@ import { AwsNetwork } from "./eks-network";
 import { EksNodeGroups } from "./eks-nodes";
 import { eksKubeconfig } from "./kubeconfig";
 import { poolScheduling } from "./scheduling";
-import { POOL_NAMES, type ClusterFacts, type PoolName, type PoolScheduling } from "./types";
+import { POOL_NAMES, type ClusterFacts, type PoolName, type PoolScheduling, type SpotFirstPlacement } from "./types";
 
 export * from "./eks-addons";
 export * from "./eks-iam";
@@ -75,6 +75,8 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
   readonly oidcIssuer: pulumi.Output<string>;
   readonly pools: Readonly<Record<PoolName, PoolScheduling>>;
   readonly sandboxRuntimeClassName: string;
+  readonly spotFirst: SpotFirstPlacement;
+  readonly autoscalerMaxGraceSeconds: number;
   readonly registryAuth: pulumi.Output<{ address: string; username: string; password: string }>;
   readonly readyResources: readonly pulumi.Resource[];
   /** EKS serves no metrics.k8s.io by itself: the metrics-server add-on does. */
@@ -242,6 +244,9 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
 
     this.pools = Object.fromEntries(POOL_NAMES.map((p) => [p, poolScheduling("aws", p, cfg.name)])) as Record<PoolName, PoolScheduling>;
     this.sandboxRuntimeClassName = cfg.sandboxRuntimeClass;
+    // The autoscaler's priority expander ranks the spot group above the general one (see clusterAutoscalerValues).
+    this.spotFirst = { fallback: this.pools.general };
+    this.autoscalerMaxGraceSeconds = cfg.autoscaling.maxGracefulTerminationSeconds;
 
     const addons: pulumi.Resource[] = [];
     const inCluster = new EksAddons(

@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { gcpLabels, type LabelContext } from "../labels";
 import { movedFrom, type MovedFrom } from "../moved";
 import type { ResolvedGkeClusterArgs, ResolvedGkeNodePool } from "./gke-args";
-import { cloudTaintEffect, declaredPoolLabels, poolResourceName, poolScheduling } from "./scheduling";
-import { POOL_NAMES, type PoolName } from "./types";
+import { cloudTaintEffect, declaredPoolLabels, gkeSpotFallbackScheduling, poolResourceName, poolScheduling } from "./scheduling";
+import { POOL_NAMES, SPOT_FALLBACK_POOL, type PoolName } from "./types";
 
 export interface GkeNodePoolInputs {
   readonly cluster: pulumi.Input<string>;
@@ -67,6 +67,31 @@ export function gkeNodePoolArgs(pool: PoolName, cfg: ResolvedGkeClusterArgs, i: 
   };
 }
 
+/**
+ * The spot pool's on-demand fallback: the spot pool's shape and bound, on-demand, from zero nodes, spread across
+ * zones. Its nodes carry only the spot-first class's label and taint, so only pods that select the class land there.
+ */
+export function gkeSpotFallbackPoolArgs(cfg: ResolvedGkeClusterArgs, i: GkeNodePoolInputs): gcp.container.NodePoolArgs {
+  const spot = gkeNodePoolArgs("spot", cfg, i);
+  const fallback = gkeSpotFallbackScheduling();
+  const nodeConfig = spot.nodeConfig as gcp.types.input.container.NodePoolNodeConfig;
+  const onDemand = { ...nodeConfig };
+  delete onDemand.spot;
+  return {
+    ...spot,
+    name: SPOT_FALLBACK_POOL,
+    initialNodeCount: 0,
+    autoscaling: { totalMinNodeCount: 0, totalMaxNodeCount: cfg.nodePools.spot.maxNodes, locationPolicy: "BALANCED" },
+    nodeConfig: {
+      ...onDemand,
+      // GKE sets the node-pool label itself; the pool declares the rest.
+      labels: Object.fromEntries(Object.entries(fallback.labels).filter(([k]) => k !== "cloud.google.com/gke-nodepool")),
+      taints: fallback.taints.map((t) => ({ key: t.key, value: t.value, effect: cloudTaintEffect(t.effect) })),
+      resourceLabels: { ...gcpLabels(i.ctx), pool: SPOT_FALLBACK_POOL },
+    },
+  };
+}
+
 export interface GkeNodePoolsArgs {
   /** The resolved cluster arguments: name, project, region, pools. Required. */
   readonly cluster: ResolvedGkeClusterArgs;
@@ -83,21 +108,32 @@ export interface GkeNodePoolsArgs {
 /** One node pool per pool with nodes: shielded, private, autoscaled within the configured bounds. */
 export class GkeNodePools extends pulumi.ComponentResource {
   readonly pools: Partial<Record<PoolName, gcp.container.NodePool>>;
+  /** The spot pool's on-demand fallback in the spot-first ComputeClass; absent when the spot pool is. */
+  readonly spotFallback?: gcp.container.NodePool;
 
   constructor(name: string, args: GkeNodePoolsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pitchey:cluster:GkeNodePools", name, {}, opts);
     const cfg = args.cluster;
+    const inputs = { cluster: args.clusterName, nodeServiceAccount: args.nodeServiceAccount, ctx: cfg.labels };
     const pools: Partial<Record<PoolName, gcp.container.NodePool>> = {};
     for (const pool of POOL_NAMES) {
       // A pool bounded at zero nodes would never schedule anything; leaving it out keeps the plan honest.
       if (cfg.nodePools[pool].maxNodes === 0) continue;
       pools[pool] = new gcp.container.NodePool(
         `${name}-${pool}`,
-        gkeNodePoolArgs(pool, cfg, { cluster: args.clusterName, nodeServiceAccount: args.nodeServiceAccount, ctx: cfg.labels }),
+        gkeNodePoolArgs(pool, cfg, inputs),
         { parent: this, ...movedFrom(args.movedFrom, pool), dependsOn: args.dependsOn, ignoreChanges: ["initialNodeCount", "nodeCount"] },
       );
     }
     this.pools = pools;
+    this.spotFallback =
+      cfg.nodePools.spot.maxNodes > 0
+        ? new gcp.container.NodePool(`${name}-${SPOT_FALLBACK_POOL}`, gkeSpotFallbackPoolArgs(cfg, inputs), {
+            parent: this,
+            dependsOn: args.dependsOn,
+            ignoreChanges: ["initialNodeCount", "nodeCount"],
+          })
+        : undefined;
     this.registerOutputs({});
   }
 }

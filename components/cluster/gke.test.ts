@@ -79,15 +79,33 @@ describe("GKE cluster (prod)", () => {
     });
   });
 
-  it("declares the four pools with the playbook's machine types and bounds", () => {
-    expect(ofType(mocks.resources, POOL).map((r) => r.props.name).sort()).toEqual(["general", "gpu", "sandbox", "spot"]);
+  it("declares the four pools (and spot's on-demand fallback) with the playbook's machine types and bounds", () => {
+    expect(ofType(mocks.resources, POOL).map((r) => r.props.name).sort()).toEqual(["general", "gpu", "sandbox", "spot", "spot-fallback"]);
     expect(pool("general").nodeConfig.machineType).toBe("n2-standard-4");
     expect(pool("general").autoscaling).toMatchObject({ totalMinNodeCount: 3, totalMaxNodeCount: 20 });
     expect(pool("spot").nodeConfig.machineType).toBe("n2-standard-4");
     expect(pool("spot").autoscaling).toMatchObject({ totalMinNodeCount: 0, totalMaxNodeCount: 10, locationPolicy: "ANY" });
     expect(pool("spot").nodeConfig.spot).toBe(true);
-    expect(pool("spot").nodeConfig.taints).toEqual([{ key: "cloud.google.com/gke-spot", value: "true", effect: "NO_SCHEDULE" }]);
+    expect(pool("spot").nodeConfig.taints).toEqual([
+      { key: "cloud.google.com/gke-spot", value: "true", effect: "NO_SCHEDULE" },
+      { key: "cloud.google.com/compute-class", value: "pitchey-spot-first", effect: "NO_SCHEDULE" },
+    ]);
     expect(pool("general").nodeConfig.spot).toBeUndefined();
+  });
+
+  it("backs the spot pool with an on-demand pool of its shape, used only through the spot-first ComputeClass", () => {
+    const fallback = pool("spot-fallback");
+    expect(fallback.nodeConfig.spot).toBeUndefined();
+    expect(fallback.nodeConfig.machineType).toBe(pool("spot").nodeConfig.machineType);
+    expect(fallback.autoscaling).toEqual({ totalMinNodeCount: 0, totalMaxNodeCount: 10, locationPolicy: "BALANCED" });
+    expect(fallback.nodeConfig.labels).toEqual({ "pitchey.io/pool": "spot-fallback", "cloud.google.com/compute-class": "pitchey-spot-first" });
+    expect(fallback.nodeConfig.taints).toEqual([{ key: "cloud.google.com/compute-class", value: "pitchey-spot-first", effect: "NO_SCHEDULE" }]);
+    expect(fallback.nodeConfig.shieldedInstanceConfig).toEqual(pool("spot").nodeConfig.shieldedInstanceConfig);
+    const cls = one(mocks.resources, "kubernetes:cloud.google.com/v1:ComputeClass", "prod-spot-first").props as Record<string, any>;
+    expect(cls.metadata.name).toBe("pitchey-spot-first");
+    expect(cls.spec.priorities).toEqual([{ nodepools: ["spot"] }, { nodepools: ["spot-fallback"] }]);
+    expect(gke.spotFirst.computeClass).toEqual({ name: "pitchey-spot-first", taint: { key: "cloud.google.com/compute-class", value: "pitchey-spot-first", effect: "NoSchedule" } });
+    expect(gke.autoscalerMaxGraceSeconds).toBe(600);
   });
 
   it("gives the GPU pool an L4 with driver auto-install and the GPU taint", () => {
@@ -174,19 +192,21 @@ describe("GKE cluster (prod)", () => {
     const rules = falco.values.customRules["pitchey-rules.yaml"] as string;
     for (const rule of FALCO_RULE_NAMES) expect(rules).toContain(`- rule: ${rule}`);
     const keys = falco.values.tolerations.map((t: any) => t.key).sort();
-    expect(keys).toEqual(["cloud.google.com/gke-spot", "nvidia.com/gpu", "sandbox.gke.io/runtime"]);
+    expect(keys).toEqual(["cloud.google.com/compute-class", "cloud.google.com/gke-spot", "nvidia.com/gpu", "sandbox.gke.io/runtime"]);
     // No NVIDIA chart on GKE: GKE runs its own device plugin.
     expect(ofType(mocks.resources, "kubernetes:helm.sh/v3:Release").map((r) => r.props.chart)).toEqual(["falco"]);
   });
 
   it("publishes scheduling facts that match what the pools declare", () => {
+    const facts = { ...gke.pools, "spot-fallback": gke.spotFirst.fallback };
     for (const r of ofType(mocks.resources, POOL)) {
-      const name = r.props.name as keyof typeof gke.pools;
+      const name = r.props.name as keyof typeof facts;
       const node = nodeOf(r);
-      expect(node.labels).toMatchObject(gke.pools[name].labels);
-      expect([...node.taints].sort((a, b) => a.key.localeCompare(b.key))).toEqual([...gke.pools[name].taints]);
+      expect(node.labels).toMatchObject(facts[name].labels);
+      const byKey = (ts: readonly { key: string }[]) => [...ts].sort((a, b) => a.key.localeCompare(b.key));
+      expect(byKey(node.taints)).toEqual(byKey(facts[name].taints));
     }
-    expect(gke.pools.spot.taints).toEqual([{ key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" }]);
+    expect(gke.pools.spot.taints).toContainEqual({ key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" });
     expect(gke.pools.spot.drainSeconds).toBe(15);
   });
 
@@ -196,7 +216,8 @@ describe("GKE cluster (prod)", () => {
       const pc = { placement: PROCESSORS[name] };
       const spec = placement({
         pool: gke.pools[pc.placement.pool],
-        fallbackPool: pc.placement.fallbackToOnDemand ? gke.pools.general : undefined,
+        fallbackPool: pc.placement.fallbackToOnDemand ? gke.spotFirst.fallback : undefined,
+        computeClass: pc.placement.fallbackToOnDemand ? gke.spotFirst.computeClass : undefined,
         config: pc,
         runtimeClassName: pc.placement.pool === "sandbox" ? gke.sandboxRuntimeClassName : undefined,
       }) as any;
@@ -204,7 +225,7 @@ describe("GKE cluster (prod)", () => {
       expect(admits(spec, target.labels), `${name} selects ${pc.placement.pool}`).toBe(true);
       for (const t of target.taints) expect(tolerates(spec.tolerations, t), `${name} tolerates ${t.key}`).toBe(true);
       for (const [other, node] of Object.entries(nodes)) {
-        if (other === pc.placement.pool || (other === "general" && pc.placement.fallbackToOnDemand)) continue;
+        if (other === pc.placement.pool || (other === "spot-fallback" && pc.placement.fallbackToOnDemand)) continue;
         expect(admits(spec, node.labels) && node.taints.every((t) => tolerates(spec.tolerations, t)), `${name} stays off ${other}`).toBe(false);
       }
     }
@@ -214,7 +235,8 @@ describe("GKE cluster (prod)", () => {
     const parts = new Set(
       mocks.resources.filter((r) => /^pitchey:(cluster:(GcpNetwork|GkeNodePools|GkeWorkloadIdentities)|runtime-security:Falco)$/.test(r.type)).map((r) => r.urn),
     );
-    const moved = mocks.resources.filter((r) => r.parent && parts.has(r.parent));
+    // The spot pool's on-demand fallback is new with the pools component: it has no former URN.
+    const moved = mocks.resources.filter((r) => r.parent && parts.has(r.parent) && !r.name.endsWith("-spot-fallback"));
     expect(moved.length).toBeGreaterThan(20);
     const former = /^urn:pulumi:prod::pitchey-containers::pitchey:cluster:GkeCluster\$[^$]+::prod-/;
     for (const r of moved) expect((r.aliases ?? []).filter((u) => former.test(u)), r.name).toHaveLength(1);

@@ -7,9 +7,11 @@ import { GKE_SANDBOX_RUNTIME_CLASS, resolveGkeClusterArgs, type GkeClusterArgs, 
 import { gcpAccountId, GkeWorkloadIdentities } from "./gke-identities";
 import { GcpNetwork, GKE_RANGES } from "./gke-network";
 import { GkeNodePools } from "./gke-pools";
+import { spotFirstComputeClass } from "./compute-class";
 import { gkeKubeconfig } from "./kubeconfig";
-import { poolScheduling } from "./scheduling";
-import { POOL_NAMES, type ClusterFacts, type PoolName, type PoolScheduling } from "./types";
+import { gkeSpotFallbackScheduling, poolResourceName, poolScheduling, SPOT_FIRST_TAINT } from "./scheduling";
+import { POOL_NAMES, type ClusterFacts, type PoolName, type PoolScheduling, type SpotFirstPlacement } from "./types";
+import { k8sLabels } from "../labels";
 
 export * from "./gke-identities";
 export * from "./gke-network";
@@ -17,6 +19,12 @@ export * from "./gke-pools";
 
 /** GCP's longest rotation period compliance asks of a customer-managed key: 90 days. */
 export const KMS_ROTATION_PERIOD = `${90 * 86400}s`;
+
+/**
+ * GKE's cluster autoscaler gives a pod at most 10 minutes to terminate when it drains a node to remove it, and the
+ * figure cannot be changed on GKE.
+ */
+export const GKE_AUTOSCALER_MAX_GRACE_SECONDS = 600;
 
 /** GKE's predefined role with exactly what a node needs to log, report metrics and run GKE's agents. */
 export const GKE_NODE_ROLE = "roles/container.defaultNodeServiceAccount";
@@ -107,6 +115,8 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
   readonly oidcIssuer: pulumi.Output<string>;
   readonly pools: Readonly<Record<PoolName, PoolScheduling>>;
   readonly sandboxRuntimeClassName: string;
+  readonly spotFirst: SpotFirstPlacement;
+  readonly autoscalerMaxGraceSeconds = GKE_AUTOSCALER_MAX_GRACE_SECONDS;
   readonly registryAuth: pulumi.Output<{ address: string; username: string; password: string }>;
   readonly readyResources: readonly pulumi.Resource[];
   readonly cluster: gcp.container.Cluster;
@@ -192,11 +202,12 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
       { ...o, dependsOn: [this.network.nat, nodeSaRole, keyGrant], ignoreChanges: ["nodeConfig", "initialNodeCount"] },
     );
 
-    const nodePools = new GkeNodePools(
+    const gkePools = new GkeNodePools(
       `${name}-pools`,
       { cluster: cfg, clusterName: this.cluster.name, nodeServiceAccount: nodeSa.email, dependsOn: [pull], movedFrom: moved },
       o,
-    ).pools;
+    );
+    const nodePools = gkePools.pools;
     this.nodePools = nodePools;
 
     const identities = new GkeWorkloadIdentities(
@@ -210,10 +221,24 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
     const kubeconfig = pulumi
       .all([this.cluster.endpoint, this.cluster.masterAuth])
       .apply(([endpoint, auth]) => gkeKubeconfig(cfg.name, endpoint, auth.clusterCaCertificate ?? ""));
-    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig }, { parent: this, dependsOn: Object.values(nodePools) });
+    const allPools = [...Object.values(nodePools), ...(gkePools.spotFallback ? [gkePools.spotFallback] : [])];
+    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig }, { parent: this, dependsOn: allPools });
 
     this.pools = Object.fromEntries(POOL_NAMES.map((p) => [p, poolScheduling("gcp", p, cfg.name)])) as Record<PoolName, PoolScheduling>;
     this.sandboxRuntimeClassName = GKE_SANDBOX_RUNTIME_CLASS;
+    // A preferred spot affinity is invisible to the autoscaler; the ComputeClass ranks spot above on-demand for it.
+    const spotFirst = spotFirstComputeClass(poolResourceName("gcp", cfg.name, "spot"));
+    const computeClass = gkePools.spotFallback
+      ? new k8s.apiextensions.CustomResource(
+          `${name}-spot-first`,
+          { ...spotFirst, metadata: { ...spotFirst.metadata, labels: k8sLabels(a.labels, "spot-first", "autoscaling") } },
+          { parent: this, provider: this.provider },
+        )
+      : undefined;
+    // Without a spot pool there is nothing to prefer: workloads that would fall back run on the general pool.
+    this.spotFirst = computeClass
+      ? { fallback: gkeSpotFallbackScheduling(), computeClass: { name: spotFirst.metadata.name, taint: SPOT_FIRST_TAINT } }
+      : { fallback: this.pools.general };
     this.oidcIssuer = pulumi.interpolate`https://container.googleapis.com/v1/projects/${project}/locations/${cfg.region}/clusters/${this.cluster.name}`;
 
     const falco = new RuntimeSecurity(
@@ -228,7 +253,7 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
       { parent: this, provider: this.provider },
     );
 
-    this.readyResources = [...Object.values(nodePools), falco.release];
+    this.readyResources = [...allPools, ...(computeClass ? [computeClass] : []), falco.release];
     const token = gcp.organizations.getClientConfigOutput({ parent: this, provider: gcpProvider });
     this.registryAuth = pulumi.secret(
       pulumi.all([this.registry.registryUri, token.accessToken]).apply(([uri, accessToken]) => ({

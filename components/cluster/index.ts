@@ -4,7 +4,7 @@ export type { EksAutoscalingArgs, EksClusterArgs, EksNetworkArgs, EksNodeGroupAr
 export { EKS_CLUSTER_DEFAULTS } from "./eks-args";
 export type { GkeClusterArgs, GkeNetworkArgs, GkeNodePoolArgs } from "./gke-args";
 export { GKE_CLUSTER_DEFAULTS, GKE_SANDBOX_RUNTIME_CLASS } from "./gke-args";
-export type { Cloud, ClusterFacts, PoolName, PoolScheduling, Taint, WorkloadIdentityRequest } from "./types";
+export type { Cloud, ClusterFacts, PoolName, PoolScheduling, SpotFirstPlacement, Taint, WorkloadIdentityRequest } from "./types";
 export { POOL_NAMES } from "./types";
 export { EksCluster } from "./eks";
 export { GkeCluster } from "./gke";

@@ -1,9 +1,18 @@
-import type { Cloud, PoolName, PoolScheduling, Taint } from "./types";
+import { SPOT_FALLBACK_POOL, type Cloud, type PoolName, type PoolScheduling, type Taint } from "./types";
 
 export type { Cloud } from "./types";
 
 /** The label every pool carries on both clouds; workloads select on it, so a placement rule is cloud-neutral. */
 export const POOL_LABEL = "pitchey.io/pool";
+
+/** The node label and taint key GKE matches a ComputeClass's manually created node pools by. */
+export const COMPUTE_CLASS_KEY = "cloud.google.com/compute-class";
+
+/** The GKE ComputeClass that ranks the spot pool above its on-demand fallback when the autoscaler adds nodes. */
+export const SPOT_FIRST_CLASS = "pitchey-spot-first";
+
+/** GKE repels every pod but the class's own from a ComputeClass's pools with this taint (and tolerates it for them). */
+export const SPOT_FIRST_TAINT: Taint = { key: COMPUTE_CLASS_KEY, value: SPOT_FIRST_CLASS, effect: "NoSchedule" };
 
 /**
  * Taints per pool and cloud. GKE's are the ones GKE itself uses (the playbook's spot taint; GKE adds the GPU and
@@ -14,7 +23,8 @@ export const POOL_LABEL = "pitchey.io/pool";
 export const POOL_TAINTS: Record<Cloud, Record<PoolName, readonly Taint[]>> = {
   gcp: {
     general: [],
-    spot: [{ key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" }],
+    // The spot pool belongs to the spot-first ComputeClass, whose node pools GKE requires to carry its taint.
+    spot: [{ key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" }, SPOT_FIRST_TAINT],
     gpu: [{ key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" }],
     sandbox: [{ key: "sandbox.gke.io/runtime", value: "gvisor", effect: "NoSchedule" }],
   },
@@ -40,6 +50,7 @@ export function poolResourceName(cloud: Cloud, clusterName: string, pool: PoolNa
 /** Labels set on the pool's nodes by this program (what the pool resource declares). */
 export function declaredPoolLabels(cloud: Cloud, pool: PoolName): Record<string, string> {
   const labels: Record<string, string> = { [POOL_LABEL]: pool };
+  if (cloud === "gcp" && pool === "spot") labels[COMPUTE_CLASS_KEY] = SPOT_FIRST_CLASS;
   // The NVIDIA device plugin chart's default node affinity looks for this label; GKE sets its own GPU labels.
   if (cloud === "aws" && pool === "gpu") labels["nvidia.com/gpu.present"] = "true";
   return labels;
@@ -70,6 +81,18 @@ export function poolScheduling(cloud: Cloud, pool: PoolName, clusterName: string
     labels: { ...cloudPoolLabels(cloud, clusterName, pool), ...declaredPoolLabels(cloud, pool) },
     taints: POOL_TAINTS[cloud][pool],
     ...(pool === "spot" ? { drainSeconds: SPOT_DRAIN_SECONDS[cloud] } : {}),
+  };
+}
+
+/**
+ * GKE's on-demand pool behind the spot pool: in the spot-first ComputeClass only, with no spot taint, so the class's
+ * pods fall back to it when spot capacity is short and nothing else lands there.
+ */
+export function gkeSpotFallbackScheduling(): PoolScheduling {
+  return {
+    name: SPOT_FALLBACK_POOL,
+    labels: { "cloud.google.com/gke-nodepool": SPOT_FALLBACK_POOL, [POOL_LABEL]: SPOT_FALLBACK_POOL, [COMPUTE_CLASS_KEY]: SPOT_FIRST_CLASS },
+    taints: [SPOT_FIRST_TAINT],
   };
 }
 

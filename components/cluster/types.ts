@@ -10,6 +10,12 @@ export type Cloud = "gcp" | "aws";
 export const POOL_NAMES = ["general", "spot", "gpu", "sandbox"] as const;
 export type PoolName = (typeof POOL_NAMES)[number];
 
+/**
+ * GKE only: the on-demand pool behind the spot pool in the spot-first ComputeClass. It takes only the pods that
+ * select that class, so the general pool keeps its capacity and the class's ranking decides where nodes are added.
+ */
+export const SPOT_FALLBACK_POOL = "spot-fallback" as const;
+
 export interface Taint {
   readonly key: string;
   readonly value: string;
@@ -18,7 +24,7 @@ export interface Taint {
 
 /** What a workload needs to know to land on a pool: known at plan time, never an Output. */
 export interface PoolScheduling {
-  readonly name: PoolName;
+  readonly name: PoolName | typeof SPOT_FALLBACK_POOL;
   /** Labels every node of the pool carries; workloads select on these. */
   readonly labels: Readonly<Record<string, string>>;
   readonly taints: readonly Taint[];
@@ -38,6 +44,21 @@ export interface WorkloadIdentityRequest {
   readonly access: readonly ("results-bucket" | "backups-bucket")[];
 }
 
+/**
+ * Where a workload that prefers spot but may run on-demand goes, so that the cluster autoscaler prefers spot too
+ * when it adds nodes (a preferred node affinity is invisible to it).
+ */
+export interface SpotFirstPlacement {
+  /** The on-demand pool the workload may fall back to. */
+  readonly fallback: PoolScheduling;
+  /**
+   * GKE: the ComputeClass whose priorities rank the spot pool above the fallback; the workload selects it with the
+   * `cloud.google.com/compute-class` node selector and tolerates its taint. Unset on EKS, where the autoscaler's
+   * priority expander ranks the spot node group first.
+   */
+  readonly computeClass?: { readonly name: string; readonly taint: Taint };
+}
+
 /** The one interface both cloud implementations satisfy. */
 export interface ClusterFacts {
   readonly cloud: Cloud;
@@ -47,6 +68,14 @@ export interface ClusterFacts {
   readonly pools: Readonly<Record<PoolName, PoolScheduling>>;
   /** RuntimeClass the sandbox pool runs (gVisor). */
   readonly sandboxRuntimeClassName: string;
+  /** Placement for workloads that prefer spot and fall back to on-demand. */
+  readonly spotFirst: SpotFirstPlacement;
+  /**
+   * Longest termination grace the cluster autoscaler gives a pod when it drains a node to remove it; a longer
+   * `terminationGracePeriodSeconds` is cut short there (so such a pod must opt out of its evictions). GKE fixes it
+   * at 600 s; on EKS it is the autoscaler's `max-graceful-termination-sec`.
+   */
+  readonly autoscalerMaxGraceSeconds: number;
   /** Image repository (without tag or digest) for a processor, e.g. `…-docker.pkg.dev/p/r/video-processor`. */
   imageRepository(service: string): pulumi.Output<string>;
   /** Credentials docker-build pushes with; short-lived tokens, never stored keys. */

@@ -104,6 +104,33 @@ describe("processor Deployment", () => {
     expect(envOf(pod("video-processor", "video")).SHUTDOWN_GRACE_SECONDS).toBe(String(900 + 30 - 10));
   });
 
+  it("keeps the cluster autoscaler from draining a worker whose grace is longer than the autoscaler waits", () => {
+    const annotations = (name: ProcessorName, type: string, cap?: number) =>
+      (deploymentSpec({ ...args(name, type), autoscalerMaxGraceSeconds: cap }) as any).template.metadata.annotations;
+    const SAFE = "cluster-autoscaler.kubernetes.io/safe-to-evict";
+    expect(annotations("video-processor", "video", 600)[SAFE]).toBe("false");
+    expect(annotations("video-processor", "video", 930)[SAFE]).toBeUndefined();
+    expect(annotations("document-processor", "document", 600)[SAFE]).toBeUndefined();
+    expect(annotations("video-processor", "video")[SAFE]).toBeUndefined();
+    // The grace itself stays what the worker needs: rollouts and scale-in honour all of it.
+    expect((deploymentSpec({ ...args("video-processor", "video"), autoscalerMaxGraceSeconds: 600 }) as any).template.spec.terminationGracePeriodSeconds).toBe(930);
+  });
+
+  it("selects the spot-first ComputeClass, and tolerates its taint, when the cluster ranks spot through one", () => {
+    const taint = { key: "cloud.google.com/compute-class", value: "spot-first", effect: "NoSchedule" as const };
+    const fallback: PoolScheduling = { name: "spot-fallback", labels: { "pitchey.io/pool": "spot-fallback" }, taints: [taint] };
+    const spot: PoolScheduling = { ...pools.spot, taints: [...pools.spot.taints, taint] };
+    const spec = (deploymentSpec({ ...args("video-processor", "video"), pool: spot, fallbackPool: fallback, computeClass: { name: "spot-first", taint } }) as any).template.spec;
+    expect(spec.nodeSelector).toEqual({ "cloud.google.com/compute-class": "spot-first" });
+    expect(spec.tolerations).toEqual([
+      { key: "cloud.google.com/gke-spot", operator: "Equal", value: "true", effect: "NoSchedule" },
+      { key: "cloud.google.com/compute-class", operator: "Equal", value: "spot-first", effect: "NoSchedule" },
+    ]);
+    expect(spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toHaveLength(2);
+    // Without a class (EKS) the pod selects no class: the autoscaler's priority expander ranks spot there.
+    expect(pod("video-processor", "video").nodeSelector).toBeUndefined();
+  });
+
   it("requests and limits CPU, memory and ephemeral storage", () => {
     const r = pod("document-processor", "document").containers[0].resources;
     expect(r.requests).toEqual({ cpu: "500m", memory: "1Gi", "ephemeral-storage": "2Gi" });

@@ -38,6 +38,17 @@ export interface ProcessorSpecArgs {
   readonly pool: PoolScheduling;
   /** On-demand pool to fall back to when `config.placement.fallbackToOnDemand`. */
   readonly fallbackPool?: PoolScheduling;
+  /**
+   * GKE: the ComputeClass ranking the pool above its fallback for the autoscaler; with a fallback the pod selects
+   * it and tolerates its taint. Default: none (EKS ranks node groups in the autoscaler itself).
+   */
+  readonly computeClass?: { readonly name: string; readonly taint: Taint };
+  /**
+   * Longest grace the cluster's autoscaler gives a pod when it drains a node to remove it. A pod that needs longer
+   * is marked not safe to evict, so the autoscaler never cuts a job short; it leaves through scale-in and rollouts,
+   * which honour its whole grace. Default: none (no autoscaler cap known).
+   */
+  readonly autoscalerMaxGraceSeconds?: number;
   /** RuntimeClass for sandboxed processors (`undefined` for the default runtime). */
   readonly runtimeClassName?: string;
   readonly serviceAccountName: pulumi.Input<string>;
@@ -59,6 +70,9 @@ export interface ProcessorSpecArgs {
   readonly httpsEgress: boolean;
 }
 
+/** The node label a GKE pod selects its ComputeClass by. */
+export const COMPUTE_CLASS_LABEL = "cloud.google.com/compute-class";
+
 export const tolerationsFor = (taints: readonly Taint[]): k8s.types.input.core.v1.Toleration[] =>
   taints.map((t) => ({ key: t.key, operator: "Equal", value: t.value, effect: t.effect }));
 
@@ -68,15 +82,19 @@ const nodeTerm = (pool: PoolScheduling): k8s.types.input.core.v1.NodeSelectorTer
 
 /** Node placement: a hard selector for one pool, or spot preferred with on-demand allowed. */
 export function placement(
-  args: Pick<ProcessorSpecArgs, "pool" | "fallbackPool" | "runtimeClassName"> & { readonly config: Pick<ProcessorSettings, "placement"> },
+  args: Pick<ProcessorSpecArgs, "pool" | "fallbackPool" | "runtimeClassName" | "computeClass"> & { readonly config: Pick<ProcessorSettings, "placement"> },
 ): Partial<PodSpec> {
-  const { pool, fallbackPool, config } = args;
+  const { pool, fallbackPool, config, computeClass } = args;
   const base: Partial<PodSpec> = args.runtimeClassName ? { runtimeClassName: args.runtimeClassName } : {};
   if (config.placement.fallbackToOnDemand) {
     if (!fallbackPool) throw new Error(`placement for ${pool.name}: fallbackToOnDemand needs a fallback pool`);
+    // The preference below steers the scheduler among existing nodes only; which pool grows is the autoscaler's
+    // choice, which the ComputeClass (GKE) or the priority expander (EKS) makes spot-first.
+    const taints = [...pool.taints, ...fallbackPool.taints.filter((t) => !pool.taints.some((p) => p.key === t.key && p.value === t.value))];
     return {
       ...base,
-      tolerations: tolerationsFor(pool.taints),
+      ...(computeClass ? { nodeSelector: { [COMPUTE_CLASS_LABEL]: computeClass.name } } : {}),
+      tolerations: tolerationsFor(taints),
       affinity: {
         nodeAffinity: {
           requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [nodeTerm(pool), nodeTerm(fallbackPool)] },
@@ -86,6 +104,23 @@ export function placement(
     };
   }
   return { ...base, nodeSelector: { ...pool.labels }, tolerations: tolerationsFor(pool.taints) };
+}
+
+/** What a worker needs to finish its longest job and hand the rest back. */
+export function desiredTerminationGraceSeconds(config: Pick<ProcessorSettings, "jobTimeoutSeconds">): number {
+  return config.jobTimeoutSeconds + DRAIN_MARGIN_SECONDS;
+}
+
+/** The cluster autoscaler's pod annotation: `"false"` keeps it from draining the pod's node to remove it. */
+export const SAFE_TO_EVICT_ANNOTATION = "cluster-autoscaler.kubernetes.io/safe-to-evict";
+
+/**
+ * Pod annotations for the autoscaler: a worker whose grace exceeds what the autoscaler honours is not evicted by
+ * it (its node stays until the pod leaves by scale-in or rollout), rather than killed with a job in flight.
+ */
+export function autoscalerAnnotations(args: Pick<ProcessorSpecArgs, "config" | "autoscalerMaxGraceSeconds">): Record<string, string> {
+  const cap = args.autoscalerMaxGraceSeconds;
+  return cap !== undefined && desiredTerminationGraceSeconds(args.config) > cap ? { [SAFE_TO_EVICT_ANNOTATION]: "false" } : {};
 }
 
 export function resources(config: ProcessorSettings): k8s.types.input.core.v1.ResourceRequirements {
@@ -107,7 +142,7 @@ export function env(args: ProcessorSpecArgs): k8s.types.input.core.v1.EnvVar[] {
     { name: "JOB_TIMEOUT", value: String(c.jobTimeoutSeconds) },
     { name: "JOB_LEASE_SECONDS", value: String(c.jobLeaseSeconds) },
     // Leave the worker time to release unfinished jobs before the kubelet's SIGKILL.
-    { name: "SHUTDOWN_GRACE_SECONDS", value: String(c.jobTimeoutSeconds + DRAIN_MARGIN_SECONDS - RELEASE_SECONDS) },
+    { name: "SHUTDOWN_GRACE_SECONDS", value: String(desiredTerminationGraceSeconds(c) - RELEASE_SECONDS) },
     { name: "JOB_COST_PER_SECOND_USD", value: String(c.costPerSecondUsd) },
     // Every job request carries an API key; the policy pack refuses a public route to a processor without this.
     { name: "API_AUTH", value: "required" },
@@ -239,7 +274,7 @@ export function podSpec(args: ProcessorSpecArgs): PodSpec {
     serviceAccountName: args.serviceAccountName,
     automountServiceAccountToken: false,
     securityContext: podSecurityContext,
-    terminationGracePeriodSeconds: args.config.jobTimeoutSeconds + DRAIN_MARGIN_SECONDS,
+    terminationGracePeriodSeconds: desiredTerminationGraceSeconds(args.config),
     containers: [container(args)],
     volumes: [
       { name: "tmp", emptyDir: { sizeLimit: args.config.resources.limits.ephemeralStorage } },
@@ -266,7 +301,7 @@ export function deploymentSpec(args: ProcessorSpecArgs): k8s.types.input.apps.v1
     revisionHistoryLimit: 5,
     strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
     template: {
-      metadata: { labels: podLabels(args), annotations: { "pitchey.io/job-type": args.jobType } },
+      metadata: { labels: podLabels(args), annotations: { "pitchey.io/job-type": args.jobType, ...autoscalerAnnotations(args) } },
       spec: podSpec(args),
     },
   };

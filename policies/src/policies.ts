@@ -13,6 +13,7 @@ import * as eks from "./clusters/eks";
 import * as pools from "./clusters/pools";
 import * as metricsApi from "./clusters/metrics-api";
 import * as sandboxRuntime from "./clusters/sandbox-runtime";
+import * as autoscaler from "./clusters/autoscaler";
 import * as registry from "./supply-chain/registry";
 import * as cloudflare from "./edge/cloudflare";
 import * as ingress from "./edge/ingress";
@@ -100,6 +101,8 @@ export const allPolicies: readonly PackPolicy[] = [
     sandboxRuntime.gvisorPinnedRelease,
     pools.specialPoolsTainted,
     pools.workloadToleratesPool,
+    autoscaler.graceWithinAutoscalerDrain,
+    autoscaler.spotPreferenceVisibleToAutoscaler,
     registry.registryScanOnPush,
     registry.registryImmutableTags,
     registry.registryUntaggedExpiry,

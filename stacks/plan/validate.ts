@@ -1,8 +1,11 @@
 /**
  * Validates rendered manifests against the Kubernetes (KEDA, Prometheus Operator, cert-manager) OpenAPI schemas shipped
- * by kubernetes-models, the database operator's custom resources against the schemas of the fields the program sets,
+ * by kubernetes-models, the database operator's and GKE's ComputeClass custom resources against the schemas of the
+ * fields the program sets,
  * and the F5 NGINX Ingress Controller's own CRD schemas (vendored in components/ingress/crds).
  */
+import type { z } from "zod";
+import { COMPUTE_CLASS_SCHEMA } from "../../components/cluster/compute-class";
 import { DATABASE_SCHEMAS } from "../../components/database/schemas";
 import { validateAgainstCrd } from "../../components/ingress/crd-schema";
 
@@ -10,6 +13,8 @@ type ModelClass = new (data: unknown) => { validate(): void };
 type Namespace = Record<string, Record<string, Record<string, ModelClass>>>;
 
 let registry: Namespace[] | undefined;
+
+const CUSTOM_SCHEMAS: Record<string, z.ZodType> = { ...DATABASE_SCHEMAS, "cloud.google.com/v1/ComputeClass": COMPUTE_CLASS_SCHEMA };
 
 async function load(): Promise<Namespace[]> {
   registry ??= [
@@ -36,7 +41,7 @@ export interface ManifestCheck {
 
 export async function validateManifest(obj: { apiVersion?: string; kind?: string }): Promise<ManifestCheck> {
   if (!obj.apiVersion || !obj.kind) return { errors: ["missing apiVersion or kind"] };
-  const custom = DATABASE_SCHEMAS[`${obj.apiVersion}/${obj.kind}`];
+  const custom = CUSTOM_SCHEMAS[`${obj.apiVersion}/${obj.kind}`];
   if (custom) {
     const r = custom.safeParse(obj);
     return { errors: r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) };

@@ -56,7 +56,7 @@ export function poolOf(r: { type: string; name: string; props: Obj }): Pool | un
     return undefined;
 }
 
-function repels(t: Taint): boolean {
+export function repels(t: Taint): boolean {
     return t.effect === "NoSchedule" || t.effect === "NoExecute";
 }
 
@@ -100,7 +100,7 @@ function matchesExpr(labels: Record<string, string>, e: Obj): boolean {
 }
 
 /** The pools a pod's nodeSelector and required node affinity allow, or undefined when it constrains nothing pool-specific. */
-function targetedPools(pod: Obj, pools: Pool[]): Pool[] | undefined {
+export function targetedPools(pod: Obj, pools: Pool[]): Pool[] | undefined {
     const sel: Record<string, string> = pod.nodeSelector ?? {};
     const terms = arr<Obj>(pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms);
     if (Object.keys(sel).length === 0 && terms.length === 0) return undefined;

@@ -58,7 +58,8 @@ export function processorDeployment(service: string): Mutable {
             replicas: service === "code-executor" ? 5 : 2,
             selector: { matchLabels: { "app.kubernetes.io/name": service } },
             template: {
-                metadata: { labels: l },
+                // The grace below outlasts GKE's 10-minute autoscaler drain: the autoscaler must leave these pods be.
+                metadata: { labels: l, annotations: { "cluster-autoscaler.kubernetes.io/safe-to-evict": "false" } },
                 spec: {
                     serviceAccountName: service,
                     automountServiceAccountToken: false,
@@ -288,6 +289,44 @@ export function logsAndDashboards(): Mutable[] {
 }
 
 /* Clusters and pools */
+
+/** A workload that may run on the spot or the general pool and prefers spot (by node affinity only). */
+export function preferSpot(d: Mutable): Mutable {
+    const spec = d.props.spec.template.spec;
+    const term = (pool: string) => ({ matchExpressions: [{ key: "pitchey.io/pool", operator: "In", values: [pool] }] });
+    delete spec.nodeSelector;
+    spec.tolerations = [{ key: "pitchey.io/pool", operator: "Equal", value: "spot", effect: "NoSchedule" }];
+    spec.affinity = {
+        nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [term("spot"), term("general")] },
+            preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: term("spot") }],
+        },
+    };
+    return d;
+}
+
+/** The EKS cluster autoscaler's Helm release: priority expander with spot first, drain as long as `maxGrace`. */
+export function clusterAutoscaler(opts: { expander?: string; maxGrace?: number; priorities?: Record<string, string[]> } = {}): Mutable {
+    return res("kubernetes:helm.sh/v3:Release", "cluster-autoscaler", {
+        name: "cluster-autoscaler",
+        chart: "cluster-autoscaler",
+        namespace: "kube-system",
+        values: {
+            extraArgs: { expander: opts.expander ?? "priority,least-waste", "max-graceful-termination-sec": String(opts.maxGrace ?? 930) },
+            expanderPriorities: opts.priorities ?? { 50: ["^eks-spot-[0-9a-f-]+$"], 10: [".*"] },
+        },
+    });
+}
+
+/** GKE's spot-first ComputeClass over the spot pool, then `fallback`. */
+export function computeClass(first: string[] = ["spot"], fallback: string[] = ["general"]): Mutable {
+    return res("kubernetes:cloud.google.com/v1:ComputeClass", "spot-first", {
+        apiVersion: "cloud.google.com/v1",
+        kind: "ComputeClass",
+        metadata: { name: "spot-first" },
+        spec: { priorities: [{ nodepools: first }, { nodepools: fallback }], whenUnsatisfiable: "DoNotScaleUp" },
+    });
+}
 
 export function gkeCluster(): Mutable {
     return res("gcp:container/cluster:Cluster", "gke", {
@@ -608,6 +647,8 @@ export function backupCronJob(): Mutable {
     c.name = "backup";
     c.env = c.env.filter((e: { name: string }) => e.name === "DATABASE_URL_FILE");
     spec.restartPolicy = "Never";
+    // A dump is cheap to redo; the job needs no worker's drain time.
+    spec.terminationGracePeriodSeconds = 60;
     mountSecret(spec, "backup-writer");
     return res("kubernetes:batch/v1:CronJob", "db-backup", {
         metadata: { name: "db-backup", namespace: NS, labels: l },

@@ -1,4 +1,4 @@
-import { find, pod, processorDeployment, remove, type Case } from "../util";
+import { clusterAutoscaler, find, pod, preferSpot, processorDeployment, remove, type Case } from "../util";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 /** A sandbox node's boot script fetching gVisor from one channel and version of its release bucket. */
@@ -93,6 +93,43 @@ export const clusterCases: Record<string, Case[]> = {
                 delete pod(w).nodeSelector;
                 pod(w).tolerations = [{ key: "pitchey.io/pool", operator: "Exists" }];
                 s.push(w);
+            },
+        },
+    ],
+    "workload-grace-within-autoscaler-drain": [
+        {
+            name: "media-transcoder outlasts GKE's 600 s drain and may be evicted",
+            culprit: "media-transcoder",
+            mutate: (s) => void delete find(s, "media-transcoder").props.spec.template.metadata.annotations,
+        },
+        {
+            name: "the EKS autoscaler drains for 300 s",
+            culprit: "document-processor",
+            mutate: (s) => {
+                remove(s, "gke");
+                s.push(clusterAutoscaler({ maxGrace: 300 }));
+                delete find(s, "document-processor").props.spec.template.metadata.annotations;
+            },
+        },
+    ],
+    "spot-preference-visible-to-autoscaler": [
+        { name: "video-processor prefers spot by node affinity only", culprit: "video-processor", mutate: (s) => void preferSpot(find(s, "video-processor")) },
+        {
+            name: "the EKS autoscaler picks by least-waste",
+            culprit: "video-processor",
+            mutate: (s) => {
+                remove(s, "gke");
+                preferSpot(find(s, "video-processor"));
+                s.push(clusterAutoscaler({ expander: "least-waste" }));
+            },
+        },
+        {
+            name: "the priority expander ranks the on-demand group as high as spot",
+            culprit: "video-processor",
+            mutate: (s) => {
+                remove(s, "gke");
+                preferSpot(find(s, "video-processor"));
+                s.push(clusterAutoscaler({ priorities: { 10: [".*"] } }));
             },
         },
     ],
