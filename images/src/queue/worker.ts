@@ -318,6 +318,10 @@ export class Worker {
   }
 
   async start(): Promise<void> {
+    // The first claim goes out while the listener connects: nothing is held yet, and what it claims carries a
+    // fresh heartbeat, far from looking abandoned before the liveness lock is taken. The listener looks once
+    // more after LISTEN, so a job submitted in between is not left to the poll.
+    this.wake();
     // Without the database the worker still starts; the listener and the claim loop retry on their own.
     await this.connectListener().catch(() => undefined);
     this.timers.push(setInterval(() => this.wake(), this.pollMs));
