@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseBackupEnv } from "../images/src/backup/env";
+import { parseBackupEnv, parseMirrorEnv } from "../images/src/backup/env";
 import { parseEnv } from "../images/src/runtime/config";
-import { backupCronJobSpec, r2Endpoint } from "../components/backup/builders";
+import { backupCronJobSpec, mirrorCronJobSpec, r2Endpoint } from "../components/backup/builders";
 import type { PoolScheduling } from "../components/cluster/types";
 import { deploymentSpec } from "../components/processor/builders";
 import { JOB_TYPE_OF, parsePlatformConfig } from "./config";
@@ -117,5 +117,37 @@ describe("manifest env ↔ worker env contract", () => {
       policy: { hourly: 30, daily: 9, weekly: 5, monthly: 14 },
       databaseUrl: SECRET_DATA["jobs-database"].DATABASE_URL,
     });
+  });
+});
+
+describe("results mirror CronJob ↔ the mirror command", () => {
+  it("the mirror CronJob's env parses into the configured stores and retention, its token read from files", () => {
+    const spec = mirrorCronJobSpec({
+      image: `r/db-backup@sha256:${"e".repeat(64)}`,
+      schedule: "30 3 * * *",
+      retention: { daily: 30, weekly: 12 },
+      sourceUrl: "s3://pitchey-results/jobs",
+      targetUrl: "s3://pitchey-backups",
+      s3Endpoint: r2Endpoint("0123456789abcdef0123456789abcdef"),
+      storeSecretName: "results-mirror",
+      serviceAccountName: "results-mirror",
+      pool,
+      labels: {},
+    }) as any;
+    const pod = spec.jobTemplate.spec.template.spec;
+    expect(pod.containers[0].command).toEqual(["node", "dist/cli/mirror-results.js"]);
+    SECRET_DATA["results-mirror"] = { AWS_ACCESS_KEY_ID: "mirror-id", AWS_SECRET_ACCESS_KEY: "mirror-secret" };
+    const k = kubelet(pod);
+    expect(parseMirrorEnv(k.env, k.readSecret)).toMatchObject({
+      sourceUrl: "s3://pitchey-results/jobs",
+      targetUrl: "s3://pitchey-backups",
+      s3: { endpoint: r2Endpoint("0123456789abcdef0123456789abcdef"), credentials: { accessKeyId: "mirror-id", secretAccessKey: "mirror-secret" } },
+      retention: { daily: 30, weekly: 12 },
+    });
+  });
+
+  it("refuses a zero retention, naming the variable", () => {
+    expect(() => parseMirrorEnv({ MIRROR_SOURCE_URL: "s3://a", MIRROR_TARGET_URL: "s3://b", MIRROR_KEEP_DAILY: "0" })).toThrow(/MIRROR_KEEP_DAILY must be a positive integer, got "0"/);
+    expect(() => parseMirrorEnv({ MIRROR_TARGET_URL: "s3://b" })).toThrow(/MIRROR_SOURCE_URL is required/);
   });
 });

@@ -36,6 +36,7 @@ export const RESULTS_STORE_SECRET = "results-store";
 export const BACKUP_WRITER_SECRET = "backup-writer";
 export const BACKUP_READER_SECRET = "backup-reader";
 export const CAPACITY_REPORTS_SECRET = "capacity-reports";
+export const RESULTS_MIRROR_SECRET = "results-mirror";
 /** Dockerfile target and registry repository of the backup job's image. */
 export const BACKUP_IMAGE = "db-backup";
 
@@ -312,6 +313,11 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       storeSecretName: BACKUP_WRITER_SECRET,
       readerSecretName: BACKUP_READER_SECRET,
       tokenNamePrefix: config.cluster.name,
+      // The results store on R2 in the backups' account is mirrored under the bucket's `r2/`.
+      resultsMirror:
+        resultsBucket && resultsAccount === config.backups.accountId
+          ? { sourceUrl: config.results.storeUrl, sourceBucket: resultsBucket, ...config.backups.resultsMirror, secretName: RESULTS_MIRROR_SECRET }
+          : undefined,
       databaseSecretName: DATABASE_SECRET,
       pool: cluster.pools.general,
     },

@@ -58,7 +58,9 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
     expect([...holders["results-store"]!].sort()).toEqual(["ai-inference", "document-processor", "media-transcoder", "video-processor"]);
     // ...and the backup bucket's writer in the backup job alone; no processor holds anything that can touch backups.
     expect(holders["backup-writer"]).toEqual(["db-backup"]);
-    for (const secret of ["backup-writer", "backup-reader", "capacity-reports"]) {
+    // The results store's daily mirror holds its own token: read on results, write on backups.
+    expect(holders["results-mirror"]).toEqual(["results-mirror"]);
+    for (const secret of ["backup-writer", "backup-reader", "capacity-reports", "results-mirror"]) {
       for (const p of PROCESSOR_NAMES) expect(holders[secret] ?? [], secret).not.toContain(p);
     }
     expect(holders["object-store"]).toBeUndefined();

@@ -85,6 +85,86 @@ export function backupLifecycleRules(retention: BackupRetention): LifecycleRule[
   ];
 }
 
+export interface MirrorRetention {
+  readonly daily: number;
+  readonly weekly: number;
+}
+
+/**
+ * The results mirror's safety net: its snapshot days expire a week after the weekly retention. `r2/current/` has none
+ * (it is the results store itself) and neither has a lock: the mirror replaces, merges and deletes there by design.
+ */
+export function mirrorLifecycleRules(retention: MirrorRetention): LifecycleRule[] {
+  return [
+    {
+      id: "expire-results-mirror-days",
+      enabled: true,
+      conditions: { prefix: "r2/daily/" },
+      deleteObjectsTransition: { condition: { type: "Age", maxAge: (Math.max(retention.weekly * 7, retention.daily) + 7) * DAY } },
+    },
+  ];
+}
+
+export interface MirrorJobArgs {
+  /** The `db-backup` image (it carries the mirror command), by digest. */
+  readonly image: pulumi.Input<string>;
+  /** Cron schedule (UTC). */
+  readonly schedule: string;
+  readonly retention: MirrorRetention;
+  /** The results store, `s3://bucket[/prefix]`. */
+  readonly sourceUrl: string;
+  /** The backup bucket, `s3://bucket`; the mirror lives under its `r2/`. */
+  readonly targetUrl: string;
+  readonly s3Endpoint: string;
+  /** Secret with the mirror's token (read on the results bucket, write on the backup bucket). */
+  readonly storeSecretName: string;
+  readonly serviceAccountName: pulumi.Input<string>;
+  readonly pool: PoolScheduling;
+  readonly labels: Record<string, string>;
+}
+
+/** The daily mirror of the results store: one run at a time, a missed day skipped, a run bounded to 6 h. */
+export function mirrorCronJobSpec(args: MirrorJobArgs): k8s.types.input.batch.v1.CronJobSpec {
+  return {
+    schedule: args.schedule,
+    timeZone: "Etc/UTC",
+    concurrencyPolicy: "Forbid",
+    startingDeadlineSeconds: 3600,
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 5,
+    jobTemplate: {
+      metadata: { labels: args.labels },
+      spec: {
+        backoffLimit: 2,
+        activeDeadlineSeconds: 6 * 3600,
+        template: {
+          metadata: { labels: args.labels },
+          spec: runToCompletionPodSpec({
+            name: "mirror",
+            image: args.image,
+            command: ["node", "dist/cli/mirror-results.js"],
+            env: [
+              { name: "MIRROR_SOURCE_URL", value: args.sourceUrl },
+              { name: "MIRROR_TARGET_URL", value: args.targetUrl },
+              { name: "MIRROR_S3_ENDPOINT", value: args.s3Endpoint },
+              { name: "MIRROR_KEEP_DAILY", value: String(args.retention.daily) },
+              { name: "MIRROR_KEEP_WEEKLY", value: String(args.retention.weekly) },
+            ],
+            secrets: [{ secretName: args.storeSecretName, keys: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] }],
+            resources: {
+              requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "256Mi" },
+              limits: { cpu: "1", memory: "512Mi", "ephemeral-storage": "1Gi" },
+            },
+            serviceAccountName: args.serviceAccountName,
+            pool: args.pool,
+            tmpSize: "1Gi",
+          }),
+        },
+      },
+    },
+  };
+}
+
 /**
  * Object lock for the backup bucket: every backup is undeletable and cannot be overwritten for its tier's retention
  * less an hour. Pruning deletes a tier's copy only once `count` newer periods hold one, so it never meets a lock in

@@ -3,7 +3,16 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { k8sLabels, type LabelContext } from "../labels";
 import { HTTPS_EGRESS_LABEL } from "../processor/builders";
-import { backupCronJobSpec, backupLifecycleRules, backupLockRules, r2Endpoint, type BackupJobArgs } from "./builders";
+import {
+  backupCronJobSpec,
+  backupLifecycleRules,
+  backupLockRules,
+  mirrorCronJobSpec,
+  mirrorLifecycleRules,
+  r2Endpoint,
+  type BackupJobArgs,
+  type MirrorRetention,
+} from "./builders";
 import { R2Credential } from "./credentials";
 
 export * from "./builders";
@@ -25,6 +34,17 @@ export interface DatabaseBackupArgs
   readonly readerSecretName: string;
   /** Prefix of the tokens' names in Cloudflare, unique per stack (e.g. the cluster's name). */
   readonly tokenNamePrefix: string;
+  /** A daily mirror of the results store (an R2 bucket in the same account) under the bucket's `r2/`; none when unset. */
+  readonly resultsMirror?: {
+    /** `s3://bucket[/prefix]`. */
+    readonly sourceUrl: string;
+    readonly sourceBucket: string;
+    /** Cron schedule (UTC). */
+    readonly schedule: string;
+    readonly retention: MirrorRetention;
+    /** Secret the mirror's token lands in. */
+    readonly secretName: string;
+  };
 }
 
 /**
@@ -55,9 +75,14 @@ export class DatabaseBackup extends pulumi.ComponentResource {
       { accountId: args.accountId, bucketName: this.bucket.name, rules: backupLockRules(args.retention) },
       child,
     );
+    const mirror = args.resultsMirror;
     new cloudflare.R2BucketLifecycle(
       `${name}-lifecycle`,
-      { accountId: args.accountId, bucketName: this.bucket.name, rules: backupLifecycleRules(args.retention) },
+      {
+        accountId: args.accountId,
+        bucketName: this.bucket.name,
+        rules: [...backupLifecycleRules(args.retention), ...(mirror ? mirrorLifecycleRules(mirror.retention) : [])],
+      },
       child,
     );
 
@@ -96,6 +121,48 @@ export class DatabaseBackup extends pulumi.ComponentResource {
       },
       { ...child, dependsOn: [this.writer] },
     );
+
+    if (mirror) {
+      const mirrorLabels = k8sLabels(args.labels, "results-mirror", "backup");
+      const token = new R2Credential(
+        `${name}-mirror`,
+        {
+          accountId: args.accountId,
+          tokenName: `${args.tokenNamePrefix}-${mirror.secretName}`,
+          // Reads the results bucket, writes this one: the mirror cannot change a result.
+          grants: [
+            { bucket: mirror.sourceBucket, access: "read" },
+            { bucket: args.bucket, access: "write" },
+          ],
+          secret: { name: mirror.secretName, namespace: args.namespace, labels: mirrorLabels },
+        },
+        { ...child, dependsOn: [this.bucket] },
+      );
+      const mirrorSa = new k8s.core.v1.ServiceAccount(
+        `${name}-mirror-sa`,
+        { metadata: { name: "results-mirror", namespace: args.namespace, labels: mirrorLabels }, automountServiceAccountToken: false },
+        child,
+      );
+      new k8s.batch.v1.CronJob(
+        `${name}-mirror-cronjob`,
+        {
+          metadata: { name: "results-mirror", namespace: args.namespace, labels: mirrorLabels },
+          spec: mirrorCronJobSpec({
+            image: args.image,
+            schedule: mirror.schedule,
+            retention: mirror.retention,
+            sourceUrl: mirror.sourceUrl,
+            targetUrl: `s3://${args.bucket}`,
+            s3Endpoint: r2Endpoint(args.accountId),
+            storeSecretName: mirror.secretName,
+            serviceAccountName: mirrorSa.metadata.name,
+            pool: args.pool,
+            labels: { ...mirrorLabels, [HTTPS_EGRESS_LABEL]: "true" },
+          }),
+        },
+        { ...child, dependsOn: [token] },
+      );
+    }
     this.registerOutputs({ bucket: this.bucket.name, cronJob: this.cronJob.metadata.name });
   }
 }

@@ -120,6 +120,8 @@ export const DATABASE_BACKUP_DEFAULTS = {
   location: "wnam",
   schedule: "0 * * * *",
   retention: { hourly: 24, daily: 7, weekly: 4, monthly: 12 },
+  /** Playbook `backup_policy.storage.r2`: the results store mirrored daily under `r2/`, 30 daily and 12 weekly kept. */
+  resultsMirror: { schedule: "30 3 * * *", retention: { daily: 30, weekly: 12 } },
 } as const;
 
 /**

@@ -180,6 +180,8 @@ export const platformSchema = z
       schedule: cronField,
       /** Grandfather-father-son retention: how many of the newest hourly, daily, weekly and monthly backups stay. */
       retention: z.strictObject({ hourly: positiveInt, daily: positiveInt, weekly: positiveInt, monthly: positiveInt }),
+      /** The daily mirror of an R2 results store under the backup bucket's `r2/`: its schedule (UTC) and retention. */
+      resultsMirror: z.strictObject({ schedule: cronField, retention: z.strictObject({ daily: positiveInt, weekly: positiveInt }) }),
     }),
     /** Prometheus, Alertmanager, Loki and Grafana: figures, routing and retention. */
     observability: observabilitySchema,

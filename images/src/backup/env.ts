@@ -2,7 +2,7 @@ import { z } from "zod";
 import { resolveSecretFiles, SecretFileError } from "../runtime/secrets";
 import { DEFAULT_POLICY, type RetentionPolicy } from "./retention";
 
-const keepCount = (fallback: number) =>
+export const keepCount = (fallback: number) =>
   z
     .string()
     .optional()
@@ -90,6 +90,53 @@ export function parseBackupEnv(env: NodeJS.ProcessEnv, readSecret?: (path: strin
     },
     policy: { hourly: e.BACKUP_KEEP_HOURLY, daily: e.BACKUP_KEEP_DAILY, weekly: e.BACKUP_KEEP_WEEKLY, monthly: e.BACKUP_KEEP_MONTHLY },
     pgBinDir: e.PG_BIN_DIR || undefined,
+    logLevel: e.LOG_LEVEL || "info",
+  };
+}
+
+const mirrorSchema = z.object({
+  MIRROR_SOURCE_URL: z
+    .string({ error: "is required (s3://bucket[/prefix] or file:///dir): the results store" })
+    .refine((v) => /^(file:\/\/\/.+|s3:\/\/[^/]+.*)$/.test(v), { message: "must be file:///dir or s3://bucket[/prefix]" }),
+  MIRROR_TARGET_URL: storeUrl,
+  MIRROR_S3_ENDPOINT: z.url({ message: "must be a URL" }).optional(),
+  MIRROR_KEEP_DAILY: keepCount(30),
+  MIRROR_KEEP_WEEKLY: keepCount(12),
+  LOG_LEVEL: z.string().optional(),
+});
+
+export interface MirrorEnv {
+  readonly sourceUrl: string;
+  readonly targetUrl: string;
+  readonly s3: BackupEnv["s3"];
+  readonly retention: { readonly daily: number; readonly weekly: number };
+  readonly logLevel: string;
+}
+
+/** Reads the results mirror's settings: both stores are in one R2 account, reached with one token (read there, write here). */
+export function parseMirrorEnv(env: NodeJS.ProcessEnv, readSecret?: (path: string) => string): MirrorEnv {
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  let present: NodeJS.ProcessEnv;
+  try {
+    present = resolveSecretFiles(given, readSecret);
+  } catch (err) {
+    if (err instanceof SecretFileError) throw new EnvError(`invalid environment: ${err.message.split("\n").join("; ")}`);
+    throw err;
+  }
+  const r = mirrorSchema.safeParse(present);
+  if (!r.success) throw new EnvError(`invalid environment: ${r.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  const e = r.data;
+  return {
+    sourceUrl: e.MIRROR_SOURCE_URL,
+    targetUrl: e.MIRROR_TARGET_URL,
+    s3: {
+      endpoint: e.MIRROR_S3_ENDPOINT,
+      region: env.AWS_REGION || undefined,
+      ...(present.AWS_ACCESS_KEY_ID && present.AWS_SECRET_ACCESS_KEY
+        ? { credentials: { accessKeyId: present.AWS_ACCESS_KEY_ID, secretAccessKey: present.AWS_SECRET_ACCESS_KEY } }
+        : {}),
+    },
+    retention: { daily: e.MIRROR_KEEP_DAILY, weekly: e.MIRROR_KEEP_WEEKLY },
     logLevel: e.LOG_LEVEL || "info",
   };
 }
