@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Keda } from "../components/autoscaling";
 import type { ClusterFacts } from "../components/cluster";
 import { DatabaseBackup, R2Credential, r2AccountOf, r2Endpoint, type R2Grant } from "../components/backup";
+import { postgresMajorOf, RestoreVerification } from "../components/backup/restore";
+import { IMAGES } from "../components/versions";
 import { StackBudget } from "../components/cost/budget";
 import { DatabaseMaintenance, DatabaseOperator, JobsDatabase, poolerName, type ArchiveLocation } from "../components/database";
 import { ingressSettings, originHostOf } from "./edge";
@@ -299,7 +301,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
   ) as Record<ProcessorName, ProcessorService>;
 
   const backupImage = buildImage(BACKUP_IMAGE);
-  new DatabaseBackup(
+  const backup = new DatabaseBackup(
     "db-backup",
     {
       namespace: ns.name,
@@ -324,8 +326,35 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     { provider: cluster.provider, dependsOn: [migration] },
   );
 
+  // Writing needs a primary: always on prod, on dr once promoted. Until then dr's database replays prod's rows.
+  const primary = !(config.database.replicaOf && config.failover.phase !== 100);
+  new RestoreVerification(
+    "restore-verification",
+    {
+      namespace: ns.name,
+      labels,
+      image: backupImage,
+      // The jobs database's major: the scratch copy restores into the same.
+      postgresMajor: postgresMajorOf(IMAGES.postgresql),
+      settings: config.restoreVerification,
+      bucket: config.backups.bucket,
+      endpoint: r2Endpoint(config.backups.accountId),
+      // The backup bucket's read-only credential: it can restore, never change a backup.
+      credentialsSecretName: BACKUP_READER_SECRET,
+      databaseSecretName: DATABASE_SECRET,
+      pool: cluster.pools.general,
+      httpsEgressLabel: HTTPS_EGRESS_LABEL,
+      database: managed
+        ? { pods: { namespace: DATABASE_NAMESPACE, labels: { "cnpg.io/poolerName": poolerName(DATABASE_CLUSTER) } }, port: config.database.port }
+        : { cidrs: config.database.cidrs ?? [], port: config.database.port },
+      // A replica cannot record outcomes; the primary's are replayed into it and its exporter reports them.
+      suspended: !primary,
+    },
+    { provider: cluster.provider, dependsOn: [migration, dbSecret, backup.reader] },
+  );
+
   // Maintenance writes, so it runs where the database is a primary: always on prod, on dr once promoted.
-  if (managed && !(config.database.replicaOf && config.failover.phase !== 100)) {
+  if (managed && primary) {
     const reportsCredential = new R2Credential(
       "capacity-reports",
       {

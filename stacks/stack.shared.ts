@@ -73,6 +73,8 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
     const secretsOf = (name: string) => plan.k8s("Secret").find((s: any) => s.metadata.name === name);
     expect(secretsOf("backup-reader")?.metadata.annotations["pitchey.io/object-store-grants"]).toMatch(/^read:pitchey-backups/);
     expect(secretsOf("backup-writer")?.metadata.annotations["pitchey.io/object-store-grants"]).toMatch(/^write:pitchey-backups/);
+    // ...and the backup bucket's reader in the restore verification alone.
+    expect(holders["backup-reader"]).toEqual(["restore-verification"]);
     const code = plan.k8s("Deployment").find((d) => d.metadata.name === "code-executor");
     const names = code.spec.template.spec.containers[0].env.map((e: any) => e.name);
     expect(names).not.toContain("RESULTS_STORE_URL");

@@ -116,7 +116,7 @@ describe("archive, base backups and pooler", () => {
   });
 
   it("alerts when the replica is further behind than the RPO", () => {
-    const rule = databaseAlertRules({ clusterName: "jobs-db", maxLagSeconds: 300, environment: "dr" }).groups[0].rules[0];
+    const rule = databaseAlertRules({ clusterName: "jobs-db", maxLagSeconds: 300, runbookBaseUrl: "docs/runbooks/" }).groups[0].rules[0];
     expect(rule.alert).toBe("DatabaseReplicationLagHigh");
     expect(rule.expr).toBe('max(cnpg_pitchey_heartbeat_lag_seconds{pod=~"jobs-db-[0-9]+"}) > 300');
   });

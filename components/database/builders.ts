@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { PoolScheduling } from "../cluster/types";
+import { restoreVerificationQueries } from "../backup/restore-builders";
 
 /** The Barman Cloud plugin's name, as CloudNativePG clusters reference it. */
 export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
@@ -108,7 +109,7 @@ export interface ClusterSpecArgs {
   readonly readerSecretName: string;
   readonly pool: PoolScheduling;
   readonly storageClassName: string;
-  /** ConfigMap with `lagQueries()` under `MONITORING_KEY`. */
+  /** ConfigMap with `monitoringQueries()` under `MONITORING_KEY`. */
   readonly monitoringConfigMapName: string;
   readonly labels: Record<string, string>;
   /** Set in the dr stack. */
@@ -335,9 +336,21 @@ export function lagQueries(): Record<string, unknown> {
   };
 }
 
-/** Prometheus rules for the database: replica lag against the RPO, and archiving health. */
-export function databaseAlertRules(a: { clusterName: string; maxLagSeconds: number; environment: string }) {
+/**
+ * Everything the instances' exporter runs besides its defaults: the heartbeat lag, and the restore verifier's
+ * outcome (rows the verification CronJob writes to the jobs database).
+ */
+export function monitoringQueries(): Record<string, unknown> {
+  return { ...lagQueries(), ...restoreVerificationQueries(DATABASE_NAME) };
+}
+
+/**
+ * Prometheus rules for the database: replica lag against the RPO, and archiving health. Rule-file shape with the
+ * platform's labels (severity, team, service) and a runbook page per alert under `runbookBaseUrl`.
+ */
+export function databaseAlertRules(a: { clusterName: string; maxLagSeconds: number; runbookBaseUrl: string }) {
   const sel = `pod=~"${a.clusterName}-[0-9]+"`;
+  const labels = { severity: "critical", team: "platform", service: "database" };
   return {
     groups: [
       {
@@ -347,22 +360,22 @@ export function databaseAlertRules(a: { clusterName: string; maxLagSeconds: numb
             alert: "DatabaseReplicationLagHigh",
             expr: `max(cnpg_pitchey_heartbeat_lag_seconds{${sel}}) > ${a.maxLagSeconds}`,
             for: "5m",
-            labels: { severity: "critical", environment: a.environment },
+            labels,
             annotations: {
               summary: `Jobs database replica is more than ${a.maxLagSeconds} s behind its primary`,
-              description: "The DR copy no longer meets its RPO. Check WAL archiving on the primary and the replica's recovery.",
-              runbook_url: "docs/runbooks/disaster-recovery.md#replication-lag",
+              description: `The newest heartbeat this database has replayed is {{ $value | humanizeDuration }} old (RPO ${a.maxLagSeconds} s): the DR copy no longer meets its RPO. Check WAL archiving on the primary and the replica's recovery.`,
+              runbook_url: `${a.runbookBaseUrl}DatabaseReplicationLagHigh.md`,
             },
           },
           {
             alert: "DatabaseWalArchivingFailing",
             expr: `increase(cnpg_pg_stat_archiver_failed_count{${sel}}[10m]) > 0 and on (pod) cnpg_pg_stat_archiver_seconds_since_last_archival{${sel}} > ${a.maxLagSeconds}`,
             for: "5m",
-            labels: { severity: "critical", environment: a.environment },
+            labels,
             annotations: {
               summary: "The jobs database cannot archive WAL",
-              description: "Point-in-time recovery and the DR replica depend on the archive.",
-              runbook_url: "docs/runbooks/disaster-recovery.md#wal-archiving",
+              description: `{{ $labels.pod }} keeps failing to archive WAL and has archived nothing for more than ${a.maxLagSeconds} s. Point-in-time recovery and the DR replica depend on the archive.`,
+              runbook_url: `${a.runbookBaseUrl}DatabaseWalArchivingFailing.md`,
             },
           },
         ],

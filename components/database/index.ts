@@ -17,7 +17,7 @@ import {
   connectionUrl,
   databaseNetworkPolicies,
   databaseSettingsProblems,
-  lagQueries,
+  monitoringQueries,
   objectStoreSpec,
   poolerName,
   poolerSpec,
@@ -220,7 +220,7 @@ export class JobsDatabase extends pulumi.ComponentResource {
 
     const monitoring = new k8s.core.v1.ConfigMap(
       `${name}-monitoring`,
-      { metadata: meta(`${cn}-monitoring`, { "cnpg.io/reload": "" }), data: { [MONITORING_KEY]: stringify(lagQueries()) } },
+      { metadata: meta(`${cn}-monitoring`, { "cnpg.io/reload": "" }), data: { [MONITORING_KEY]: stringify(monitoringQueries()) } },
       child,
     );
 

@@ -77,4 +77,18 @@ export interface RuleArgs {
   readonly burnRate: BurnRatePolicy;
   /** Base of every `runbook_url`; the alert's file name (`<Alert>.md`) is appended. */
   readonly runbookBaseUrl: string;
+  /** The jobs database the program runs (its exporter's metrics); unset for an external database. */
+  readonly database?: DatabaseRuleArgs;
+}
+
+/** Replica lag, WAL archiving and the restore verifier's outcome. */
+export interface DatabaseRuleArgs {
+  /** The CloudNativePG cluster's name (its pods are `<name>-<n>`). */
+  readonly clusterName: string;
+  /** Replica lag that pages: the RPO, seconds. */
+  readonly maxReplicationLagSeconds: number;
+  /** Newest backup older than this when the verifier looked: backups stopped. */
+  readonly maxBackupAgeHours: number;
+  /** Newest verified backup older than this: verification stopped working. */
+  readonly maxVerifiedBackupAgeHours: number;
 }

@@ -1,3 +1,6 @@
+import { customQueryMetricNames } from "../backup/restore-builders";
+import { monitoringQueries } from "../database/builders";
+
 /**
  * Metric names the rules and dashboards may read besides the worker's own registry: what each exporter the stack
  * scrapes really exposes. One list, so a rule reading a metric nobody exports fails a test instead of staying
@@ -19,7 +22,9 @@ export const EXPORTER_METRICS = {
   ],
   "node-exporter": ["node_filesystem_avail_bytes", "node_filesystem_size_bytes"],
   /** CloudNativePG's instance exporter (default monitoring queries). */
-  cnpg: ["cnpg_backends_total", "cnpg_pg_settings_setting"],
+  cnpg: ["cnpg_backends_total", "cnpg_pg_settings_setting", "cnpg_pg_stat_archiver_failed_count", "cnpg_pg_stat_archiver_seconds_since_last_archival"],
+  /** The same exporter's custom queries the program installs (heartbeat lag, restore verification), as it names them. */
+  "cnpg-custom": customQueryMetricNames(monitoringQueries()),
   "cert-manager": ["certmanager_certificate_expiration_timestamp_seconds"],
 } as const satisfies Record<string, readonly string[]>;
 

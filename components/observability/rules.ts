@@ -1,3 +1,5 @@
+import { restoreAlertRules } from "../backup/restore-rules";
+import { databaseAlertRules } from "../database/builders";
 import type { AlertThresholds, BurnWindow, MonitoredService, RuleArgs } from "./args";
 
 /** One rule in Prometheus rule-file format (the same shape a PrometheusRule's `spec.groups[].rules[]` holds). */
@@ -50,6 +52,11 @@ export const ALERTS = {
   JobLeaseExpiries: "JobLeaseExpiries",
   AvailabilityErrorBudgetBurn: "AvailabilityErrorBudgetBurn",
   LatencyErrorBudgetBurn: "LatencyErrorBudgetBurn",
+  DatabaseReplicationLagHigh: "DatabaseReplicationLagHigh",
+  DatabaseWalArchivingFailing: "DatabaseWalArchivingFailing",
+  RestoreVerificationFailed: "RestoreVerificationFailed",
+  BackupStale: "BackupStale",
+  RestoreVerificationStale: "RestoreVerificationStale",
 } as const;
 export type AlertName = keyof typeof ALERTS;
 
@@ -336,7 +343,17 @@ export function sloRules(args: RuleArgs): RuleGroup[] {
 
 /** Every rule group the platform installs, in the order they are written to the rule file. */
 export function ruleGroups(args: RuleArgs): RuleGroup[] {
-  return [recordingRules(args), playbookAlerts(args), platformAlerts(args), ...sloRules(args)];
+  return [recordingRules(args), playbookAlerts(args), platformAlerts(args), ...sloRules(args), ...databaseGroups(args)];
+}
+
+/** The jobs database's own alerts (replica lag, WAL archiving) and the restore verifier's, when the program runs it. */
+export function databaseGroups(args: RuleArgs): RuleGroup[] {
+  const d = args.database;
+  if (!d) return [];
+  return [
+    ...databaseAlertRules({ clusterName: d.clusterName, maxLagSeconds: d.maxReplicationLagSeconds, runbookBaseUrl: args.runbookBaseUrl }).groups,
+    restoreAlertRules({ maxBackupAgeHours: d.maxBackupAgeHours, maxVerifiedBackupAgeHours: d.maxVerifiedBackupAgeHours, runbookBaseUrl: args.runbookBaseUrl }),
+  ];
 }
 
 /** Problems with the rule arguments, each with its path; empty when the rules can be generated. */

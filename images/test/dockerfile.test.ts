@@ -104,9 +104,9 @@ describe("images/Dockerfile", () => {
     expect(all("ai-inference").some((i) => i.op === "COPY" && i.args.includes("models/block-classifier.onnx"))).toBe(true);
   });
 
-  it("has a db-backup target: the runtime stage, postgresql-client, slim modules, the backup command as 10001", () => {
+  it("has a db-backup target: the runtime stage, PostgreSQL's client and server, slim modules, the backup command as 10001", () => {
     expect(stages.get("db-backup")!.from).toBe("runtime");
-    expect(aptPackages("db-backup")).toEqual(["postgresql-client"]);
+    expect(aptPackages("db-backup")).toEqual(["postgresql-client", "postgresql"]);
     expect(copiesFrom("db-backup")).toContain("slim-deps");
     expect(copiesFrom("db-backup")).not.toContain("onnx-deps");
     expect(last("db-backup", "USER")).toBe("10001:10001");
@@ -115,6 +115,7 @@ describe("images/Dockerfile", () => {
     // It serves no HTTP, so the processors' health check must not apply to it.
     expect(last("db-backup", "HEALTHCHECK")).toBe("NONE");
     for (const t of TARGETS) expect(aptPackages(t)).not.toContain("postgresql-client");
+    for (const t of TARGETS) expect(aptPackages(t)).not.toContain("postgresql");
   });
 
   it("installs no Debian package whose tools the tests do not run too (scripts/debian-tools.txt)", () => {

@@ -60,7 +60,7 @@ afterAll(async () => {
 /** The command the CronJob runs, with only the environment given. */
 function verify(env: Record<string, string>): { code: number | null; lines: Array<Record<string, unknown>>; stderr: string } {
   const r = spawnSync(tsx, [path.join(root, "src/cli/verify-restore.ts")], {
-    env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), DATABASE_URL: jobs.url, SCRATCH_DATABASE_URL: scratch.url, PG_BIN_DIR: binDir, ...env },
+    env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), DATABASE_URL: jobs.url, SCRATCH_SERVER_URL: scratch.url, PG_BIN_DIR: binDir, ...env },
     encoding: "utf8",
     timeout: 120_000,
   });
@@ -160,13 +160,13 @@ describe("restore verification", () => {
 
   it("refuses bad settings before touching anything, naming each variable", async () => {
     const before = (await jobs.query<{ n: string }>("SELECT count(*) AS n FROM restore_verifications"))[0]!.n;
-    const missing = verify({ BACKUP_STORE_URL: "ftp://x", SCRATCH_DATABASE_URL: "" });
+    const missing = verify({ BACKUP_STORE_URL: "ftp://x", SCRATCH_SERVER_URL: "" });
     expect(missing.code).toBe(2);
-    expect(String(missing.lines.at(-1)!.err)).toContain("SCRATCH_DATABASE_URL must be a postgres:// URL");
+    expect(String(missing.lines.at(-1)!.err)).toContain("SCRATCH_SERVER_URL must be a postgres:// URL");
     expect(String(missing.lines.at(-1)!.err)).toContain("BACKUP_STORE_URL must be file:///dir or s3://bucket[/prefix]");
-    const same = verify({ BACKUP_STORE_URL: `file://${goodStore}`, SCRATCH_DATABASE_URL: jobs.url });
+    const same = verify({ BACKUP_STORE_URL: `file://${goodStore}`, SCRATCH_SERVER_URL: jobs.url });
     expect(same.code).toBe(2);
-    expect(String(same.lines.at(-1)!.err)).toContain("SCRATCH_DATABASE_URL names the jobs database's server");
+    expect(String(same.lines.at(-1)!.err)).toContain("SCRATCH_SERVER_URL names the jobs database's server");
     expect((await jobs.query<{ n: string }>("SELECT count(*) AS n FROM restore_verifications"))[0]!.n).toBe(before);
   });
 

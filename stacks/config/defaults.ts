@@ -125,6 +125,20 @@ export const DATABASE_BACKUP_DEFAULTS = {
 } as const;
 
 /**
+ * Restore verification of the newest backup (playbook backup policy and monthly DR test, made daily): at 04:30 UTC,
+ * after the 01:00 base backup, the 02:00 maintenance and the Sunday 03:00 jobs. Backups are hourly, so the newest
+ * may be 2 h old (one missed run) before `BackupStale`; verification is daily, so the newest verified backup may be
+ * 26 h old (a day plus the backup allowance) before `RestoreVerificationStale`.
+ */
+export const RESTORE_VERIFICATION_DEFAULTS = {
+  schedule: "30 4 * * *",
+  maxBackupAgeHours: 2,
+  maxVerifiedBackupAgeHours: 26,
+  deadlineMinutes: 60,
+  scratchStorage: "20Gi",
+} as const;
+
+/**
  * Monitoring: the playbook's scrape and evaluation intervals, its five alert rules, the key-metrics table's critical
  * thresholds and the runbook index's triggers. Figures the playbook does not give are chosen and explained in
  * docs/decisions.md (retention, dead-letter and lease-expiry thresholds, digest timing).

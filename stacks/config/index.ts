@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { DATABASE_DEFAULTS } from "../../components/database/builders";
 import { MAINTENANCE_DEFAULTS } from "../../components/database/maintenance";
 import { CLUSTER_DEFAULTS } from "./cluster";
-import { DATABASE_BACKUP_DEFAULTS, EDGE_CLOUDFLARE_DEFAULTS, EDGE_DEFAULTS, OBSERVABILITY_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
+import { DATABASE_BACKUP_DEFAULTS, RESTORE_VERIFICATION_DEFAULTS, EDGE_CLOUDFLARE_DEFAULTS, EDGE_DEFAULTS, OBSERVABILITY_DEFAULTS, PROCESSOR_DEFAULTS, RESOURCE_QUOTA_DEFAULTS, UNTAGGED_IMAGE_RETENTION_DAYS } from "./defaults";
 import { COST_DEFAULTS } from "./cost";
 import { platformSchema, type PlatformConfig } from "./schema";
 
@@ -56,6 +56,7 @@ export const PLATFORM_DEFAULTS = {
   },
   resourceQuota: RESOURCE_QUOTA_DEFAULTS,
   backups: DATABASE_BACKUP_DEFAULTS,
+  restoreVerification: RESTORE_VERIFICATION_DEFAULTS,
   observability: OBSERVABILITY_DEFAULTS,
   cost: COST_DEFAULTS,
   edge: EDGE_DEFAULTS,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { AlertRoutingArgs } from "../../components/observability/alertmanager";
 import type { RuleArgs } from "../../components/observability/args";
 import { durationSeconds } from "../../components/observability/rules";
+import { DATABASE_CLUSTER } from "../database";
 import { JOB_TYPE_OF, PROCESSOR_NAMES } from "./defaults";
 import type { PlatformConfig } from "./schema";
 import { QUANTITY_PATTERN } from "./quantity";
@@ -101,6 +102,15 @@ export function observabilityRuleArgs(config: PlatformConfig): RuleArgs {
     alerts: config.observability.alerts,
     burnRate: config.observability.burnRate,
     runbookBaseUrl: config.observability.runbookBaseUrl,
+    // A database the program runs has an exporter with the lag and restore-verification metrics; an external one has not.
+    database: config.database.cidrs
+      ? undefined
+      : {
+          clusterName: DATABASE_CLUSTER,
+          maxReplicationLagSeconds: config.database.maxReplicationLagSeconds,
+          maxBackupAgeHours: config.restoreVerification.maxBackupAgeHours,
+          maxVerifiedBackupAgeHours: config.restoreVerification.maxVerifiedBackupAgeHours,
+        },
   };
 }
 

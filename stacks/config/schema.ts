@@ -183,6 +183,14 @@ export const platformSchema = z
       /** The daily mirror of an R2 results store under the backup bucket's `r2/`: its schedule (UTC) and retention. */
       resultsMirror: z.strictObject({ schedule: cronField, retention: z.strictObject({ daily: positiveInt, weekly: positiveInt }) }),
     }),
+    /** Daily restore of the newest backup into a scratch database, and how old backups may grow before alerts. */
+    restoreVerification: z.strictObject({
+      schedule: cronField,
+      maxBackupAgeHours: z.number().positive("expected a number of hours above 0"),
+      maxVerifiedBackupAgeHours: z.number().positive("expected a number of hours above 0"),
+      deadlineMinutes: z.number().int().min(5, "expected at least 5 minutes").max(1440, "expected at most 1440 minutes (a day)"),
+      scratchStorage: quantity,
+    }),
     /** Prometheus, Alertmanager, Loki and Grafana: figures, routing and retention. */
     observability: observabilitySchema,
     cost: costSchema,

@@ -2,6 +2,8 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isFailoverPhase } from "../../components/dr/failover";
 import { DATABASE_DEFAULTS } from "../../components/database/builders";
+import { RESTORE_METRICS } from "../../components/backup/restore-builders";
+import { RESTORE_VERIFICATION_DEFAULTS } from "../config/defaults";
 import { drill, failback, failover, Refusal, type FailoverChecks, type FailoverStack, type RunOptions } from "./run";
 
 const USAGE = [
@@ -90,7 +92,11 @@ async function automationStack(stackName: string): Promise<FailoverStack> {
 }
 
 /** Checks through the DR site's Prometheus HTTP API. */
-export function prometheusChecks(baseUrl: string, fetchImpl: typeof fetch = fetch): FailoverChecks {
+export function prometheusChecks(
+  baseUrl: string,
+  fetchImpl: typeof fetch = fetch,
+  maxVerifiedAgeHours: number = RESTORE_VERIFICATION_DEFAULTS.maxVerifiedBackupAgeHours,
+): FailoverChecks {
   const query = async (q: string): Promise<number | undefined> => {
     const res = await fetchImpl(`${baseUrl.replace(/\/$/, "")}/api/v1/query?query=${encodeURIComponent(q)}`);
     if (!res.ok) throw new Refusal(`Prometheus at ${baseUrl} answered ${res.status} to ${q}`);
@@ -107,8 +113,8 @@ export function prometheusChecks(baseUrl: string, fetchImpl: typeof fetch = fetc
       return { name: "dr-health", ok: short === 0, detail: short === undefined ? "no deployment metrics" : `${short} processor pod(s) short of their floors` };
     },
     async restoreVerified() {
-      const age = await query("time() - max(pitchey_restore_verification_last_success_timestamp_seconds)");
-      return { name: "restore-verification", ok: age !== undefined && age < 26 * 3600, detail: age === undefined ? "no restore verification has succeeded" : `last verified ${Math.round(age / 3600)} h ago` };
+      const age = await query(`time() - max(${RESTORE_METRICS.lastSuccess})`);
+      return { name: "restore-verification", ok: age !== undefined && age < maxVerifiedAgeHours * 3600, detail: age === undefined ? "no restore verification has succeeded" : `last verified ${Math.round(age / 3600)} h ago` };
     },
   };
 }

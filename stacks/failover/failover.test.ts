@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseCommand, prometheusChecks, runCommand, UsageError } from "./cli";
+import { customQueryMetricNames } from "../../components/backup/restore-builders";
+import { monitoringQueries } from "../../components/database/builders";
 import type { CheckResult, FailoverChecks, FailoverStack } from "./run";
 
 /** A stack as the Automation API would present it, recording what the commands did to it. */
@@ -134,6 +136,14 @@ describe("Prometheus checks", () => {
   it("reads the replica's heartbeat lag; no series at all counts as infinitely behind", async () => {
     expect(await prom({ cnpg_pitchey_heartbeat_lag_seconds: "75" }).replicaLagSeconds()).toBe(75);
     expect(await prom({}).replicaLagSeconds()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("reads the restore verifier's last success under the name the database's exporter produces", async () => {
+    const name = "cnpg_pitchey_restore_verification_last_success_timestamp_seconds";
+    expect(customQueryMetricNames(monitoringQueries())).toContain(name);
+    expect(await prom({ [name]: String(3 * 3600) }).restoreVerified()).toEqual({ name: "restore-verification", ok: true, detail: "last verified 3 h ago" });
+    expect((await prom({ [name]: String(27 * 3600) }).restoreVerified()).ok).toBe(false);
+    expect(await prom({}).restoreVerified()).toMatchObject({ ok: false, detail: "no restore verification has succeeded" });
   });
 
   it("counts missing processor pods", async () => {

@@ -36,19 +36,19 @@ export function parseVerifyEnv(env: NodeJS.ProcessEnv, readSecret?: (path: strin
   }
   const problems: string[] = [];
   if (!postgresUrl(e.DATABASE_URL)) problems.push("DATABASE_URL (or DATABASE_URL_FILE) must be a postgres:// URL");
-  if (!postgresUrl(e.SCRATCH_DATABASE_URL)) problems.push("SCRATCH_DATABASE_URL must be a postgres:// URL (the scratch server's maintenance database)");
+  if (!postgresUrl(e.SCRATCH_SERVER_URL)) problems.push("SCRATCH_SERVER_URL must be a postgres:// URL (the scratch server's maintenance database)");
   if (!e.BACKUP_STORE_URL || !/^(file:\/\/\/.+|s3:\/\/[^/]+.*)$/.test(e.BACKUP_STORE_URL)) problems.push("BACKUP_STORE_URL must be file:///dir or s3://bucket[/prefix]");
   if (e.BACKUP_S3_ENDPOINT !== undefined && !URL.canParse(e.BACKUP_S3_ENDPOINT)) problems.push("BACKUP_S3_ENDPOINT must be a URL");
   if (e.PG_BIN_DIR !== undefined && !e.PG_BIN_DIR.startsWith("/")) problems.push("PG_BIN_DIR must be an absolute directory");
   const wait = e.SCRATCH_WAIT_SECONDS === undefined ? 120 : Number(e.SCRATCH_WAIT_SECONDS);
   if (!Number.isSafeInteger(wait) || wait < 0) problems.push(`SCRATCH_WAIT_SECONDS must be a whole number of seconds, got ${JSON.stringify(e.SCRATCH_WAIT_SECONDS)}`);
-  if (problems.length === 0 && place(e.DATABASE_URL!) === place(e.SCRATCH_DATABASE_URL!)) {
-    problems.push("SCRATCH_DATABASE_URL names the jobs database's server; a restore verification needs a server of its own");
+  if (problems.length === 0 && place(e.DATABASE_URL!) === place(e.SCRATCH_SERVER_URL!)) {
+    problems.push("SCRATCH_SERVER_URL names the jobs database's server; a restore verification needs a server of its own");
   }
   if (problems.length > 0) throw new EnvError(`invalid environment: ${problems.join("; ")}`);
   return {
     databaseUrl: e.DATABASE_URL!,
-    scratchUrl: e.SCRATCH_DATABASE_URL!,
+    scratchUrl: e.SCRATCH_SERVER_URL!,
     storeUrl: e.BACKUP_STORE_URL!,
     s3: {
       endpoint: e.BACKUP_S3_ENDPOINT,

@@ -5,6 +5,11 @@ export type { RunbookQuery };
 
 export const RUNBOOK_SQL: readonly RunbookQuery[] = [
   {
+    "file": "BackupStale.md",
+    "index": 1,
+    "sql": "SELECT finished_at, backup_key, backup_taken_at, finished_at - backup_taken_at AS age_when_checked\nFROM restore_verifications ORDER BY finished_at DESC LIMIT 5;\n"
+  },
+  {
     "file": "ContainerDown.md",
     "index": 1,
     "sql": "SELECT status, count(*) FROM container_jobs\nWHERE type = 'video' AND created_at > now() - interval '15 minutes' GROUP BY status;\n"
@@ -13,6 +18,11 @@ export const RUNBOOK_SQL: readonly RunbookQuery[] = [
     "file": "DatabaseConnectionsExhausted.md",
     "index": 1,
     "sql": "SELECT usename, application_name, client_addr, state, count(*)\nFROM pg_stat_activity GROUP BY 1, 2, 3, 4 ORDER BY count(*) DESC;\nSELECT pid, now() - state_change AS idle_for, left(query, 80)\nFROM pg_stat_activity WHERE state = 'idle in transaction' ORDER BY idle_for DESC;\nSHOW max_connections;\n"
+  },
+  {
+    "file": "DatabaseWalArchivingFailing.md",
+    "index": 1,
+    "sql": "SELECT archived_count, last_archived_wal, last_archived_time, failed_count, last_failed_wal, last_failed_time\nFROM pg_stat_archiver;\n"
   },
   {
     "file": "HighCPUUsage.md",
@@ -48,6 +58,16 @@ export const RUNBOOK_SQL: readonly RunbookQuery[] = [
     "file": "QueueBacklog.md",
     "index": 1,
     "sql": "SELECT date_trunc('minute', created_at) AS minute, count(*) AS arrived\nFROM container_jobs WHERE type = 'document' AND created_at > now() - interval '30 minutes'\nGROUP BY 1 ORDER BY 1 DESC;\nSELECT date_trunc('minute', completed_at) AS minute, count(*) AS finished\nFROM container_jobs WHERE type = 'document' AND completed_at > now() - interval '30 minutes'\nGROUP BY 1 ORDER BY 1 DESC;\n"
+  },
+  {
+    "file": "RestoreVerificationFailed.md",
+    "index": 1,
+    "sql": "SELECT finished_at, success, backup_key, backup_taken_at, finished_at - started_at AS took, message\nFROM restore_verifications ORDER BY finished_at DESC LIMIT 5;\n"
+  },
+  {
+    "file": "RestoreVerificationStale.md",
+    "index": 1,
+    "sql": "SELECT max(finished_at) FILTER (WHERE success) AS last_success, max(finished_at) AS last_run, count(*) AS runs\nFROM restore_verifications;\n"
   },
   {
     "file": "disaster-recovery.md",
