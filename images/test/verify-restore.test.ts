@@ -189,6 +189,16 @@ describe("restore verification", () => {
     }
     const { store, prefix } = openBackupStore(`file://${dir}`);
     expect(await newestBackup(store, prefix)).toEqual({ key: "postgres/2026-11-28T02-00-00Z.dump", takenAt: new Date("2026-11-28T02:00:00Z"), bytes: 1 });
+    // A tier's copy of the same dump does not displace it; a folder that is no tier is not looked into.
+    await mkdir(path.join(dir, "postgres", "daily"), { recursive: true });
+    await mkdir(path.join(dir, "postgres", "old"), { recursive: true });
+    await writeFile(path.join(dir, "postgres", "daily", "2026-11-28T02-00-00Z.dump"), "y");
+    await writeFile(path.join(dir, "postgres", "old", "2026-11-29T00-00-00Z.dump"), "z");
+    expect((await newestBackup(store, prefix))?.key).toBe("postgres/2026-11-28T02-00-00Z.dump");
+    // With the hourly tier gone, the newest tier copy is the newest restorable backup.
+    await rm(path.join(dir, "postgres", "2026-11-28T02-00-00Z.dump"));
+    await rm(path.join(dir, "postgres", "2026-11-28T01-00-00Z.dump"));
+    expect((await newestBackup(store, prefix))?.key).toBe("postgres/daily/2026-11-28T02-00-00Z.dump");
     expect(await newestBackup(openBackupStore(`file://${path.join(work, "nowhere")}`).store, "")).toBeUndefined();
   });
 

@@ -8,7 +8,7 @@ import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
 import { Client } from "pg";
 import type { Logger } from "pino";
-import { parseBackupName } from "./backup";
+import { parseBackupName, TIERS, tierFolder } from "./backup";
 import type { BackupStore } from "./store";
 import { toolEnv } from "../runtime/tool-env";
 import { RUNBOOK_SQL, type RunbookQuery } from "./verify-runbook-sql";
@@ -21,14 +21,20 @@ export interface FoundBackup {
 }
 
 /**
- * The newest restorable backup under `<prefix>postgres/`: named like a backup and not empty. Objects that are not
- * backups (notes, partial uploads) are ignored. `undefined` when there is none.
+ * The newest restorable backup under `<prefix>postgres/`, in any tier's folder (the hourly tier at the top holds the
+ * newest; a tier's copy counts should the hourly ones be gone): named like a backup and not empty. Objects that are not
+ * backups (notes, partial uploads, other folders) are ignored. On a tie the hourly tier's object wins (it sorts first).
+ * `undefined` when there is none.
  */
 export async function newestBackup(store: BackupStore, prefix: string): Promise<FoundBackup | undefined> {
   const dir = `${prefix}postgres/`;
+  const folders = new Set(TIERS.map(tierFolder));
   let best: FoundBackup | undefined;
   for (const { key, bytes } of await store.list(dir)) {
-    const takenAt = parseBackupName(key.slice(dir.length));
+    const rest = key.slice(dir.length);
+    const cut = rest.lastIndexOf("/") + 1;
+    if (!folders.has(rest.slice(0, cut))) continue;
+    const takenAt = parseBackupName(rest.slice(cut));
     if (!takenAt || bytes === 0) continue;
     if (!best || takenAt.getTime() > best.takenAt.getTime()) best = { key, takenAt, bytes };
   }
