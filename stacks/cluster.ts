@@ -95,6 +95,12 @@ export function toEksClusterArgs(c: ClusterConfig, common: Common, longestTermin
     }),
     sandboxRuntimeClass: c.sandboxRuntimeClass,
     controlPlaneLogRetentionDays: c.controlPlaneLogRetentionDays,
+    clusterAdmins: c.access
+      ? [
+          { name: "deploy", roleArn: c.access.deployRoleArn },
+          { name: "break-glass", roleArn: c.access.breakGlassRoleArn },
+        ]
+      : [],
     deletionProtection: c.deletionProtection,
     falcoMinimumPriority: c.falcoMinimumPriority,
   };

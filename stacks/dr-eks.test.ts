@@ -37,4 +37,13 @@ describe("dr on EKS: what the cluster must serve before the platform uses it", (
     const without = resources.filter((r) => !(r.type === "aws:eks/addon:Addon" && r.props.addonName === "metrics-server"));
     expect(evaluatePlan(without, { policies: policy }).violations.map((v) => v.policy)).toEqual(["resource-metrics-api-served"]);
   });
+
+  it("lets CI's deploy role and on-call's break-glass role in, and exports the cluster name and a kubeconfig", () => {
+    const entries = plan.ofType("aws:eks/accessEntry:AccessEntry").map((r) => (r.props as any).principalArn);
+    expect(entries.sort()).toEqual([plan.config.cluster.access!.breakGlassRoleArn, plan.config.cluster.access!.deployRoleArn].sort());
+    expect(plan.ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")).toHaveLength(2);
+    expect(plan.outputs.clusterName).toBe("pitchey-containers-dr");
+    const kc = JSON.parse(String(plan.outputs.kubeconfig));
+    expect(kc.users[0].user.exec.args).toEqual(expect.arrayContaining(["get-token", "--cluster-name", "pitchey-containers-dr"]));
+  });
 });

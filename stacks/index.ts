@@ -6,6 +6,10 @@ import { createPlatform } from "./platform";
 const platform = createPlatform(loadStackInputs(), createCluster);
 
 export const cloud = platform.cloud;
+/** Where on-call and CI point `aws eks update-kubeconfig` / `gcloud container clusters get-credentials`. */
+export const clusterName = platform.clusterName;
+/** `pulumi stack output kubeconfig --show-secrets > kubeconfig`; it asks the cloud CLI for a token on each use. */
+export const kubeconfig = platform.kubeconfig;
 export const namespace = platform.namespace;
 export const images = platform.images;
 /** Where this stack's database archives WAL; the dr stack's replica follows it. */

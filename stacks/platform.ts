@@ -61,6 +61,10 @@ export interface EdgeOutputs {
 
 export interface PlatformOutputs {
   readonly cloud: string;
+  /** The cluster's name in its cloud, for `aws eks update-kubeconfig` / `gcloud container clusters get-credentials`. */
+  readonly clusterName: pulumi.Output<string>;
+  /** A kubeconfig that fetches a short-lived token through the cloud CLI; a secret output. */
+  readonly kubeconfig: pulumi.Output<string>;
   readonly edge: EdgeOutputs;
   readonly namespace: pulumi.Output<string>;
   readonly images: Record<ProcessorName, pulumi.Output<string>>;
@@ -431,7 +435,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
 
   const edge = createEdge(inputs, { provider: cluster.provider, dependsOn: [...cluster.readyResources] }, ns, processors, certificates);
 
-  return { cloud: cluster.cloud, edge, namespace: ns.name, images, processors, databaseArchive: database?.archive, failover: failoverPlan(config) };
+  return { cloud: cluster.cloud, clusterName: cluster.clusterName, kubeconfig: cluster.kubeconfig, edge, namespace: ns.name, images, processors, databaseArchive: database?.archive, failover: failoverPlan(config) };
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   type NodePoolArgs,
   type ResolvedCommonArgs,
 } from "./args";
+import { clusterAdminProblems, type EksClusterAdmin } from "./eks-access";
 import type { PoolName } from "./types";
 
 /** An EKS managed node group. */
@@ -64,6 +65,12 @@ export interface EksClusterArgs extends ClusterCommonArgs {
   /** Days the control-plane logs are kept. Default: 90. */
   readonly controlPlaneLogRetentionDays?: number;
   /**
+   * IAM roles given cluster admin through access entries (the cluster uses the access-entry API only), e.g. the
+   * deploy role CI runs as and the on-call break-glass role. Default: none, and then only the identity that
+   * created the cluster can reach it.
+   */
+  readonly clusterAdmins?: readonly EksClusterAdmin[];
+  /**
    * Namespaces of node agents (log shippers, node exporters) that may tolerate the sandbox taint by key and
    * still run under runc. kube-system and the Falco namespace are always exempt. Default: none.
    */
@@ -76,6 +83,7 @@ export const EKS_CLUSTER_DEFAULTS = {
   autoscaling: { scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5, maxGracefulTerminationSeconds: 600 },
   sandboxRuntimeClass: "gvisor",
   controlPlaneLogRetentionDays: 90,
+  clusterAdmins: [] as readonly EksClusterAdmin[],
   nodeAgentNamespaces: [] as readonly string[],
 };
 
@@ -91,6 +99,7 @@ export interface ResolvedEksClusterArgs extends ResolvedCommonArgs {
   readonly nodePools: Readonly<Record<PoolName, ResolvedEksNodeGroup>>;
   readonly sandboxRuntimeClass: string;
   readonly controlPlaneLogRetentionDays: number;
+  readonly clusterAdmins: readonly EksClusterAdmin[];
   readonly nodeAgentNamespaces: readonly string[];
 }
 
@@ -105,7 +114,7 @@ export function resolveEksClusterArgs(args: EksClusterArgs): ResolvedEksClusterA
     autoscaling: { ...EKS_CLUSTER_DEFAULTS.autoscaling, ...args.autoscaling },
     nodePools: resolvePools(args.nodePools, { instanceTypes: [] as readonly string[] }),
   };
-  const problems = [...commonProblems(r), ...poolProblems(r.nodePools)];
+  const problems = [...commonProblems(r), ...poolProblems(r.nodePools), ...clusterAdminProblems(r.clusterAdmins)];
   const zones = r.network.availabilityZones;
   if (!Number.isInteger(zones) || zones < 2 || zones > 6) {
     problems.push({ propertyPath: "network.availabilityZones", reason: `expected 2–6 zones, got ${zones}` });

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { awsTags } from "../labels";
 import { RuntimeSecurity } from "../runtime-security";
+import { createClusterAdmins } from "./eks-access";
 import { EksAddons } from "./eks-addons";
 import { resolveEksClusterArgs, type EksClusterArgs, type ResolvedEksClusterArgs } from "./eks-args";
 import { EksWorkloadIdentities, irsaRole, servicePrincipalTrust } from "./eks-iam";
@@ -12,6 +13,7 @@ import { eksKubeconfig } from "./kubeconfig";
 import { poolScheduling } from "./scheduling";
 import { POOL_NAMES, type ClusterFacts, type PoolName, type PoolScheduling, type SpotFirstPlacement } from "./types";
 
+export * from "./eks-access";
 export * from "./eks-addons";
 export * from "./eks-iam";
 export * from "./eks-network";
@@ -40,6 +42,9 @@ export function eksClusterArgs(cfg: ResolvedEksClusterArgs, i: EksClusterInputs)
     },
     encryptionConfig: { provider: { keyArn: i.kmsKeyArn }, resources: ["secrets"] },
     enabledClusterLogTypes: [...EKS_LOG_TYPES],
+    // Access entries only, no aws-auth ConfigMap: who may reach the cluster is declared here and audited in IAM.
+    // Moving towards API is one-way (API cannot go back to API_AND_CONFIG_MAP), and the creator's bootstrap admin
+    // entry can only be chosen at creation (changing it replaces the cluster), so both stay as created.
     accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
     kubernetesNetworkConfig: { serviceIpv4Cidr: cfg.network.servicesCidr },
     // The VPC CNI, kube-proxy and CoreDNS come as managed add-ons below, versioned by EKS.
@@ -79,6 +84,8 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
   readonly autoscalerMaxGraceSeconds: number;
   readonly registryAuth: pulumi.Output<{ address: string; username: string; password: string }>;
   readonly readyResources: readonly pulumi.Resource[];
+  readonly clusterName: pulumi.Output<string>;
+  readonly kubeconfig: pulumi.Output<string>;
   /** EKS serves no metrics.k8s.io by itself: the metrics-server add-on does. */
   readonly metricsApi: readonly pulumi.Resource[];
   /** EKS provisions no EBS volume by itself: the EBS CSI driver add-on does. */
@@ -239,7 +246,11 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     const kubeconfig = pulumi
       .all([this.cluster.endpoint, this.cluster.certificateAuthority, this.cluster.name])
       .apply(([endpoint, ca, clusterName]) => eksKubeconfig(cfg.name, endpoint, ca.data ?? "", clusterName, cfg.region));
-    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig }, { parent: this, dependsOn: [...groups, coredns] });
+    this.clusterName = this.cluster.name;
+    this.kubeconfig = pulumi.secret(kubeconfig);
+    // The deploy role's entry must exist before the provider acts as it.
+    const admins = createClusterAdmins(name, this.cluster.name, partition, a.clusterAdmins, tags, o);
+    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig }, { parent: this, dependsOn: [...groups, coredns, ...admins] });
     const k = { parent: this, provider: this.provider };
 
     this.pools = Object.fromEntries(POOL_NAMES.map((p) => [p, poolScheduling("aws", p, cfg.name)])) as Record<PoolName, PoolScheduling>;

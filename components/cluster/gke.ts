@@ -119,6 +119,8 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
   readonly autoscalerMaxGraceSeconds = GKE_AUTOSCALER_MAX_GRACE_SECONDS;
   readonly registryAuth: pulumi.Output<{ address: string; username: string; password: string }>;
   readonly readyResources: readonly pulumi.Resource[];
+  readonly clusterName: pulumi.Output<string>;
+  readonly kubeconfig: pulumi.Output<string>;
   readonly cluster: gcp.container.Cluster;
   readonly nodePools: Partial<Record<PoolName, gcp.container.NodePool>>;
   readonly registry: gcp.artifactregistry.Repository;
@@ -223,6 +225,8 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
       .apply(([endpoint, auth]) => gkeKubeconfig(cfg.name, endpoint, auth.clusterCaCertificate ?? ""));
     const allPools = [...Object.values(nodePools), ...(gkePools.spotFallback ? [gkePools.spotFallback] : [])];
     this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig }, { parent: this, dependsOn: allPools });
+    this.clusterName = this.cluster.name;
+    this.kubeconfig = pulumi.secret(kubeconfig);
 
     this.pools = Object.fromEntries(POOL_NAMES.map((p) => [p, poolScheduling("gcp", p, cfg.name)])) as Record<PoolName, PoolScheduling>;
     this.sandboxRuntimeClassName = GKE_SANDBOX_RUNTIME_CLASS;

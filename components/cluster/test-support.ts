@@ -67,6 +67,10 @@ export function eksTestArgs(extra: Partial<EksClusterArgs> = {}): EksClusterArgs
     },
     workloads: workloads("processors"),
     imageRepositories: PROCESSOR_NAMES,
+    clusterAdmins: [
+      { name: "deploy", roleArn: "arn:aws:iam::123456789012:role/pitchey-deploy" },
+      { name: "break-glass", roleArn: "arn:aws:iam::123456789012:role/pitchey-break-glass" },
+    ],
     resultsBucket: "pitchey-dr-results",
     backupsBucket: "pitchey-dr-backups",
     ...extra,

@@ -82,6 +82,13 @@ export interface ClusterFacts {
   readonly registryAuth: pulumi.Output<{ address: string; username: string; password: string }>;
   /** ServiceAccount annotations binding each requested workload to its cloud identity. */
   serviceAccountAnnotations(name: string): pulumi.Output<Record<string, string>>;
+  /** The cluster's name in its cloud (what `aws eks` / `gcloud container clusters` take). */
+  readonly clusterName: pulumi.Output<string>;
+  /**
+   * A kubeconfig for the cluster, as a Pulumi secret. It holds no credential (each use fetches a short-lived token
+   * through the cloud CLI), but it names the endpoint, so it is kept out of plain outputs.
+   */
+  readonly kubeconfig: pulumi.Output<string>;
   /** Resources in-cluster workloads must wait for (node pools, add-ons). */
   readonly readyResources: readonly pulumi.Resource[];
   /**

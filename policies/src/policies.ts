@@ -98,6 +98,7 @@ export const allPolicies: readonly PackPolicy[] = [
     eks.eksNodeImdsV2,
     eks.launchTemplateEncryptedVolumes,
     metricsApi.metricsApiServed,
+    metricsApi.eksAccessBeyondCreator,
     sandboxRuntime.gvisorPinnedRelease,
     pools.specialPoolsTainted,
     pools.workloadToleratesPool,

@@ -13,6 +13,7 @@ const base = {
     sandbox: { machineType: "n2-standard-4", minNodes: 1, maxNodes: 10 },
   },
 };
+const access = { deployRoleArn: "arn:aws:iam::123456789012:role/pitchey-deploy", breakGlassRoleArn: "arn:aws:iam::123456789012:role/pitchey-break-glass" };
 const gcp = (over: Record<string, unknown> = {}) => clusterSchema.parse({ ...base, cloud: "gcp", region: "us-west1", project: "p", ...over });
 const issues = (input: unknown) => {
   const r = clusterSchema.safeParse(input);
@@ -33,23 +34,39 @@ describe("cluster config validation", () => {
     ]);
   });
 
+  it("requires the deploy and break-glass roles on aws, as IAM role ARNs, and names the key of a bad one", () => {
+    const aws = (over: Record<string, unknown>) => issues({ ...base, cloud: "aws", region: "r", ...over });
+    expect(aws({ access })).toEqual([]);
+    expect(aws({})).toEqual([expect.stringMatching(/^access: required when cloud is aws: set access\.deployRoleArn and access\.breakGlassRoleArn/)]);
+    expect(aws({ access: { ...access, deployRoleArn: "arn:aws:sts::123456789012:assumed-role/pitchey-deploy/ci" } })).toEqual([
+      "access.deployRoleArn: expected an IAM role ARN such as arn:aws:iam::123456789012:role/pitchey-deploy (not a user or an assumed-role session)",
+    ]);
+    expect(aws({ access: { ...access, breakGlassRoleArn: "arn:aws:iam::1234:role/x" } })).toEqual([expect.stringMatching(/^access\.breakGlassRoleArn: expected an IAM role ARN/)]);
+    expect(aws({ access: { deployRoleArn: access.deployRoleArn } })).toEqual([expect.stringMatching(/^access\.breakGlassRoleArn: /)]);
+    expect(aws({ access: { ...access, breakGlassRoleArn: access.deployRoleArn } })).toEqual([
+      "access.breakGlassRoleArn: must differ from access.deployRoleArn: break-glass access must not depend on CI's role",
+    ]);
+    expect(aws({ access: { ...access, readOnlyRoleArn: access.deployRoleArn } })).toEqual([expect.stringMatching(/readOnlyRoleArn/)]);
+    expect(issues({ ...base, cloud: "gcp", region: "us-west1", project: "p", access })).toEqual([expect.stringMatching(/^access: AWS only/)]);
+  });
+
   it("refuses scale-down figures GKE cannot apply", () => {
     expect(issues({ ...base, cloud: "gcp", region: "r", project: "p", autoscaling: { scaleDownUnneededTime: "5m" } })).toEqual([
       expect.stringMatching(/^autoscaling\.scaleDownUnneededTime: GKE's BALANCED profile/),
     ]);
-    expect(issues({ ...base, cloud: "aws", region: "r", autoscaling: { scaleDownUnneededTime: "5m" } })).toEqual([]);
+    expect(issues({ ...base, cloud: "aws", region: "r", access, autoscaling: { scaleDownUnneededTime: "5m" } })).toEqual([]);
   });
 
   it("refuses a GPU pool without GPUs, GPUs outside it, a GKE GPU without a type and a renamed GKE sandbox class", () => {
     const pools = (gpu: object, general: object = base.nodePools.general) => ({ ...base.nodePools, gpu, general });
-    expect(issues({ ...base, cloud: "aws", region: "r", nodePools: pools({ machineType: "g6.2xlarge", minNodes: 0, maxNodes: 2 }) })).toEqual([
+    expect(issues({ ...base, cloud: "aws", region: "r", access, nodePools: pools({ machineType: "g6.2xlarge", minNodes: 0, maxNodes: 2 }) })).toEqual([
       "nodePools.gpu.gpuCount: must be > 0 when nodePools.gpu.maxNodes > 0",
     ]);
     expect(
       issues({ ...base, cloud: "gcp", region: "r", project: "p", nodePools: pools({ machineType: "g2-standard-8", minNodes: 0, maxNodes: 2, gpuCount: 1 }) }),
     ).toEqual([expect.stringMatching(/^nodePools\.gpu\.gpuType: required on gcp/)]);
     expect(
-      issues({ ...base, cloud: "aws", region: "r", nodePools: pools(base.nodePools.gpu, { ...base.nodePools.general, gpuCount: 1 }) }),
+      issues({ ...base, cloud: "aws", region: "r", access, nodePools: pools(base.nodePools.gpu, { ...base.nodePools.general, gpuCount: 1 }) }),
     ).toEqual(["nodePools.general.gpuCount: GPUs belong to nodePools.gpu only; nodePools.general carries no GPU taint"]);
     expect(issues({ ...base, cloud: "gcp", region: "r", project: "p", sandboxRuntimeClass: "runsc" })).toEqual([
       expect.stringMatching(/^sandboxRuntimeClass: must be "gvisor" when cloud is gcp/),
@@ -69,5 +86,18 @@ describe("cluster config validation", () => {
     }
     expect(problems).toHaveLength(2);
     for (const p of problems) expect(p).toMatch(/^cluster\.nodePools\.gpu\.maxNodes: .*processors\.ai-inference\.resources\.gpu/);
+  });
+
+  it("names the stack key of a malformed access role in the dr stack", () => {
+    const raw = stackRaw("dr");
+    expect(raw.cluster.access).toBeDefined();
+    raw.cluster.access.breakGlassRoleArn = "pitchey-break-glass";
+    let problems: string[] = [];
+    try {
+      parsePlatformConfig(raw);
+    } catch (e) {
+      problems = (e as ConfigError).problems;
+    }
+    expect(problems).toEqual([expect.stringMatching(/^cluster\.access\.breakGlassRoleArn: expected an IAM role ARN/)]);
   });
 });

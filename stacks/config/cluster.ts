@@ -5,6 +5,14 @@ const cidr = z
   .string()
   .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "expected an IPv4 CIDR such as 10.0.0.0/16");
 
+/** An IAM role, not a user and not an assumed-role session (`arn:aws:sts::…:assumed-role/…` is a common slip). */
+const iamRoleArn = z
+  .string()
+  .regex(
+    /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+    "expected an IAM role ARN such as arn:aws:iam::123456789012:role/pitchey-deploy (not a user or an assumed-role session)",
+  );
+
 const poolSchema = z.strictObject({
   /** GCE machine type or EC2 instance type. */
   machineType: z.string().min(1),
@@ -66,6 +74,18 @@ export const clusterSchema = z
     ),
     /** RuntimeClass the sandboxed processor runs under. */
     sandboxRuntimeClass: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, "expected a RuntimeClass name such as gvisor").default("gvisor"),
+    /**
+     * AWS only, required there: the IAM roles given cluster admin through EKS access entries. Without them only the
+     * identity that created the cluster can reach it, and during a failover CI and on-call would be refused.
+     */
+    access: z
+      .strictObject({
+        /** The role CI's `pulumi up` runs as. */
+        deployRoleArn: iamRoleArn,
+        /** The role the on-call engineer assumes in an emergency (see docs/runbooks/disaster-recovery.md). */
+        breakGlassRoleArn: iamRoleArn,
+      })
+      .optional(),
     /** Days the EKS control-plane logs are kept (the playbook keeps access audit 90 days). */
     controlPlaneLogRetentionDays: z.number().int().positive().default(90),
     /** Protects the cluster from `pulumi destroy`; turn off only to tear a stack down. */
@@ -76,6 +96,19 @@ export const clusterSchema = z
       .default("warning"),
   })
   .superRefine((c, ctx) => {
+    if (c.cloud === "aws" && !c.access) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["access"],
+        message: "required when cloud is aws: set access.deployRoleArn and access.breakGlassRoleArn (IAM role ARNs), or only the cluster's creator can reach it",
+      });
+    }
+    if (c.cloud === "gcp" && c.access) {
+      ctx.addIssue({ code: "custom", path: ["access"], message: "AWS only: on gcp, cluster access is granted with IAM roles on the project" });
+    }
+    if (c.access && c.access.deployRoleArn === c.access.breakGlassRoleArn) {
+      ctx.addIssue({ code: "custom", path: ["access", "breakGlassRoleArn"], message: "must differ from access.deployRoleArn: break-glass access must not depend on CI's role" });
+    }
     if (c.cloud === "gcp" && !c.project) {
       ctx.addIssue({ code: "custom", path: ["project"], message: "required when cloud is gcp" });
     }

@@ -64,7 +64,14 @@ export async function runPlan(stack: string, configFile: string): Promise<PlanRu
   let outputs: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
     const platform = createPlatform(inputs, createCluster);
-    outputs = { cloud: platform.cloud, namespace: platform.namespace, images: platform.images, failover: platform.failover };
+    outputs = {
+      cloud: platform.cloud,
+      clusterName: platform.clusterName,
+      kubeconfig: platform.kubeconfig,
+      namespace: platform.namespace,
+      images: platform.images,
+      failover: platform.failover,
+    };
     return outputs;
   });
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -401,6 +401,15 @@ export function eksNodeSupport(): Mutable[] {
             tags,
         }),
         res("aws:eks/addon:Addon", "vpc-cni", { addonName: "vpc-cni", clusterName: "pitchey-dr", configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }), tags }),
+        ...["deploy", "break-glass"].flatMap((role) => [
+            res("aws:eks/accessEntry:AccessEntry", `eks-access-${role}`, { clusterName: "pitchey-dr", principalArn: `arn:aws:iam::123456789012:role/pitchey-${role}`, type: "STANDARD", tags }),
+            res("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", `eks-access-${role}-admin`, {
+                clusterName: "pitchey-dr",
+                principalArn: `arn:aws:iam::123456789012:role/pitchey-${role}`,
+                policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                accessScope: { type: "cluster" },
+            }),
+        ]),
         res("aws:eks/addon:Addon", "metrics-server", { addonName: "metrics-server", addonVersion: "v0.7.2-eksbuild.3", clusterName: "pitchey-dr", tags }),
         res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg", { vpcId: "aws:ec2/vpc:Vpc::vpc-id", ingress: [], egress: [], tags }),
     ];

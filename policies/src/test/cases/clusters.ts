@@ -57,6 +57,18 @@ export const clusterCases: Record<string, Case[]> = {
             mutate: (s) => ["gke", "eks", "metrics-server"].forEach((n) => remove(s, n)),
         },
     ],
+    "eks-access-beyond-creator": [
+        {
+            name: "no access entries: only the creator reaches the cluster",
+            culprit: "eks",
+            mutate: (s) => ["deploy", "break-glass"].forEach((r) => (remove(s, `eks-access-${r}`), remove(s, `eks-access-${r}-admin`))),
+        },
+        {
+            name: "entries without an access policy",
+            culprit: "eks",
+            mutate: (s) => ["deploy", "break-glass"].forEach((r) => remove(s, `eks-access-${r}-admin`)),
+        },
+    ],
     "gvisor-pinned-release": [
         { name: "the sandbox nodes install gVisor latest", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.userData = b64(gvisorScript("latest"))) },
         { name: "the sandbox nodes install a nightly build", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.userData = b64(gvisorScript("2026-05-25", "nightly"))) },
