@@ -8,6 +8,7 @@ import * as cloudNetwork from "./network/cloud";
 import * as s3 from "./storage/s3";
 import * as keysGcs from "./storage/keys-gcs";
 import * as storeCredentials from "./storage/credentials";
+import * as backupBuckets from "./storage/backup-buckets";
 import * as gke from "./clusters/gke";
 import * as eks from "./clusters/eks";
 import * as pools from "./clusters/pools";
@@ -80,6 +81,9 @@ export const allPolicies: readonly PackPolicy[] = [
     keysGcs.gcsVersioning,
     keysGcs.r2NotPublic,
     storeCredentials.backupCredentialIsolated,
+    backupBuckets.backupBucketLocked,
+    backupBuckets.backupBucketLifecycle,
+    backupBuckets.gcsBackupCustomerKey,
     gke.gkePrivateNodes,
     gke.gkeWorkloadIdentity,
     gke.gkeShieldedNodes,

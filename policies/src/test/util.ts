@@ -473,7 +473,7 @@ const S3T = "aws:s3/";
  */
 export function s3Bucket(name: string, opts: { backup?: boolean; refBy?: "id" | "name" } = {}): Mutable[] {
     const physical = `pitchey-prod-${name}`;
-    const bucket = res(`${S3T}bucket:Bucket`, name, { bucket: physical, forceDestroy: false, tags: { ...tags, Service: name } });
+    const bucket = res(`${S3T}bucket:Bucket`, name, { bucket: physical, forceDestroy: false, tags: { ...tags, Service: name }, ...(opts.backup ? { objectLockEnabled: true } : {}) });
     const ref = opts.refBy === "name" ? physical : mockId(bucket);
     const settings: Mutable[] = [
         res(`${S3T}bucketPublicAccessBlock:BucketPublicAccessBlock`, `${name}-pab`, { bucket: ref, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),
@@ -507,6 +507,7 @@ export function s3Bucket(name: string, opts: { backup?: boolean; refBy?: "id" | 
         res(`${S3T}bucketOwnershipControls:BucketOwnershipControls`, `${name}-ownership`, { bucket: ref, rule: { objectOwnership: "BucketOwnerEnforced" } }),
     ];
     if (opts.backup) {
+        settings.push(res(`${S3T}bucketObjectLockConfiguration:BucketObjectLockConfiguration`, `${name}-lock`, { bucket: ref, rule: { defaultRetention: { mode: "GOVERNANCE", days: 1 } } }));
         settings.push(res(`${S3T}bucketReplicationConfig:BucketReplicationConfig`, `${name}-replication`, {
             bucket: ref,
             role: "arn:aws:iam::123456789012:role/replication",
@@ -523,6 +524,8 @@ export function gcsBucket(): Mutable {
         uniformBucketLevelAccess: true,
         publicAccessPrevention: "enforced",
         versioning: { enabled: true },
+        encryption: { defaultKmsKeyName: "projects/pitchey/locations/us/keyRings/backups/cryptoKeys/backups" },
+        retentionPolicy: { retentionPeriod: 82800, isLocked: false },
         labels: gcpLabels,
         lifecycleRules: [
             { action: { type: "Delete" }, condition: { age: 2, matchesPrefixes: ["postgres/hourly/"] } },
@@ -542,6 +545,11 @@ export function r2Backups(): Mutable[] {
                 { id: "hourly", enabled: true, conditions: { prefix: "postgres/hourly/" }, deleteObjectsTransition: { condition: { type: "Age", maxAge: 2 * 86400 } } },
                 { id: "monthly", enabled: true, conditions: { prefix: "postgres/monthly/" }, deleteObjectsTransition: { condition: { type: "Age", maxAge: 400 * 86400 } } },
             ],
+        }),
+        res("cloudflare:index/r2BucketLock:R2BucketLock", "r2-backups-lock", {
+            accountId: "acc",
+            bucketName: "pitchey-backups",
+            rules: [{ id: "hourly", enabled: true, prefix: "postgres/2", condition: { type: "Age", maxAgeSeconds: 82800 } }],
         }),
         res("cloudflare:index/r2ManagedDomain:R2ManagedDomain", "r2-backups-dev-domain", { accountId: "acc", bucketName: "pitchey-backups", enabled: false }),
     ];

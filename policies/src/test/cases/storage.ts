@@ -81,4 +81,23 @@ export const storageCases: Record<string, Case[]> = {
             config: { "object-store-backup-credential-isolated": { backupJobComponents: ["backup"] } },
         },
     ],
+    "backup-bucket-locked": [
+        { name: "the R2 backup bucket has no lock", culprit: "r2-backups", mutate: (s) => remove(s, "r2-backups-lock") },
+        { name: "the R2 lock's only rule is disabled", culprit: "r2-backups", mutate: (s) => void (find(s, "r2-backups-lock").props.rules[0].enabled = false) },
+        { name: "the S3 backup bucket has Object Lock off", culprit: "backups", mutate: (s) => void delete find(s, "backups").props.objectLockEnabled },
+        { name: "the GCS backup bucket has no retention policy", culprit: "gcs-backups", mutate: (s) => void delete find(s, "gcs-backups").props.retentionPolicy },
+    ],
+    "backup-bucket-lifecycle": [
+        { name: "the R2 backup bucket's lifecycle is missing", culprit: "r2-backups", mutate: (s) => remove(s, "r2-backups-lifecycle") },
+        {
+            name: "the R2 lifecycle only aborts uploads",
+            culprit: "r2-backups",
+            mutate: (s) => void (find(s, "r2-backups-lifecycle").props.rules = find(s, "r2-backups-lifecycle").props.rules.filter((r: any) => !r.deleteObjectsTransition)),
+        },
+        { name: "the GCS backup bucket has no Delete rule", culprit: "gcs-backups", mutate: (s) => void (find(s, "gcs-backups").props.lifecycleRules = []) },
+    ],
+    "gcs-backup-bucket-customer-key": [
+        { name: "the GCS backup bucket uses Google's key", culprit: "gcs-backups", mutate: (s) => void delete find(s, "gcs-backups").props.encryption },
+        { name: "the config widens the backup pattern to the media bucket", culprit: "gcs-media", mutate: (s) => void s.push(res("gcp:storage/bucket:Bucket", "gcs-media", { name: "pitchey-media", location: "US" })), config: { "gcs-backup-bucket-customer-key": { backupBucketPattern: "backup|media" } } },
+    ],
 };
