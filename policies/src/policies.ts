@@ -136,6 +136,7 @@ export const allPolicies: readonly PackPolicy[] = [
     monitoring.lokiBucketPrivate,
     monitoring.grafanaNoAnonymousAdmin,
     completeness.databaseBackups,
+    completeness.backupRestoreVerified,
     completeness.databaseStorageProtected,
     completeness.runtimeClassDeclared,
     completeness.serviceSelectsPods,

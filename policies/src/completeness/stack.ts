@@ -187,6 +187,49 @@ export const databaseBackups = stackPolicy({
     },
 });
 
+/** A CronJob that restores backups to prove they restore: named for it, and running a restore tool. */
+function isRestoreVerification(j: PolicyResource): boolean {
+    if (j.type !== T.CronJob) return false;
+    const named = [objectName(j.props, j.name), ...Object.values(j.props.metadata?.labels ?? {})].some((v) => typeof v === "string" && /restore/i.test(v));
+    const commands = containersOf(podSpec(j.type, j.props), true).map(({ c }) => JSON.stringify([c.command ?? [], c.args ?? []]));
+    return named && commands.some((c) => /verify-restore|pg_restore/i.test(c));
+}
+
+/** Alerting rules anywhere in the stack (PrometheusRule specs and Helm values). */
+function alertingRules(resources: readonly PolicyResource[]): Obj[] {
+    return resources
+        .filter((r) => r.type === T.PrometheusRule || r.type === T.HelmRelease)
+        .flatMap((r) => (r.type === T.PrometheusRule ? arr<Obj>(r.props.spec?.groups) : ruleGroups(r.props.values)))
+        .flatMap((g) => arr<Obj>(g.rules))
+        .filter((r) => typeof r.alert === "string");
+}
+
+export const backupRestoreVerified = stackPolicy({
+    name: "backup-restore-verified",
+    summary: "A stack whose database is backed up by a backup job must also restore those backups on a schedule (a restore-verification CronJob) and alert on the outcome (a rule over a restore_verification metric).",
+    enforcement: "mandatory",
+    meta: {
+        area: "completeness",
+        source: "Operations playbook Backup Implementation (verify-backup.sh after every backup) and monthly disaster recovery test; AWS Well-Architected REL09-BP04 (perform periodic recovery of the data to verify backup integrity)",
+        why: "A backup that has never been restored is a hope, not a backup: a dump can decode yet fail to restore, or restore without its rows or constraints, and nobody learns it until the day it is needed.",
+    },
+    fix: "Add a CronJob that restores the newest backup into a scratch database and checks it (the platform's restore-verification component), and an alerting rule on its outcome such as RestoreVerificationFailed.",
+    configSchema: schemaFor(["backupBucketPattern", "databasesBackedUpElsewhere"]),
+    validate: (args, report) => {
+        const cfg = configOf(args, { backupBucketPattern: DEFAULTS.backupBucketPattern as string, databasesBackedUpElsewhere: DEFAULTS.databasesBackedUpElsewhere as readonly string[] });
+        // Backups this stack takes itself: a backup CronJob (managed snapshots are the provider's to verify).
+        const backupJobs = args.resources.filter((j) => j.type === T.CronJob && !isRestoreVerification(j) && [objectName(j.props, j.name), ...Object.values(j.props.metadata?.labels ?? {})].some((v) => typeof v === "string" && /backup/i.test(v)));
+        if (backupJobs.length === 0) return;
+        const dbs = databases(args.resources, cfg.backupBucketPattern, cfg.databasesBackedUpElsewhere);
+        if (dbs.length === 0) return;
+        const verifier = args.resources.some(isRestoreVerification);
+        const alert = alertingRules(args.resources).some((r) => /restore_verification/i.test(String(r.expr ?? "")));
+        const missing = [!verifier && "no CronJob restores its backups to verify them", !alert && "no alerting rule watches a restore_verification metric"].filter(Boolean);
+        if (missing.length === 0) return;
+        for (const db of dbs) report(`${db.label} is backed up by ${objectName(backupJobs[0]!.props, backupJobs[0]!.name)}, but ${missing.join(" and ")}.`, db.r.urn);
+    },
+});
+
 const CNPG_CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster";
 const STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alertRunbook, databaseBackups } from "../completeness/stack";
+import { alertRunbook, backupRestoreVerified, databaseBackups } from "../completeness/stack";
 import { helmNamespaceDefaultDeny } from "../network/kubernetes";
 import { workloadToleratesPool } from "../clusters/pools";
 import { compliantStack, find, labels, pod, remove, res, run } from "./util";
@@ -150,5 +150,32 @@ describe("database-storage-protected", () => {
         expect(run(databaseStorageProtected, s)).toEqual([]);
         find(s, "jobs-db-cluster").props.spec.walStorage.storageClass = "standard";
         expect(run(databaseStorageProtected, s)[0].message).toMatch(/walStorage uses StorageClass standard, which the stack does not declare/);
+    });
+});
+
+describe("backup-restore-verified", () => {
+    it("accepts the compliant stack: its backup job has a restore-verification CronJob and an alert on the outcome", () => {
+        expect(run(backupRestoreVerified, compliantStack())).toEqual([]);
+    });
+
+    it("names what is missing, both at once, against the database", () => {
+        const s = compliantStack();
+        remove(s, "restore-verification");
+        find(s, "processor-alerts").props.spec.groups[0].rules = [];
+        const v = run(backupRestoreVerified, s);
+        expect(v.map((x) => x.urn)).toEqual([find(s, "jobs-db").urn]);
+        expect(v[0]!.message).toBe("Cloud SQL pitchey-jobs is backed up by db-backup, but no CronJob restores its backups to verify them and no alerting rule watches a restore_verification metric.");
+    });
+
+    it("accepts the alert in the monitoring chart's values, and asks nothing of a stack that runs no backup job", () => {
+        const s = compliantStack();
+        const rule = find(s, "processor-alerts").props.spec.groups[0].rules.find((r: { alert?: string }) => r.alert === "RestoreVerificationFailed");
+        find(s, "processor-alerts").props.spec.groups[0].rules = [];
+        s.push(res("kubernetes:helm.sh/v3:Release", "kps", { name: "kps", chart: "kube-prometheus-stack", version: "88.5.3", namespace: "monitoring", values: { additionalPrometheusRulesMap: { restore: { groups: [{ name: "restore", rules: [rule] }] } } } }));
+        expect(run(backupRestoreVerified, s)).toEqual([]);
+        const none = compliantStack();
+        remove(none, "db-backup");
+        remove(none, "restore-verification");
+        expect(run(backupRestoreVerified, none)).toEqual([]);
     });
 });

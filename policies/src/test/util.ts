@@ -256,6 +256,7 @@ export function prometheusRule(): Mutable {
                 rules: [
                     { record: "job:queue_depth:max", expr: "max(job_queue_depth)" },
                     { alert: "QueueBacklog", expr: "job_queue_depth > 500", for: "10m", labels: { severity: "warning" }, annotations: { summary: "backlog", description: "queue over 500", runbook_url: "https://github.com/pitchey/pitchey-containers/blob/main/docs/runbooks/queue-backlog.md" } },
+                    { alert: "RestoreVerificationFailed", expr: "max(cnpg_pitchey_restore_verification_last_run_success) == 0", for: "10m", labels: { severity: "critical" }, annotations: { summary: "restore failed", description: "the newest backup did not restore", runbook_url: "https://github.com/pitchey/pitchey-containers/blob/main/docs/runbooks/RestoreVerificationFailed.md" } },
                 ],
             }],
         },
@@ -673,6 +674,26 @@ export function backupCronJob(): Mutable {
     });
 }
 
+/** The daily restore verification: the newest backup restored into a scratch database, read with the bucket's reader. */
+export function restoreCronJob(): Mutable {
+    const l = { ...labels("restore-verification"), "app.kubernetes.io/component": "backup" };
+    const spec = structuredClone(pod(processorDeployment("restore-verification")));
+    const c = spec.containers[0];
+    delete c.ports;
+    delete c.livenessProbe;
+    delete c.readinessProbe;
+    c.name = "verify";
+    c.command = ["node", "dist/cli/verify-restore.js"];
+    c.env = c.env.filter((e: { name: string }) => e.name === "DATABASE_URL_FILE");
+    spec.restartPolicy = "Never";
+    spec.terminationGracePeriodSeconds = 60;
+    mountSecret(spec, "backup-reader");
+    return res("kubernetes:batch/v1:CronJob", "restore-verification", {
+        metadata: { name: "restore-verification", namespace: NS, labels: l },
+        spec: { schedule: "30 4 * * *", concurrencyPolicy: "Forbid", jobTemplate: { spec: { backoffLimit: 0, template: { metadata: { labels: l }, spec } } } },
+    });
+}
+
 export const PROCESSORS = ["video-processor", "document-processor", "ai-inference", "media-transcoder", "code-executor"];
 
 /** A stack that every policy in the pack accepts: both clouds, all five processors and their surroundings. */
@@ -707,7 +728,9 @@ export function compliantStack(): Mutable[] {
         ...r2Backups(),
         storeCredential("backup-writer", "write:pitchey-backups"),
         storeCredential("results-store", "write:pitchey-results"),
+        storeCredential("backup-reader", "read:pitchey-backups"),
         backupCronJob(),
+        restoreCronJob(),
         ...ecrRepo(),
         arRepo(),
         imageBuild(),

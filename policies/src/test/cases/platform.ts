@@ -116,6 +116,22 @@ export const platformCases: Record<string, Case[]> = {
             mutate: (s) => void s.push(res("kubernetes:postgresql.cnpg.io/v1:Cluster", "jobs-db-cluster", { metadata: { name: "jobs-db", namespace: "jobs-db" }, spec: { instances: 3, storage: { size: "50Gi" } } })),
         },
     ],
+    "backup-restore-verified": [
+        { name: "no CronJob restores the backups", culprit: "jobs-db", mutate: (s) => remove(s, "restore-verification") },
+        {
+            name: "no alert watches the restore verification",
+            culprit: "jobs-db",
+            mutate: (s) => {
+                const groups = find(s, "processor-alerts").props.spec.groups;
+                groups[0].rules = groups[0].rules.filter((r: { alert?: string }) => r.alert !== "RestoreVerificationFailed");
+            },
+        },
+        {
+            name: "the verification CronJob runs no restore",
+            culprit: "jobs-db",
+            mutate: (s) => void (find(s, "restore-verification").props.spec.jobTemplate.spec.template.spec.containers[0].command = ["node", "dist/cli/backup.js"]),
+        },
+    ],
     "database-has-backups": [
         { name: "Cloud SQL backups are off", culprit: "jobs-db", mutate: (s) => void (find(s, "jobs-db").props.settings.backupConfiguration.enabled = false) },
         {
