@@ -1,6 +1,6 @@
 import { Pool } from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { JobQueue } from "../src/queue/queue";
+import { COMPLETE_MANY_SQL, HEARTBEAT_SQL, JobQueue } from "../src/queue/queue";
 import type { Outcome } from "../src/queue/worker";
 import { doublingHandler, waitFor } from "./handlers";
 import { startTestDatabase, type TestDatabase } from "./pg";
@@ -36,6 +36,37 @@ const statusCounts = async () => {
 };
 
 describe("queue", () => {
+  it("reaches each row of a batch write by primary key, without joining the batch, however many jobs are held", async () => {
+    // Joined with its batch, a write could scan every held row and rescan the batch for each: quadratic in
+    // the prefetch buffer. The plan must be one pass over the rows, never through the partial status index.
+    await pool.query("INSERT INTO container_jobs (type, payload) SELECT 'code', jsonb_build_object('n', n) FROM generate_series(1, 2000) n");
+    const held = await queue.claim("code", "w", "pod", 1500, 30);
+    expect(held).toHaveLength(1500);
+    const batch = held.slice(0, 125);
+    const literal = (jobs: typeof held) => `{${jobs.map((j) => j.id).join(",")}}`;
+    const cases: Array<[string, unknown[]]> = [
+      [COMPLETE_MANY_SQL, [literal(batch), JSON.stringify(Object.fromEntries(batch.map((j) => [j.id, { a: j.attempt, r: null, s: 0.001, c: 0 }]))), "w"]],
+      [HEARTBEAT_SQL, [literal(held), JSON.stringify(Object.fromEntries(held.map((j) => [j.id, { a: j.attempt, p: null, m: null }]))), 30, "w"]],
+    ];
+    type PlanNode = { "Node Type": string; "Index Name"?: string; "Join Filter"?: string; Plans?: PlanNode[] };
+    const flatten = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(flatten)];
+    for (const [sql, values] of cases) {
+      const { rows } = await pool.query<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${sql}`, values);
+      const nodes = flatten(rows[0]!["QUERY PLAN"][0]!.Plan);
+      const types = nodes.map((n) => n["Node Type"]);
+      expect(types).toContain("ModifyTable");
+      expect(types.filter((t) => /Nested Loop|Hash Join|Merge Join|Function Scan/.test(t))).toEqual([]);
+      expect(nodes.map((n) => n["Index Name"]).filter((i) => i && i !== "container_jobs_pkey")).toEqual([]);
+    }
+    // And they do what they say.
+    expect(await queue.completeMany("w", batch.map((job) => ({ job, result: { ok: true }, durationSeconds: 0.001, costUsd: 0 })))).toEqual(
+      new Set(batch.map((j) => j.id)),
+    );
+    const renewed = await queue.heartbeat("w", held.map((j) => ({ id: j.id, attempt: j.attempt, progress: 0.5, message: "half" })), 30);
+    expect(renewed).toEqual(new Set(held.slice(125).map((j) => j.id)));
+    expect(await statusCounts()).toEqual({ completed: 125, processing: 1375, pending: 500 });
+  });
+
   it("runs every job exactly once across several workers", async () => {
     const runs = new Map<string, number>();
     const handler = doublingHandler({ onRun: (_p, id) => runs.set(id, (runs.get(id) ?? 0) + 1) });

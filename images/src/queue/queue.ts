@@ -135,6 +135,38 @@ function toView(r: ViewRow): JobView {
  */
 const FENCED_PROCESSING = "(j.status = 'processing') IS TRUE";
 
+/**
+ * Records a batch of successes, each fenced on (worker, attempt): $1 the ids
+ * (`uuid[]`), $2 a JSON object keyed by id of `{ a: attempt, r: result,
+ * s: seconds, c: cost }`, $3 the worker. Returns the ids still owned.
+ */
+export const COMPLETE_MANY_SQL = `WITH done AS (
+         UPDATE container_jobs j
+            SET status = 'completed', result = $2::jsonb -> j.id::text -> 'r', error_message = NULL, completed_at = now(),
+                processing_time_seconds = ($2::jsonb -> j.id::text ->> 's')::numeric,
+                estimated_cost_usd = coalesce(j.estimated_cost_usd, 0) + ($2::jsonb -> j.id::text ->> 'c')::numeric,
+                progress = 1, locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
+          WHERE j.id = ANY($1::uuid[]) AND j.attempts = ($2::jsonb -> j.id::text ->> 'a')::int
+            AND j.locked_by = $3 AND ${FENCED_PROCESSING}
+         RETURNING j.id
+       )
+       SELECT coalesce(json_agg(id), '[]') AS ids FROM done`;
+
+/**
+ * Renews the leases of held jobs: $1 the ids, $2 a JSON object keyed by id of
+ * `{ a: attempt, p: progress, m: message }`, $3 the lease in seconds, $4 the
+ * worker. Returns the ids still owned.
+ */
+export const HEARTBEAT_SQL = `WITH renewed AS (
+         UPDATE container_jobs j
+            SET lease_expires_at = now() + make_interval(secs => $3), heartbeat_at = now(),
+                progress = ($2::jsonb -> j.id::text ->> 'p')::real, progress_message = $2::jsonb -> j.id::text ->> 'm'
+          WHERE j.id = ANY($1::uuid[]) AND j.attempts = ($2::jsonb -> j.id::text ->> 'a')::int
+            AND j.locked_by = $4 AND ${FENCED_PROCESSING}
+         RETURNING j.id
+       )
+       SELECT coalesce(json_agg(id), '[]') AS ids FROM renewed`;
+
 /** A `uuid[]` literal; ids come from the database, so they need no quoting. */
 const uuidArray = (ids: readonly string[]) => `{${ids.join(",")}}`;
 
@@ -225,15 +257,7 @@ export class JobQueue {
     const byId: Record<string, { a: number; p: number | null; m: string | null }> = {};
     for (const i of items) byId[i.id] = { a: i.attempt, p: i.progress, m: i.message };
     const { rows } = await db.query<{ ids: string[] }>(
-      `WITH renewed AS (
-         UPDATE container_jobs j
-            SET lease_expires_at = now() + make_interval(secs => $3), heartbeat_at = now(),
-                progress = ($2::jsonb -> j.id::text ->> 'p')::real, progress_message = $2::jsonb -> j.id::text ->> 'm'
-          WHERE j.id = ANY($1::uuid[]) AND j.attempts = ($2::jsonb -> j.id::text ->> 'a')::int
-            AND j.locked_by = $4 AND ${FENCED_PROCESSING}
-         RETURNING j.id
-       )
-       SELECT coalesce(json_agg(id), '[]') AS ids FROM renewed`,
+      HEARTBEAT_SQL,
       [uuidArray(items.map((i) => i.id)), JSON.stringify(byId), leaseSeconds, workerId],
     );
     return new Set(rows[0]!.ids);
@@ -265,17 +289,7 @@ export class JobQueue {
     for (const i of items) byId[i.job.id] = { a: i.job.attempt, r: i.result ?? null, s: i.durationSeconds, c: i.costUsd };
     const { rows } = await this.pool.query<{ ids: string[] }>({
       name: "pitchey_complete",
-      text: `WITH done AS (
-         UPDATE container_jobs j
-            SET status = 'completed', result = $2::jsonb -> j.id::text -> 'r', error_message = NULL, completed_at = now(),
-                processing_time_seconds = ($2::jsonb -> j.id::text ->> 's')::numeric,
-                estimated_cost_usd = coalesce(j.estimated_cost_usd, 0) + ($2::jsonb -> j.id::text ->> 'c')::numeric,
-                progress = 1, locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
-          WHERE j.id = ANY($1::uuid[]) AND j.attempts = ($2::jsonb -> j.id::text ->> 'a')::int
-            AND j.locked_by = $3 AND ${FENCED_PROCESSING}
-         RETURNING j.id
-       )
-       SELECT coalesce(json_agg(id), '[]') AS ids FROM done`,
+      text: COMPLETE_MANY_SQL,
       values: [uuidArray(items.map((i) => i.job.id)), JSON.stringify(byId), workerId],
     });
     return new Set(rows[0]!.ids);

@@ -827,7 +827,11 @@ export class Worker {
 
 const byPriority = (a: Attempt, b: Attempt) => a.job.priority - b.job.priority;
 
-/** Resolves once `done()` holds; for shutdown, where a few milliseconds of polling cost nothing. */
+/**
+ * Resolves once `done()` holds; for shutdown, where a few milliseconds of
+ * polling cost nothing. Its timer keeps no process alive that would otherwise
+ * exit, like the promises it stands for.
+ */
 async function until(done: () => boolean): Promise<void> {
-  while (!done()) await sleep(5);
+  while (!done()) await new Promise<void>((resolve) => setTimeout(resolve, 5).unref());
 }
