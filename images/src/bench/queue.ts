@@ -1,7 +1,8 @@
 // No-op jobs through this queue, graphile-worker (its defaults, and its
 // fastest documented configuration) and pg-boss on the same PostgreSQL, with
 // the same job count and concurrency; every round runs each once, in an order
-// that rotates, and the median of the rounds is reported. Last line: JSON.
+// that rotates, each from a vacuumed and checkpointed database, and the median
+// of the rounds is reported. Last line: JSON.
 //   BENCH_JOBS (5000)  BENCH_CONCURRENCY (10)  BENCH_ROUNDS (5)
 import { Logger, makeWorkerUtils, run } from "graphile-worker";
 import { Pool } from "pg";
@@ -167,6 +168,20 @@ interface Rates {
   pgboss: number[];
 }
 
+/**
+ * Every timed run starts from the same state: no dead rows, autovacuum debt or
+ * dirty buffers left behind by the runner before it (a deleted batch of
+ * graphile-worker's, our updated rows, pg-boss's) for it to pay for.
+ */
+async function quiesce(db: BenchDatabase): Promise<void> {
+  for (const table of ["container_jobs", "graphile_worker._private_jobs", "pgboss.job"]) {
+    const { rows } = await db.pool.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [table]);
+    if (rows[0]!.t) await db.pool.query(`VACUUM ${table}`);
+  }
+  // Needs superuser or pg_checkpoint; on a database that refuses, the vacuum alone has to do.
+  await db.pool.query("CHECKPOINT").catch(() => undefined);
+}
+
 async function main(): Promise<void> {
   const db = await benchDatabase();
   // graphile-worker's utilities borrow clients from this pool; a server-side error on an idle one must not crash us.
@@ -180,6 +195,7 @@ async function main(): Promise<void> {
       const order = RUNNERS.map((_, i) => RUNNERS[(i + round - 1) % RUNNERS.length]!);
       const line: string[] = [];
       for (const [name, runner] of order) {
+        await quiesce(db);
         const r = await runner(db);
         rates[name].push(r);
         line.push(`${name} ${r.toFixed(0)}`);
