@@ -38,6 +38,15 @@ describe("dr on EKS: what the cluster must serve before the platform uses it", (
     expect(evaluatePlan(without, { policies: policy }).violations.map((v) => v.policy)).toEqual(["resource-metrics-api-served"]);
   });
 
+  it("passes the EBS CSI driver policy, which fires on the database's StorageClass once the add-on is gone", () => {
+    const policy = allPolicies.filter((p) => p.name === "ebs-csi-driver-installed");
+    const resources = plan.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, props: r.props }));
+    expect(evaluatePlan(resources, { policies: policy }).violations).toEqual([]);
+    const without = resources.filter((r) => !(r.type === "aws:eks/addon:Addon" && r.props.addonName === "aws-ebs-csi-driver"));
+    const violations = evaluatePlan(without, { policies: policy }).violations;
+    expect(violations.map((v) => v.message)).toEqual([expect.stringMatching(/^StorageClass jobs-db-ssd is provisioned by ebs\.csi\.aws\.com/)]);
+  });
+
   it("lets CI's deploy role and on-call's break-glass role in, and exports the cluster name and a kubeconfig", () => {
     const entries = plan.ofType("aws:eks/accessEntry:AccessEntry").map((r) => (r.props as any).principalArn);
     expect(entries.sort()).toEqual([plan.config.cluster.access!.breakGlassRoleArn, plan.config.cluster.access!.deployRoleArn].sort());

@@ -103,6 +103,7 @@ export const allPolicies: readonly PackPolicy[] = [
     eks.launchTemplateEncryptedVolumes,
     metricsApi.metricsApiServed,
     metricsApi.eksAccessBeyondCreator,
+    metricsApi.ebsCsiDriverInstalled,
     sandboxRuntime.gvisorPinnedRelease,
     pools.specialPoolsTainted,
     pools.workloadToleratesPool,

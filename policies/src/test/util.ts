@@ -411,6 +411,14 @@ export function eksNodeSupport(): Mutable[] {
                 accessScope: { type: "cluster" },
             }),
         ]),
+        res("aws:eks/addon:Addon", "ebs-csi-driver", { addonName: "aws-ebs-csi-driver", addonVersion: "v1.44.0-eksbuild.1", clusterName: "pitchey-dr", serviceAccountRoleArn: "arn:aws:iam::123456789012:role/ebs-csi", tags }),
+        res("kubernetes:storage.k8s.io/v1:StorageClass", "jobs-db-storage", {
+            metadata: { name: "jobs-db-ssd", labels: labels("jobs-db") },
+            provisioner: "ebs.csi.aws.com",
+            parameters: { type: "gp3", encrypted: "true" },
+            reclaimPolicy: "Retain",
+            volumeBindingMode: "WaitForFirstConsumer",
+        }),
         res("aws:eks/addon:Addon", "metrics-server", { addonName: "metrics-server", addonVersion: "v0.7.2-eksbuild.3", clusterName: "pitchey-dr", tags }),
         res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg", { vpcId: "aws:ec2/vpc:Vpc::vpc-id", ingress: [], egress: [], tags }),
     ];

@@ -69,6 +69,9 @@ export const clusterCases: Record<string, Case[]> = {
             mutate: (s) => ["deploy", "break-glass"].forEach((r) => remove(s, `eks-access-${r}-admin`)),
         },
     ],
+    "ebs-csi-driver-installed": [
+        { name: "an EBS StorageClass without the driver add-on", culprit: "jobs-db-storage", mutate: (s) => remove(s, "ebs-csi-driver") },
+    ],
     "gvisor-pinned-release": [
         { name: "the sandbox nodes install gVisor latest", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.userData = b64(gvisorScript("latest"))) },
         { name: "the sandbox nodes install a nightly build", culprit: "eks-nodes-lt", mutate: (s) => void (find(s, "eks-nodes-lt").props.userData = b64(gvisorScript("2026-05-25", "nightly"))) },
