@@ -387,6 +387,8 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
 
   if (config.cost.monthlyBudgetUsd !== undefined) {
     new StackBudget("cost", {
+      // Unique per stack: AWS refuses a second budget of the same name in an account.
+      budgetName: `${config.cluster.name}-monthly`,
       monthlyUsd: config.cost.monthlyBudgetUsd,
       alertEmails: config.cost.alertEmails,
       scope:

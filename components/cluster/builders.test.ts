@@ -8,6 +8,7 @@ import { resolveGkeClusterArgs, type GkeClusterArgs } from "./gke-args";
 import { eksKubeconfig, gkeKubeconfig } from "./kubeconfig";
 import { awsSubnetPlan, cidrSubnet } from "./network";
 import { POOL_LABEL, poolScheduling, toleration } from "./scheduling";
+import { gkeTestArgs } from "./test-support";
 
 const labels = { environment: "production", costCenter: "platform-processing", team: "platform" };
 const base = {
@@ -95,10 +96,27 @@ describe("GKE builders", () => {
     expect(args.nodeConfig.resourceLabels).toMatchObject({ service: "pitchey-containers", cost_center: "platform-processing", pool: "sandbox" });
   });
 
-  it("keeps account ids within GCP's 30 characters", () => {
-    expect(gcpAccountId("wi", "document-processor")).toBe("wi-document-processor");
-    expect(gcpAccountId("a-very-long-cluster-name-here", "nodes").length).toBeLessThanOrEqual(30);
-    expect(gcpAccountId("a-very-long-cluster-name-here", "nodes")).not.toMatch(/-$/);
+  it("derives account ids from the cluster's name, 6–30 characters of [a-z0-9-], distinct per cluster", () => {
+    const valid = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+    expect(gcpAccountId("pitchey-containers", "nodes")).toBe("pitchey-containers-nodes");
+    const id = gcpAccountId("pitchey-containers", "document-processor");
+    expect(id).toMatch(valid);
+    expect(id).toMatch(/^pitchey-containers-docu-[0-9a-f]{6}$/);
+    // Two clusters whose names differ only past the cut still get different ids; the same inputs, the same id.
+    const a = gcpAccountId("pitchey-containers-staging-a", "video-processor");
+    const b = gcpAccountId("pitchey-containers-staging-b", "video-processor");
+    expect(a).not.toBe(b);
+    expect(gcpAccountId("pitchey-containers-staging-a", "video-processor")).toBe(a);
+    for (const x of [a, b, gcpAccountId("a-very-long-cluster-name-here-and-more", "nodes")]) expect(x).toMatch(valid);
+    // Without the cluster's name a second cluster in the project would ask for the same id (409).
+    expect(gcpAccountId("pitchey-analytics", "video-processor")).not.toBe(gcpAccountId("pitchey-containers", "video-processor"));
+  });
+
+  it("refuses, naming the input, an id GCP would refuse", () => {
+    expect(() => gcpAccountId("abc", "x")).toThrow(/service account id "abc-x" \(cluster "abc", role "x"\) is not 6–30 characters/);
+    expect(() => resolveGkeClusterArgs(gkeTestArgs({ name: "abc", workloads: [{ name: "x", namespace: "processors", access: [] }] }))).toThrow(
+      /workloads\[0\]\.name: service account id "abc-x"/,
+    );
   });
 
   it("expires untagged images after the retention given", () => {

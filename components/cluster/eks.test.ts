@@ -325,4 +325,11 @@ describe("EKS cluster (dr)", () => {
     const former = /^urn:pulumi:dr::pitchey-containers::pitchey:cluster:EksCluster\$[^$]+::dr-/;
     for (const r of moved) expect((r.aliases ?? []).filter((u) => former.test(u)), r.name).toHaveLength(1);
   });
+
+  it("protects its KMS keys as GKE protects its secrets key, and ties ECR's forceDelete to deletion protection", () => {
+    for (const key of [eks.kmsKeys.secrets, eks.kmsKeys.registry]) expect((key as any).__protect).toBe(true);
+    const repos = ofType(mocks.resources, "aws:ecr/repository:Repository").map((r) => r.props as Record<string, any>);
+    expect(repos.length).toBeGreaterThan(0);
+    for (const r of repos) expect(r.forceDelete, r.name).toBe(false);
+  });
 });

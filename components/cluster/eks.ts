@@ -93,6 +93,8 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
   readonly cluster: aws.eks.Cluster;
   readonly nodeGroups: Partial<Record<PoolName, aws.eks.NodeGroup>>;
   readonly repositories: ReadonlyMap<string, aws.ecr.Repository>;
+  /** The customer keys for Kubernetes secrets and for the image repositories. */
+  readonly kmsKeys: { readonly secrets: aws.kms.Key; readonly registry: aws.kms.Key };
   /** The VPC and subnets, for resources that must sit beside the cluster (databases, endpoints). */
   readonly network: AwsNetwork;
   readonly identities: ReadonlyMap<string, aws.iam.Role>;
@@ -127,15 +129,18 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     const secretsKey = new aws.kms.Key(
       `${name}-secrets-key`,
       { description: `${cfg.name} Kubernetes secrets envelope encryption`, enableKeyRotation: true, deletionWindowInDays: 30, ...tagged() },
-      o,
+      // Like GKE's secrets key: a protected stack's key outlives `pulumi destroy` (scheduled deletion loses every secret).
+      { ...o, protect: cfg.deletionProtection },
     );
     new aws.kms.Alias(`${name}-secrets-key`, { name: `alias/${cfg.name}-secrets`, targetKeyId: secretsKey.keyId }, o);
     const registryKey = new aws.kms.Key(
       `${name}-registry-key`,
       { description: `${cfg.name} image repositories`, enableKeyRotation: true, deletionWindowInDays: 30, ...tagged() },
-      o,
+      { ...o, protect: cfg.deletionProtection },
     );
     new aws.kms.Alias(`${name}-registry-key`, { name: `alias/${cfg.name}-registry`, targetKeyId: registryKey.keyId }, o);
+
+    this.kmsKeys = { secrets: secretsKey, registry: registryKey };
 
     // EKS writes to this group; creating it first sets the retention instead of "never expire".
     const logGroup = new aws.cloudwatch.LogGroup(
@@ -221,6 +226,10 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
           imageTagMutability: "IMMUTABLE",
           imageScanningConfiguration: { scanOnPush: true },
           encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: registryKey.arn }],
+          // Deliberately tied to deletion protection: a protected stack's destroy stops at a repository holding
+          // images; a stack being torn down (deletionProtection off, applied by `pulumi up` first) deletes them,
+          // since every image is rebuilt from source by the next deploy.
+          forceDelete: !cfg.deletionProtection,
           ...tagged({ Service: svc }),
         },
         o,

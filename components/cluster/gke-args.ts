@@ -9,6 +9,7 @@ import {
   type NodePoolArgs,
   type ResolvedCommonArgs,
 } from "./args";
+import { accountIdProblem } from "./gke-identities";
 import { POOL_NAMES, type PoolName } from "./types";
 
 /** A GKE node pool. */
@@ -88,6 +89,13 @@ export function resolveGkeClusterArgs(args: GkeClusterArgs): ResolvedGkeClusterA
     nodePools: resolvePools(args.nodePools, { zones: [] as readonly string[] }),
   };
   const problems = [...commonProblems(r), ...poolProblems(r.nodePools)];
+  // Service account ids are project-wide and derived from the cluster's name; say which input makes one invalid.
+  const nodes = accountIdProblem(r.name, "nodes");
+  if (nodes) problems.push({ propertyPath: "name", reason: nodes });
+  r.workloads.forEach((w, i) => {
+    const problem = accountIdProblem(r.name, w.name);
+    if (problem) problems.push({ propertyPath: `workloads[${i}].name`, reason: problem });
+  });
   if (!r.project) problems.push({ propertyPath: "project", reason: "required" });
   const gpu = r.nodePools.gpu;
   if (gpu && gpu.gpuCount > 0 && !gpu.gpuType) {

@@ -1,11 +1,34 @@
+import { createHash } from "node:crypto";
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { movedFrom, type MovedFrom } from "../moved";
 import { bucketFor, identityLookup, missingBucketGrants, type ResolvedCommonArgs } from "./args";
 
-/** A GCP service account id: 6–30 characters, lowercase, starting with a letter. */
-export function gcpAccountId(prefix: string, name: string): string {
-  return `${prefix}-${name}`.slice(0, 30).replace(/-+$/, "");
+const ACCOUNT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+
+/**
+ * A GCP service account id for `role` in `cluster`: `<cluster>-<role>`, unique per cluster, so a second cluster in
+ * the project does not collide with the first (ids are project-wide). GCP allows 6–30 characters of [a-z0-9-],
+ * starting with a letter; a longer id keeps its first 23 characters and ends in 6 hex digits of a hash of the
+ * whole, so two clusters whose names differ only past the cut still get different ids.
+ */
+export function gcpAccountId(cluster: string, role: string): string {
+  const full = `${cluster}-${role}`;
+  const id = full.length <= 30 ? full : `${full.slice(0, 23).replace(/-+$/, "")}-${createHash("sha256").update(full).digest("hex").slice(0, 6)}`;
+  if (!ACCOUNT_ID.test(id)) {
+    throw new Error(`service account id "${id}" (cluster "${cluster}", role "${role}") is not 6–30 characters of [a-z0-9-] starting with a letter`);
+  }
+  return id;
+}
+
+/** Why `gcpAccountId(cluster, role)` would fail, or undefined when it gives a valid id. */
+export function accountIdProblem(cluster: string, role: string): string | undefined {
+  try {
+    gcpAccountId(cluster, role);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 export function workloadIdentityMember(project: string, namespace: string, name: string): string {
@@ -24,6 +47,8 @@ export interface GkeWorkloadIdentitiesArgs {
   readonly cluster: ResolvedCommonArgs;
   /** The project the service accounts live in. Required. */
   readonly project: string;
+  /** The cluster's name: every account id starts with it, so two clusters in one project never collide. Required. */
+  readonly clusterName: string;
   /** The cluster: its `<project>.svc.id.goog` pool exists only once it does. Required. */
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
   /** Where these resources were declared before this component existed (aliases keep them). Default: none. */
@@ -46,7 +71,7 @@ export class GkeWorkloadIdentities extends pulumi.ComponentResource {
     for (const w of a.workloads) {
       const gsa = new gcp.serviceaccount.Account(
         `${name}-wi-${w.name}`,
-        { accountId: gcpAccountId("wi", w.name), project, displayName: `${w.namespace}/${w.name} (Workload Identity)` },
+        { accountId: gcpAccountId(args.clusterName, w.name), project, displayName: `${args.clusterName} ${w.namespace}/${w.name} (Workload Identity)` },
         o(`wi-${w.name}`),
       );
       new gcp.serviceaccount.IAMMember(

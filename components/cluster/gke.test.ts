@@ -20,9 +20,9 @@ beforeAll(async () => {
 const pool = (name: string) => one(mocks.resources, POOL, `prod-pools-${name}`).props as Record<string, any>;
 
 describe("GKE cluster (prod)", () => {
-  it("creates only GCP and Kubernetes resources", () => {
+  it("creates only GCP and Kubernetes resources (and the key ring's random suffix)", () => {
     const clouds = new Set(mocks.resources.filter((r) => r.custom).map((r) => r.type.split(":")[0]));
-    expect([...clouds].sort()).toEqual(["gcp", "kubernetes", "pulumi"]);
+    expect([...clouds].sort()).toEqual(["gcp", "kubernetes", "pulumi", "random"]);
     expect(mocks.resources.some((r) => r.type.startsWith("aws:") || r.type === "pulumi:providers:aws")).toBe(false);
     expect(gke.cloud).toBe("gcp");
   });
@@ -240,5 +240,16 @@ describe("GKE cluster (prod)", () => {
     expect(moved.length).toBeGreaterThan(20);
     const former = /^urn:pulumi:prod::pitchey-containers::pitchey:cluster:GkeCluster\$[^$]+::prod-/;
     for (const r of moved) expect((r.aliases ?? []).filter((u) => former.test(u)), r.name).toHaveLength(1);
+  });
+
+  it("names every Workload Identity account after the cluster, and the key ring with a random suffix kept in state", () => {
+    const ids = ofType(mocks.resources, "gcp:serviceaccount/account:Account").map((r) => String(r.props.accountId));
+    for (const id of ids) {
+      expect(id).toMatch(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/);
+      expect(id.startsWith("pitchey-containers")).toBe(true);
+    }
+    const suffix = one(mocks.resources, "random:index/randomId:RandomId", "prod-keyring-suffix");
+    expect(suffix.props.byteLength).toBe(3);
+    expect(one(mocks.resources, "gcp:kms/keyRing:KeyRing", "prod-keyring").props.name).toMatch(/^pitchey-containers-[0-9a-f]+$/);
   });
 });

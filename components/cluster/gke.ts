@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { gcpLabels, type LabelContext } from "../labels";
 import { RuntimeSecurity } from "../runtime-security";
 import { GKE_SANDBOX_RUNTIME_CLASS, resolveGkeClusterArgs, type GkeClusterArgs, type ResolvedGkeClusterArgs } from "./gke-args";
@@ -175,8 +176,15 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
       o,
     );
 
-    // Secrets encryption under a key we rotate, as EKS does with its KMS key.
-    const keyRing = new gcp.kms.KeyRing(`${name}-keyring`, { name: cfg.name, project, location: cfg.region }, o);
+    // Secrets encryption under a key we rotate, as EKS does with its KMS key. A key ring can never be deleted, so
+    // its name carries a random suffix kept in state: a destroyed and recreated stack gets a new ring instead of a
+    // 409. The name is ignored after creation, so a ring created before the suffix keeps its name (and its key).
+    const keyRingSuffix = new random.RandomId(`${name}-keyring-suffix`, { byteLength: 3 }, { parent: this });
+    const keyRing = new gcp.kms.KeyRing(
+      `${name}-keyring`,
+      { name: pulumi.interpolate`${cfg.name}-${keyRingSuffix.hex}`, project, location: cfg.region },
+      { ...o, ignoreChanges: ["name"] },
+    );
     const secretsKey = new gcp.kms.CryptoKey(
       `${name}-secrets-key`,
       { name: "gke-secrets", keyRing: keyRing.id, purpose: "ENCRYPT_DECRYPT", rotationPeriod: KMS_ROTATION_PERIOD, labels: gcpLabels(a.labels) },
@@ -214,7 +222,7 @@ export class GkeCluster extends pulumi.ComponentResource implements ClusterFacts
 
     const identities = new GkeWorkloadIdentities(
       `${name}-identities`,
-      { cluster: a, project, dependsOn: [this.cluster], movedFrom: moved },
+      { cluster: a, project, clusterName: cfg.name, dependsOn: [this.cluster], movedFrom: moved },
       o,
     );
     this.identities = identities.accounts;

@@ -16,6 +16,11 @@ export interface StackBudgetArgs {
     | { readonly cloud: "aws"; readonly environmentTag: string };
   /** Tags (AWS) for the budget itself. */
   readonly tags?: Record<string, string>;
+  /**
+   * The budget's name (AWS) and display name (GCP). AWS budget names are unique in the account, so two stacks in
+   * one account need different ones. Default: `<resource name>-monthly`.
+   */
+  readonly budgetName?: string;
 }
 
 /**
@@ -39,7 +44,7 @@ export class StackBudget extends pulumi.ComponentResource {
         `${name}-budget`,
         {
           billingAccount: args.scope.billingAccount,
-          displayName: `${name} monthly`,
+          displayName: args.budgetName ?? `${name} monthly`,
           amount: { specifiedAmount: { currencyCode: "USD", units } },
           budgetFilter: { projects: [`projects/${args.scope.project}`], calendarPeriod: "MONTH" },
           thresholdRules: [
@@ -61,7 +66,7 @@ export class StackBudget extends pulumi.ComponentResource {
       this.budget = new aws.budgets.Budget(
         `${name}-budget`,
         {
-          name: `${name}-monthly`,
+          name: args.budgetName ?? `${name}-monthly`,
           budgetType: "COST",
           limitAmount: units,
           limitUnit: "USD",

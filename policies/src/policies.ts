@@ -95,6 +95,7 @@ export const allPolicies: readonly PackPolicy[] = [
     gke.gkeLegacyAuthDisabled,
     gke.gkeLoggingMonitoring,
     gke.gkeSecretsEncryption,
+    gke.gcpNamesPerCluster,
     eks.eksSecretsEncryption,
     eks.eksControlPlaneLogging,
     eks.eksPublicEndpoint,

@@ -1,4 +1,4 @@
-import { resourcePolicy } from "../core/policy";
+import { resourcePolicy, stackPolicy } from "../core/policy";
 
 export const GKE_CLUSTER = "gcp:container/cluster:Cluster";
 export const GKE_POOL = "gcp:container/nodePool:NodePool";
@@ -220,5 +220,36 @@ export const gkeSecretsEncryption = resourcePolicy({
     validate: (args, report) => {
         const d = args.props.databaseEncryption;
         if (d?.state !== "ENCRYPTED" || typeof d?.keyName !== "string" || d.keyName === "") report(`GKE cluster ${args.props.name ?? args.name} does not encrypt Secrets with a Cloud KMS key.`);
+    },
+});
+
+export const GCP_SERVICE_ACCOUNT = "gcp:serviceaccount/account:Account";
+export const GCP_KEY_RING = "gcp:kms/keyRing:KeyRing";
+
+/** What a derived id keeps of the cluster's name when it has to be shortened to 30 characters. */
+const clusterPrefix = (cluster: string) => cluster.slice(0, 16).replace(/-+$/, "");
+
+export const gcpNamesPerCluster = stackPolicy({
+    name: "gcp-names-per-cluster",
+    summary: "Project-wide GCP names the platform derives carry the GKE cluster's name: service account ids start with it, and the KMS key ring is `<cluster>-<suffix>`, never the bare cluster name.",
+    enforcement: "mandatory",
+    meta: {
+        area: "clusters-and-pools",
+        source: "GCP IAM (service account ids are unique per project, 6–30 characters); Cloud KMS (key rings cannot be deleted)",
+        why: "A second stack in the project asks for the same service account id and fails with 409; a key ring named after the cluster outlives `pulumi destroy`, so recreating the stack collides with it.",
+    },
+    fix: "Derive service account ids from the cluster name (gcpAccountId) and give the key ring a random suffix kept in state (random.RandomId).",
+    validate: (args, report) => {
+        const cluster = args.resources.find((r) => r.type === GKE_CLUSTER);
+        if (!cluster) args.notApplicable("no GKE cluster in the stack");
+        const name = String(cluster!.props.name ?? "");
+        for (const r of args.resources.filter((x) => x.type === GCP_SERVICE_ACCOUNT)) {
+            const id = String(r.props.accountId ?? "");
+            if (!id.startsWith(clusterPrefix(name))) report(`Service account id "${id}" does not start with the cluster's name "${name}"; a second cluster in the project would collide.`, r.urn);
+        }
+        for (const r of args.resources.filter((x) => x.type === GCP_KEY_RING)) {
+            const ring = String(r.props.name ?? "");
+            if (ring === name || !ring.startsWith(`${name}-`)) report(`KMS key ring "${ring}" is not "${name}-<suffix>"; key rings cannot be deleted, so a recreated stack would collide with it.`, r.urn);
+        }
     },
 });

@@ -368,6 +368,14 @@ export function gkePool(kind: Pool): Mutable {
     });
 }
 
+/** The project-wide names a GKE stack derives from its cluster's name: a Workload Identity account and the key ring. */
+export function gcpClusterNames(): Mutable[] {
+    return [
+        res("gcp:serviceaccount/account:Account", "wi-video-processor", { accountId: "pitchey-prod-video-processor", project: "pitchey", displayName: "video-processor" }),
+        res("gcp:kms/keyRing:KeyRing", "gke-keyring", { name: "pitchey-prod-3fa2c1", project: "pitchey", location: "us-west1" }),
+    ];
+}
+
 export function eksCluster(): Mutable {
     return res("aws:eks/cluster:Cluster", "eks", {
         name: "pitchey-dr",
@@ -721,6 +729,7 @@ export function compliantStack(): Mutable[] {
         networkPolicies("monitoring")[0],
         gkeCluster(),
         ...(["general", "spot", "gpu", "sandbox"] as Pool[]).map(gkePool),
+        ...gcpClusterNames(),
         eksCluster(),
         ...(["general", "spot", "gpu", "sandbox"] as Pool[]).map(eksNodeGroup),
         ...eksNodeSupport(),

@@ -148,4 +148,8 @@ export const clusterCases: Record<string, Case[]> = {
             },
         },
     ],
+    "gcp-names-per-cluster": [
+        { name: "a Workload Identity account id without the cluster's name", culprit: "wi-video-processor", mutate: (s) => void (find(s, "wi-video-processor").props.accountId = "wi-video-processor") },
+        { name: "the key ring is named after the cluster alone", culprit: "gke-keyring", mutate: (s) => void (find(s, "gke-keyring").props.name = "pitchey-prod") },
+    ],
 };
