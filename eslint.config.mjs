@@ -27,7 +27,7 @@ export const boundaryRule = {
 };
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "out/**", "**/dist/**", "**/vitest.config.ts", "**/*.mjs", "**/*.js"] },
+  { ignores: ["**/node_modules/**", "out/**", "**/dist/**", "**/vitest.config.mts", "**/*.mjs", "**/*.js"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],

@@ -1,4 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
+import { DNS_EGRESS as DNS, nsSelector as ns } from "../namespace/builders";
 import { PORTS } from "./values";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
@@ -26,9 +27,7 @@ export interface MonitoringNetworkArgs {
 }
 
 const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
-const ns = (name: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } } });
 const pods = (labels: Readonly<Record<string, string>>) => ({ podSelector: { matchLabels: { ...labels } } });
-const DNS = { to: [{ ...ns("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }], ports: [{ protocol: "UDP", port: 53 }, ...tcp(53)] };
 /** Public addresses only: webhooks, object storage and SMTP relays are on the internet, never in private ranges. */
 const PUBLIC = [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"] } }];
 

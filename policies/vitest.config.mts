@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     name: "policies",
-    root: __dirname,
+    root: import.meta.dirname,
     include: ["**/*.test.ts"],
     exclude: ["node_modules/**"],
   },

@@ -3,7 +3,7 @@ import path from "node:path";
 import { defineConfig } from "vitest/config";
 
 // Tests find the Debian tools of scripts/debian-tools.txt by name: the set-up step's .tools/bin comes first.
-process.env.PATH = [path.join(__dirname, ".tools", "bin"), process.env.PATH].join(path.delimiter);
+process.env.PATH = [path.join(import.meta.dirname, ".tools", "bin"), process.env.PATH].join(path.delimiter);
 
 export default defineConfig({
   test: {
@@ -20,8 +20,8 @@ export default defineConfig({
           testTimeout: 120_000,
         },
       },
-      "images/vitest.config.ts",
-      "policies/vitest.config.ts",
+      "images/vitest.config.mts",
+      "policies/vitest.config.mts",
     ],
   },
 });
