@@ -1,0 +1,54 @@
+import pino, { type Logger } from "pino";
+import { EnvError } from "../backup/env";
+
+export interface JobCommand<Env> {
+  /** The `component` every log line carries, e.g. `db-backup`. */
+  readonly component: string;
+  /** Prefix of the command's log events: `<event>.failed`, `<event>.stopping`. */
+  readonly event: string;
+  /** Reads the settings; throws `EnvError` naming the variable when one is wrong. */
+  readonly parseEnv: (env: NodeJS.ProcessEnv) => Env;
+  /** The work itself; resolves to the exit code. A thrown error is logged and exits 1. */
+  readonly run: (env: Env, logger: Logger, signal: AbortSignal) => Promise<number>;
+}
+
+/**
+ * The frame every CronJob command shares: bad settings exit 2 naming the variable; SIGTERM (the Job's deadline or an
+ * eviction) and SIGINT abort the work through its signal; a failure is logged as `<event>.failed` and exits 1.
+ */
+export function runJobCommand<Env>(cmd: JobCommand<Env>): void {
+  const main = async (): Promise<number> => {
+    const logger = pino({ level: process.env.LOG_LEVEL || "info", base: { component: cmd.component } });
+    let env: Env;
+    try {
+      env = cmd.parseEnv(process.env);
+    } catch (err) {
+      if (!(err instanceof EnvError)) throw err;
+      logger.fatal({ event: `${cmd.event}.failed`, err: err.message }, err.message);
+      return 2;
+    }
+    const stop = new AbortController();
+    for (const sig of ["SIGTERM", "SIGINT"] as const) {
+      process.once(sig, () => {
+        logger.warn({ event: `${cmd.event}.stopping`, signal: sig }, "stopping");
+        stop.abort(new Error(`stopped by ${sig}`));
+      });
+    }
+    try {
+      return await cmd.run(env, logger, stop.signal);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      logger.error({ event: `${cmd.event}.failed`, err: message }, `${cmd.component} failed: ${message}`);
+      return 1;
+    }
+  };
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = 1;
+    },
+  );
+}
