@@ -54,18 +54,30 @@ export class EnvError extends Error {
   override readonly name = "EnvError";
 }
 
-/** Reads the backup command's settings; every bad variable is named in one error. */
-export function parseBackupEnv(env: NodeJS.ProcessEnv, readSecret?: (path: string) => string): BackupEnv {
-  // Empty strings count as unset, as a Kubernetes env entry with no value gives one.
+/**
+ * The environment as a command sees it: empty strings count as unset (a Kubernetes env entry with no value gives
+ * one), and secrets may be files (DATABASE_URL_FILE, AWS_SECRET_ACCESS_KEY_FILE…), as the CronJobs mount them.
+ */
+export function presentEnv(env: NodeJS.ProcessEnv, readSecret?: (path: string) => string): NodeJS.ProcessEnv {
   const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
-  // Secrets may be files (DATABASE_URL_FILE, AWS_SECRET_ACCESS_KEY_FILE…), as the CronJob mounts them.
-  let present: NodeJS.ProcessEnv;
   try {
-    present = resolveSecretFiles(given, readSecret);
+    return resolveSecretFiles(given, readSecret);
   } catch (err) {
     if (err instanceof SecretFileError) throw new EnvError(`invalid environment: ${err.message.split("\n").join("; ")}`);
     throw err;
   }
+}
+
+/** The object store's key pair, when the environment holds one (otherwise the SDK's own chain applies). */
+export function s3Credentials(present: NodeJS.ProcessEnv): Pick<BackupEnv["s3"], "credentials"> {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = present;
+  if (!accessKeyId || !secretAccessKey) return {};
+  return { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } };
+}
+
+/** Reads the backup command's settings; every bad variable is named in one error. */
+export function parseBackupEnv(env: NodeJS.ProcessEnv, readSecret?: (path: string) => string): BackupEnv {
+  const present = presentEnv(env, readSecret);
   const r = schema.safeParse(present);
   if (!r.success) {
     const lines = r.error.issues.map((i) => `${i.path.join(".")} ${i.message}`);
@@ -78,15 +90,7 @@ export function parseBackupEnv(env: NodeJS.ProcessEnv, readSecret?: (path: strin
     s3: {
       endpoint: e.BACKUP_S3_ENDPOINT,
       region: e.BACKUP_S3_REGION ?? env.AWS_REGION ?? undefined,
-      ...(present.AWS_ACCESS_KEY_ID && present.AWS_SECRET_ACCESS_KEY
-        ? {
-            credentials: {
-              accessKeyId: present.AWS_ACCESS_KEY_ID,
-              secretAccessKey: present.AWS_SECRET_ACCESS_KEY,
-              ...(present.AWS_SESSION_TOKEN ? { sessionToken: present.AWS_SESSION_TOKEN } : {}),
-            },
-          }
-        : {}),
+      ...s3Credentials(present),
     },
     policy: { hourly: e.BACKUP_KEEP_HOURLY, daily: e.BACKUP_KEEP_DAILY, weekly: e.BACKUP_KEEP_WEEKLY, monthly: e.BACKUP_KEEP_MONTHLY },
     pgBinDir: e.PG_BIN_DIR || undefined,
@@ -115,14 +119,7 @@ export interface MirrorEnv {
 
 /** Reads the results mirror's settings: both stores are in one R2 account, reached with one token (read there, write here). */
 export function parseMirrorEnv(env: NodeJS.ProcessEnv, readSecret?: (path: string) => string): MirrorEnv {
-  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
-  let present: NodeJS.ProcessEnv;
-  try {
-    present = resolveSecretFiles(given, readSecret);
-  } catch (err) {
-    if (err instanceof SecretFileError) throw new EnvError(`invalid environment: ${err.message.split("\n").join("; ")}`);
-    throw err;
-  }
+  const present = presentEnv(env, readSecret);
   const r = mirrorSchema.safeParse(present);
   if (!r.success) throw new EnvError(`invalid environment: ${r.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
   const e = r.data;
@@ -132,9 +129,7 @@ export function parseMirrorEnv(env: NodeJS.ProcessEnv, readSecret?: (path: strin
     s3: {
       endpoint: e.MIRROR_S3_ENDPOINT,
       region: env.AWS_REGION || undefined,
-      ...(present.AWS_ACCESS_KEY_ID && present.AWS_SECRET_ACCESS_KEY
-        ? { credentials: { accessKeyId: present.AWS_ACCESS_KEY_ID, secretAccessKey: present.AWS_SECRET_ACCESS_KEY } }
-        : {}),
+      ...s3Credentials(present),
     },
     retention: { daily: e.MIRROR_KEEP_DAILY, weekly: e.MIRROR_KEEP_WEEKLY },
     logLevel: e.LOG_LEVEL || "info",

@@ -1,5 +1,4 @@
-import { resolveSecretFiles, SecretFileError } from "../runtime/secrets";
-import { EnvError } from "./env";
+import { EnvError, presentEnv, s3Credentials } from "./env";
 
 export interface VerifyEnv {
   /** The jobs database, where the outcome is recorded. */
@@ -26,14 +25,7 @@ function place(url: string): string {
  * jobs database's: a restore creates and drops a database there.
  */
 export function parseVerifyEnv(env: NodeJS.ProcessEnv, readSecret?: (path: string) => string): VerifyEnv {
-  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
-  let e: NodeJS.ProcessEnv;
-  try {
-    e = resolveSecretFiles(given, readSecret);
-  } catch (err) {
-    if (err instanceof SecretFileError) throw new EnvError(`invalid environment: ${err.message.split("\n").join("; ")}`);
-    throw err;
-  }
+  const e = presentEnv(env, readSecret);
   const problems: string[] = [];
   if (!postgresUrl(e.DATABASE_URL)) problems.push("DATABASE_URL (or DATABASE_URL_FILE) must be a postgres:// URL");
   if (!postgresUrl(e.SCRATCH_SERVER_URL)) problems.push("SCRATCH_SERVER_URL must be a postgres:// URL (the scratch server's maintenance database)");
@@ -53,15 +45,7 @@ export function parseVerifyEnv(env: NodeJS.ProcessEnv, readSecret?: (path: strin
     s3: {
       endpoint: e.BACKUP_S3_ENDPOINT,
       region: e.BACKUP_S3_REGION ?? e.AWS_REGION,
-      ...(e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
-        ? {
-            credentials: {
-              accessKeyId: e.AWS_ACCESS_KEY_ID,
-              secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
-              ...(e.AWS_SESSION_TOKEN ? { sessionToken: e.AWS_SESSION_TOKEN } : {}),
-            },
-          }
-        : {}),
+      ...s3Credentials(e),
     },
     pgBinDir: e.PG_BIN_DIR,
     scratchWaitSeconds: wait,
