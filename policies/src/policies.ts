@@ -12,7 +12,9 @@ import * as backupBuckets from "./storage/backup-buckets";
 import * as gke from "./clusters/gke";
 import * as eks from "./clusters/eks";
 import * as pools from "./clusters/pools";
-import * as metricsApi from "./clusters/metrics-api";
+import * as resourceMetrics from "./clusters/resource-metrics";
+import * as eksAccess from "./clusters/eks-access";
+import * as ebsCsi from "./clusters/ebs-csi";
 import * as sandboxRuntime from "./clusters/sandbox-runtime";
 import * as autoscaler from "./clusters/autoscaler";
 import * as registry from "./supply-chain/registry";
@@ -102,9 +104,9 @@ export const allPolicies: readonly PackPolicy[] = [
     eks.eksNetworkPolicy,
     eks.eksNodeImdsV2,
     eks.launchTemplateEncryptedVolumes,
-    metricsApi.metricsApiServed,
-    metricsApi.eksAccessBeyondCreator,
-    metricsApi.ebsCsiDriverInstalled,
+    resourceMetrics.metricsApiServed,
+    eksAccess.eksAccessBeyondCreator,
+    ebsCsi.ebsCsiDriverInstalled,
     sandboxRuntime.gvisorPinnedRelease,
     pools.specialPoolsTainted,
     pools.workloadToleratesPool,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { metricsApiServed } from "../clusters/metrics-api";
+import { metricsApiServed } from "../clusters/resource-metrics";
 import { compliantStack, find, remove, res, run } from "./util";
 
 const without = (...names: string[]) => {
