@@ -84,11 +84,24 @@ describe("alert rules", () => {
   it("keeps the playbook's five alerts with their thresholds, durations and severities", () => {
     const byName = (n: string) => alertsIn(groups).find((a) => a.alert === n)!;
     expect(byName("ContainerDown")).toMatchObject({ for: "2m", labels: { severity: "critical" } });
-    expect(byName("ContainerDown").expr).toBe('up{job=~"video-processor|document-processor|ai-inference|media-transcoder|code-executor"} == 0');
+    expect(byName("ContainerDown").expr.split("\nor\n")).toEqual([
+      'up{job=~"video-processor|document-processor|ai-inference|media-transcoder|code-executor"} == 0',
+      ...["video-processor", "document-processor", "ai-inference", "media-transcoder", "code-executor"].map((j) => `absent(up{job="${j}"})`),
+    ]);
     expect(byName("HighCPUUsage")).toMatchObject({ expr: "pitchey:container_cpu_usage:percent > 85", for: "5m", labels: { severity: "warning" } });
     expect(byName("HighMemoryUsage")).toMatchObject({ expr: "pitchey:container_memory_usage:percent > 90", for: "5m", labels: { severity: "warning" } });
     expect(byName("QueueBacklog")).toMatchObject({ expr: "queue:job_queue_depth:max > 500", for: "10m", labels: { severity: "warning" } });
     expect(byName("HighErrorRate")).toMatchObject({ expr: "service:job_error:ratio_rate5m > 0.01", for: "5m", labels: { severity: "critical" } });
+  });
+
+  it("ContainerDown watches for a vanished target only where a floor says pods must run", () => {
+    const raw = stackRaw("prod") as Record<string, any>;
+    raw.processors = { "ai-inference": { scaling: { minReplicas: 0 } } };
+    const expr = alertsIn(ruleGroups(observabilityRuleArgs(parsePlatformConfig(raw)))).find((a) => a.alert === "ContainerDown")!.expr;
+    expect(expr).toContain('absent(up{job="video-processor"})');
+    expect(expr).not.toContain('absent(up{job="ai-inference"})');
+    // Scaled to zero, it is still down when a target it has stops answering.
+    expect(expr).toMatch(/^up\{job=~"[^"]*ai-inference[^"]*"\} == 0/);
   });
 
   it("generates burn-rate alerts from each processor's SLO, and follows a changed SLO", () => {

@@ -12,7 +12,7 @@ export interface Threshold {
 
 /** Alert thresholds. Defaults (stack config) are the playbook's: alert rules, key-metrics table, runbook index. */
 export interface AlertThresholds {
-  /** `up == 0` for this long. Playbook: 2m. */
+  /** `up == 0`, or no `up` series at all for a service with a floor, for this long. Playbook: 2m. */
   readonly containerDown: { readonly for: string };
   /** CPU % of the container's limit. Playbook: 85 for 5m. */
   readonly highCpu: Threshold;
@@ -67,6 +67,11 @@ export interface MonitoredService {
   readonly availability: number;
   /** p95 latency target in seconds; must be a bucket edge of `job_duration_seconds`. */
   readonly latencyP95Seconds: number;
+  /**
+   * Replicas it keeps at the least. A service with a floor above 0 must always have scrape targets, so their absence
+   * is an outage (ContainerDown); one that may scale to zero (0) is down only when a target answers no more. Default 1.
+   */
+  readonly minReplicas?: number;
 }
 
 export interface RuleArgs {

@@ -137,12 +137,18 @@ export function playbookAlerts(args: RuleArgs): RuleGroup {
     name: "container_health",
     rules: [
       alert(args, "ContainerDown", {
-        expr: `up{job=~"${jobs}"} == 0`,
+        // `up == 0` only exists while Prometheus still has the target: a crash-looping pod that loses its endpoint, a
+        // Deployment scaled to nothing or a broken service discovery make the series vanish instead. A service that
+        // must always run alerts on that absence too (absent() carries the job label from its equality matcher).
+        expr: [
+          `up{job=~"${jobs}"} == 0`,
+          ...args.services.filter((s) => (s.minReplicas ?? 1) > 0).map((s) => `absent(up{job="${s.name}"})`),
+        ].join("\nor\n"),
         for: a.containerDown.for,
         severity: "critical",
         summary: "Container {{ $labels.job }} is down",
-        // `up` carries the `service` label the scrape config sets from the pod's name label.
-        description: `{{ $labels.job }} ({{ $labels.pod }}) has not answered its metrics scrape for more than ${a.containerDown.for}.`,
+        // `up` carries the `service` label the scrape config sets from the pod's name label; absent() only `job`.
+        description: `{{ $labels.job }} {{ with $labels.pod }}({{ . }}) has not answered its metrics scrape{{ else }}has had no scrape target at all (no pod running, or none discovered){{ end }} for more than ${a.containerDown.for}.`,
       }),
       alert(args, "HighCPUUsage", {
         expr: `pitchey:container_cpu_usage:percent > ${a.highCpu.threshold}`,

@@ -97,6 +97,7 @@ export function observabilityRuleArgs(config: PlatformConfig): RuleArgs {
       jobType: JOB_TYPE_OF[name],
       availability: config.processors[name].slo.availability,
       latencyP95Seconds: config.processors[name].slo.latencyP95Seconds,
+      minReplicas: config.processors[name].scaling.minReplicas,
     })),
     processorNamespace: config.namespace,
     alerts: config.observability.alerts,
