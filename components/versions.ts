@@ -61,9 +61,18 @@ export interface GvisorPin {
 export const GVISOR: GvisorPin = { release: "20260525.0" };
 
 /**
- * Third-party images referenced by custom resources rather than charts. PostgreSQL's major version matches the
- * `db-backup` image's client (Debian bookworm's PostgreSQL 15): pg_dump refuses newer servers.
+ * Third-party images: those referenced by custom resources rather than charts, and the bases the worker images are
+ * built from (`images/Dockerfile`'s `NODE_IMAGE` and `CUDA_IMAGE`, passed as build arguments so the plan shows them).
+ * PostgreSQL's major version matches the `db-backup` image's client (Debian bookworm's PostgreSQL 15): pg_dump
+ * refuses newer servers, so the Node base stays on bookworm.
  */
 export const IMAGES = {
   postgresql: "ghcr.io/cloudnative-pg/postgresql:15.14-standard-bookworm",
+  /**
+   * Node.js 24 (LTS, fixes until 2028-04-30) on Debian bookworm. The digest is the one published pins of this tag
+   * carry, not resolved against Docker Hub from here: `docker buildx imagetools inspect` it before the first build.
+   */
+  node: "node:24.18.0-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d",
+  /** The CUDA 12 + cuDNN 9 runtime onnxruntime-node's CUDA provider links against; the `ai-inference` base. */
+  cuda: "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04@sha256:59e0e4376a0f16d10b03d3a14344b80a866a1674cb4948cb318291387ac05010",
 } as const;

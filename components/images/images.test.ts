@@ -1,8 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { IMAGES } from "../versions";
 import { buildArgsFor, contextHash, imageBuildArgs, imageTag, type BuildInputs } from "./index";
+import { nodeMajorOf, nodeSupportOn, NODE_RELEASES } from "./node-releases";
 
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,5 +106,48 @@ describe("image tags hash every build input", () => {
     expect(built.buildArgs).toEqual(buildArgsFor("ai-inference"));
     const tag = await new Promise<string>((resolve) => built.tags[0].apply(resolve));
     expect(tag).toBe(`registry.example/p/ai-inference:${imageTag({ ...args, buildArgs: buildArgsFor("ai-inference") })}`);
+  });
+});
+
+describe("base images", () => {
+  const dockerfile = readFileSync(resolve(__dirname, "../../images/Dockerfile"), "utf8");
+  const argDefault = (name: string) => new RegExp(`^ARG ${name}=(\\S+)$`, "m").exec(dockerfile)?.[1];
+
+  it("are passed to every target as build arguments, CUDA's only to ai-inference", () => {
+    expect(buildArgsFor("video-processor")).toEqual({ PROCESSOR: "video-processor", NODE_IMAGE: IMAGES.node });
+    expect(buildArgsFor("db-backup")).toEqual({ PROCESSOR: "db-backup", NODE_IMAGE: IMAGES.node });
+    expect(buildArgsFor("ai-inference")).toEqual({ PROCESSOR: "ai-inference", NODE_IMAGE: IMAGES.node, CUDA_IMAGE: IMAGES.cuda });
+  });
+
+  it("are the Dockerfile's own defaults, so a local build ships what the program deploys", () => {
+    expect(argDefault("NODE_IMAGE")).toBe(IMAGES.node);
+    expect(argDefault("CUDA_IMAGE")).toBe(IMAGES.cuda);
+  });
+
+  it("keep Debian bookworm under node: the db-backup image's PostgreSQL client must match the server's major", () => {
+    expect(IMAGES.node).toMatch(/-bookworm-slim@sha256:[0-9a-f]{64}$/);
+    expect(IMAGES.postgresql).toMatch(/^[^:]+:15\.\d+-.*bookworm$/);
+  });
+});
+
+describe("the Node.js release table", () => {
+  it("reads the major of official node image references only", () => {
+    expect(nodeMajorOf("node:24.18.0-bookworm-slim@sha256:abc")).toBe(24);
+    expect(nodeMajorOf("docker.io/library/node:20-bookworm-slim")).toBe(20);
+    expect(nodeMajorOf("node:22")).toBe(22);
+    expect(nodeMajorOf("nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04")).toBeUndefined();
+    expect(nodeMajorOf("example.com/node:24")).toBeUndefined();
+    expect(nodeMajorOf("node:lts-bookworm")).toBeUndefined();
+  });
+
+  it("ends a line on its end-of-life day", () => {
+    expect(nodeSupportOn(20, new Date("2026-04-29T23:59:59Z")).state).toBe("supported");
+    expect(nodeSupportOn(20, new Date("2026-04-30T00:00:00Z"))).toEqual({ state: "end-of-life", major: 20, end: "2026-04-30" });
+    expect(nodeSupportOn(24, new Date("2026-12-02T00:00:00Z"))).toEqual({ state: "supported", major: 24, end: "2028-04-30" });
+    expect(nodeSupportOn(17, new Date("2026-12-02T00:00:00Z"))).toEqual({ state: "unknown", major: 17 });
+  });
+
+  it("knows the line the images are built on", () => {
+    expect(NODE_RELEASES[nodeMajorOf(IMAGES.node)!]).toBeDefined();
   });
 });

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
+import { IMAGES } from "../versions";
 
 /** Paths under the build context that never enter an image. */
 const IGNORED = new Set(["node_modules", "dist", ".pgdata", "coverage"]);
@@ -49,8 +50,19 @@ export function imageTag(inputs: BuildInputs): string {
   return `b-${hash.digest("hex").slice(0, 20)}`;
 }
 
-/** Build arguments every target gets: which processor the image is for. */
-export const buildArgsFor = (target: string): Record<string, string> => ({ PROCESSOR: target });
+/** The target whose base is the CUDA runtime (with node copied in) rather than the Node image alone. */
+const CUDA_TARGETS = new Set(["ai-inference"]);
+
+/**
+ * Build arguments of a target: which processor the image is for, and the base images it is built from, so the plan
+ * (and the policies reading it) shows the runtime each image ships. CUDA's base goes only to the target using it:
+ * a build argument is part of the tag, and the other images need not be rebuilt when it moves.
+ */
+export const buildArgsFor = (target: string): Record<string, string> => ({
+  PROCESSOR: target,
+  NODE_IMAGE: IMAGES.node,
+  ...(CUDA_TARGETS.has(target) ? { CUDA_IMAGE: IMAGES.cuda } : {}),
+});
 
 export interface WorkerImageArgs {
   /** Dockerfile target: a processor's name, or `db-backup`. */

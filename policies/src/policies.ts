@@ -18,6 +18,7 @@ import * as ebsCsi from "./clusters/ebs-csi";
 import * as sandboxRuntime from "./clusters/sandbox-runtime";
 import * as autoscaler from "./clusters/autoscaler";
 import * as registry from "./supply-chain/registry";
+import * as runtime from "./supply-chain/runtime";
 import * as cloudflare from "./edge/cloudflare";
 import * as ingress from "./edge/ingress";
 import * as tags from "./cost/tags";
@@ -118,6 +119,7 @@ export const allPolicies: readonly PackPolicy[] = [
     registry.helmChartPinned,
     registry.imageBuildTags,
     registry.imageNotBuiltOnPreview,
+    runtime.imageRuntimeSupported,
     cloudflare.cfSslStrict,
     cloudflare.cfMinTls,
     cloudflare.cfAlwaysHttps,

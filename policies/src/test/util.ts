@@ -1,5 +1,6 @@
 import { evaluatePlan, type PackConfig, type PlanResource, type Violation } from "../evaluate";
 import type { PackPolicy } from "../core/policy";
+import { IMAGES } from "../../../components/versions";
 
 /* Happy-path factories: each returns resources that satisfy every policy in the pack. */
 
@@ -610,6 +611,8 @@ export function imageBuild(name = "video-processor"): Mutable {
         target: name,
         tags: [`us-west1-docker.pkg.dev/pitchey/processors/${name}:src-0123abcd`],
         buildOnPreview: false,
+        // The project's own pin: the day it reaches end of life, the compliant stack stops being compliant.
+        buildArgs: { PROCESSOR: name, NODE_IMAGE: IMAGES.node },
     });
 }
 

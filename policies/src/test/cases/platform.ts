@@ -26,6 +26,17 @@ export const platformCases: Record<string, Case[]> = {
         { name: "buildOnPreview is unset (docker-build's default builds)", culprit: "video-processor-image", mutate: (s) => void delete find(s, "video-processor-image").props.buildOnPreview },
         { name: "buildOnPreview is true", culprit: "video-processor-image", mutate: (s) => void (find(s, "video-processor-image").props.buildOnPreview = true) },
     ],
+    "image-runtime-supported": [
+        { name: "the image is built on Node.js 20, past its end of life", culprit: "video-processor-image", mutate: (s) => void (find(s, "video-processor-image").props.buildArgs.NODE_IMAGE = "node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0") },
+        { name: "the image names no Node.js base", culprit: "video-processor-image", mutate: (s) => void delete find(s, "video-processor-image").props.buildArgs.NODE_IMAGE },
+        { name: "the base is a line the table does not know", culprit: "video-processor-image", mutate: (s) => void (find(s, "video-processor-image").props.buildArgs.NODE_IMAGE = "node:17-bullseye-slim") },
+        {
+            name: "the project's own base, judged on a day after its end of life",
+            culprit: "video-processor-image",
+            mutate: () => undefined,
+            config: { "image-runtime-supported": { asOf: "2099-01-01" } },
+        },
+    ],
     "cloudflare-ssl-strict": [
         { name: "SSL is flexible", culprit: "zone-ssl", mutate: (s) => void (find(s, "zone-ssl").props.value = "flexible") },
         { name: "the ssl setting is missing", culprit: "pitchey-zone", mutate: (s) => remove(s, "zone-ssl") },
