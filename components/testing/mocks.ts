@@ -267,6 +267,14 @@ export async function installMocks(mocks: RecordingMocks, project: string, stack
   const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): any };
   const monitor = settings.getMonitor();
   const register = monitor.registerResource.bind(monitor);
+  // A read resource (a StackReference, a `.get`) has a URN and parent from the engine like any other: the policy
+  // analyzer receives it with both.
+  const read = monitor.readResource.bind(monitor);
+  monitor.readResource = (req: any, callback: Callback) =>
+    read(req, (err: unknown, resp: any) => {
+      if (!err && resp) mocks.link(req.getType(), req.getName(), resp.getUrn(), req.getParent(), req.getDependenciesList?.() ?? []);
+      callback(err, resp);
+    });
   monitor.registerResource = (req: any, callback: Callback) =>
     register(req, (err: unknown, resp: any) => {
       if (!err && resp) {

@@ -6,7 +6,7 @@ import { ConfigError } from "../config";
 import { isKubernetesObject, manifestOf, renderGraph, renderHelmValues, renderKubernetes, renderMonitoring, summarize } from "./render";
 import { PriceBookError, priceBook } from "../../components/cost/book";
 import { planCost, renderCostTable } from "./cost";
-import { runPlan } from "./run";
+import { planRecords, runPlan } from "./run";
 import { StackFileError } from "./stackConfig";
 import { validateManifest } from "./validate";
 
@@ -60,15 +60,7 @@ async function main(): Promise<number> {
 
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const records = plan.resources.map(({ urn, type, name, parent, props, aliases, customTimeouts }) => ({
-    urn,
-    type,
-    name,
-    parent,
-    props,
-    ...(aliases ? { aliases } : {}),
-    ...(customTimeouts ? { customTimeouts } : {}),
-  }));
+  const records = planRecords(plan.resources);
   writeFileSync(join(outDir, "resources.json"), JSON.stringify(records, null, 2) + "\n");
 
   const k8sFiles = renderKubernetes(plan.resources);

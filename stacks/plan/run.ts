@@ -82,3 +82,16 @@ export async function runPlan(stack: string, configFile: string): Promise<PlanRu
   const resources = mocks.resources.map((r) => ({ ...r, props: plain(r.props) as Record<string, unknown> }));
   return { stack, config: inputs.config, resources, dependencies: mocks.dependencies, placeholders: cfg.placeholders, outputs: resolved };
 }
+
+/** A plan's records as `resources.json` holds them: what the policy pack (and `npm run policy`) reads. */
+export function planRecords(resources: readonly RecordedResource[]) {
+  return resources.map(({ urn, type, name, parent, props, aliases, customTimeouts }) => ({
+    urn,
+    type,
+    name,
+    parent,
+    props,
+    ...(aliases ? { aliases } : {}),
+    ...(customTimeouts ? { customTimeouts } : {}),
+  }));
+}
