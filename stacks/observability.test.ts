@@ -90,7 +90,7 @@ describe("alert rules", () => {
     ]);
     expect(byName("HighCPUUsage")).toMatchObject({ expr: "pitchey:container_cpu_usage:percent > 85", for: "5m", labels: { severity: "warning" } });
     expect(byName("HighMemoryUsage")).toMatchObject({ expr: "pitchey:container_memory_usage:percent > 90", for: "5m", labels: { severity: "warning" } });
-    expect(byName("QueueBacklog")).toMatchObject({ expr: "queue:job_queue_depth:max > 500", for: "10m", labels: { severity: "warning" } });
+    expect(byName("QueueBacklog")).toMatchObject({ expr: "queue:job_queue_runnable:max > 500", for: "10m", labels: { severity: "warning" } });
     expect(byName("HighErrorRate")).toMatchObject({ expr: "service:job_error:ratio_rate5m > 0.01", for: "5m", labels: { severity: "critical" } });
   });
 
@@ -171,7 +171,7 @@ describe("metric names", () => {
       .filter(({ n }) => !worker.has(n) && !exporters.has(n) && !recorded.has(n));
     expect(unknownOnDashboards).toEqual([]);
     // The worker's metrics the rules depend on really exist under these names.
-    for (const n of ["jobs_total", "jobs_dead_total", "job_queue_depth", "job_duration_seconds_bucket", "job_cost_usd", "job_lease_expiries_total", "http_request_duration_seconds_bucket"]) {
+    for (const n of ["jobs_total", "jobs_dead_total", "job_queue_depth", "job_queue_runnable", "job_duration_seconds_bucket", "job_cost_usd", "job_lease_expiries_total", "http_request_duration_seconds_bucket"]) {
       expect(worker.has(n), n).toBe(true);
     }
   });

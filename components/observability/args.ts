@@ -18,7 +18,7 @@ export interface AlertThresholds {
   readonly highCpu: Threshold;
   /** Working-set memory % of the container's limit. Playbook: 90 for 5m. */
   readonly highMemory: Threshold;
-  /** Pending jobs per queue. Playbook: 500 for 10m. */
+  /** Runnable jobs per queue (pending and due: what a worker could claim now). Playbook: 500 for 10m. */
   readonly queueBacklog: Threshold;
   /** Failed attempts / all attempts per service (a ratio). Playbook: 0.01 for 5m. */
   readonly errorRate: Threshold;
@@ -61,7 +61,7 @@ export interface BurnRatePolicy {
 export interface MonitoredService {
   /** Service (Deployment, container and Prometheus job) name, e.g. `video-processor`. */
   readonly name: string;
-  /** Job type it serves; also the name of its queue in `job_queue_depth{queue}`. */
+  /** Job type it serves; also the name of its queue in `job_queue_depth{queue}` and `job_queue_runnable{queue}`. */
   readonly jobType: string;
   /** Availability objective in percent (99.9 = 99.9 %). */
   readonly availability: number;

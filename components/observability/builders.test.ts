@@ -197,6 +197,19 @@ describe("dashboards", () => {
     expect(d.panels).toHaveLength(8);
   });
 
+  it("queue panels lead with the runnable count the autoscaler and QueueBacklog read, and show all pending beside it", () => {
+    for (const [d, title] of [
+      [overviewDashboard(a), "Queue Depth"],
+      [jobsDashboard(a), "Queue depth"],
+    ] as const) {
+      const panel = (d.panels as any[]).find((p) => p.title === title);
+      expect(panel.targets.map((t: any) => [t.expr, t.legendFormat])).toEqual([
+        ["queue:job_queue_runnable:max", "{{queue}} runnable"],
+        ["queue:job_queue_depth:max", "{{queue}} pending (incl. scheduled)"],
+      ]);
+    }
+  });
+
   it("the SLO dashboard shows SLI, budget left and the burn rate for every alerting window", () => {
     const d = sloDashboard(["5m", "1h", "6h", "3d"], 30);
     const exprs = promExpressions(d);

@@ -23,6 +23,15 @@ const series = (title: string, unit: string, ...queries: PromQuery[]) => {
   return p;
 };
 
+/**
+ * A queue's backlog as the autoscaler and QueueBacklog see it (jobs a worker could claim now), beside everything
+ * pending (retries in back-off and scheduled jobs too): a gap between the two is work waiting for its time, not for a worker.
+ */
+const queuePanel = (title: string) =>
+  series(title, "short", prom("queue:job_queue_runnable:max", "{{queue}} runnable"), prom("queue:job_queue_depth:max", "{{queue}} pending (incl. scheduled)")).description(
+    "Runnable: pending and due, what KEDA scales on and QueueBacklog alerts on. Pending also counts retries in back-off and jobs scheduled for later.",
+  );
+
 /** The playbook's "Container Services Overview": its eight panels, on the figures the rules record. */
 export function overviewDashboard(a: DashboardArgs): Dashboard {
   const jobs = a.services.join("|");
@@ -49,7 +58,7 @@ export function overviewDashboard(a: DashboardArgs): Dashboard {
     .withPanel(series("Response Time (P95)", "s", prom("service:http_request_duration_seconds:p95_rate5m")))
     .withPanel(series("CPU Usage", "percent", prom("pitchey:container_cpu_usage:percent", "{{pod}}")))
     .withPanel(series("Memory Usage", "percent", prom("pitchey:container_memory_usage:percent", "{{pod}}")))
-    .withPanel(series("Queue Depth", "short", prom("queue:job_queue_depth:max", "{{queue}}")))
+    .withPanel(queuePanel("Queue Depth"))
     .build();
 }
 
@@ -108,7 +117,7 @@ export function jobsDashboard(a: DashboardArgs): Dashboard {
         .height(8)
         .span(12),
     )
-    .withPanel(series("Queue depth", "short", prom("queue:job_queue_depth:max", "{{queue}}")))
+    .withPanel(queuePanel("Queue depth"))
     .withPanel(series("Claim latency (P95)", "s", prom("histogram_quantile(0.95, sum by (type, le) (rate(job_claim_latency_seconds_bucket[5m])))", "{{type}}")))
     .withPanel(series("Cost per completed job (1h)", "currencyUSD", prom("service:job_cost_usd:per_completed_job_1h")))
     .withPanel(series("Dead-lettered jobs (per hour)", "short", prom("sum by (type) (increase(jobs_dead_total[1h]))", "{{type}}")))

@@ -87,7 +87,7 @@ function alert(
 /**
  * Recording rules that turn exporters' raw series into the figures the playbook's alerts name:
  * `container_cpu_usage_percent` and `container_memory_usage_percent` (cAdvisor usage over kube-state-metrics
- * limits), `job_failures_total` / `job_total` (the worker's `jobs_total` by status), one queue depth per queue.
+ * limits), `job_failures_total` / `job_total` (the worker's `jobs_total` by status), one pending and one runnable count per queue.
  */
 export function recordingRules(args: RuleArgs): RuleGroup {
   const ns = args.processorNamespace;
@@ -119,12 +119,16 @@ export function recordingRules(args: RuleArgs): RuleGroup {
       record: "service:job_cost_usd:per_completed_job_1h",
       expr: 'sum by (service) (increase(job_cost_usd[1h])) / sum by (service) (increase(jobs_total{status="completed"}[1h]))',
     },
-    // Every pod reports every queue's depth from the database: one figure per queue, not one per pod.
-    ...args.services.map((s) => ({
-      record: "queue:job_queue_depth:max",
-      expr: `max(job_queue_depth{queue="${s.jobType}"})`,
-      labels: { queue: s.jobType, service: s.name },
-    })),
+    // Every pod reports every queue's figures from the database: one per queue, not one per pod. Depth counts every
+    // pending job (retries in back-off and scheduled ones too); runnable only those a worker could claim now, which is
+    // what KEDA scales on and what a backlog is.
+    ...args.services.flatMap((s) =>
+      (["job_queue_depth", "job_queue_runnable"] as const).map((m) => ({
+        record: `queue:${m}:max`,
+        expr: `max(${m}{queue="${s.jobType}"})`,
+        labels: { queue: s.jobType, service: s.name },
+      })),
+    ),
   ];
   return { name: "pitchey-recording", rules };
 }
@@ -165,11 +169,13 @@ export function playbookAlerts(args: RuleArgs): RuleGroup {
         description: `Memory usage is {{ $value | printf "%.1f" }}% of the limit for {{ $labels.pod }} (threshold ${a.highMemory.threshold}%).`,
       }),
       alert(args, "QueueBacklog", {
-        expr: `queue:job_queue_depth:max > ${a.queueBacklog.threshold}`,
+        // Runnable, not all pending: jobs waiting out a retry back-off or scheduled for later are no backlog, and the
+        // processors' autoscaling (KEDA) does not count them either.
+        expr: `queue:job_queue_runnable:max > ${a.queueBacklog.threshold}`,
         for: a.queueBacklog.for,
         severity: "warning",
         summary: "High queue depth for {{ $labels.queue }}",
-        description: `Queue {{ $labels.queue }} has {{ $value }} pending jobs (threshold ${a.queueBacklog.threshold}).`,
+        description: `Queue {{ $labels.queue }} has {{ $value }} jobs ready to run and waiting for a worker (threshold ${a.queueBacklog.threshold}).`,
       }),
       alert(args, "HighErrorRate", {
         expr: `service:job_error:ratio_rate5m > ${a.errorRate.threshold}`,

@@ -110,6 +110,11 @@ describe("HTTP API", () => {
     expect(text).toMatch(/^job_duration_seconds_bucket\{le="600",type="code"\} [1-9]/m);
     expect(text).toContain('job_duration_seconds_bucket{le="1",type="code"}');
     expect(text).toMatch(/^job_queue_depth\{queue="code"\} [1-9]/m);
+    // The job due in an hour is pending but not runnable: the backlog figure (and KEDA's) leaves it out.
+    const gauge = (name: string) => Number(new RegExp(`^${name}\\{queue="code"\\} (\\d+)$`, "m").exec(text)?.[1]);
+    expect(gauge("job_queue_depth") - gauge("job_queue_runnable")).toBe(1);
+    const [runnableNow] = await db.query<{ n: string }>("SELECT runnable_job_count('code') AS n");
+    expect(gauge("job_queue_runnable")).toBe(Number(runnableNow!.n));
     expect(text).toMatch(/^container_health\{container="[^"]+"\} 1$/m);
     expect(text).toMatch(/^job_cost_usd\{type="code"\} \d/m);
     expect(text).toMatch(/^jobs_active\{type="code"\} 0$/m);

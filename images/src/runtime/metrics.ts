@@ -11,6 +11,7 @@ export interface RuntimeMetrics {
   readonly jobDuration: Histogram<"type">;
   readonly jobWait: Histogram<"type">;
   readonly queueDepth: Gauge<"queue">;
+  readonly queueRunnable: Gauge<"queue">;
   readonly containerHealth: Gauge<"container">;
   readonly jobCost: Counter<"type">;
   readonly jobsActive: Gauge<"type">;
@@ -23,11 +24,41 @@ export interface RuntimeMetrics {
   readonly httpDuration: Histogram<"method" | "route">;
 }
 
-export function createMetrics(opts: { defaultMetrics?: boolean; collectQueueDepth?: () => Promise<Map<string, number>> } = {}): RuntimeMetrics {
+/** Reads one figure per queue at scrape time; queues it leaves out are exported as 0. */
+type QueueCounts = () => Promise<Map<string, number>>;
+
+/** A gauge per queue filled from the database when scraped, so the figure is the database's, not this pod's view. */
+function queueGauge(name: string, help: string, registers: Registry[], read: QueueCounts | undefined): Gauge<"queue"> {
+  return new Gauge({
+    name,
+    help,
+    labelNames: ["queue"],
+    registers,
+    async collect() {
+      if (!read) return;
+      try {
+        const counts = await read();
+        // Every queue is exported, empty ones as 0, so alerts and KEDA never see a gap.
+        for (const queue of JOB_TYPES) this.set({ queue }, counts.get(queue) ?? 0);
+      } catch {
+        // A failed scrape-time query must not fail the whole scrape.
+      }
+    },
+  });
+}
+
+export function createMetrics(
+  opts: {
+    defaultMetrics?: boolean;
+    /** Pending jobs per queue, due or not. */
+    collectQueueDepth?: QueueCounts;
+    /** Jobs per queue a worker could claim now (pending and due): what KEDA scales on. */
+    collectRunnable?: QueueCounts;
+  } = {},
+): RuntimeMetrics {
   const registry = new Registry();
   const registers = [registry];
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
-  const collectQueueDepth = opts.collectQueueDepth;
   return {
     registry,
     jobsTotal: new Counter({
@@ -50,23 +81,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean; collectQueueDept
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
       registers,
     }),
-    queueDepth: new Gauge({
-      name: "job_queue_depth",
-      help: "Pending jobs per queue (job type)",
-      labelNames: ["queue"],
+    queueDepth: queueGauge(
+      "job_queue_depth",
+      "Pending jobs per queue (job type), due now or scheduled for later (retries in back-off included)",
       registers,
-      // Read at scrape time so the figure is the database's, not this pod's view.
-      async collect() {
-        if (!collectQueueDepth) return;
-        try {
-          const depth = await collectQueueDepth();
-          // Every queue is exported, empty ones as 0, so alerts and KEDA never see a gap.
-          for (const queue of JOB_TYPES) this.set({ queue }, depth.get(queue) ?? 0);
-        } catch {
-          // A failed scrape-time query must not fail the whole scrape.
-        }
-      },
-    }),
+      opts.collectQueueDepth,
+    ),
+    queueRunnable: queueGauge(
+      "job_queue_runnable",
+      "Jobs per queue a worker could claim now: pending and due (run_at <= now()), the count KEDA's runnable_job_count scales on",
+      registers,
+      opts.collectRunnable,
+    ),
     containerHealth: new Gauge({
       name: "container_health",
       help: "Container health status (1=healthy, 0=unhealthy)",

@@ -79,6 +79,11 @@ export class Processor {
         const depth = await this.queue.depth();
         return new Map([...depth].map(([t, n]) => [t as string, n]));
       },
+      // The view the claim selects from and KEDA's runnable_job_count counts: one definition of runnable.
+      collectRunnable: async () => {
+        const { rows } = await this.pool.query<{ type: string; n: number }>("SELECT type, count(*)::int AS n FROM runnable_container_jobs GROUP BY type");
+        return new Map(rows.map((r) => [r.type, r.n]));
+      },
     });
     this.worker = new Worker({
       ...opts.worker,
