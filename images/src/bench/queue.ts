@@ -4,6 +4,7 @@
 // that rotates, each from a vacuumed and checkpointed database, and the median
 // of the rounds is reported. Last line: JSON.
 //   BENCH_JOBS (5000)  BENCH_CONCURRENCY (10)  BENCH_ROUNDS (5)
+//   BENCH_RUNNERS (all: ours,graphile_best,graphile_default,pgboss) to time only some of them
 import { Logger, makeWorkerUtils, run } from "graphile-worker";
 import { Pool } from "pg";
 import PgBoss from "pg-boss";
@@ -155,12 +156,21 @@ async function pgboss(db: BenchDatabase): Promise<number> {
   }
 }
 
-const RUNNERS: Array<[keyof Rates, Runner]> = [
+const ALL_RUNNERS: Array<[keyof Rates, Runner]> = [
   ["ours", ours],
   ["graphile_best", graphile(GRAPHILE_FASTEST)],
   ["graphile_default", graphile(undefined)],
   ["pgboss", pgboss],
 ];
+const RUNNERS = chooseRunners(process.env.BENCH_RUNNERS);
+
+function chooseRunners(list: string | undefined): Array<[keyof Rates, Runner]> {
+  if (!list) return ALL_RUNNERS;
+  const names = list.split(",").map((n) => n.trim());
+  const unknown = names.filter((n) => !ALL_RUNNERS.some(([k]) => k === n));
+  if (unknown.length > 0) throw new Error(`BENCH_RUNNERS: unknown runner(s) ${unknown.join(", ")}; known: ${ALL_RUNNERS.map(([k]) => k).join(", ")}`);
+  return ALL_RUNNERS.filter(([k]) => names.includes(k));
+}
 interface Rates {
   ours: number[];
   graphile_best: number[];
@@ -205,20 +215,23 @@ async function main(): Promise<void> {
   } finally {
     await db.close();
   }
-  const m = Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, median(v as number[])])) as Record<keyof Rates, number>;
+  const m = Object.fromEntries(
+    Object.entries(rates).map(([k, v]) => [k, (v as number[]).length > 0 ? median(v as number[]) : undefined]),
+  ) as Record<keyof Rates, number | undefined>;
+  const rate = (x: number | undefined) => (x === undefined ? null : Math.round(x));
   console.log(`${JOBS} no-op jobs, concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds (order rotating)`);
   console.log("| runner | jobs/s |\n|---|---|");
-  console.log(`| ours | ${Math.round(m.ours)} |`);
-  console.log(`| graphile-worker, local queue 500 (refetch delay 10 ms) + batched completion | ${Math.round(m.graphile_best)} |`);
-  console.log(`| graphile-worker, defaults | ${Math.round(m.graphile_default)} |`);
-  console.log(`| pg-boss 10, ${CONCURRENCY} workers × batches of 100 | ${Math.round(m.pgboss)} |`);
+  console.log(`| ours | ${rate(m.ours) ?? "not run"} |`);
+  console.log(`| graphile-worker, local queue 500 (refetch delay 10 ms) + batched completion | ${rate(m.graphile_best) ?? "not run"} |`);
+  console.log(`| graphile-worker, defaults | ${rate(m.graphile_default) ?? "not run"} |`);
+  console.log(`| pg-boss 10, ${CONCURRENCY} workers × batches of 100 | ${rate(m.pgboss) ?? "not run"} |`);
   console.log(
     JSON.stringify({
-      ours_jobs_per_s: Math.round(m.ours),
-      graphile_best_jobs_per_s: Math.round(m.graphile_best),
-      graphile_default_jobs_per_s: Math.round(m.graphile_default),
-      pgboss_jobs_per_s: Math.round(m.pgboss),
-      ratio_vs_best: Number((m.ours / m.graphile_best).toFixed(2)),
+      ours_jobs_per_s: rate(m.ours),
+      graphile_best_jobs_per_s: rate(m.graphile_best),
+      graphile_default_jobs_per_s: rate(m.graphile_default),
+      pgboss_jobs_per_s: rate(m.pgboss),
+      ratio_vs_best: m.ours !== undefined && m.graphile_best !== undefined ? Number((m.ours / m.graphile_best).toFixed(2)) : null,
     }),
   );
 }

@@ -190,8 +190,16 @@ const COMPLETION_WRITES_IN_FLIGHT = 4;
 const MAX_UNWRITTEN_OUTCOMES = 500;
 /** Most outcomes one completion write carries: small enough that several writes overlap within the bound above. */
 const COMPLETION_BATCH = 125;
-/** Claims a worker keeps in flight at once. */
-const CLAIMS_IN_FLIGHT = 2;
+/**
+ * Most jobs one claim takes. The buffer is filled by several claims of this
+ * size rather than one of up to a thousand: a claim's rows come back only when
+ * all of them are locked and updated (tens of milliseconds for a thousand), so
+ * a small first batch starts jobs sooner, and the next claims are taken while
+ * it runs.
+ */
+const CLAIM_BATCH = 250;
+/** Claims a worker keeps in flight at once: while one waits for its commit, the others lock the next rows. */
+const CLAIMS_IN_FLIGHT = 3;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** A deadline in a race; must not keep the process alive once the race is decided. */
@@ -390,9 +398,9 @@ export class Worker {
     const have = this.buffer.length + this.requested;
     const want = free + target - have;
     if (want <= 0) return 0;
-    if (have < free) return want;
+    if (have < free) return Math.min(want, CLAIM_BATCH);
     // Refill early, so the next batch arrives before the buffer runs dry.
-    return have - free < (target * 3) / 4 ? want : 0;
+    return have - free < (target * 3) / 4 ? Math.min(want, CLAIM_BATCH) : 0;
   }
 
   /**
@@ -431,8 +439,8 @@ export class Worker {
   }
 
   /**
-   * One claim. Two may be in flight: while one waits for its commit, the
-   * other is already taking the next rows (SKIP LOCKED keeps them disjoint).
+   * One claim. Several may be in flight: while one waits for its commit, the
+   * others are already taking the next rows (SKIP LOCKED keeps them disjoint).
    */
   private async claimBatch(limit: number): Promise<void> {
     this.claimsInFlight++;
