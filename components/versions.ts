@@ -30,16 +30,57 @@ export const CHARTS = {
 } as const satisfies Record<string, ChartPin>;
 
 /**
- * EKS add-ons the program pins (EKS's own releases of upstream projects, `vX.Y.Z-eksbuild.N`). Each version must
- * be offered for the cluster's Kubernetes minor: `aws eks describe-addon-versions --addon-name <name>
- * --kubernetes-version <minor>` lists them. Unpinned, an add-on takes EKS's default at creation and never moves.
+ * The Kubernetes minor both clusters run (EKS's version, GKE's minimum master version). 1.35 is in standard support
+ * on EKS until 2027-03-27; `components/cost/price-book.json` (`kubernetesSupport`) holds the dates the policy
+ * `kubernetes-version-supported` and the cost book judge it by. Raise it one minor at a time on a live cluster:
+ * docs/clusters.md (Kubernetes upgrades).
  */
-export const EKS_ADDONS = {
-  /** The resource metrics API (metrics.k8s.io) the HPA reads for cpu and memory triggers; a community add-on. */
-  metricsServer: { name: "metrics-server", version: "v0.7.2-eksbuild.3" },
-  /** Provisions and attaches EBS volumes for PersistentVolumeClaims (the database's disks). */
-  ebsCsiDriver: { name: "aws-ebs-csi-driver", version: "v1.44.0-eksbuild.1" },
-} as const satisfies Record<string, { readonly name: string; readonly version: string }>;
+export const KUBERNETES_VERSION = "1.35";
+
+/** One EKS-managed add-on: its EKS name and an EKS release of it (`vX.Y.Z-eksbuild.N`). */
+export interface EksAddonPin {
+  readonly name: string;
+  readonly version: string;
+}
+
+export type EksAddonKey = "vpcCni" | "kubeProxy" | "coreDns" | "metricsServer" | "ebsCsiDriver";
+
+/**
+ * EKS add-ons the program pins, per Kubernetes minor the EKS cluster may run (a live cluster moves one minor per
+ * `pulumi up`, and each step needs add-ons offered for that minor). Each version must be offered for its minor:
+ * `aws eks describe-addon-versions --addon-name <name> --kubernetes-version <minor>` lists them. kube-proxy's minor
+ * is the cluster's (it must never be newer than the API server). Unpinned, an add-on takes EKS's default at
+ * creation and never moves, so it would fall behind the control plane on every upgrade.
+ *
+ * The versions were taken from AWS's add-on version tables (kube-proxy, CoreDNS) and from published pins for those
+ * minors, not from the EKS API (the program has no AWS account here): run the command above before applying.
+ */
+export const EKS_ADDONS_BY_MINOR: Readonly<Record<string, Readonly<Record<EksAddonKey, EksAddonPin>>>> = {
+  "1.34": {
+    vpcCni: { name: "vpc-cni", version: "v1.22.4-eksbuild.3" },
+    kubeProxy: { name: "kube-proxy", version: "v1.34.6-eksbuild.2" },
+    coreDns: { name: "coredns", version: "v1.12.4-eksbuild.1" },
+    /** The resource metrics API (metrics.k8s.io) the HPA reads for cpu and memory triggers; a community add-on. */
+    metricsServer: { name: "metrics-server", version: "v0.8.1-eksbuild.1" },
+    /** Provisions and attaches EBS volumes for PersistentVolumeClaims (the database's disks). */
+    ebsCsiDriver: { name: "aws-ebs-csi-driver", version: "v1.66.0-eksbuild.1" },
+  },
+  "1.35": {
+    vpcCni: { name: "vpc-cni", version: "v1.22.4-eksbuild.3" },
+    kubeProxy: { name: "kube-proxy", version: "v1.35.3-eksbuild.29" },
+    coreDns: { name: "coredns", version: "v1.13.2-eksbuild.31" },
+    metricsServer: { name: "metrics-server", version: "v0.8.1-eksbuild.1" },
+    ebsCsiDriver: { name: "aws-ebs-csi-driver", version: "v1.66.0-eksbuild.1" },
+  },
+};
+
+/** The add-ons pinned for the default minor. */
+export const EKS_ADDONS = EKS_ADDONS_BY_MINOR[KUBERNETES_VERSION];
+
+/** The add-on pins for a cluster on `minor` (`1.35`); undefined when none are recorded for it. */
+export function eksAddonsFor(minor: string): Readonly<Record<EksAddonKey, EksAddonPin>> | undefined {
+  return EKS_ADDONS_BY_MINOR[minor];
+}
 
 /** A gVisor release: runsc and containerd-shim-runsc-v1 from gVisor's release bucket. */
 export interface GvisorPin {

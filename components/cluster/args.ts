@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { LabelContext } from "../labels";
+import { KUBERNETES_VERSION } from "../versions";
 import { POOL_NAMES, type PoolName, type WorkloadIdentityRequest } from "./types";
 
 /** What both cluster components take besides their cloud's own settings. */
@@ -57,8 +58,8 @@ export const CLUSTER_ARG_DEFAULTS = {
   alertmanagerUrl: "http://alertmanager-operated.monitoring.svc:9093",
   falcoMinimumPriority: "warning" as FalcoPriority,
   deletionProtection: true,
-  /** The Kubernetes minor version the control plane starts at. */
-  kubernetesVersion: "1.33",
+  /** The Kubernetes minor version of the control plane (`KUBERNETES_VERSION` in the versions module). */
+  kubernetesVersion: KUBERNETES_VERSION,
 };
 
 export type ResolvedCommonArgs = Required<Omit<ClusterCommonArgs, "resultsBucket" | "backupsBucket">> &

@@ -210,7 +210,7 @@ describe("cluster autoscaler: spot first, drains as long as the longest grace", 
   const values = (spotNodeGroup?: string) =>
     clusterAutoscalerValues({
       clusterName: NAME,
-      kubernetesVersion: "1.33",
+      kubernetesVersion: "1.35",
       region: "eu-west-1",
       roleArn: "arn",
       scaleDownUnneededTime: "10m",
@@ -258,7 +258,7 @@ describe("add-on values", () => {
   it("passes the playbook's scale-down figures as autoscaler flags", () => {
     const v = clusterAutoscalerValues({
       clusterName: "c",
-      kubernetesVersion: "1.33",
+      kubernetesVersion: "1.35",
       region: "eu-west-1",
       roleArn: "arn",
       scaleDownUnneededTime: "10m",
@@ -273,7 +273,7 @@ describe("add-on values", () => {
       "skip-nodes-with-system-pods": "false",
     });
     expect(v.nodeSelector).toEqual({ [POOL_LABEL]: "general" });
-    expect(v.image).toEqual({ tag: "v1.33.0" });
+    expect(v.image).toEqual({ tag: "v1.35.0" });
   });
 
   it("makes the RuntimeClass carry the sandbox pool's selector and toleration", () => {
@@ -303,7 +303,7 @@ describe("cluster arguments", () => {
     const r = gcp();
     expect(r.alertmanagerUrl).toBe(CLUSTER_ARG_DEFAULTS.alertmanagerUrl);
     expect(r.untaggedImageRetentionDays).toBe(7);
-    expect(r).toMatchObject({ releaseChannel: "REGULAR", autoscalingProfile: "BALANCED", kubernetesVersion: "1.33", deletionProtection: true });
+    expect(r).toMatchObject({ releaseChannel: "REGULAR", autoscalingProfile: "BALANCED", kubernetesVersion: "1.35", deletionProtection: true });
     expect(r.nodePools.general).toMatchObject({ diskSizeGb: 100, gpuCount: 0, gpuTimeSlicingReplicas: 1, zones: [] });
     const e = aws();
     expect(e.autoscaling).toEqual({ maxGracefulTerminationSeconds: 600, scaleDownUnneededTime: "10m", scaleDownUtilizationThreshold: 0.5 });

@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { awsTags, k8sLabels } from "../labels";
 import { movedFrom, type MovedFrom } from "../moved";
-import { CHARTS, EKS_ADDONS, type ChartPin } from "../versions";
+import { CHARTS, eksAddonsFor, type ChartPin, type EksAddonKey } from "../versions";
 import {
   ADDON_NAMESPACES,
   CLUSTER_AUTOSCALER_SA,
@@ -61,16 +61,19 @@ export function chartSource(pin: ChartPin): Pick<k8s.helm.v3.ReleaseArgs, "chart
 export const EBS_CSI_SA = { namespace: "kube-system", name: "ebs-csi-controller-sa" } as const;
 
 /**
- * Arguments of the EKS-managed add-ons that run as Deployments on the nodes: metrics-server (the resource metrics
- * API the HPA reads for cpu and memory) and the EBS CSI driver (volumes for PersistentVolumeClaims), each pinned.
+ * Arguments of an EKS-managed add-on at the version pinned for the cluster's Kubernetes minor: the networking ones
+ * the cluster installs before its nodes (vpc-cni, kube-proxy) and CoreDNS, and those running as Deployments on the
+ * nodes: metrics-server (the resource metrics API the HPA reads for cpu and memory) and the EBS CSI driver.
  */
 export function eksNodeAddonArgs(
-  addon: keyof typeof EKS_ADDONS,
+  addon: EksAddonKey,
+  kubernetesVersion: string,
   clusterName: pulumi.Input<string>,
   tags: Record<string, string>,
   serviceAccountRoleArn?: pulumi.Input<string>,
 ): aws.eks.AddonArgs {
-  const pin = EKS_ADDONS[addon];
+  const pin = eksAddonsFor(kubernetesVersion)?.[addon];
+  if (!pin) throw new Error(`no ${addon} add-on pinned for Kubernetes ${kubernetesVersion} (EKS_ADDONS_BY_MINOR in components/versions.ts)`);
   return {
     clusterName,
     addonName: pin.name,
@@ -132,7 +135,7 @@ export class EksAddons extends pulumi.ComponentResource {
 
     const tags = awsTags(cfg.labels);
     const onNodes = { parent: this, dependsOn: [...args.nodes] };
-    this.metricsServer = new aws.eks.Addon(`${name}-metrics-server`, eksNodeAddonArgs("metricsServer", args.clusterName, tags), onNodes);
+    this.metricsServer = new aws.eks.Addon(`${name}-metrics-server`, eksNodeAddonArgs("metricsServer", cfg.kubernetesVersion, args.clusterName, tags), onNodes);
     const ebsRole = irsaRole(`${name}-ebs-csi-role`, args.trust, EBS_CSI_SA, tags, { parent: this });
     const ebsPolicy = new aws.iam.RolePolicyAttachment(
       `${name}-ebs-csi-role`,
@@ -141,7 +144,7 @@ export class EksAddons extends pulumi.ComponentResource {
     );
     this.ebsCsiDriver = new aws.eks.Addon(
       `${name}-ebs-csi-driver`,
-      eksNodeAddonArgs("ebsCsiDriver", args.clusterName, tags, ebsRole.arn),
+      eksNodeAddonArgs("ebsCsiDriver", cfg.kubernetesVersion, args.clusterName, tags, ebsRole.arn),
       { ...onNodes, dependsOn: [...args.nodes, ebsPolicy] },
     );
 

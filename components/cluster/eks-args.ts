@@ -9,6 +9,7 @@ import {
   type NodePoolArgs,
   type ResolvedCommonArgs,
 } from "./args";
+import { EKS_ADDONS_BY_MINOR, eksAddonsFor } from "../versions";
 import { clusterAdminProblems, type EksClusterAdmin } from "./eks-access";
 import type { PoolName } from "./types";
 
@@ -52,7 +53,10 @@ export interface EksClusterArgs extends ClusterCommonArgs {
   readonly region: string;
   /** CIDRs allowed to reach the public API endpoint; at least one. Required. */
   readonly authorizedNetworks: readonly AuthorizedNetwork[];
-  /** Control-plane version. Default: `1.33`. */
+  /**
+   * Control-plane and node group minor version; the EKS add-ons follow it (`EKS_ADDONS_BY_MINOR`), so it must be a
+   * minor they are pinned for. A live cluster moves one minor per update. Default: `KUBERNETES_VERSION` (1.35).
+   */
   readonly kubernetesVersion?: string;
   /** Address plan. Defaults: see `EksNetworkArgs`. */
   readonly network?: EksNetworkArgs;
@@ -115,6 +119,12 @@ export function resolveEksClusterArgs(args: EksClusterArgs): ResolvedEksClusterA
     nodePools: resolvePools(args.nodePools, { instanceTypes: [] as readonly string[] }),
   };
   const problems = [...commonProblems(r), ...poolProblems(r.nodePools), ...clusterAdminProblems(r.clusterAdmins)];
+  if (!eksAddonsFor(r.kubernetesVersion)) {
+    problems.push({
+      propertyPath: "kubernetesVersion",
+      reason: `"${r.kubernetesVersion}" has no EKS add-on pins (vpc-cni, kube-proxy, coredns…); pinned minors: ${Object.keys(EKS_ADDONS_BY_MINOR).join(", ")}`,
+    });
+  }
   const zones = r.network.availabilityZones;
   if (!Number.isInteger(zones) || zones < 2 || zones > 6) {
     problems.push({ propertyPath: "network.availabilityZones", reason: `expected 2–6 zones, got ${zones}` });

@@ -37,6 +37,9 @@ export function eksNodeGroupArgs(pool: PoolName, cfg: ResolvedEksClusterArgs, i:
     nodeRoleArn: i.nodeRoleArn,
     subnetIds: i.subnetIds,
     amiType: eksAmiType(pool),
+    // The control plane's minor: without it a group keeps the version it was created with, and every control-plane
+    // upgrade would leave its kubelets a minor further behind. Depending on the cluster, the group rolls after it.
+    version: cfg.kubernetesVersion,
     capacityType: pool === "spot" ? "SPOT" : "ON_DEMAND",
     instanceTypes: eksInstanceTypes(pool, cfg),
     // The cluster autoscaler moves desiredSize; it is read back from AWS, never reset by a deploy.

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, RecordingMocks } from "../testing/mocks";
 import { placement } from "../processor/builders";
 import { FALCO_RULE_NAMES } from "../runtime-security";
-import { EKS_ADDONS, GVISOR } from "../versions";
+import { EKS_ADDONS, EKS_ADDONS_BY_MINOR, GVISOR, KUBERNETES_VERSION } from "../versions";
 import type { EksCluster as Eks } from "./eks";
 import { admits, PROCESSOR_NAMES, PROCESSORS, nodeOf, ofType, one, resolve, settle, tolerates, eksTestArgs } from "./test-support";
 
@@ -69,7 +69,8 @@ describe("EKS cluster (dr)", () => {
       publicAccessCidrs: ["203.0.113.0/24", "198.51.100.0/26"],
     });
     expect(c.vpcConfig.subnetIds).toHaveLength(3);
-    expect(c.version).toBe("1.33");
+    expect(c.version).toBe(KUBERNETES_VERSION);
+    expect(KUBERNETES_VERSION).toBe("1.35");
     for (const k of ofType(mocks.resources, "aws:kms/key:Key")) expect(k.props.enableKeyRotation).toBe(true);
     expect(one(mocks.resources, "aws:cloudwatch/logGroup:LogGroup", "dr-control-plane-logs").props).toMatchObject({
       name: "/aws/eks/pitchey-containers-dr/cluster",
@@ -83,6 +84,25 @@ describe("EKS cluster (dr)", () => {
     const cni = addons.find((a) => a.addonName === "vpc-cni")!;
     expect(json(cni.configurationValues)).toEqual({ enableNetworkPolicy: "true" });
     expect(cni.serviceAccountRoleArn).toContain("vpc-cni-role");
+  });
+
+  it("pins every add-on for the cluster's minor, kube-proxy at that very minor", () => {
+    const addons = ofType(mocks.resources, "aws:eks/addon:Addon").map((r) => r.props);
+    const pinned = Object.fromEntries(Object.values(EKS_ADDONS).map((p) => [p.name, p.version]));
+    for (const a of addons) expect(a.addonVersion, String(a.addonName)).toBe(pinned[String(a.addonName)]);
+    const proxy = addons.find((a) => a.addonName === "kube-proxy")!;
+    expect(proxy.addonVersion).toMatch(new RegExp(`^v${KUBERNETES_VERSION.replace(".", "\\.")}\\.\\d+-eksbuild\\.\\d+$`));
+  });
+
+  it("keeps kube-proxy at each pinned minor's own version, and refuses a minor without pins", async () => {
+    const { resolveEksClusterArgs } = await import("./eks-args");
+    for (const [minor, pins] of Object.entries(EKS_ADDONS_BY_MINOR)) expect(pins.kubeProxy.version.startsWith(`v${minor}.`), minor).toBe(true);
+    expect(() => resolveEksClusterArgs(eksTestArgs({ kubernetesVersion: "1.33" }))).toThrow(/kubernetesVersion.*"1\.33" has no EKS add-on pins/s);
+    expect(resolveEksClusterArgs(eksTestArgs({ kubernetesVersion: "1.34" })).kubernetesVersion).toBe("1.34");
+  });
+
+  it("moves every node group to the control plane's minor", () => {
+    for (const pool of ["general", "spot", "gpu", "sandbox"]) expect(one(mocks.resources, GROUP, `dr-nodes-${pool}`).props.version).toBe(KUBERNETES_VERSION);
   });
 
   it("serves metrics.k8s.io with the pinned metrics-server add-on, once nodes exist", () => {

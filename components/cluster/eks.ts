@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsTags } from "../labels";
 import { RuntimeSecurity } from "../runtime-security";
 import { createClusterAdmins } from "./eks-access";
-import { EksAddons } from "./eks-addons";
+import { EksAddons, eksNodeAddonArgs } from "./eks-addons";
 import { resolveEksClusterArgs, type EksClusterArgs, type ResolvedEksClusterArgs } from "./eks-args";
 import { EksWorkloadIdentities, irsaRole, servicePrincipalTrust } from "./eks-iam";
 import { AwsNetwork } from "./eks-network";
@@ -70,7 +70,10 @@ export function ecrLifecyclePolicy(untaggedDays: number): string {
   });
 }
 
-const ADDONS_BEFORE_NODES = ["vpc-cni", "kube-proxy"] as const;
+const ADDONS_BEFORE_NODES = [
+  ["vpc-cni", "vpcCni"],
+  ["kube-proxy", "kubeProxy"],
+] as const;
 
 /** EKS with private nodes across three zones, four managed node groups, ECR and IRSA identities. */
 export class EksCluster extends pulumi.ComponentResource implements ClusterFacts {
@@ -174,23 +177,16 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
       { role: cniRole.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonEKS_CNI_Policy` },
       o,
     );
+    // Pinned for the cluster's minor, so each control-plane upgrade moves them with it (an unpinned add-on stays
+    // at the version EKS chose when it was created).
     const earlyAddons = ADDONS_BEFORE_NODES.map(
-      (addon) =>
+      ([addon, key]) =>
         new aws.eks.Addon(
           `${name}-${addon}`,
           {
-            clusterName: this.cluster.name,
-            addonName: addon,
-            resolveConflictsOnCreate: "OVERWRITE",
-            resolveConflictsOnUpdate: "OVERWRITE",
-            ...tagged(),
-            ...(addon === "vpc-cni"
-              ? {
-                  serviceAccountRoleArn: cniRole.arn,
-                  // The CNI's network policy agent enforces NetworkPolicy, as Dataplane V2 does on GKE.
-                  configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }),
-                }
-              : {}),
+            ...eksNodeAddonArgs(key, cfg.kubernetesVersion, this.cluster.name, tags, key === "vpcCni" ? cniRole.arn : undefined),
+            // The CNI's network policy agent enforces NetworkPolicy, as Dataplane V2 does on GKE.
+            ...(key === "vpcCni" ? { configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }) } : {}),
           },
           o,
         ),
@@ -204,17 +200,10 @@ export class EksCluster extends pulumi.ComponentResource implements ClusterFacts
     const nodeGroups = nodes.groups;
     this.nodeGroups = nodeGroups;
     const groups = Object.values(nodeGroups);
-    const coredns = new aws.eks.Addon(
-      `${name}-coredns`,
-      {
-        clusterName: this.cluster.name,
-        addonName: "coredns",
-        resolveConflictsOnCreate: "OVERWRITE",
-        resolveConflictsOnUpdate: "OVERWRITE",
-        ...tagged(),
-      },
-      { ...o, dependsOn: groups },
-    );
+    const coredns = new aws.eks.Addon(`${name}-coredns`, eksNodeAddonArgs("coreDns", cfg.kubernetesVersion, this.cluster.name, tags), {
+      ...o,
+      dependsOn: groups,
+    });
 
     // Registry: one repository per service, immutable tags, scanned on push, encrypted with our key.
     const repositories = new Map<string, aws.ecr.Repository>();

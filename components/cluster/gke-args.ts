@@ -43,7 +43,7 @@ export interface GkeClusterArgs extends ClusterCommonArgs {
   readonly authorizedNetworks: readonly AuthorizedNetwork[];
   /** GKE release channel. Default: `REGULAR`. */
   readonly releaseChannel?: "RAPID" | "REGULAR" | "STABLE";
-  /** Minimum control-plane version. Default: `1.33`. */
+  /** Minimum control-plane version; the release channel upgrades past it. Default: `KUBERNETES_VERSION` (1.35). */
   readonly kubernetesVersion?: string;
   /** Address plan. Defaults: see `GkeNetworkArgs`. */
   readonly network?: GkeNetworkArgs;

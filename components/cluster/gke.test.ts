@@ -38,6 +38,7 @@ describe("GKE cluster (prod)", () => {
     expect(c.enableShieldedNodes).toBe(true);
     expect(c.removeDefaultNodePool).toBe(true);
     expect(c.releaseChannel).toEqual({ channel: "REGULAR" });
+    expect(c.minMasterVersion).toBe("1.35");
     expect(c.ipAllocationPolicy).toEqual({ clusterSecondaryRangeName: "pods", servicesSecondaryRangeName: "services" });
     expect(c.masterAuthorizedNetworksConfig.cidrBlocks.map((b: any) => b.cidrBlock)).toEqual(["203.0.113.0/24", "198.51.100.0/26"]);
     expect(c.masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled).toBe(false);

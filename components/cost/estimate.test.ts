@@ -3,6 +3,7 @@ import { parsePriceBook, priceBook, PriceBookError } from "./book";
 import { allocatable, nodesNeeded } from "./capacity";
 import { estimateCost, type CostRecord } from "./estimate";
 import bookData from "./price-book.json";
+import { KUBERNETES_VERSION } from "../versions";
 
 const STACK = "urn:pulumi:prod::p::pulumi:pulumi:Stack::p-prod";
 const CLUSTER = "urn:pulumi:prod::p::pitchey:cluster:GkeCluster::c";
@@ -153,6 +154,21 @@ describe("estimateCost: what it cannot price", () => {
     expect(e.warnings[0]).toMatch(/left standard support on 2026-07-29/);
     const before = estimateCost(eks, priceBook(), { today: new Date("2026-07-01T00:00:00Z") });
     expect(item(before, /EKS control plane/).unitHourly).toBe(0.1);
+    const explicit = [eks[0], rec("aws:eks/cluster:Cluster", "eks", { version: "1.33", upgradePolicy: { supportType: "EXTENDED" } })];
+    expect(item(estimateCost(explicit, priceBook(), TODAY), /EKS control plane/).unitHourly).toBe(0.6);
+  });
+
+  it("bills a cluster that opted out of extended support at the standard rate, warning that EKS upgrades it", () => {
+    const eks = [rec("pulumi:providers:aws", "aws", { region: "eu-west-1" }, null), rec("aws:eks/cluster:Cluster", "eks", { version: "1.33", upgradePolicy: { supportType: "STANDARD" } })];
+    const e = estimateCost(eks, priceBook(), TODAY);
+    expect(item(e, /EKS control plane/).unitHourly).toBe(0.1);
+    expect(e.warnings).toEqual([expect.stringMatching(/1\.33 left standard support on 2026-07-29: with supportType STANDARD, EKS upgrades the control plane/)]);
+  });
+
+  it("bills the program's own EKS version at the standard rate on the day it was chosen, and the old 1.33 at the extended one", () => {
+    const at = (version: string) => [rec("pulumi:providers:aws", "aws", { region: "eu-west-1" }, null), rec("aws:eks/cluster:Cluster", "eks", { version })];
+    expect(item(estimateCost(at(KUBERNETES_VERSION), priceBook(), TODAY), /EKS control plane/).unitHourly).toBe(0.1);
+    expect(item(estimateCost(at("1.33"), priceBook(), TODAY), /EKS control plane/).unitHourly).toBe(0.6);
   });
 });
 

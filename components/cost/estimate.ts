@@ -232,9 +232,17 @@ class Estimator {
         case "aws:eks/cluster:Cluster": {
           const version = String(p.version ?? "");
           const ends = this.book.standardSupportEnds("aws", version);
-          const extended = ends !== undefined && Date.parse(`${ends}T00:00:00Z`) <= this.opts.today.getTime();
+          const past = ends !== undefined && Date.parse(`${ends}T00:00:00Z`) <= this.opts.today.getTime();
+          // EKS's own default is EXTENDED; a cluster set to STANDARD is never billed extended support: at the end of
+          // standard support EKS upgrades its control plane to the next minor instead.
+          const extended = past && p.upgradePolicy?.supportType !== "STANDARD";
           if (ends === undefined) this.warnings.push(`EKS ${version || "(no version)"}: the price book has no support dates; priced at standard support`);
           if (extended) this.warnings.push(`EKS ${version} left standard support on ${ends}: the control plane bills at the extended-support rate until upgraded`);
+          if (past && !extended) {
+            this.warnings.push(
+              `EKS ${version} left standard support on ${ends}: with supportType STANDARD, EKS upgrades the control plane to the next minor by itself, past the version this plan declares`,
+            );
+          }
           const s = this.service(r, "aws", extended ? "eks-cluster-extended-support" : "eks-cluster");
           if (s) this.add(r, `EKS control plane (${extended ? "extended" : "standard"} support, ${version})`, s.unit, { floor: 1, ceiling: 1 }, s.price);
           break;

@@ -15,6 +15,7 @@ import * as pools from "./clusters/pools";
 import * as resourceMetrics from "./clusters/resource-metrics";
 import * as eksAccess from "./clusters/eks-access";
 import * as ebsCsi from "./clusters/ebs-csi";
+import * as versionSupport from "./clusters/version-support";
 import * as sandboxRuntime from "./clusters/sandbox-runtime";
 import * as autoscaler from "./clusters/autoscaler";
 import * as registry from "./supply-chain/registry";
@@ -105,6 +106,7 @@ export const allPolicies: readonly PackPolicy[] = [
     eks.eksNetworkPolicy,
     eks.eksNodeImdsV2,
     eks.launchTemplateEncryptedVolumes,
+    versionSupport.kubernetesVersionSupported,
     resourceMetrics.metricsApiServed,
     eksAccess.eksAccessBeyondCreator,
     ebsCsi.ebsCsiDriverInstalled,

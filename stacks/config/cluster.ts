@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { POOL_NAMES, type PoolName } from "./defaults";
+import { KUBERNETES_VERSION } from "../../components/versions";
 
 const cidr = z
   .string()
@@ -45,7 +46,7 @@ export const clusterSchema = z
     /** CIDRs allowed to reach the Kubernetes API. */
     authorizedNetworks: z.array(z.strictObject({ name: z.string().min(1), cidr })).min(1),
     releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"]).default("REGULAR"),
-    kubernetesVersion: z.string().default("1.33"),
+    kubernetesVersion: z.string().default(KUBERNETES_VERSION),
     network: z
       .strictObject({
         nodesCidr: cidr.default("10.10.0.0/20"),

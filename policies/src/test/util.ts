@@ -1,6 +1,6 @@
 import { evaluatePlan, type PackConfig, type PlanResource, type Violation } from "../evaluate";
 import type { PackPolicy } from "../core/policy";
-import { IMAGES } from "../../../components/versions";
+import { IMAGES, KUBERNETES_VERSION } from "../../../components/versions";
 
 /* Happy-path factories: each returns resources that satisfy every policy in the pack. */
 
@@ -384,6 +384,9 @@ export function eksCluster(): Mutable {
         encryptionConfig: { resources: ["secrets"], provider: { keyArn: "aws:kms/key:Key::platform-key-id" } },
         enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"],
         vpcConfig: { subnetIds: ["subnet-1"], endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] },
+        // The project's own minor: the day it leaves standard support, the compliant stack stops being compliant.
+        version: KUBERNETES_VERSION,
+        upgradePolicy: { supportType: "STANDARD" },
         tags,
     });
 }

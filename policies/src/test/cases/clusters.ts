@@ -25,6 +25,12 @@ export const clusterCases: Record<string, Case[]> = {
         { name: "no release channel", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.releaseChannel },
         { name: "the RAPID channel", culprit: "gke", mutate: (s) => void (find(s, "gke").props.releaseChannel.channel = "RAPID") },
     ],
+    "kubernetes-version-supported": [
+        { name: "the cluster is on 1.32, out of standard support since 2026-03-23", culprit: "eks", mutate: (s) => void (find(s, "eks").props.version = "1.32") },
+        { name: "the cluster declares no version", culprit: "eks", mutate: (s) => void delete find(s, "eks").props.version },
+        { name: "the price book has no dates for the minor", culprit: "eks", mutate: (s) => void (find(s, "eks").props.version = "1.20") },
+        { name: "the project's own minor, judged after its standard support", culprit: "eks", mutate: () => undefined, config: { "kubernetes-version-supported": { asOf: "2099-01-01" } } },
+    ],
     "gke-network-policy-enforcement": [{ name: "legacy dataplane without network policy", culprit: "gke", mutate: (s) => void delete find(s, "gke").props.datapathProvider }],
     "gke-pool-no-default-service-account": [
         { name: "a pool has no service account", culprit: "gke-general", mutate: (s) => void delete nc(s, "gke-general").serviceAccount },
