@@ -27,6 +27,13 @@ export const CHARTS = {
   // F5 NGINX Ingress Controller 5.5.4 (VirtualServer/Policy CRDs, k8s.nginx.org/v1).
   nginxIngress: { chart: "nginx-ingress", version: "2.6.4", repo: "oci://ghcr.io/nginx/charts" },
   certManager: { chart: "cert-manager", version: "v1.21.1", repo: "https://charts.jetstack.io" },
+  /**
+   * Velero 1.18.1 (the chart's appVersion and default image). 12.1.0 is the newest release whose values.yaml and
+   * crds/ were read for this pin (tag velero-12.1.0 of vmware-tanzu/helm-charts, 2026-06-25); 12.2.x exists but was
+   * not read. Velero 1.18 is tested on Kubernetes 1.33–1.35 (its README's compatibility matrix). Bumping: re-read
+   * values.yaml against components/backup/velero-chart-keys.txt and replace the CRDs in components/backup/velero-crds.
+   */
+  velero: { chart: "velero", version: "12.1.0", repo: "https://vmware-tanzu.github.io/helm-charts" },
 } as const satisfies Record<string, ChartPin>;
 
 /**
@@ -116,4 +123,11 @@ export const IMAGES = {
   node: "node:24.18.0-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d",
   /** The CUDA 12 + cuDNN 9 runtime onnxruntime-node's CUDA provider links against; the `ai-inference` base. */
   cuda: "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04@sha256:59e0e4376a0f16d10b03d3a14344b80a866a1674cb4948cb318291387ac05010",
+  /**
+   * Velero's object-store plugins, copied into the server pod by an init container. Plugin 1.14.x is the line the
+   * plugins' compatibility tables pair with Velero 1.18.x; 1.14.2 (2026-06) is the newest tag of each. Move with
+   * CHARTS.velero's Velero minor.
+   */
+  veleroPluginGcp: "docker.io/velero/velero-plugin-for-gcp:v1.14.2",
+  veleroPluginAws: "docker.io/velero/velero-plugin-for-aws:v1.14.2",
 } as const;

@@ -11,8 +11,10 @@ export const CRD_DIR = join(__dirname, "crds");
  * structural schema; its CEL rules (`x-kubernetes-validations`) are not evaluated here.
  */
 export function crdValidators(dir = CRD_DIR): Map<string, ValidateFunction> {
-  if (crdValidators_ && dir === CRD_DIR) return crdValidators_;
-  const ajv = new Ajv({ strict: false, allErrors: true });
+  const cached = crdValidators_.get(dir);
+  if (cached) return cached;
+  // Kubernetes string formats (byte, date-time, int-or-string) are the API server's to check; Ajv would only warn.
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
   const out = new Map<string, ValidateFunction>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
     const crd = parse(readFileSync(join(dir, file), "utf8")) as {
@@ -22,10 +24,11 @@ export function crdValidators(dir = CRD_DIR): Map<string, ValidateFunction> {
       out.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile(strict(v.schema.openAPIV3Schema) as object));
     }
   }
-  if (dir === CRD_DIR) crdValidators_ = out;
+  crdValidators_.set(dir, out);
   return out;
 }
-let crdValidators_: Map<string, ValidateFunction> | undefined;
+/** Compiled validators per directory of vendored CRDs (each directory is read once). */
+const crdValidators_ = new Map<string, Map<string, ValidateFunction>>();
 
 /**
  * The API server prunes fields a structural schema does not declare, silently; strict field validation (what

@@ -122,6 +122,12 @@ export const DATABASE_BACKUP_DEFAULTS = {
   retention: { hourly: 24, daily: 7, weekly: 4, monthly: 12 },
   /** Playbook `backup_policy.storage.r2`: the results store mirrored daily under `r2/`, 30 daily and 12 weekly kept. */
   resultsMirror: { schedule: "30 3 * * *", retention: { daily: 30, weekly: 12 } },
+  /**
+   * Playbook `backup_policy.configurations` (on change, kept without limit) and its `configs` backup (the Sunday
+   * 03:00 full backup): a daily Velero backup at 03:15 UTC, each kept a year (8760 h), and stale after two missed
+   * days (50 h). See docs/decisions.md for why not "on change" and "unlimited".
+   */
+  configs: { schedule: "15 3 * * *", ttl: "8760h", maxAgeHours: 50 },
 } as const;
 
 /**

@@ -182,6 +182,15 @@ export const platformSchema = z
       retention: z.strictObject({ hourly: positiveInt, daily: positiveInt, weekly: positiveInt, monthly: positiveInt }),
       /** The daily mirror of an R2 results store under the backup bucket's `r2/`: its schedule (UTC) and retention. */
       resultsMirror: z.strictObject({ schedule: cronField, retention: z.strictObject({ daily: positiveInt, weekly: positiveInt }) }),
+      /**
+       * The cluster-state backup (Velero) under the cloud backup bucket's `configs/`: its schedule (UTC), how long each
+       * backup is kept (a Go duration such as 8760h) and how old the newest may grow before VeleroBackupStale.
+       */
+      configs: z.strictObject({
+        schedule: cronField,
+        ttl: z.string().regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, "expected a Go duration in hours, minutes or seconds such as 8760h").refine((v) => /[1-9]/.test(v), "expected a duration above 0"),
+        maxAgeHours: z.number().positive("expected a number of hours above 0"),
+      }),
     }),
     /** Daily restore of the newest backup into a scratch database, and how old backups may grow before alerts. */
     restoreVerification: z.strictObject({

@@ -2,9 +2,11 @@
  * Validates rendered manifests against the Kubernetes (KEDA, Prometheus Operator, cert-manager) OpenAPI schemas shipped
  * by kubernetes-models, the database operator's and GKE's ComputeClass custom resources against the schemas of the
  * fields the program sets,
- * and the F5 NGINX Ingress Controller's own CRD schemas (vendored in components/ingress/crds).
+ * the F5 NGINX Ingress Controller's own CRD schemas (vendored in components/ingress/crds) and Velero's Schedule and
+ * BackupStorageLocation CRD schemas (vendored in components/backup/velero-crds).
  */
 import type { z } from "zod";
+import { VELERO_CRD_DIR } from "../../components/backup/velero-builders";
 import { COMPUTE_CLASS_SCHEMA } from "../../components/cluster/compute-class";
 import { DATABASE_SCHEMAS } from "../../components/database/schemas";
 import { validateAgainstCrd } from "../../components/ingress/crd-schema";
@@ -46,7 +48,7 @@ export async function validateManifest(obj: { apiVersion?: string; kind?: string
     const r = custom.safeParse(obj);
     return { errors: r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) };
   }
-  const crd = validateAgainstCrd(obj);
+  const crd = validateAgainstCrd(obj) ?? validateAgainstCrd(obj, VELERO_CRD_DIR);
   if (crd) return { errors: crd };
   const [group, version] = groupKey(obj.apiVersion);
   for (const ns of await load()) {
