@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type * as k8s from "@pulumi/kubernetes";
 import type { PoolScheduling } from "../cluster/types";
 import { toleration } from "../cluster/scheduling";
 import { DNS_EGRESS, nsSelector } from "../namespace/builders";
@@ -196,7 +197,7 @@ export interface VeleroNetworkArgs {
  * Default deny; Prometheus in to the metrics port; out to DNS, the API server and the cloud's HTTPS APIs (storage,
  * KMS, STS or IAM credentials) and, on GKE, the metadata server that hands out Workload Identity tokens.
  */
-export function veleroNetworkPolicies(a: VeleroNetworkArgs): Record<string, Record<string, unknown>> {
+export function veleroNetworkPolicies(a: VeleroNetworkArgs): Record<string, k8s.types.input.networking.v1.NetworkPolicySpec> {
   const tcp = (port: number) => ({ protocol: "TCP", port });
   return {
     "default-deny": { podSelector: {}, policyTypes: ["Ingress", "Egress"] },

@@ -134,7 +134,7 @@ export class Velero extends pulumi.ComponentResource {
       );
       gcpEmail = gsa.email;
       this.cloudIdentity = gsa.email;
-      annotations = gsa.email.apply((email) => ({ "iam.gke.io/gcp-service-account": email }));
+      annotations = gsa.email.apply((email): Record<string, string> => ({ "iam.gke.io/gcp-service-account": email }));
     } else {
       const partition = aws.getPartitionOutput({}, child).partition;
       const account = aws.getCallerIdentityOutput({}, child).accountId;
@@ -154,7 +154,7 @@ export class Velero extends pulumi.ComponentResource {
         ),
       );
       this.cloudIdentity = role.arn;
-      annotations = role.arn.apply((arn) => ({ "eks.amazonaws.com/role-arn": arn }));
+      annotations = role.arn.apply((arn): Record<string, string> => ({ "eks.amazonaws.com/role-arn": arn }));
     }
 
     const pin = CHARTS.velero;
