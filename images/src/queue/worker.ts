@@ -639,6 +639,9 @@ export class Worker {
    */
   private flushCompletions(): void {
     while (this.completions.length > 0 && this.flushesInFlight < COMPLETION_WRITES_IN_FLIGHT) {
+      // While a write is on its way, a partial batch waits for it and grows: fewer, fuller writes, each a
+      // statement and a commit less. With none in flight it goes at once, so a lone job's outcome never waits.
+      if (this.flushesInFlight > 0 && this.completions.length < COMPLETION_BATCH) break;
       const batch = this.completions.splice(0, COMPLETION_BATCH);
       this.flushesInFlight++;
       void this.writeCompletions(batch).finally(() => {
