@@ -6,13 +6,19 @@ export interface ChartPin {
   readonly chart: string;
   readonly version: string;
   readonly repo: string;
+  /** The application version the chart release ships (its Chart.yaml `appVersion`), where the program depends on it. */
+  readonly appVersion?: string;
 }
 
 export const CHARTS = {
   keda: { chart: "keda", version: "2.21.1", repo: "https://kedacore.github.io/charts" },
   falco: { chart: "falco", version: "9.1.1", repo: "https://falcosecurity.github.io/charts" },
   nvidiaDevicePlugin: { chart: "nvidia-device-plugin", version: "0.18.2", repo: "https://nvidia.github.io/k8s-device-plugin" },
-  clusterAutoscaler: { chart: "cluster-autoscaler", version: "9.46.3", repo: "https://kubernetes.github.io/autoscaler" },
+  /**
+   * cluster-autoscaler 1.35.0 (chart released 2026-07-21). The chart's release follows the autoscaler's minor, which
+   * follows the cluster's: its RBAC grants what that autoscaler reads (resource.k8s.io slices and claims since 1.34).
+   */
+  clusterAutoscaler: { chart: "cluster-autoscaler", version: "9.59.0", repo: "https://kubernetes.github.io/autoscaler", appVersion: "1.35.0" },
   awsNodeTerminationHandler: { chart: "aws-node-termination-handler", version: "0.27.3", repo: "oci://public.ecr.aws/aws-ec2/helm" },
   /** CloudNativePG operator 1.30.0. */
   cloudnativePg: { chart: "cloudnative-pg", version: "0.29.0", repo: "https://cloudnative-pg.github.io/charts" },

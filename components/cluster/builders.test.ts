@@ -9,6 +9,7 @@ import { eksKubeconfig, gkeKubeconfig } from "./kubeconfig";
 import { awsSubnetPlan, cidrSubnet } from "./network";
 import { POOL_LABEL, poolScheduling, toleration } from "./scheduling";
 import { gkeTestArgs } from "./test-support";
+import { CHARTS, KUBERNETES_VERSION } from "../versions";
 
 const labels = { environment: "production", costCenter: "platform-processing", team: "platform" };
 const base = {
@@ -274,6 +275,10 @@ describe("add-on values", () => {
     });
     expect(v.nodeSelector).toEqual({ [POOL_LABEL]: "general" });
     expect(v.image).toEqual({ tag: "v1.35.0" });
+  });
+
+  it("installs the autoscaler chart released for the cluster's minor (its RBAC is that autoscaler's)", () => {
+    expect(CHARTS.clusterAutoscaler.appVersion?.split(".").slice(0, 2).join(".")).toBe(KUBERNETES_VERSION);
   });
 
   it("makes the RuntimeClass carry the sandbox pool's selector and toleration", () => {
