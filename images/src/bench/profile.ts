@@ -1,12 +1,15 @@
 // Where a job's time goes: no-op jobs through the worker on a private
 // PostgreSQL with pg_stat_statements loaded. Per job: statements the server
 // ran, client round trips, WAL bytes, row updates and how many were HOT;
-// then the worker's per-job cost with production metrics and logging.
+// then the worker's per-job cost with production metrics and logging; then
+// the same figures for graphile-worker at its fastest configuration (the one
+// bench:queue times), for comparison.
 // PROFILE_CONCURRENCY="10,50" chooses the concurrencies. Last line: JSON.
 import { createWriteStream } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { Logger, makeWorkerUtils, run as runGraphile } from "graphile-worker";
 import { Pool } from "pg";
 import pino from "pino";
 import { migrate } from "../db/migrate";
@@ -14,6 +17,7 @@ import { freePort } from "../dev/embedded-db";
 import { Worker, type WorkerOptions } from "../queue/worker";
 import { createMetrics } from "../runtime/metrics";
 import { BENCH_MARK, exitOnError, intFromEnv, noopHandler, noStore } from "./common";
+import { GRAPHILE_FASTEST } from "./graphile";
 
 const JOBS = intFromEnv("BENCH_JOBS", 5000);
 
@@ -90,16 +94,22 @@ async function run(url: string, admin: Pool, label: string, extra: Partial<Worke
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await worker.stop();
   await pool.end();
+  return figures(admin, label, seconds, roundTrips, "container_jobs");
+}
+
+/** What the server recorded since the last reset, per job. */
+async function figures(admin: Pool, label: string, seconds: number, roundTrips: number | "statements", table: string): Promise<RunFigures> {
   // Statistics reach the shared views asynchronously.
   await admin.query("SELECT pg_stat_force_next_flush()").catch(() => undefined);
   await new Promise((r) => setTimeout(r, 700));
   const statements = await admin.query<{ query: string; calls: string; rows: string; ms: number }>(
     `SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, calls, rows, total_exec_time AS ms
-       FROM pg_stat_statements WHERE query !~* 'pg_stat|CHECKPOINT|^(BEGIN|COMMIT|SET|LISTEN|SELECT pg_try_advisory)' ORDER BY total_exec_time DESC`,
+       FROM pg_stat_statements WHERE query !~* 'pg_stat|CHECKPOINT|^(BEGIN|COMMIT|SET|LISTEN|SELECT pg_try_advisory)|count\\(\\*\\)::int AS n FROM graphile' ORDER BY total_exec_time DESC`,
   );
   const wal = await admin.query<{ b: string }>("SELECT wal_bytes::bigint AS b FROM pg_stat_wal");
   const tab = await admin.query<{ upd: string; hot: string }>(
-    "SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = 'container_jobs'",
+    "SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = $1",
+    [table],
   );
   const calls = statements.rows.reduce((s, r) => s + Number(r.calls), 0);
   const upd = Number(tab.rows[0]?.upd ?? 0);
@@ -107,7 +117,7 @@ async function run(url: string, admin: Pool, label: string, extra: Partial<Worke
     label,
     jobs_per_s: Math.round(JOBS / seconds),
     statements_per_job: Number((calls / JOBS).toFixed(3)),
-    round_trips_per_job: Number((roundTrips / JOBS).toFixed(3)),
+    round_trips_per_job: Number(((roundTrips === "statements" ? calls : roundTrips) / JOBS).toFixed(3)),
     wal_bytes_per_job: Math.round(Number(wal.rows[0]!.b) / JOBS),
     row_updates_per_job: Number((upd / JOBS).toFixed(2)),
     hot_update_share: upd ? Number((Number(tab.rows[0]!.hot) / upd).toFixed(2)) : 0,
@@ -120,11 +130,59 @@ async function run(url: string, admin: Pool, label: string, extra: Partial<Worke
   };
 }
 
+const GRAPHILE_TASK = "pitchey_profile_noop";
+
+/** graphile-worker at its fastest, measured like ours: its jobs are added before the statistics are reset. */
+async function graphile(url: string, admin: Pool, concurrency: number): Promise<RunFigures> {
+  const utils = await makeWorkerUtils({ pgPool: admin });
+  try {
+    await utils.migrate();
+    await admin.query("DELETE FROM graphile_worker._private_jobs");
+    for (let i = 0; i < JOBS; i += 1000) {
+      await utils.addJobs(Array.from({ length: Math.min(1000, JOBS - i) }, (_, k) => ({ identifier: GRAPHILE_TASK, payload: { n: i + k } })));
+    }
+  } finally {
+    await utils.release();
+  }
+  await admin.query("VACUUM graphile_worker._private_jobs");
+  await admin.query("CHECKPOINT");
+  await admin.query("SELECT pg_stat_statements_reset(), pg_stat_reset(), pg_stat_reset_shared('wal')");
+  const pgPool = new Pool({ connectionString: url, max: concurrency + 4 });
+  pgPool.on("error", () => undefined);
+  pgPool.on("connect", (client) => client.on("error", () => undefined));
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const started = process.hrtime.bigint();
+  const runner = await runGraphile({
+    pgPool,
+    concurrency,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    taskList: { [GRAPHILE_TASK]: async () => undefined },
+    logger: new Logger(() => () => undefined),
+    preset: { worker: GRAPHILE_FASTEST },
+  });
+  runner.events.on("job:complete", () => ++done === JOBS && finish());
+  await finished;
+  for (let left = 1; left > 0; ) {
+    const { rows } = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM graphile_worker._private_jobs");
+    left = rows[0]!.n;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await runner.stop();
+  await pgPool.end();
+  // It sends its statements on checked-out clients, one at a time: each statement is a round trip.
+  return figures(admin, `graphile-worker at its fastest, concurrency ${concurrency}`, seconds, "statements", "_private_jobs");
+}
+
 async function main(): Promise<void> {
   const concurrencies = (process.env.PROFILE_CONCURRENCY ?? "10,50").split(",").map(Number);
   const db = await startProfiledPostgres();
   const admin = new Pool({ connectionString: db.url, max: 2 });
   admin.on("error", () => undefined);
+  // graphile-worker's utilities borrow clients from this pool and want an error handler on each.
+  admin.on("connect", (client) => client.on("error", () => undefined));
   const results: RunFigures[] = [];
   try {
     await admin.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
@@ -137,6 +195,8 @@ async function main(): Promise<void> {
       const logger = pino({ level: "info" }, sink);
       results.push(await run(db.url, admin, `concurrency ${c}, metrics + info log`, { metrics: createMetrics({ defaultMetrics: false }), logger }, c));
       sink.end();
+      await graphile(db.url, admin, c);
+      results.push(await graphile(db.url, admin, c));
     }
   } finally {
     await admin.end();

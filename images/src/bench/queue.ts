@@ -9,6 +9,7 @@ import { Logger, makeWorkerUtils, run } from "graphile-worker";
 import { Pool } from "pg";
 import PgBoss from "pg-boss";
 import { Worker } from "../queue/worker";
+import { GRAPHILE_FASTEST, type GraphileWorkerOptions } from "./graphile";
 import { BENCH_MARK, benchDatabase, type BenchDatabase, exitOnError, intFromEnv, median, noopHandler, noStore, truncateJobs } from "./common";
 
 const JOBS = intFromEnv("BENCH_JOBS", 5000);
@@ -53,27 +54,12 @@ async function ours(db: BenchDatabase): Promise<number> {
 }
 
 // graphile-worker's tables may hold someone else's jobs: touch only this benchmark's task.
-type GraphileWorkerOptions = NonNullable<GraphileConfig.Preset["worker"]>;
 const GRAPHILE_TASK = "pitchey_bench_noop";
 const GRAPHILE_OURS = `FROM graphile_worker._private_jobs j USING graphile_worker._private_tasks t
   WHERE j.task_id = t.id AND t.identifier = '${GRAPHILE_TASK}'`;
 const GRAPHILE_DELETE_OURS = `DELETE ${GRAPHILE_OURS}`;
 const GRAPHILE_COUNT_OURS = `SELECT count(*)::int AS n FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t
   ON j.task_id = t.id WHERE t.identifier = '${GRAPHILE_TASK}'`;
-
-/**
- * Its performance page's configuration: a local queue of 500 jobs fetched and
- * locked in one query, and completions and failures written in batches as soon
- * as the current tick ends; plus the local queue's 10 ms refetch delay that its
- * own performance test (perfTest/graphile.config.js) sets, which measured ~20 %
- * faster here than without. Its pool (concurrency + 4) is above the docs'
- * concurrency + 1, and prepared statements are on (its default).
- */
-const GRAPHILE_FASTEST: GraphileWorkerOptions = {
-  localQueue: { size: 500, refetchDelay: { durationMs: 10 } },
-  completeJobBatchDelay: 0,
-  failJobBatchDelay: 0,
-};
 
 function graphile(worker: GraphileWorkerOptions | undefined): Runner {
   return async (db) => {
