@@ -48,10 +48,10 @@ beforeAll(() => {
 describe("global names", () => {
   it("covers what each cloud keeps unique: service accounts, key rings, registries, clusters, networks, ECR, KMS aliases, log groups, budgets", () => {
     const kinds = (s: string) => new Set(names[s].map((n) => n.kind));
-    for (const k of ["gcp:serviceaccount/account", "gcp:kms/keyRing", "gcp:artifactregistry/repository", "gcp:container/cluster", "gcp:compute/network"]) {
+    for (const k of ["gcp:serviceaccount/account", "gcp:kms/keyRing", "gcp:artifactregistry/repository", "gcp:container/cluster", "gcp:compute/network", "gcp:storage/bucket"]) {
       expect(kinds("prod"), k).toContain(k);
     }
-    for (const k of ["aws:eks/cluster", "aws:ecr/repository", "aws:kms/alias", "aws:cloudwatch/logGroup", "aws:budgets/budget"]) expect(kinds("dr"), k).toContain(k);
+    for (const k of ["aws:eks/cluster", "aws:ecr/repository", "aws:kms/alias", "aws:cloudwatch/logGroup", "aws:budgets/budget", "aws:s3/bucket"]) expect(kinds("dr"), k).toContain(k);
   });
 
   it("never repeats a name within one stack", () => {
@@ -70,7 +70,8 @@ describe("global names", () => {
 
   it("derives Workload Identity account ids from the cluster name, within GCP's 6–30 characters", () => {
     const ids = names.prod.filter((n) => n.kind === "gcp:serviceaccount/account").map((n) => n.name);
-    expect(ids).toHaveLength(6);
+    // The five processors, the nodes, and the backup copy job.
+    expect(ids).toHaveLength(7);
     for (const id of ids) {
       expect(id).toMatch(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/);
       expect(id.startsWith("pitchey-containers-") || id.startsWith("pitchey-containers")).toBe(true);
@@ -78,7 +79,9 @@ describe("global names", () => {
   });
 
   it("names the key ring with a random suffix, so a recreated stack does not meet the ring it cannot delete", () => {
-    const [ring] = names.prod.filter((n) => n.kind === "gcp:kms/keyRing");
-    expect(ring.name).toMatch(/^pitchey-containers-[0-9a-f]+$/);
+    const rings = names.prod.filter((n) => n.kind === "gcp:kms/keyRing").map((n) => n.name);
+    // The cluster's (Kubernetes secrets) and the backup copy's.
+    expect(rings).toHaveLength(2);
+    expect(rings).toEqual(expect.arrayContaining([expect.stringMatching(/^pitchey-containers-[0-9a-f]+$/), expect.stringMatching(/^pitchey-containers-backups-[0-9a-f]+$/)]));
   });
 });

@@ -4,6 +4,8 @@ import { Keda } from "../components/autoscaling";
 import type { ClusterFacts } from "../components/cluster";
 import { DatabaseBackup, R2Credential, r2AccountOf, r2Endpoint, type R2Grant } from "../components/backup";
 import { postgresMajorOf, RestoreVerification } from "../components/backup/restore";
+import { CloudStore, monthlyRetentionSeconds } from "../components/backup/cloud-store";
+import { BackupCopy } from "../components/backup/cloud-store-job";
 import { IMAGES } from "../components/versions";
 import { StackBudget } from "../components/cost/budget";
 import { DatabaseMaintenance, DatabaseOperator, JobsDatabase, poolerName, type ArchiveLocation } from "../components/database";
@@ -39,6 +41,9 @@ export const BACKUP_WRITER_SECRET = "backup-writer";
 export const BACKUP_READER_SECRET = "backup-reader";
 export const CAPACITY_REPORTS_SECRET = "capacity-reports";
 export const RESULTS_MIRROR_SECRET = "results-mirror";
+/** The copy job's read-only token on the R2 backup bucket, and its ServiceAccount (bound to its cloud identity). */
+export const BACKUP_COPY_SECRET = "backup-copy-reader";
+export const BACKUP_COPY_SA = "backup-copy";
 /** Dockerfile target and registry repository of the backup job's image. */
 export const BACKUP_IMAGE = "db-backup";
 
@@ -328,6 +333,39 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       pool: cluster.pools.general,
     },
     { provider: cluster.provider, dependsOn: [migration] },
+  );
+
+  // The copy of the backups in this stack's own cloud (what survives the loss of Cloudflare), fed daily from R2.
+  const copy = config.backups.cloudCopy;
+  const cloudStore = new CloudStore("cloud-store", {
+    cloud: config.cluster.cloud,
+    namePrefix: config.cluster.name,
+    region: config.cluster.region,
+    project: config.cluster.project,
+    retention: { ...config.backups.retention, mirror: config.backups.resultsMirror.retention, noncurrentDays: copy.noncurrentDays, accessLogDays: copy.accessLogDays },
+    labels,
+    deletionProtection: config.cluster.deletionProtection,
+    copier: { namespace: config.namespace, serviceAccount: BACKUP_COPY_SA },
+    oidcIssuer: cluster.oidcIssuer,
+  });
+  new BackupCopy(
+    "backup-copy",
+    {
+      namespace: ns.name,
+      labels,
+      image: backupImage,
+      schedule: copy.schedule,
+      deadlineSeconds: copy.deadlineMinutes * 60,
+      source: { accountId: config.backups.accountId, bucket: config.backups.bucket, endpoint: r2Endpoint(config.backups.accountId) },
+      target: { provider: cloudStore.provider, bucket: cloudStore.bucket, region: cloudStore.region },
+      monthlyRetentionSeconds: monthlyRetentionSeconds(config.backups.retention),
+      serviceAccount: { name: BACKUP_COPY_SA, annotations: cloudStore.copierAnnotations },
+      sourceSecretName: BACKUP_COPY_SECRET,
+      tokenName: `${config.cluster.name}-${BACKUP_COPY_SECRET}`,
+      pool: cluster.pools.general,
+      httpsEgressLabel: HTTPS_EGRESS_LABEL,
+    },
+    { provider: cluster.provider, dependsOn: [backup.bucket] },
   );
 
   // Writing needs a primary: always on prod, on dr once promoted. Until then dr's database replays prod's rows.

@@ -9,6 +9,7 @@ import * as s3 from "./storage/s3";
 import * as keysGcs from "./storage/keys-gcs";
 import * as storeCredentials from "./storage/credentials";
 import * as backupBuckets from "./storage/backup-buckets";
+import * as cloudCopy from "./storage/cloud-copy";
 import * as gke from "./clusters/gke";
 import * as eks from "./clusters/eks";
 import * as pools from "./clusters/pools";
@@ -88,6 +89,8 @@ export const allPolicies: readonly PackPolicy[] = [
     backupBuckets.backupBucketLocked,
     backupBuckets.backupBucketLifecycle,
     backupBuckets.gcsBackupCustomerKey,
+    cloudCopy.backupCopyInOwnCloud,
+    cloudCopy.gcsBackupHardened,
     gke.gkePrivateNodes,
     gke.gkeWorkloadIdentity,
     gke.gkeShieldedNodes,

@@ -128,6 +128,12 @@ export const DATABASE_BACKUP_DEFAULTS = {
    * days (50 h). See docs/decisions.md for why not "on change" and "unlimited".
    */
   configs: { schedule: "15 3 * * *", ttl: "8760h", maxAgeHours: 50 },
+  /**
+   * The copy in the stack's own cloud, daily at 05:00 UTC: after the day's first dump has filled the daily (and weekly,
+   * monthly) tier, after the 03:30 results mirror and the 04:30 restore verification. Replaced versions stay 30 days,
+   * access logs a year (CIS keeps audit trails 365 days).
+   */
+  cloudCopy: { schedule: "0 5 * * *", deadlineMinutes: 180, noncurrentDays: 30, accessLogDays: 365 },
 } as const;
 
 /**

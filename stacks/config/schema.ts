@@ -191,6 +191,15 @@ export const platformSchema = z
         ttl: z.string().regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, "expected a Go duration in hours, minutes or seconds such as 8760h").refine((v) => /[1-9]/.test(v), "expected a duration above 0"),
         maxAgeHours: z.number().positive("expected a number of hours above 0"),
       }),
+      /** The daily copy of the bucket's `postgres/` and `r2/` into the stack's own cloud (GCS on gcp, S3 on aws). */
+      cloudCopy: z.strictObject({
+        schedule: cronField,
+        deadlineMinutes: z.number().int().min(10, "expected at least 10 minutes").max(1440, "expected at most 1440 minutes (a day)"),
+        /** Days a replaced or deleted version stays in the copy. */
+        noncurrentDays: positiveInt,
+        /** Days the copy's access logs are kept. */
+        accessLogDays: positiveInt,
+      }),
     }),
     /** Daily restore of the newest backup into a scratch database, and how old backups may grow before alerts. */
     restoreVerification: z.strictObject({

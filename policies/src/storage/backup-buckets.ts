@@ -6,6 +6,8 @@ import { refersTo } from "../core/refs";
 import { GCS_BUCKET, R2_BUCKET, R2_LIFECYCLE, S3, isBackupBucket, settingsOf } from "./s3";
 
 export const R2_LOCK = "cloudflare:index/r2BucketLock:R2BucketLock";
+/** Tag on an S3 bucket with Object Lock whose writer sets each object's retention itself (`per-object`). */
+export const PER_OBJECT_TAG = "ObjectRetention";
 const S3_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration";
 
 const backupBuckets = (resources: readonly PolicyResource[], type: string, pattern: string) =>
@@ -18,14 +20,14 @@ const r2Settings = (b: PolicyResource, resources: readonly PolicyResource[], typ
 export const backupBucketLocked = stackPolicy({
     name: "backup-bucket-locked",
     summary:
-        "Backup buckets must lock objects against delete and overwrite: an enabled R2BucketLock rule with a retention, S3 Object Lock (a default retention, governance or compliance), or a GCS retention policy.",
+        "Backup buckets must lock objects against delete and overwrite: an enabled R2BucketLock rule with a retention, S3 Object Lock (a default retention, or tag ObjectRetention=per-object when the writer sets each object's), or a GCS retention policy or object retention.",
     enforcement: "mandatory",
     meta: {
         area: "storage-and-keys",
         source: "AWS Well-Architected REL09-BP02 (secure backups, immutability); CISA ransomware guide (immutable backups); Cloudflare R2 bucket locks",
         why: "Any token that writes backups can also delete them (R2's object-write permission includes delete); only a lock keeps a stolen token, a compromised job or a wrong prune from erasing the restore points.",
     },
-    fix: "Add a cloudflare.R2BucketLock with an enabled Age rule per tier prefix (S3: objectLockEnabled plus BucketObjectLockConfiguration; GCS: retentionPolicy).",
+    fix: "Add a cloudflare.R2BucketLock with an enabled Age rule per tier prefix (S3: objectLockEnabled plus a BucketObjectLockConfiguration default retention, or per-object retention set by the writer; GCS: retentionPolicy, or enableObjectRetention with per-object retention).",
     configSchema: schemaFor(["backupBucketPattern"]),
     validate: (args, report) => {
         const { backupBucketPattern: pattern } = configOf(args, { backupBucketPattern: DEFAULTS.backupBucketPattern as string });
@@ -36,10 +38,13 @@ export const backupBucketLocked = stackPolicy({
         }
         for (const b of backupBuckets(args.resources, S3.Bucket, pattern)) {
             const lock = settingsOf(b, args.resources, S3_LOCK).some((l) => l.props.rule?.defaultRetention?.mode);
-            if (b.props.objectLockEnabled !== true || !lock) report(`S3 backup bucket ${b.props.bucket ?? b.name} has no Object Lock with a default retention.`, b.urn);
+            // Per-object retention needs Object Lock on the bucket and is declared by the tag; the writer sets it.
+            const perObject = b.props.tags?.[PER_OBJECT_TAG] === "per-object";
+            if (b.props.objectLockEnabled !== true || !(lock || perObject)) report(`S3 backup bucket ${b.props.bucket ?? b.name} has no Object Lock with a default or per-object retention.`, b.urn);
         }
         for (const b of backupBuckets(args.resources, GCS_BUCKET, pattern)) {
-            if (!(Number(b.props.retentionPolicy?.retentionPeriod) > 0)) report(`GCS backup bucket ${b.props.name ?? b.name} has no retention policy.`, b.urn);
+            const ok = Number(b.props.retentionPolicy?.retentionPeriod) > 0 || b.props.enableObjectRetention === true;
+            if (!ok) report(`GCS backup bucket ${b.props.name ?? b.name} has neither a retention policy nor object retention.`, b.urn);
         }
     },
 });

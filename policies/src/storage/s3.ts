@@ -58,7 +58,7 @@ export const s3PublicAccessBlock = stackPolicy({
 
 export const s3SseKms = stackPolicy({
     name: "s3-sse-kms-customer-key",
-    summary: "Every S3 bucket must default to SSE-KMS with a customer-managed key.",
+    summary: "Every S3 bucket must default to SSE-KMS with a customer-managed key; a server-access-log target may use SSE-S3 instead (S3 delivers access logs only into SSE-S3 buckets).",
     enforcement: "mandatory",
     meta: {
         area: "storage-and-keys",
@@ -66,16 +66,20 @@ export const s3SseKms = stackPolicy({
         why: "A customer key puts reads under a key policy and CloudTrail, and lets us revoke access to backups independently of bucket policies.",
     },
     fix: "Add aws.s3.BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms and kmsMasterKeyId set to the platform key.",
-    validate: (args, report) =>
+    validate: (args, report) => {
+        const loggings = args.resources.filter((r) => r.type === S3.Logging);
         eachBucket(args, (b) => {
             const rules = settingsOf(b, args.resources, S3.Encryption).flatMap((e) => arr<Obj>(e.props.rules));
+            const logTarget = loggings.some((l) => refersTo(l.props.targetBucket, b));
             const ok = rules.some((r) => {
                 const d = r.applyServerSideEncryptionByDefault ?? {};
                 const key = d.kmsMasterKeyId;
+                if (logTarget && d.sseAlgorithm === "AES256") return true;
                 return String(d.sseAlgorithm).startsWith("aws:kms") && typeof key === "string" && key !== "" && key !== "alias/aws/s3";
             });
-            if (!ok) report(`${bucketLabel(b)} is not encrypted with SSE-KMS under a customer-managed key.`, b.urn);
-        }),
+            if (!ok) report(`${bucketLabel(b)} is not encrypted with SSE-KMS under a customer-managed key${logTarget ? " (or, as an access-log target, SSE-S3)" : ""}.`, b.urn);
+        });
+    },
 });
 
 export const s3Versioning = stackPolicy({
@@ -204,15 +208,17 @@ export function isBackupBucket(r: PolicyResource, pattern: string): boolean {
     return [r.name, r.props.bucket, r.props.bucketPrefix, r.props.name, tags.Purpose, tags.purpose, tags.Role, tags.role].some((v) => typeof v === "string" && re.test(v));
 }
 
-function isReplica(b: PolicyResource, resources: readonly PolicyResource[]): boolean {
+/** A copy of another provider's or region's backup bucket (tag `ReplicaOf`, GCS label `replica_of`): it is the replication. */
+export function isReplica(b: PolicyResource, resources: readonly PolicyResource[]): boolean {
     const tags = b.props.tags ?? {};
     if (typeof tags.ReplicaOf === "string" || tags.Role === "replica") return true;
+    if (typeof b.props.labels?.replica_of === "string") return true;
     return resources.some((r) => r.type === S3.Replication && arr<Obj>(r.props.rules).some((rule) => refersTo(rule.destination?.bucket, b)));
 }
 
 export const backupReplication = stackPolicy({
     name: "backup-bucket-replicated",
-    summary: "Backup buckets must be replicated to another region (S3 replication, or a dual/multi-region GCS location); replicas themselves are exempt.",
+    summary: "Backup buckets must be replicated to another region (S3 replication, or a dual/multi-region GCS location); replicas themselves (tag ReplicaOf, GCS label replica_of: the copy of another provider's bucket) are exempt.",
     enforcement: "mandatory",
     meta: {
         area: "storage-and-keys",
@@ -229,6 +235,7 @@ export const backupReplication = stackPolicy({
             if (!ok) report(`Backup ${bucketLabel(b)} is not replicated to another region.`, b.urn);
         }
         for (const b of args.resources.filter((r) => r.type === GCS_BUCKET && isBackupBucket(r, cfg.backupBucketPattern))) {
+            if (isReplica(b, args.resources)) continue;
             const loc = String(b.props.location ?? "").toUpperCase();
             const multi = ["US", "EU", "ASIA", "NAM4", "EUR4", "ASIA1", "EUR5", "EUR7", "EUR8"].includes(loc) || arr(b.props.customPlacementConfig?.dataLocations).length >= 2;
             if (!multi) report(`Backup GCS bucket ${b.props.name ?? b.name} is in the single region ${loc || "(unset)"}.`, b.urn);
@@ -236,6 +243,16 @@ export const backupReplication = stackPolicy({
     },
 });
 
+
+/**
+ * The tier a lifecycle rule's prefix belongs to: the one it names, or the hourly tier for a prefix that ends in a year's
+ * first digit (`postgres/2`): the backup job writes every run's dump at the top of its folder, keyed by its time.
+ */
+function tierOf<T>(prefix: string, tiers: readonly [string, T][]): [string, T] | undefined {
+    const named = tiers.find(([t]) => prefix.toLowerCase().includes(t.toLowerCase()));
+    if (named) return named;
+    return /\/\d{1,4}$/.test(prefix) ? tiers.find(([t]) => t === "hourly") : undefined;
+}
 
 function prefixOf(rule: Obj): string {
     const f = rule.filter ?? {};
@@ -260,7 +277,7 @@ export const backupRetention = stackPolicy({
         const check = (b: PolicyResource, urn: string, rules: { prefix: string; days: number | undefined }[]) => {
             for (const r of rules) {
                 if (typeof r.days !== "number") continue;
-                const tier = tiers.find(([t]) => r.prefix.toLowerCase().includes(t.toLowerCase()));
+                const tier = tierOf(r.prefix, tiers);
                 const min = tier ? tier[1] : longest;
                 if (r.days < min) {
                     report(`Backup bucket ${b.props.bucket ?? b.props.name ?? b.name} expires ${r.prefix ? `"${r.prefix}"` : "all objects"} after ${Math.round(r.days * 10) / 10} day(s); ${tier ? `the ${tier[0]} tier` : "the longest tier"} needs ≥ ${min}.`, urn);

@@ -38,7 +38,7 @@ describe("database-has-backups for a database the stack does not declare", () =>
 
     it("counts an R2 bucket as the backup store", () => {
         const s = externalDbStack();
-        for (const name of ["backups", "gcs-backups"]) remove(s, name);
+        for (const name of ["backups", "gcs-backups", "backup-copy", "gcs-backup-copy"]) remove(s, name);
         s.push(res("kubernetes:batch/v1:CronJob", "db-backup", {
             metadata: { name: "db-backup", namespace: "processors" },
             spec: { schedule: "0 * * * *", jobTemplate: { spec: { template: { spec: { containers: [{ name: "dump", command: ["pg_dump"] }] } } } } },

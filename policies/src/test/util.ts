@@ -538,19 +538,53 @@ export function s3Bucket(name: string, opts: { backup?: boolean; refBy?: "id" | 
     return [bucket, ...settings];
 }
 
+/** The S3 backup copy: Object Lock with per-object retention (no default), the copy of R2 (so not replicated itself). */
+export function s3BackupCopy(): Mutable[] {
+    const all = s3Bucket("backup-copy", { backup: true }).filter((r) => r.name !== "backup-copy-replication");
+    const bucket = all.find((r) => r.name === "backup-copy")!;
+    bucket.props.tags = { ...bucket.props.tags, ReplicaOf: "r2", ObjectRetention: "per-object" };
+    all.find((r) => r.name === "backup-copy-lock")!.props = { bucket: bucket.props.bucket, objectLockEnabled: "Enabled" };
+    all.find((r) => r.name === "backup-copy-lifecycle")!.props.rules.push({ id: "expire-hourly-tier", status: "Enabled", filter: { prefix: "postgres/2" }, expiration: { days: 2 } });
+    return all;
+}
+
 export function gcsBucket(): Mutable {
     return res("gcp:storage/bucket:Bucket", "gcs-backups", {
         name: "pitchey-prod-backups",
+        project: "pitchey",
         location: "US",
         uniformBucketLevelAccess: true,
         publicAccessPrevention: "enforced",
         versioning: { enabled: true },
         encryption: { defaultKmsKeyName: "projects/pitchey/locations/us/keyRings/backups/cryptoKeys/backups" },
         retentionPolicy: { retentionPeriod: 82800, isLocked: false },
+        logging: { logBucket: "pitchey-prod-access-logs", logObjectPrefix: "backups/" },
         labels: gcpLabels,
         lifecycleRules: [
             { action: { type: "Delete" }, condition: { age: 2, matchesPrefixes: ["postgres/hourly/"] } },
             { action: { type: "Delete" }, condition: { age: 400, matchesPrefixes: ["postgres/monthly/"] } },
+        ],
+    });
+}
+
+/** The backup copy in the stack's own cloud, as the program declares it: versioned, per-object retention, the copy of R2. */
+export function gcsBackupCopy(): Mutable {
+    return res("gcp:storage/bucket:Bucket", "gcs-backup-copy", {
+        name: "pitchey-containers-backups-0a1b2c3d",
+        project: "pitchey",
+        location: "US-WEST1",
+        uniformBucketLevelAccess: true,
+        publicAccessPrevention: "enforced",
+        versioning: { enabled: true },
+        encryption: { defaultKmsKeyName: "projects/pitchey/locations/us-west1/keyRings/backups/cryptoKeys/backups" },
+        enableObjectRetention: true,
+        logging: { logBucket: "pitchey-containers-access-logs-0a1b2c3d", logObjectPrefix: "backups/" },
+        labels: { ...gcpLabels, role: "backup-copy", replica_of: "r2" },
+        lifecycleRules: [
+            { action: { type: "AbortIncompleteMultipartUpload" }, condition: { age: 1 } },
+            { action: { type: "Delete" }, condition: { age: 2, matchesPrefixes: ["postgres/2"], withState: "LIVE" } },
+            { action: { type: "Delete" }, condition: { age: 403, matchesPrefixes: ["postgres/monthly/"], withState: "LIVE" } },
+            { action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: 30, withState: "ARCHIVED" } },
         ],
     });
 }
@@ -745,9 +779,12 @@ export function compliantStack(): Mutable[] {
         kmsKey(),
         gcpKmsKey(),
         ...s3Bucket("backups", { backup: true }),
+        ...s3BackupCopy(),
         ...s3Bucket("media", { refBy: "name" }),
-        ...s3Bucket("access-logs"),
+        // S3 delivers server access logs only into SSE-S3 buckets: the log target is the one bucket without a KMS key.
+        ...s3Bucket("access-logs").map((r) => (r.name === "access-logs-sse" ? { ...r, props: { ...r.props, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] } } : r)),
         gcsBucket(),
+        gcsBackupCopy(),
         ...r2Backups(),
         storeCredential("backup-writer", "write:pitchey-backups"),
         storeCredential("results-store", "write:pitchey-results"),

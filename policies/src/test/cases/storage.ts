@@ -8,6 +8,7 @@ export const storageCases: Record<string, Case[]> = {
     "s3-sse-kms-customer-key": [
         { name: "SSE-S3 (AES256) is used", culprit: "backups", mutate: (s) => void (find(s, "backups-sse").props.rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]) },
         { name: "the AWS-managed key is used", culprit: "backups", mutate: (s) => void (find(s, "backups-sse").props.rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId = "alias/aws/s3") },
+        { name: "a bucket that is no access-log target uses SSE-S3", culprit: "media", mutate: (s) => void (find(s, "media-sse").props.rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]) },
         { name: "the configuration points at another bucket", culprit: "media", mutate: (s) => void (find(s, "media-sse").props.bucket = "someone-elses-bucket") },
     ],
     "s3-versioning": [
@@ -31,11 +32,13 @@ export const storageCases: Record<string, Case[]> = {
         { name: "the backup bucket's replication is missing", culprit: "backups", mutate: (s) => remove(s, "backups-replication") },
         { name: "the replication rule is disabled", culprit: "backups", mutate: (s) => void (find(s, "backups-replication").props.rules[0].status = "Disabled") },
         { name: "the GCS backup bucket is single-region", culprit: "gcs-backups", mutate: (s) => void (find(s, "gcs-backups").props.location = "US-WEST1") },
+        { name: "the single-region GCS copy no longer says whose copy it is", culprit: "gcs-backup-copy", mutate: (s) => void delete find(s, "gcs-backup-copy").props.labels.replica_of },
     ],
     "backup-retention-minimum": [
         { name: "monthly backups expire after 90 days", culprit: "backups-lifecycle", mutate: (s) => void (find(s, "backups-lifecycle").props.rules[4].expiration.days = 90) },
         { name: "a bucket-wide rule expires everything after 30 days", culprit: "backups-lifecycle", mutate: (s) => void find(s, "backups-lifecycle").props.rules.push({ id: "all", status: "Enabled", filter: {}, expiration: { days: 30 } }) },
         { name: "the GCS hourly tier is deleted after 12 hours", culprit: "gcs-backups", mutate: (s) => void (find(s, "gcs-backups").props.lifecycleRules[0].condition.age = 0) },
+        { name: "the copy's hourly dumps (postgres/2…) go after half a day", culprit: "backup-copy-lifecycle", mutate: (s) => void (find(s, "backup-copy-lifecycle").props.rules.at(-1).expiration.days = 0.5) },
         { name: "the R2 monthly tier is deleted after 200 days", culprit: "r2-backups-lifecycle", mutate: (s) => void (find(s, "r2-backups-lifecycle").props.rules[2].deleteObjectsTransition.condition.maxAge = 200 * 86400) },
         { name: "the config raises the daily minimum", culprit: "backups-lifecycle", mutate: () => undefined, config: { "backup-retention-minimum": { backupRetentionDays: { hourly: 1, daily: 14, weekly: 28, monthly: 365 } } } },
     ],
@@ -86,6 +89,13 @@ export const storageCases: Record<string, Case[]> = {
         { name: "the R2 lock's only rule is disabled", culprit: "r2-backups", mutate: (s) => void (find(s, "r2-backups-lock").props.rules[0].enabled = false) },
         { name: "the S3 backup bucket has Object Lock off", culprit: "backups", mutate: (s) => void delete find(s, "backups").props.objectLockEnabled },
         { name: "the GCS backup bucket has no retention policy", culprit: "gcs-backups", mutate: (s) => void delete find(s, "gcs-backups").props.retentionPolicy },
+        { name: "the GCS backup copy turns object retention off", culprit: "gcs-backup-copy", mutate: (s) => void (find(s, "gcs-backup-copy").props.enableObjectRetention = false) },
+        { name: "the S3 backup copy has Object Lock but no default retention and no per-object tag", culprit: "backup-copy", mutate: (s) => void delete find(s, "backup-copy").props.tags.ObjectRetention },
+    ],
+    "gcs-backup-bucket-versioned-logged": [
+        { name: "the backup copy keeps no versions", culprit: "gcs-backup-copy", mutate: (s) => void (find(s, "gcs-backup-copy").props.versioning = { enabled: false }) },
+        { name: "the backup copy writes no usage logs", culprit: "gcs-backup-copy", mutate: (s) => void delete find(s, "gcs-backup-copy").props.logging },
+        { name: "the backup copy logs into itself", culprit: "gcs-backup-copy", mutate: (s) => void (find(s, "gcs-backup-copy").props.logging.logBucket = find(s, "gcs-backup-copy").props.name) },
     ],
     "backup-bucket-lifecycle": [
         { name: "the R2 backup bucket's lifecycle is missing", culprit: "r2-backups", mutate: (s) => remove(s, "r2-backups-lifecycle") },
@@ -99,5 +109,10 @@ export const storageCases: Record<string, Case[]> = {
     "gcs-backup-bucket-customer-key": [
         { name: "the GCS backup bucket uses Google's key", culprit: "gcs-backups", mutate: (s) => void delete find(s, "gcs-backups").props.encryption },
         { name: "the config widens the backup pattern to the media bucket", culprit: "gcs-media", mutate: (s) => void s.push(res("gcp:storage/bucket:Bucket", "gcs-media", { name: "pitchey-media", location: "US" })), config: { "gcs-backup-bucket-customer-key": { backupBucketPattern: "backup|media" } } },
+    ],
+    "backup-copy-in-own-cloud": [
+        { name: "a second GKE cluster runs in a project without a GCS backup bucket", culprit: "gke-analytics", mutate: (s) => void s.push(res("gcp:container/cluster:Cluster", "gke-analytics", { ...find(s, "gke").props, name: "pitchey-analytics", project: "pitchey-analytics" })) },
+        { name: "the GKE stack has no GCS backup bucket", culprit: "gke", mutate: (s) => { remove(s, "gcs-backups"); remove(s, "gcs-backup-copy"); } },
+        { name: "the EKS stack's only S3 backup bucket is renamed out of the pattern", culprit: "eks", mutate: (s) => { for (const n of ["backups", "backup-copy"]) { const b = find(s, n); b.name = `${n.replace("backup", "store")}`; b.props.bucket = `pitchey-${b.name}`; } } },
     ],
 };
