@@ -113,6 +113,6 @@ export const storageCases: Record<string, Case[]> = {
     "backup-copy-in-own-cloud": [
         { name: "a second GKE cluster runs in a project without a GCS backup bucket", culprit: "gke-analytics", mutate: (s) => void s.push(res("gcp:container/cluster:Cluster", "gke-analytics", { ...find(s, "gke").props, name: "pitchey-analytics", project: "pitchey-analytics" })) },
         { name: "the GKE stack has no GCS backup bucket", culprit: "gke", mutate: (s) => { remove(s, "gcs-backups"); remove(s, "gcs-backup-copy"); } },
-        { name: "the EKS stack's only S3 backup bucket is renamed out of the pattern", culprit: "eks", mutate: (s) => { for (const n of ["backups", "backup-copy"]) { const b = find(s, n); b.name = `${n.replace("backup", "store")}`; b.props.bucket = `pitchey-${b.name}`; } } },
+        { name: "the EKS stack declares no S3 backup bucket", culprit: "eks", mutate: (s) => { for (const n of ["backups", "backup-copy"]) remove(s, n); } },
     ],
 };
