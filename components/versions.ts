@@ -123,10 +123,11 @@ export const GVISOR: GvisorPin = { release: "20260525.0" };
 export const IMAGES = {
   postgresql: "ghcr.io/cloudnative-pg/postgresql:15.14-standard-bookworm",
   /**
-   * Node.js 24 (LTS, fixes until 2028-04-30) on Debian bookworm. The digest is the one published pins of this tag
-   * carry, not resolved against Docker Hub from here: `docker buildx imagetools inspect` it before the first build.
+   * Node.js 24 (LTS, fixes until 2028-04-30), its 24.21.0 release, on Debian bookworm. The digest is a multi-arch
+   * index that published pins of this tag carry (the tag is rebuilt as Debian updates, so several are in circulation),
+   * not resolved against Docker Hub from here: `docker buildx imagetools inspect` it before the first build.
    */
-  node: "node:24.18.0-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d",
+  node: "node:24.21.0-bookworm-slim@sha256:0e0ff40c39bc087845bfb27465a0df4ea419520094bc35842ff83dd8cbe6f9b6",
   /** The CUDA 12 + cuDNN 9 runtime onnxruntime-node's CUDA provider links against; the `ai-inference` base. */
   cuda: "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04@sha256:59e0e4376a0f16d10b03d3a14344b80a866a1674cb4948cb318291387ac05010",
   /**
