@@ -53,6 +53,18 @@ describe("the jobs database in the dr stack", () => {
     expect(floors).toEqual({ "video-processor": 2, "document-processor": 3, "ai-inference": 1, "media-transcoder": 2, "code-executor": 5 });
   });
 
+  it("records backup runs only where the database takes writes: not on the warm replica, once promoted", () => {
+    const cronJob = (resources: typeof dr.resources, name: string) =>
+      resources.find((r) => r.type === "kubernetes:batch/v1:CronJob" && (r.props as any).metadata.name === name)!.props as any;
+    const recordRuns = (resources: typeof dr.resources) =>
+      cronJob(resources, "db-backup").spec.jobTemplate.spec.template.spec.containers[0].env.find((e: any) => e.name === "BACKUP_RECORD_RUNS").value;
+    // The replica still takes its dumps; it has no row to write them to, like the suspended restore verification.
+    expect(recordRuns(dr.resources)).toBe("false");
+    expect(cronJob(dr.resources, "restore-verification").spec.suspend).toBe(true);
+    expect(recordRuns(promoted.resources)).toBe("true");
+    expect(cronJob(promoted.resources, "restore-verification").spec.suspend).toBe(false);
+  });
+
   it("stays a warm replica at phase 0: all traffic on the primary, warm floors", () => {
     expect(dr.outputs.failover).toMatchObject({ phase: 0, poolWeights: { primary: 1, standby: 0 }, promoteStandbyDatabase: false });
     const floors = Object.fromEntries(cr(dr.resources, "ScaledObject").map((o) => [o.metadata.name, o.spec.minReplicaCount]));

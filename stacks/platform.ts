@@ -309,6 +309,8 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     }),
   ) as Record<ProcessorName, ProcessorService>;
 
+  // Writing needs a primary: always on prod, on dr once promoted. Until then dr's database replays prod's rows.
+  const primary = !(config.database.replicaOf && config.failover.phase !== 100);
   const backupImage = buildImage(BACKUP_IMAGE);
   const backup = new DatabaseBackup(
     "db-backup",
@@ -331,6 +333,8 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
           : undefined,
       databaseSecretName: DATABASE_SECRET,
       pool: cluster.pools.general,
+      // A replica cannot take the run's row (the dump itself works on it); the primary's rows are replayed instead.
+      recordRuns: primary,
     },
     { provider: cluster.provider, dependsOn: [migration] },
   );
@@ -367,9 +371,6 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     },
     { provider: cluster.provider, dependsOn: [backup.bucket] },
   );
-
-  // Writing needs a primary: always on prod, on dr once promoted. Until then dr's database replays prod's rows.
-  const primary = !(config.database.replicaOf && config.failover.phase !== 100);
   new RestoreVerification(
     "restore-verification",
     {

@@ -4,7 +4,7 @@ import { backupCronJobSpec, backupLifecycleRules, backupLockRules, r2Endpoint } 
 
 const pool: PoolScheduling = { name: "general", labels: { "pitchey.io/pool": "general" }, taints: [] };
 const retention = { hourly: 24, daily: 7, weekly: 4, monthly: 12 };
-const spec = backupCronJobSpec({
+const args = {
   image: `registry.example/db-backup@sha256:${"b".repeat(64)}`,
   schedule: "0 * * * *",
   retention,
@@ -15,7 +15,8 @@ const spec = backupCronJobSpec({
   serviceAccountName: "db-backup",
   pool,
   labels: { "app.kubernetes.io/name": "db-backup" },
-}) as any;
+};
+const spec = backupCronJobSpec(args) as any;
 const pod = spec.jobTemplate.spec.template.spec;
 const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 
@@ -38,6 +39,13 @@ describe("database backup CronJob", () => {
     expect(env.AWS_SECRET_ACCESS_KEY_FILE).toBe("/var/run/secrets/pitchey/backup-writer/AWS_SECRET_ACCESS_KEY");
     for (const e of pod.containers[0].env) expect(e.valueFrom?.secretKeyRef, e.name).toBeUndefined();
     expect(env.BACKUP_S3_ENDPOINT).toBe("https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com");
+  });
+
+  it("records its runs, except where the jobs database is a read-only replica", () => {
+    expect(env.BACKUP_RECORD_RUNS).toBe("true");
+    const onReplica = backupCronJobSpec({ ...args, recordRuns: false }) as any;
+    const replicaEnv = onReplica.jobTemplate.spec.template.spec.containers[0].env;
+    expect(replicaEnv.find((e: any) => e.name === "BACKUP_RECORD_RUNS")).toEqual({ name: "BACKUP_RECORD_RUNS", value: "false" });
   });
 
   it("runs restricted, without a service-account token", () => {

@@ -201,6 +201,11 @@ export interface BackupJobArgs {
   readonly labels: Record<string, string>;
   /** A run that takes longer is killed so the next hour's can start. Default 3000 s. */
   readonly deadlineSeconds?: number;
+  /**
+   * Whether each run writes its row to `backup_runs`. False where the jobs database is a read-only replica: there the
+   * primary's rows are replayed and its exporter reports them. Default true.
+   */
+  readonly recordRuns?: boolean;
 }
 
 export function backupEnv(args: BackupJobArgs): k8s.types.input.core.v1.EnvVar[] {
@@ -213,7 +218,65 @@ export function backupEnv(args: BackupJobArgs): k8s.types.input.core.v1.EnvVar[]
     { name: "BACKUP_KEEP_MONTHLY", value: String(r.monthly) },
   ];
   if (args.s3Endpoint) env.push({ name: "BACKUP_S3_ENDPOINT", value: args.s3Endpoint });
+  env.push({ name: "BACKUP_RECORD_RUNS", value: String(args.recordRuns ?? true) });
   return env;
+}
+
+/** The table the backup job writes one row per run to (migration 008) and the exporter reads. */
+export const BACKUP_RUNS_TABLE = "backup_runs";
+/** Name of the exporter's custom query; metrics are `cnpg_<query>_<column>`. */
+export const BACKUP_QUERY = "pitchey_backup";
+
+/** The metrics the database's exporter produces from the backup job's rows (what BackupStale and the DR drill read). */
+export const BACKUP_METRICS = {
+  /** Unix time the newest successful run finished; 0 when none has. */
+  lastSuccess: `cnpg_${BACKUP_QUERY}_last_success_timestamp_seconds`,
+  /** Size of the newest successful run's dump; 0 when none. */
+  lastSuccessBytes: `cnpg_${BACKUP_QUERY}_last_success_size_bytes`,
+  /** Unix time the newest failed run finished; 0 when none has failed. */
+  lastFailure: `cnpg_${BACKUP_QUERY}_last_failure_timestamp_seconds`,
+  /** Unix time the newest run finished, whatever its outcome; 0 before the first. */
+  lastRun: `cnpg_${BACKUP_QUERY}_last_run_timestamp_seconds`,
+  /** 1 when the newest run succeeded, else 0 (also 0 before the first). */
+  lastRunSuccess: `cnpg_${BACKUP_QUERY}_last_run_success`,
+  /** How long the newest run took. */
+  lastRunDuration: `cnpg_${BACKUP_QUERY}_last_run_duration_seconds`,
+} as const;
+
+/**
+ * The exporter's custom query (CloudNativePG's `customQueriesConfigMap` format): one row summarising the backup job's
+ * own records, so a short-lived Job's outcome reaches Prometheus through the database rather than by scraping its pod.
+ * Before migration 008 the table is missing, the query fails and the metrics are absent (BackupStale fires on that).
+ */
+export function backupRunQueries(database: string): Record<string, unknown> {
+  const epoch = (col: string) => `coalesce(EXTRACT(EPOCH FROM ${col}), 0)`;
+  const newest = (where: string) => `(SELECT * FROM ${BACKUP_RUNS_TABLE} ${where} ORDER BY finished_at DESC, id DESC LIMIT 1)`;
+  return {
+    [BACKUP_QUERY]: {
+      query: [
+        "SELECT",
+        `  ${epoch("ok.finished_at")} AS last_success_timestamp_seconds,`,
+        "  coalesce(ok.backup_bytes, 0) AS last_success_size_bytes,",
+        `  ${epoch("failed.finished_at")} AS last_failure_timestamp_seconds,`,
+        `  ${epoch("last.finished_at")} AS last_run_timestamp_seconds,`,
+        "  coalesce(last.success::int, 0) AS last_run_success,",
+        `  ${epoch("last.finished_at - last.started_at")} AS last_run_duration_seconds`,
+        "FROM (SELECT 1) AS one",
+        `LEFT JOIN LATERAL ${newest("WHERE success")} AS ok ON true`,
+        `LEFT JOIN LATERAL ${newest("WHERE NOT success")} AS failed ON true`,
+        `LEFT JOIN LATERAL ${newest("")} AS last ON true`,
+      ].join("\n"),
+      target_databases: [database],
+      metrics: [
+        { last_success_timestamp_seconds: { usage: "GAUGE", description: "Unix time the newest successful backup run finished (0: none)" } },
+        { last_success_size_bytes: { usage: "GAUGE", description: "Size of the newest successful backup's dump in bytes (0: none)" } },
+        { last_failure_timestamp_seconds: { usage: "GAUGE", description: "Unix time the newest failed backup run finished (0: none)" } },
+        { last_run_timestamp_seconds: { usage: "GAUGE", description: "Unix time the newest backup run finished (0: none yet)" } },
+        { last_run_success: { usage: "GAUGE", description: "1 if the newest backup run succeeded, 0 if it failed or none ran" } },
+        { last_run_duration_seconds: { usage: "GAUGE", description: "Duration of the newest backup run" } },
+      ],
+    },
+  };
 }
 
 /** The backup command's Secrets, as files: the database, and the store's token (the only workload that gets it). */

@@ -9,8 +9,6 @@ import type { SecretFiles } from "../processor/secrets";
 export interface RestoreVerificationSettings {
   /** Cron (5 fields, UTC). Default daily 04:30, after the night's base backup, maintenance and weekly jobs. */
   readonly schedule: string;
-  /** Newest backup older than this at a verification run: backups have stopped. Default 2 h (hourly backups). */
-  readonly maxBackupAgeHours: number;
   /** Newest successfully verified backup older than this: verification has stopped working. Default 26 h. */
   readonly maxVerifiedBackupAgeHours: number;
   /** A run still going after this is stopped and counts as failed. Default 60 min. */

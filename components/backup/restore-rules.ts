@@ -1,8 +1,6 @@
 import { RESTORE_METRICS } from "./restore-builders";
 
 export interface RestoreAlertArgs {
-  /** The newest backup, when a verification run looked, may be this old. */
-  readonly maxBackupAgeHours: number;
   /** The newest backup that restored and passed its checks may be this old. */
   readonly maxVerifiedBackupAgeHours: number;
   /** Base of every `runbook_url`; `<Alert>.md` is appended. */
@@ -30,17 +28,6 @@ export function restoreAlertRules(a: RestoreAlertArgs) {
           summary: "The newest backup failed its restore verification",
           description: "The last restore verification could not restore the newest backup or found it inconsistent; the row in restore_verifications says what failed.",
           runbook_url: `${a.runbookBaseUrl}RestoreVerificationFailed.md`,
-        },
-      },
-      {
-        alert: "BackupStale",
-        expr: `min(${m.newestBackupAge}) > ${hours(a.maxBackupAgeHours)}`,
-        for: "10m",
-        labels: labels("critical"),
-        annotations: {
-          summary: "No recent database backup",
-          description: `When the restore verifier last looked, the newest backup was {{ $value | humanizeDuration }} old (allowed ${a.maxBackupAgeHours} h): the backup CronJob is not producing backups.`,
-          runbook_url: `${a.runbookBaseUrl}BackupStale.md`,
         },
       },
       {

@@ -47,7 +47,6 @@ export class RestoreVerification extends pulumi.ComponentResource {
   constructor(name: string, args: RestoreVerificationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pitchey:backup:RestoreVerification", name, {}, opts);
     const problems: { propertyPath: string; reason: string }[] = [];
-    if (!(args.settings.maxBackupAgeHours > 0)) problems.push({ propertyPath: "settings.maxBackupAgeHours", reason: "must be above 0" });
     if (!(args.settings.maxVerifiedBackupAgeHours > 0)) problems.push({ propertyPath: "settings.maxVerifiedBackupAgeHours", reason: "must be above 0" });
     if (args.prefix !== undefined && args.prefix !== "" && !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(args.prefix)) {
       problems.push({ propertyPath: "prefix", reason: `expected path segments without leading or trailing "/", got "${args.prefix}"` });

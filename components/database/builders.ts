@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { PoolScheduling } from "../cluster/types";
+import { backupRunQueries } from "../backup/builders";
 import { restoreVerificationQueries } from "../backup/restore-builders";
 
 /** The Barman Cloud plugin's name, as CloudNativePG clusters reference it. */
@@ -337,11 +338,11 @@ export function lagQueries(): Record<string, unknown> {
 }
 
 /**
- * Everything the instances' exporter runs besides its defaults: the heartbeat lag, and the restore verifier's
- * outcome (rows the verification CronJob writes to the jobs database).
+ * Everything the instances' exporter runs besides its defaults: the heartbeat lag, the backup job's runs and the
+ * restore verifier's outcome (rows those CronJobs write to the jobs database).
  */
 export function monitoringQueries(): Record<string, unknown> {
-  return { ...lagQueries(), ...restoreVerificationQueries(DATABASE_NAME) };
+  return { ...lagQueries(), ...backupRunQueries(DATABASE_NAME), ...restoreVerificationQueries(DATABASE_NAME) };
 }
 
 /**

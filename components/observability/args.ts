@@ -92,8 +92,10 @@ export interface DatabaseRuleArgs {
   readonly clusterName: string;
   /** Replica lag that pages: the RPO, seconds. */
   readonly maxReplicationLagSeconds: number;
-  /** Newest backup older than this when the verifier looked: backups stopped. */
-  readonly maxBackupAgeHours: number;
+  /** Newest successful backup run older than this (seconds): backups stopped. Twice the schedule's longest gap. */
+  readonly backupStaleAfterSeconds: number;
+  /** The backup job's cron schedule (named in BackupStale's description). */
+  readonly backupSchedule: string;
   /** Newest verified backup older than this: verification stopped working. */
   readonly maxVerifiedBackupAgeHours: number;
 }

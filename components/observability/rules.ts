@@ -1,3 +1,4 @@
+import { backupAlertRules } from "../backup/backup-rules";
 import { restoreAlertRules } from "../backup/restore-rules";
 import { databaseAlertRules } from "../database/builders";
 import type { AlertThresholds, BurnWindow, MonitoredService, RuleArgs } from "./args";
@@ -358,13 +359,14 @@ export function ruleGroups(args: RuleArgs): RuleGroup[] {
   return [recordingRules(args), playbookAlerts(args), platformAlerts(args), ...sloRules(args), ...databaseGroups(args)];
 }
 
-/** The jobs database's own alerts (replica lag, WAL archiving) and the restore verifier's, when the program runs it. */
+/** The jobs database's own alerts (replica lag, WAL archiving), its backups' and the restore verifier's, when the program runs it. */
 export function databaseGroups(args: RuleArgs): RuleGroup[] {
   const d = args.database;
   if (!d) return [];
   return [
     ...databaseAlertRules({ clusterName: d.clusterName, maxLagSeconds: d.maxReplicationLagSeconds, runbookBaseUrl: args.runbookBaseUrl }).groups,
-    restoreAlertRules({ maxBackupAgeHours: d.maxBackupAgeHours, maxVerifiedBackupAgeHours: d.maxVerifiedBackupAgeHours, runbookBaseUrl: args.runbookBaseUrl }),
+    backupAlertRules({ staleAfterSeconds: d.backupStaleAfterSeconds, schedule: d.backupSchedule, runbookBaseUrl: args.runbookBaseUrl }),
+    restoreAlertRules({ maxVerifiedBackupAgeHours: d.maxVerifiedBackupAgeHours, runbookBaseUrl: args.runbookBaseUrl }),
   ];
 }
 

@@ -30,3 +30,59 @@ export function cronProblem(expr: string): string | undefined {
   }
   return undefined;
 }
+
+/** The values one field of a valid cron expression selects (day of week 7 is Sunday, 0). */
+function fieldValues(part: string, index: number): Set<number> {
+  const [, lo, hi, names] = FIELDS[index];
+  const value = (v: string) => {
+    const n = names?.indexOf(v.toUpperCase()) ?? -1;
+    return n >= 0 ? n + (lo === 1 ? 1 : 0) : Number(v);
+  };
+  const out = new Set<number>();
+  for (const item of part.split(",")) {
+    const [range, step] = item.split("/");
+    const [from, to] = range === "*" ? [lo, hi] : range!.includes("-") ? range!.split("-").map(value) : [value(range!), step ? hi : value(range!)];
+    for (let v = from!; v <= to!; v += step ? Number(step) : 1) out.add(index === 4 && v === 7 ? 0 : v);
+  }
+  return out;
+}
+
+const MINUTES_PER_DAY = 24 * 60;
+
+/**
+ * The longest time, in seconds, between two consecutive runs of a valid cron schedule (UTC), over eight years so that
+ * leap days and rare dates count. Day of month and day of week combine as cron combines them: either matches when
+ * both are restricted. `Infinity` for a schedule that never runs (such as `0 0 31 2 *`).
+ */
+export function longestGapSeconds(expr: string): number {
+  const parts = expr.trim().split(/\s+/);
+  const [minutes, hours, dom, months, dow] = parts.map(fieldValues);
+  const times = [...hours!].flatMap((h) => [...minutes!].map((m) => h * 60 + m)).sort((a, b) => a - b);
+  let within = 0;
+  for (let i = 1; i < times.length; i++) within = Math.max(within, times[i]! - times[i - 1]!);
+  const domAny = parts[2]!.startsWith("*");
+  const dowAny = parts[4]!.startsWith("*");
+  let longest = within;
+  let previousDay: number | undefined;
+  let firstDay: number | undefined;
+  const start = Date.UTC(2024, 0, 1) / 86_400_000;
+  for (let day = start; day < start + 8 * 366; day++) {
+    const d = new Date(day * 86_400_000);
+    if (!months!.has(d.getUTCMonth() + 1)) continue;
+    const byDom = dom!.has(d.getUTCDate());
+    const byDow = dow!.has(d.getUTCDay());
+    if (!(domAny && dowAny ? true : domAny ? byDow : dowAny ? byDom : byDom || byDow)) continue;
+    if (previousDay !== undefined) longest = Math.max(longest, (day - previousDay) * MINUTES_PER_DAY - times.at(-1)! + times[0]!);
+    firstDay ??= day;
+    previousDay = day;
+  }
+  return firstDay === undefined ? Number.POSITIVE_INFINITY : longest * 60;
+}
+
+/**
+ * How old the newest successful backup may be before BackupStale: twice the longest gap between scheduled runs, so
+ * one missed (or failed) run is tolerated and a second is not. Hourly backups: 2 h; a daily one: 48 h.
+ */
+export function backupStaleAfterSeconds(schedule: string): number {
+  return 2 * longestGapSeconds(schedule);
+}

@@ -138,13 +138,12 @@ export const DATABASE_BACKUP_DEFAULTS = {
 
 /**
  * Restore verification of the newest backup (playbook backup policy and monthly DR test, made daily): at 04:30 UTC,
- * after the 01:00 base backup, the 02:00 maintenance and the Sunday 03:00 jobs. Backups are hourly, so the newest
- * may be 2 h old (one missed run) before `BackupStale`; verification is daily, so the newest verified backup may be
- * 26 h old (a day plus the backup allowance) before `RestoreVerificationStale`.
+ * after the 01:00 base backup, the 02:00 maintenance and the Sunday 03:00 jobs. Verification is daily, so the newest
+ * verified backup may be 26 h old (a day plus one missed hourly backup) before `RestoreVerificationStale`.
+ * (`BackupStale` reads the backup job's own runs; its threshold follows `backups.schedule`.)
  */
 export const RESTORE_VERIFICATION_DEFAULTS = {
   schedule: "30 4 * * *",
-  maxBackupAgeHours: 2,
   maxVerifiedBackupAgeHours: 26,
   deadlineMinutes: 60,
   scratchStorage: "20Gi",

@@ -81,11 +81,20 @@ export function deepMerge(base: unknown, override: unknown): unknown {
   return out;
 }
 
+/** Keys the program once read and reads no more, with what replaced them: named when a stack still sets one. */
+export const REMOVED_KEYS: Readonly<Record<string, string>> = {
+  "restoreVerification.maxBackupAgeHours":
+    "no longer read: BackupStale reads the backup job's own runs, and its threshold follows backups.schedule (twice the longest gap between runs); remove the key",
+};
+
 function formatIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.map(String).join(".") || "(root)";
   if (issue.code === "unrecognized_keys") {
     return issue.keys
-      .map((k) => `${path === "(root)" ? k : `${path}.${k}`}: unknown key (check its spelling; unknown keys are rejected, not ignored)`)
+      .map((k) => {
+        const key = path === "(root)" ? k : `${path}.${k}`;
+        return `${key}: ${REMOVED_KEYS[key] ?? "unknown key (check its spelling; unknown keys are rejected, not ignored)"}`;
+      })
       .join("\n  - ");
   }
   if (issue.code === "invalid_type" && issue.input === undefined) {

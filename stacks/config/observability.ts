@@ -3,6 +3,7 @@ import type { AlertRoutingArgs } from "../../components/observability/alertmanag
 import type { RuleArgs } from "../../components/observability/args";
 import { durationSeconds } from "../../components/observability/rules";
 import { DATABASE_CLUSTER } from "../database";
+import { backupStaleAfterSeconds } from "./cron";
 import { JOB_TYPE_OF, PROCESSOR_NAMES } from "./defaults";
 import type { PlatformConfig } from "./schema";
 import { QUANTITY_PATTERN } from "./quantity";
@@ -109,7 +110,8 @@ export function observabilityRuleArgs(config: PlatformConfig): RuleArgs {
       : {
           clusterName: DATABASE_CLUSTER,
           maxReplicationLagSeconds: config.database.maxReplicationLagSeconds,
-          maxBackupAgeHours: config.restoreVerification.maxBackupAgeHours,
+          backupStaleAfterSeconds: backupStaleAfterSeconds(config.backups.schedule),
+          backupSchedule: config.backups.schedule,
           maxVerifiedBackupAgeHours: config.restoreVerification.maxVerifiedBackupAgeHours,
         },
   };

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { R2_ENDPOINT } from "../../components/backup/builders";
 import { databaseSettingsProblems } from "../../components/database/builders";
 import { clusterSchema } from "./cluster";
-import { cronProblem } from "./cron";
+import { cronProblem, longestGapSeconds } from "./cron";
 import { JOB_DURATION_BUCKETS } from "../../components/observability/rules";
 import { observabilitySchema } from "./observability";
 import { costSchema, derivedCostPerSecondUsd, unpricedKeys } from "./cost";
@@ -176,8 +176,10 @@ export const platformSchema = z
       bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "expected an R2 bucket name (3–63 lowercase letters, digits, dashes)"),
       /** R2 location hint: keep backups near the region they protect. */
       location: z.enum(["wnam", "enam", "weur", "eeur", "apac", "oc"]),
-      /** Cron schedule of the backup job (UTC). */
-      schedule: cronField,
+      /** Cron schedule of the backup job (UTC); BackupStale allows twice its longest gap between runs. */
+      schedule: cronField.refine((v) => cronProblem(v) !== undefined || Number.isFinite(longestGapSeconds(v)), {
+        message: "never runs (no date matches it): backups would never be taken",
+      }),
       /** Grandfather-father-son retention: how many of the newest hourly, daily, weekly and monthly backups stay. */
       retention: z.strictObject({ hourly: positiveInt, daily: positiveInt, weekly: positiveInt, monthly: positiveInt }),
       /** The daily mirror of an R2 results store under the backup bucket's `r2/`: its schedule (UTC) and retention. */
@@ -204,7 +206,6 @@ export const platformSchema = z
     /** Daily restore of the newest backup into a scratch database, and how old backups may grow before alerts. */
     restoreVerification: z.strictObject({
       schedule: cronField,
-      maxBackupAgeHours: z.number().positive("expected a number of hours above 0"),
       maxVerifiedBackupAgeHours: z.number().positive("expected a number of hours above 0"),
       deadlineMinutes: z.number().int().min(5, "expected at least 5 minutes").max(1440, "expected at most 1440 minutes (a day)"),
       scratchStorage: quantity,

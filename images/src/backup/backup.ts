@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Client } from "pg";
 import type { Logger } from "pino";
@@ -23,6 +23,15 @@ export interface BackupOptions {
   readonly requiredTable?: string;
   /** Stops the run (the CronJob's deadline, a node drain): pg_dump is killed and nothing is stored or pruned. */
   readonly signal?: AbortSignal;
+  /** Filled in as the run goes, so that a run failing part-way can still say what it stored. */
+  readonly progress?: BackupProgress;
+}
+
+/** What a run has stored so far: the dump once it is verified, and each tier copy as it is written. */
+export interface BackupProgress {
+  key?: string;
+  bytes?: number;
+  readonly tierCopies: string[];
 }
 
 export interface BackupResult {
@@ -149,8 +158,12 @@ async function dumpTo(opts: BackupOptions, key: string): Promise<number> {
   });
   // Handled here so an early failure is not an unhandled rejection while the upload runs.
   exited.catch(() => undefined);
+  // Read from now on: Node discards a child's output nobody listens to once the child exits, and a small database is
+  // dumped before a slow store (the S3 SDK loading, the first request to R2) starts reading. The pipe holds it, with
+  // back-pressure, until the store takes it.
+  const output = child.stdout.pipe(new PassThrough());
   try {
-    const stored = await opts.store.put(key, child.stdout, async () => {
+    const stored = await opts.store.put(key, output, async () => {
       const code = await exited;
       if (code !== 0) throw new BackupError(`pg_dump failed (exit ${code}): ${stderr.trim()}`);
     });
@@ -213,7 +226,7 @@ async function listTier(opts: BackupOptions, dir: string): Promise<Map<Date, str
  * before the tiers existed is sorted into them on its first run.
  */
 async function promote(opts: BackupOptions, base: string, hourly: Map<Date, string>): Promise<string[]> {
-  const copies: string[] = [];
+  const copies: string[] = opts.progress?.tierCopies ?? [];
   const candidates = [...hourly].sort(([a], [b]) => a.getTime() - b.getTime());
   for (const tier of TIERS.filter((t) => t !== "hourly")) {
     const dir = base + tierFolder(tier);
@@ -288,7 +301,8 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
     throw err;
   }
   opts.logger.info({ event: "backup.verified", key }, "backup verified");
-  const promoted = await promote(opts, dir, await listTier(opts, dir));
+  if (opts.progress) Object.assign(opts.progress, { key, bytes });
+  const promoted = [...(await promote(opts, dir, await listTier(opts, dir)))];
   const { kept, deleted } = await prune(opts, dir, key, now);
   return { key, bytes, seconds: (Date.now() - started) / 1000, kept, deleted, promoted };
 }

@@ -24,6 +24,9 @@ const databaseUrl = z
   .string({ error: "is required" })
   .refine((v) => /^postgres(ql)?:\/\/.+/.test(v) && URL.canParse(v), { message: "must be a postgres:// URL" });
 
+/** Rows of `backup_runs` kept: a month of hourly runs. */
+export const DEFAULT_RUNS_KEPT = 720;
+
 const schema = z.object({
   DATABASE_URL: databaseUrl,
   BACKUP_STORE_URL: storeUrl,
@@ -37,6 +40,11 @@ const schema = z.object({
     .string()
     .optional()
     .refine((v) => v === undefined || v === "" || v.startsWith("/"), { message: "must be an absolute directory" }),
+  BACKUP_RECORD_RUNS: z
+    .enum(["true", "false"], { message: 'must be "true" or "false"' })
+    .optional()
+    .transform((v) => v !== "false"),
+  BACKUP_RUNS_KEEP: keepCount(DEFAULT_RUNS_KEPT),
   LOG_LEVEL: z.string().optional(),
 });
 
@@ -47,6 +55,10 @@ export interface BackupEnv {
   readonly s3: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
   readonly policy: RetentionPolicy;
   readonly pgBinDir?: string;
+  /** Whether each run is written to `backup_runs` (false where the jobs database is a read-only replica). */
+  readonly recordRuns: boolean;
+  /** How many `backup_runs` rows stay (the newest successful one always does). */
+  readonly runsKept: number;
   readonly logLevel: string;
 }
 
@@ -94,6 +106,8 @@ export function parseBackupEnv(env: NodeJS.ProcessEnv, readSecret?: (path: strin
     },
     policy: { hourly: e.BACKUP_KEEP_HOURLY, daily: e.BACKUP_KEEP_DAILY, weekly: e.BACKUP_KEEP_WEEKLY, monthly: e.BACKUP_KEEP_MONTHLY },
     pgBinDir: e.PG_BIN_DIR || undefined,
+    recordRuns: e.BACKUP_RECORD_RUNS,
+    runsKept: e.BACKUP_RUNS_KEEP,
     logLevel: e.LOG_LEVEL || "info",
   };
 }

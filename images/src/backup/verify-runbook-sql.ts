@@ -7,7 +7,7 @@ export const RUNBOOK_SQL: readonly RunbookQuery[] = [
   {
     "file": "BackupStale.md",
     "index": 1,
-    "sql": "SELECT finished_at, backup_key, backup_taken_at, finished_at - backup_taken_at AS age_when_checked\nFROM restore_verifications ORDER BY finished_at DESC LIMIT 5;\n"
+    "sql": "SELECT finished_at, success, backup_key, pg_size_pretty(backup_bytes) AS size, cardinality(tier_copies) AS tier_copies, error\nFROM backup_runs ORDER BY finished_at DESC LIMIT 10;\n"
   },
   {
     "file": "ContainerDown.md",
