@@ -1,6 +1,6 @@
 import { Pool } from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { COMPLETE_MANY_SQL, HEARTBEAT_SQL, JobQueue } from "../src/queue/queue";
+import { CLAIM_SQL, COMPLETE_MANY_SQL, HEARTBEAT_SQL, JobQueue } from "../src/queue/queue";
 import type { Outcome } from "../src/queue/worker";
 import { doublingHandler, waitFor } from "./handlers";
 import { startTestDatabase, type TestDatabase } from "./pg";
@@ -65,6 +65,25 @@ describe("queue", () => {
     const renewed = await queue.heartbeat("w", held.map((j) => ({ id: j.id, attempt: j.attempt, progress: 0.5, message: "half" })), 30);
     expect(renewed).toEqual(new Set(held.slice(125).map((j) => j.id)));
     expect(await statusCounts()).toEqual({ completed: 125, processing: 1375, pending: 500 });
+  });
+
+  it("claims through the primary key, never reading the whole table, once it has statistics", async () => {
+    // Joined with the set of locked rows, the claim's update was planned, with statistics, as a hash join
+    // over a sequential scan of the table: every claim of 250 jobs read every row, finished ones included.
+    await pool.query("INSERT INTO container_jobs (type, payload) SELECT 'code', jsonb_build_object('n', n) FROM generate_series(1, 5000) n");
+    await pool.query("ANALYZE container_jobs");
+    type PlanNode = { "Node Type": string; "Relation Name"?: string; Plans?: PlanNode[] };
+    const flatten = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(flatten)];
+    const { rows } = await pool.query<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${CLAIM_SQL}`, ["code", "w", 250, "pod", 30]);
+    const nodes = flatten(rows[0]!["QUERY PLAN"][0]!.Plan);
+    expect(nodes.map((n) => n["Node Type"])).toContain("ModifyTable");
+    expect(nodes.filter((n) => n["Node Type"] === "Seq Scan" || /Hash Join|Merge Join/.test(n["Node Type"]))).toEqual([]);
+    // And it does what it says: the first 250 by priority then age, leased to the worker.
+    const claimed = await queue.claim("code", "w", "pod", 250, 30);
+    expect(claimed).toHaveLength(250);
+    expect(claimed.map((j) => (j.payload as { n: number }).n)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+    expect(claimed[0]).toMatchObject({ type: "code", attempt: 1, maxAttempts: 5, priority: 0 });
+    expect(await statusCounts()).toEqual({ processing: 250, pending: 4750 });
   });
 
   it("runs every job exactly once across several workers", async () => {

@@ -175,6 +175,10 @@ export const HEARTBEAT_SQL = `WITH renewed AS (
  * {@link ClaimedJob} fields: building a JSON object per row from name/value
  * pairs (`json_build_object`) cost the server as much as the row update
  * itself. `date_part` stays in float8 where `extract` computes in numeric.
+ * The locked rows are updated through `id = ANY(ARRAY(...))`, which the
+ * planner can only answer from the primary key: written as a join with the
+ * locked set, it chose, once the table had statistics, a hash join over a
+ * sequential scan of the whole table, so every claim read every row.
  */
 export const CLAIM_SQL = `WITH next AS (
          SELECT id FROM runnable_container_jobs
@@ -187,7 +191,7 @@ export const CLAIM_SQL = `WITH next AS (
             SET status = 'processing', attempts = j.attempts + 1, locked_by = $2, container_id = $4,
                 lease_expires_at = now() + make_interval(secs => $5), lease_seconds = $5, heartbeat_at = now(),
                 started_at = now(), progress = NULL, progress_message = NULL
-           FROM next WHERE j.id = next.id
+          WHERE j.id = ANY(ARRAY(SELECT id FROM next))
          RETURNING j.id, j.type, j.payload, j.attempts, j.max_attempts, j.priority, j.created_at,
                    greatest(0, date_part('epoch', now() - greatest(j.run_at, j.created_at))) AS wait
        )
