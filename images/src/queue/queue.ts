@@ -378,7 +378,9 @@ export class JobQueue {
    *   restart drops every session at once; without these conditions every job
    *   would look orphaned the moment it comes back.
    * Jobs `reaperId` still holds (`heldIds`) are never touched: their outcome
-   * may still be on its way.
+   * may still be on its way. The lost rows are updated by primary key, like
+   * the claim's (see {@link CLAIM_SQL}), never through a join that could read
+   * the whole table every few seconds.
    */
   async reap(reaperId: string, heldIds: readonly string[], opts: { trustLocks: boolean; settleSeconds: number }): Promise<ReapedJob[]> {
     const { rows } = await this.pool.query<ReapedJob>(
@@ -403,7 +405,7 @@ export class JobQueue {
               completed_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
               error_message = 'lease lost: worker ' || j.locked_by || ' stopped during attempt ' || j.attempts,
               run_at = now(), locked_by = NULL, lease_expires_at = NULL, heartbeat_at = NULL
-         FROM lost WHERE j.id = lost.id
+        WHERE j.id = ANY(ARRAY(SELECT id FROM lost))
        RETURNING j.id, j.type, j.status`,
       [LIVENESS_LOCK_NAMESPACE, reaperId, heldIds, opts.trustLocks, opts.settleSeconds],
     );
