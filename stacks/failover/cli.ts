@@ -1,10 +1,13 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isFailoverPhase } from "../../components/dr/failover";
-import { DATABASE_DEFAULTS } from "../../components/database/builders";
+import { BACKUP_METRICS } from "../../components/backup/builders";
 import { RESTORE_METRICS } from "../../components/backup/restore-builders";
-import { RESTORE_VERIFICATION_DEFAULTS } from "../config/defaults";
+import { ConfigError, PROJECT } from "../config";
 import { drill, failback, failover, Refusal, type FailoverChecks, type FailoverStack, type RunOptions } from "./run";
+import { drThresholds, rawPlatformConfig, type DrThresholds } from "./thresholds";
+
+const hours = (seconds: number) => `${Number((seconds / 3600).toFixed(2))} h`;
 
 const USAGE = [
   "usage: npm run failover -- --to dr --percent 10|50|100 [--dry-run]",
@@ -48,9 +51,24 @@ export function parseCommand(argv: readonly string[]): Parsed {
   return { command, dryRun: Boolean(v["dry-run"]), primaryRebuilt: Boolean(v["primary-rebuilt"]) };
 }
 
-/** Runs a parsed command against a stack and checks; returns the exit code. */
+/**
+ * Runs a parsed command against a stack and checks; returns the exit code. The thresholds are the stack's own (its
+ * config parsed as the program parses it), so a drill judges by the figures that stack's alerts use.
+ */
 export async function runCommand(p: Parsed, stack: FailoverStack, checks: FailoverChecks, log: (l: string) => void): Promise<number> {
-  const o: RunOptions = { stack, checks, rpoSeconds: DATABASE_DEFAULTS.maxReplicationLagSeconds, dryRun: p.dryRun, log };
+  let thresholds: DrThresholds;
+  try {
+    thresholds = drThresholds(rawPlatformConfig(PROJECT, await stack.getAllConfig()), stack.name);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    log(`refused: ${e.message}`);
+    return 1;
+  }
+  log(
+    `${p.command}: thresholds from stack ${stack.name}: replica lag ${thresholds.rpoSeconds} s, newest backup ${hours(thresholds.backupMaxAgeSeconds)}, ` +
+      `newest verified backup ${hours(thresholds.verifiedBackupMaxAgeSeconds)}`,
+  );
+  const o: RunOptions = { stack, checks, thresholds, dryRun: p.dryRun, log };
   try {
     if (p.command === "failover") await failover(o, p.percent!);
     else if (p.command === "failback") await failback(o, p.primaryRebuilt);
@@ -70,9 +88,12 @@ export async function runCommand(p: Parsed, stack: FailoverStack, checks: Failov
 async function automationStack(stackName: string): Promise<FailoverStack> {
   const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
   const s = await LocalWorkspace.createOrSelectStack({ stackName, workDir: resolve(__dirname, "..", "..") });
-  const project = "pitchey-containers";
+  const project = PROJECT;
   return {
     name: stackName,
+    async getAllConfig() {
+      return Object.fromEntries(Object.entries(await s.getAllConfig()).map(([k, v]) => [k, v.value]));
+    },
     async getConfig(key) {
       const all = await s.getAllConfig();
       const top = all[`${project}:${key.split(".")[0]}`];
@@ -92,11 +113,7 @@ async function automationStack(stackName: string): Promise<FailoverStack> {
 }
 
 /** Checks through the DR site's Prometheus HTTP API. */
-export function prometheusChecks(
-  baseUrl: string,
-  fetchImpl: typeof fetch = fetch,
-  maxVerifiedAgeHours: number = RESTORE_VERIFICATION_DEFAULTS.maxVerifiedBackupAgeHours,
-): FailoverChecks {
+export function prometheusChecks(baseUrl: string, fetchImpl: typeof fetch = fetch): FailoverChecks {
   const query = async (q: string): Promise<number | undefined> => {
     const res = await fetchImpl(`${baseUrl.replace(/\/$/, "")}/api/v1/query?query=${encodeURIComponent(q)}`);
     if (!res.ok) throw new Refusal(`Prometheus at ${baseUrl} answered ${res.status} to ${q}`);
@@ -112,9 +129,22 @@ export function prometheusChecks(
       const short = await query('sum(kube_deployment_spec_replicas{namespace="processors"} - kube_deployment_status_replicas_available{namespace="processors"})');
       return { name: "dr-health", ok: short === 0, detail: short === undefined ? "no deployment metrics" : `${short} processor pod(s) short of their floors` };
     },
-    async restoreVerified() {
-      const age = await query(`time() - max(${RESTORE_METRICS.lastSuccess})`);
-      return { name: "restore-verification", ok: age !== undefined && age < maxVerifiedAgeHours * 3600, detail: age === undefined ? "no restore verification has succeeded" : `last verified ${Math.round(age / 3600)} h ago` };
+    async backupFresh(maxAgeSeconds) {
+      // A success time of 0 means no run has succeeded: as stale as no series at all.
+      const age = await query(`time() - max(${BACKUP_METRICS.lastSuccess} > 0)`);
+      return {
+        name: "backup-fresh",
+        ok: age !== undefined && age <= maxAgeSeconds,
+        detail: age === undefined ? "no backup run has succeeded" : `last successful backup ${hours(age)} ago (allowed ${hours(maxAgeSeconds)})`,
+      };
+    },
+    async restoreVerified(maxAgeSeconds) {
+      const age = await query(`time() - max(${RESTORE_METRICS.lastSuccess} > 0)`);
+      return {
+        name: "restore-verification",
+        ok: age !== undefined && age < maxAgeSeconds,
+        detail: age === undefined ? "no restore verification has succeeded" : `last verified ${hours(age)} ago (allowed ${hours(maxAgeSeconds)})`,
+      };
     },
   };
 }

@@ -3,14 +3,22 @@ import { parseCommand, prometheusChecks, runCommand, UsageError } from "./cli";
 import { customQueryMetricNames } from "../../components/backup/restore-builders";
 import { monitoringQueries } from "../../components/database/builders";
 import type { CheckResult, FailoverChecks, FailoverStack } from "./run";
+import { stackRaw } from "../config/test-support";
 
-/** A stack as the Automation API would present it, recording what the commands did to it. */
-function fakeStack(phase?: string, upResult = "succeeded") {
+/**
+ * A stack as the Automation API would present it, recording what the commands did to it: Pulumi.dr.yaml's config
+ * (with `failover.phase` and any overrides set), stored as the CLI stores it (`project:key`, JSON for objects).
+ */
+function fakeStack(phase?: string, upResult = "succeeded", overrides: Record<string, unknown> = {}) {
   const calls: string[] = [];
+  const raw: Record<string, any> = { ...stackRaw("dr"), ...overrides };
+  raw.failover = phase === undefined ? undefined : { phase: Number(phase) };
   const config: Record<string, string | undefined> = { "failover.phase": phase };
   const stack: FailoverStack = {
     name: "dr",
     getConfig: async (k) => config[k],
+    getAllConfig: async () =>
+      Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined).map(([k, v]) => [`pitchey-containers:${k}`, typeof v === "string" ? v : JSON.stringify(v)])),
     setConfig: async (k, v) => {
       calls.push(`set ${k}=${v}`);
       config[k] = v;
@@ -24,11 +32,14 @@ function fakeStack(phase?: string, upResult = "succeeded") {
   return { stack, calls, config };
 }
 const ok = (name: string): CheckResult => ({ name, ok: true, detail: "fine" });
-function fakeChecks(lag: number, healthy = true): FailoverChecks {
+/** Live figures as the DR site's Prometheus would give them; ages in seconds, judged against the thresholds passed in. */
+function fakeChecks(lag: number, healthy = true, ages: { backup?: number; verified?: number } = {}): FailoverChecks {
+  const age = (name: string, seconds: number, max: number): CheckResult => ({ name, ok: seconds <= max, detail: `${seconds} s old (allowed ${max} s)` });
   return {
     replicaLagSeconds: async () => lag,
     drHealthy: async () => (healthy ? ok("dr-health") : { name: "dr-health", ok: false, detail: "3 processor pod(s) short of their floors" }),
-    restoreVerified: async () => ok("restore-verification"),
+    backupFresh: async (max) => age("backup-fresh", ages.backup ?? 1800, max),
+    restoreVerified: async (max) => age("restore-verification", ages.verified ?? 3 * 3600, max),
   };
 }
 async function run(argv: string[], stack: FailoverStack, checks: FailoverChecks) {
@@ -113,7 +124,7 @@ describe("npm run dr:drill", () => {
     const { stack, calls } = fakeStack("0");
     const r = await run(["drill"], stack, fakeChecks(30));
     expect(r.code).toBe(0);
-    expect(r.out).toContain("drill: PASS (4/4 checks)");
+    expect(r.out).toContain("drill: PASS (5/5 checks)");
     expect(calls).toEqual([]);
   });
 
@@ -121,6 +132,48 @@ describe("npm run dr:drill", () => {
     const r = await run(["drill"], fakeStack().stack, fakeChecks(900));
     expect(r.code).toBe(1);
     expect(r.out).toContain("drill: FAIL replica-lag: 900 s behind the primary (RPO 300 s)");
+  });
+
+  it("judges by the stack's own thresholds: its config changes the verdict", async () => {
+    // 412 s behind, the newest backup 5 h old, the newest verified one 30 h old: past every default (300 s, 2 h, 26 h).
+    const figures = () => fakeChecks(412, true, { backup: 5 * 3600, verified: 30 * 3600 });
+    const byDefault = await run(["drill"], fakeStack("0").stack, figures());
+    expect(byDefault.code).toBe(1);
+    expect(byDefault.out).toContain("drill: thresholds from stack dr: replica lag 300 s, newest backup 2 h, newest verified backup 26 h");
+    expect(byDefault.out).toContain("drill: FAIL replica-lag: 412 s behind the primary (RPO 300 s)");
+    expect(byDefault.out).toContain("drill: FAIL backup-fresh: 18000 s old (allowed 7200 s)");
+    expect(byDefault.out).toContain("drill: FAIL restore-verification: 108000 s old (allowed 93600 s)");
+
+    // A stack with a 10-minute RPO, backups every 6 hours and a 36-hour verification allowance passes the same figures.
+    const raw = stackRaw("dr");
+    const relaxed = fakeStack("0", "succeeded", {
+      database: { ...raw.database, maxReplicationLagSeconds: 600 },
+      backups: { ...raw.backups, schedule: "0 */6 * * *" },
+      restoreVerification: { maxVerifiedBackupAgeHours: 36 },
+    });
+    const r = await run(["drill"], relaxed.stack, figures());
+    expect(r.out).toContain("drill: thresholds from stack dr: replica lag 600 s, newest backup 12 h, newest verified backup 36 h");
+    expect(r.out).toContain("drill: pass replica-lag: 412 s behind the primary (RPO 600 s)");
+    expect(r.out).toContain("drill: PASS (5/5 checks)");
+    expect(r.code).toBe(0);
+  });
+
+  it("the failover pre-check uses the stack's RPO too", async () => {
+    const raw = stackRaw("dr");
+    const { stack, calls } = fakeStack("0", "succeeded", { database: { ...raw.database, maxReplicationLagSeconds: 600 } });
+    const r = await run(["failover", "--to", "dr", "--percent", "10"], stack, fakeChecks(412));
+    expect(r.out).toContain("pre-check: pass replica-lag: 412 s behind the primary (RPO 600 s)");
+    expect(calls).toEqual(["set failover.phase=10", "up"]);
+  });
+
+  it("refuses, naming the key, when the stack's config is one the program would refuse", async () => {
+    const raw = stackRaw("dr");
+    const { stack, calls } = fakeStack("0", "succeeded", { database: { ...raw.database, maxReplicationLagSeconds: -5 } });
+    const r = await run(["drill"], stack, fakeChecks(1));
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("refused: invalid stack configuration");
+    expect(r.out).toContain("stack dr: database.maxReplicationLagSeconds");
+    expect(calls).toEqual([]);
   });
 });
 
@@ -141,9 +194,18 @@ describe("Prometheus checks", () => {
   it("reads the restore verifier's last success under the name the database's exporter produces", async () => {
     const name = "cnpg_pitchey_restore_verification_last_success_timestamp_seconds";
     expect(customQueryMetricNames(monitoringQueries())).toContain(name);
-    expect(await prom({ [name]: String(3 * 3600) }).restoreVerified()).toEqual({ name: "restore-verification", ok: true, detail: "last verified 3 h ago" });
-    expect((await prom({ [name]: String(27 * 3600) }).restoreVerified()).ok).toBe(false);
-    expect(await prom({}).restoreVerified()).toMatchObject({ ok: false, detail: "no restore verification has succeeded" });
+    expect(await prom({ [name]: String(3 * 3600) }).restoreVerified(26 * 3600)).toEqual({ name: "restore-verification", ok: true, detail: "last verified 3 h ago (allowed 26 h)" });
+    expect((await prom({ [name]: String(27 * 3600) }).restoreVerified(26 * 3600)).ok).toBe(false);
+    expect((await prom({ [name]: String(27 * 3600) }).restoreVerified(28 * 3600)).ok).toBe(true);
+    expect(await prom({}).restoreVerified(26 * 3600)).toMatchObject({ ok: false, detail: "no restore verification has succeeded" });
+  });
+
+  it("reads the backup job's last success under the name the database's exporter produces", async () => {
+    const name = "cnpg_pitchey_backup_last_success_timestamp_seconds";
+    expect(customQueryMetricNames(monitoringQueries())).toContain(name);
+    expect(await prom({ [name]: String(1.5 * 3600) }).backupFresh(7200)).toEqual({ name: "backup-fresh", ok: true, detail: "last successful backup 1.5 h ago (allowed 2 h)" });
+    expect((await prom({ [name]: String(3 * 3600) }).backupFresh(7200)).ok).toBe(false);
+    expect(await prom({}).backupFresh(7200)).toMatchObject({ ok: false, detail: "no backup run has succeeded" });
   });
 
   it("counts missing processor pods", async () => {

@@ -1,9 +1,12 @@
 import { FAILOVER_PHASES, failoverPhase, type FailoverPhase } from "../../components/dr/failover";
+import type { DrThresholds } from "./thresholds";
 
 /** The part of a Pulumi Automation API stack the failover commands use (a fake in tests). */
 export interface FailoverStack {
   readonly name: string;
   getConfig(key: string): Promise<string | undefined>;
+  /** Every config key of the stack as stored (`project:key` → string, JSON for objects); secrets may be absent. */
+  getAllConfig(): Promise<Record<string, string>>;
   /** `path` form: `failover.phase`. */
   setConfig(key: string, value: string): Promise<void>;
   up(onOutput: (line: string) => void): Promise<{ result: string }>;
@@ -21,14 +24,17 @@ export interface FailoverChecks {
   replicaLagSeconds(): Promise<number>;
   /** Every DR processor has its floor of ready pods. */
   drHealthy(): Promise<CheckResult>;
-  /** The newest backup restored and verified within its schedule (drill only). */
-  restoreVerified(): Promise<CheckResult>;
+  /** The newest backup run succeeded within `maxAgeSeconds` (drill only). */
+  backupFresh(maxAgeSeconds: number): Promise<CheckResult>;
+  /** The newest backup restored and verified within `maxAgeSeconds` (drill only). */
+  restoreVerified(maxAgeSeconds: number): Promise<CheckResult>;
 }
 
 export interface RunOptions {
   readonly stack: FailoverStack;
   readonly checks: FailoverChecks;
-  readonly rpoSeconds: number;
+  /** The stack's own thresholds (its config, defaults applied). */
+  readonly thresholds: DrThresholds;
   readonly dryRun: boolean;
   readonly log: (line: string) => void;
 }
@@ -48,7 +54,8 @@ async function currentPhase(stack: FailoverStack): Promise<FailoverPhase> {
 
 async function lagCheck(o: RunOptions): Promise<CheckResult> {
   const lag = await o.checks.replicaLagSeconds();
-  return { name: "replica-lag", ok: Number.isFinite(lag) && lag <= o.rpoSeconds, detail: `${Math.round(lag)} s behind the primary (RPO ${o.rpoSeconds} s)` };
+  const rpo = o.thresholds.rpoSeconds;
+  return { name: "replica-lag", ok: Number.isFinite(lag) && lag <= rpo, detail: `${Math.round(lag)} s behind the primary (RPO ${rpo} s)` };
 }
 
 function report(o: RunOptions, stage: string, results: CheckResult[]): void {
@@ -103,14 +110,15 @@ export async function failback(o: RunOptions, primaryRebuilt: boolean): Promise<
   await apply(o, 0);
 }
 
-/** `npm run dr:drill`: every failover pre-check plus restore verification, without moving traffic. */
+/** `npm run dr:drill`: every failover pre-check plus the backups' freshness and restore verification, without moving traffic. */
 export async function drill(o: RunOptions): Promise<boolean> {
   const phase = await currentPhase(o.stack);
   const results = [
     { name: "phase", ok: phase === 0, detail: `${PHASE_KEY} is ${phase}${phase === 0 ? "" : " (a drill expects no failover in progress)"}` },
     await lagCheck(o),
     await o.checks.drHealthy(),
-    await o.checks.restoreVerified(),
+    await o.checks.backupFresh(o.thresholds.backupMaxAgeSeconds),
+    await o.checks.restoreVerified(o.thresholds.verifiedBackupMaxAgeSeconds),
   ];
   for (const r of results) o.log(`drill: ${r.ok ? "pass" : "FAIL"} ${r.name}: ${r.detail}`);
   const ok = results.every((r) => r.ok);
