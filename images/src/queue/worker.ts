@@ -191,15 +191,19 @@ const MAX_UNWRITTEN_OUTCOMES = 500;
 /** Most outcomes one completion write carries: small enough that several writes overlap within the bound above. */
 const COMPLETION_BATCH = 125;
 /**
- * Most jobs one claim takes. The buffer is filled by several claims of this
- * size rather than one of up to a thousand: a claim's rows come back only when
- * all of them are locked and updated (tens of milliseconds for a thousand), so
- * a small first batch starts jobs sooner, and the next claims are taken while
- * it runs.
+ * Most jobs one claim takes. The buffer (up to a thousand no-op jobs) is
+ * filled by two claims of this size rather than one: a claim's rows come back
+ * only once all of them are locked and updated, so a smaller first batch
+ * starts jobs sooner, and the second is taken while it runs.
  */
-const CLAIM_BATCH = 250;
-/** Claims a worker keeps in flight at once: while one waits for its commit, the others lock the next rows. */
-const CLAIMS_IN_FLIGHT = 3;
+const CLAIM_BATCH = 500;
+/**
+ * Claims a worker keeps in flight at once: while one waits for its commit, the
+ * other locks the next rows. A third measured slower: each statement in
+ * flight is another connection to open (a backend and an authentication, a
+ * dozen milliseconds of CPU), and concurrent claims skip each other's rows.
+ */
+const CLAIMS_IN_FLIGHT = 2;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** A deadline in a race; must not keep the process alive once the race is decided. */
