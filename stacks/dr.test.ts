@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PROCESSOR_NAMES } from "./config";
 import { monitoringChecks, stackRaw } from "./monitoring.shared";
 import { planStack } from "./plan/wholeStack";
+import { clusterStateBackupChecks } from "./velero.shared";
 import { stackConfig } from "./config/test-support";
 import { edgeChecks } from "./edge.shared";
 import { commonStackChecks, placementMatchesPools, renderingChecks } from "./stack.shared";
@@ -13,6 +14,7 @@ beforeAll(async () => {
 
 describe("dr stack (EKS, eu-west-1)", () => {
   commonStackChecks(() => plan, /^\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com\//);
+  clusterStateBackupChecks(() => plan, "aws");
   renderingChecks(() => plan);
   monitoringChecks(() => plan, () => stackRaw("dr"));
   edgeChecks(() => plan, () => stackConfig("dr"), "standby");

@@ -70,8 +70,9 @@ describe("global names", () => {
 
   it("derives Workload Identity account ids from the cluster name, within GCP's 6–30 characters", () => {
     const ids = names.prod.filter((n) => n.kind === "gcp:serviceaccount/account").map((n) => n.name);
-    // The five processors, the nodes, and the backup copy job.
-    expect(ids).toHaveLength(7);
+    // The five processors, the nodes, the backup copy job and Velero.
+    expect(ids).toHaveLength(8);
+    expect(ids).toContain("pitchey-containers-velero");
     for (const id of ids) {
       expect(id).toMatch(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/);
       expect(id.startsWith("pitchey-containers-") || id.startsWith("pitchey-containers")).toBe(true);

@@ -6,6 +6,7 @@ import { DatabaseBackup, R2Credential, r2AccountOf, r2Endpoint, type R2Grant } f
 import { postgresMajorOf, RestoreVerification } from "../components/backup/restore";
 import { CloudStore, monthlyRetentionSeconds } from "../components/backup/cloud-store";
 import { BackupCopy } from "../components/backup/cloud-store-job";
+import { Velero, VELERO_METRICS_PORT, VELERO_POD_LABELS } from "../components/backup/velero";
 import { IMAGES } from "../components/versions";
 import { StackBudget } from "../components/cost/budget";
 import { DatabaseMaintenance, DatabaseOperator, JobsDatabase, poolerName, type ArchiveLocation } from "../components/database";
@@ -438,6 +439,22 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
     });
   }
 
+  // Cluster state: every object and Secret, on the schedule from config, into this stack's cloud backup bucket.
+  const c = config.cluster;
+  const velero = new Velero(
+    "velero",
+    {
+      labels,
+      store: { provider: cloudStore.provider, bucket: cloudStore.bucket, region: cloudStore.region, kmsKeyId: cloudStore.kmsKeyId, prefix: "configs" },
+      identity: c.cloud === "gcp" ? { cloud: "gcp", project: c.project!, clusterName: c.name, poolReady: cluster.readyResources } : { cloud: "aws", oidcIssuer: cluster.oidcIssuer },
+      schedule: { schedule: config.backups.configs.schedule, ttl: config.backups.configs.ttl },
+      pool: cluster.pools.general,
+      monitoringNamespace: config.monitoringNamespace,
+      prometheusPodLabels: PROMETHEUS_POD_LABELS,
+    },
+    inCluster,
+  );
+
   const o = config.observability;
   new Observability(
     "monitoring",
@@ -448,12 +465,16 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       environment: inputs.stack,
       processors: { namespace: config.namespace, services: PROCESSOR_NAMES },
       // CloudNativePG's instance exporter (connections, settings) and PgBouncer's, when the database is the program's.
-      exporters: managed
-        ? [
-            { name: "jobs-db", namespace: DATABASE_NAMESPACE, matchLabels: { "cnpg.io/cluster": DATABASE_CLUSTER }, port: { name: "metrics", number: 9187 } },
-            { name: "jobs-db-pooler", namespace: DATABASE_NAMESPACE, matchLabels: { "cnpg.io/poolerName": poolerName(DATABASE_CLUSTER) }, port: { name: "metrics", number: 9127 } },
-          ]
-        : [],
+      exporters: [
+        ...(managed
+          ? [
+              { name: "jobs-db", namespace: DATABASE_NAMESPACE, matchLabels: { "cnpg.io/cluster": DATABASE_CLUSTER }, port: { name: "metrics", number: 9187 } },
+              { name: "jobs-db-pooler", namespace: DATABASE_NAMESPACE, matchLabels: { "cnpg.io/poolerName": poolerName(DATABASE_CLUSTER) }, port: { name: "metrics", number: 9127 } },
+            ]
+          : []),
+        // Velero's server: the cluster-state backups' outcome.
+        { name: "velero", namespace: velero.namespace, matchLabels: VELERO_POD_LABELS, port: VELERO_METRICS_PORT },
+      ],
       alertSenderNamespaces: [ADDON_NAMESPACES.falco],
       pool: cluster.pools.general,
       rules: observabilityRuleArgs(config),
@@ -534,3 +555,4 @@ function createEdge(
   }
   return { originHost, originAddress: ingress.address };
 }
+

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { monitoringChecks, stackRaw } from "./monitoring.shared";
 import { planStack } from "./plan/wholeStack";
+import { clusterStateBackupChecks } from "./velero.shared";
 import { stackConfig } from "./config/test-support";
 import { edgeChecks } from "./edge.shared";
 import { commonStackChecks, placementMatchesPools, renderingChecks } from "./stack.shared";
@@ -15,6 +16,7 @@ describe("prod stack (GKE, us-west1)", () => {
   renderingChecks(() => plan);
   monitoringChecks(() => plan, () => stackRaw("prod"));
   edgeChecks(() => plan, () => stackConfig("prod"), "primary");
+  clusterStateBackupChecks(() => plan, "gcp");
   placementMatchesPools(
     () => plan,
     "gcp:container/nodePool:NodePool",

@@ -49,6 +49,8 @@ export type VeleroIdentityArgs =
       readonly project: string;
       /** The cluster's name: the service account id starts with it, so clusters sharing a project never collide. */
       readonly clusterName: string;
+      /** What creates the cluster's Workload Identity pool: the binding waits for it. Default: none. */
+      readonly poolReady?: readonly pulumi.Resource[];
     }
   | {
       readonly cloud: "aws";
@@ -122,7 +124,7 @@ export class Velero extends pulumi.ComponentResource {
         new gcp.serviceaccount.IAMMember(
           `${name}-gsa-workload-identity`,
           { serviceAccountId: gsa.name, role: "roles/iam.workloadIdentityUser", member: workloadIdentityMember(id.project, a.namespace, VELERO_SERVICE_ACCOUNT) },
-          child,
+          { ...child, dependsOn: [...(id.poolReady ?? [])] },
         ),
         // The GCP plugin signs the CLI's download URLs through the IAM API as this account (signBlob on itself).
         new gcp.serviceaccount.IAMMember(`${name}-gsa-sign-blob`, { serviceAccountId: gsa.name, role: GCP_SIGN_BLOB_ROLE, member: gsa.member }, child),

@@ -84,6 +84,14 @@ export interface RuleArgs {
   readonly runbookBaseUrl: string;
   /** The jobs database the program runs (its exporter's metrics); unset for an external database. */
   readonly database?: DatabaseRuleArgs;
+  /** The cluster-state backup (Velero's metrics); unset where none runs. */
+  readonly clusterStateBackup?: ClusterStateBackupRuleArgs;
+}
+
+/** Velero's schedule whose backups are watched, and how old the newest may grow. */
+export interface ClusterStateBackupRuleArgs {
+  readonly scheduleName: string;
+  readonly maxAgeHours: number;
 }
 
 /** Replica lag, WAL archiving and the restore verifier's outcome. */

@@ -1,4 +1,5 @@
 import { customQueryMetricNames } from "../backup/restore-builders";
+import { VELERO_METRICS } from "../backup/velero-rules";
 import { monitoringQueries } from "../database/builders";
 
 /**
@@ -26,6 +27,8 @@ export const EXPORTER_METRICS = {
   /** The same exporter's custom queries the program installs (heartbeat lag, restore verification), as it names them. */
   "cnpg-custom": customQueryMetricNames(monitoringQueries()),
   "cert-manager": ["certmanager_certificate_expiration_timestamp_seconds"],
+  /** The Velero server (cluster-state backups). */
+  velero: Object.values(VELERO_METRICS),
 } as const satisfies Record<string, readonly string[]>;
 
 const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"]);

@@ -1,5 +1,6 @@
 import { backupAlertRules } from "../backup/backup-rules";
 import { restoreAlertRules } from "../backup/restore-rules";
+import { veleroAlertRules } from "../backup/velero-rules";
 import { databaseAlertRules } from "../database/builders";
 import type { AlertThresholds, BurnWindow, MonitoredService, RuleArgs } from "./args";
 
@@ -58,6 +59,8 @@ export const ALERTS = {
   RestoreVerificationFailed: "RestoreVerificationFailed",
   BackupStale: "BackupStale",
   RestoreVerificationStale: "RestoreVerificationStale",
+  VeleroBackupFailed: "VeleroBackupFailed",
+  VeleroBackupStale: "VeleroBackupStale",
 } as const;
 export type AlertName = keyof typeof ALERTS;
 
@@ -356,7 +359,13 @@ export function sloRules(args: RuleArgs): RuleGroup[] {
 
 /** Every rule group the platform installs, in the order they are written to the rule file. */
 export function ruleGroups(args: RuleArgs): RuleGroup[] {
-  return [recordingRules(args), playbookAlerts(args), platformAlerts(args), ...sloRules(args), ...databaseGroups(args)];
+  return [recordingRules(args), playbookAlerts(args), platformAlerts(args), ...sloRules(args), ...databaseGroups(args), ...clusterStateBackupGroups(args)];
+}
+
+/** The cluster-state backup's alerts (Velero), when one runs. */
+export function clusterStateBackupGroups(args: RuleArgs): RuleGroup[] {
+  const c = args.clusterStateBackup;
+  return c ? [veleroAlertRules({ scheduleName: c.scheduleName, maxAgeHours: c.maxAgeHours, runbookBaseUrl: args.runbookBaseUrl })] : [];
 }
 
 /** The jobs database's own alerts (replica lag, WAL archiving), its backups' and the restore verifier's, when the program runs it. */

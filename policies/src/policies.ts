@@ -26,6 +26,7 @@ import * as ingress from "./edge/ingress";
 import * as tags from "./cost/tags";
 import * as budget from "./cost/budget";
 import * as completeness from "./completeness/stack";
+import * as clusterState from "./completeness/cluster-state";
 import * as monitoring from "./observability/monitoring";
 
 /** Every policy in the pack, in documentation order. The pack entry point and the offline evaluator both use this list. */
@@ -148,6 +149,8 @@ export const allPolicies: readonly PackPolicy[] = [
     monitoring.grafanaNoAnonymousAdmin,
     completeness.databaseBackups,
     completeness.backupRestoreVerified,
+    clusterState.clusterStateBackupScheduled,
+    clusterState.veleroWorkloadIdentity,
     completeness.databaseStorageProtected,
     completeness.runtimeClassDeclared,
     completeness.serviceSelectsPods,

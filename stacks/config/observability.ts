@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { AlertRoutingArgs } from "../../components/observability/alertmanager";
 import type { RuleArgs } from "../../components/observability/args";
 import { durationSeconds } from "../../components/observability/rules";
+import { VELERO_SCHEDULE } from "../../components/backup/velero-builders";
 import { DATABASE_CLUSTER } from "../database";
 import { backupStaleAfterSeconds } from "./cron";
 import { JOB_TYPE_OF, PROCESSOR_NAMES } from "./defaults";
@@ -114,6 +115,8 @@ export function observabilityRuleArgs(config: PlatformConfig): RuleArgs {
           backupSchedule: config.backups.schedule,
           maxVerifiedBackupAgeHours: config.restoreVerification.maxVerifiedBackupAgeHours,
         },
+    // Every stack runs Velero (its schedule keeps the component's default name).
+    clusterStateBackup: { scheduleName: VELERO_SCHEDULE, maxAgeHours: config.backups.configs.maxAgeHours },
   };
 }
 

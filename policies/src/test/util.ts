@@ -750,6 +750,47 @@ export function restoreCronJob(): Mutable {
     });
 }
 
+/** Velero from its chart, its location on the GCS backup bucket under the bucket's key, and a daily schedule. */
+export function veleroBackup(): Mutable[] {
+    const l = labels("velero");
+    return [
+        res("kubernetes:helm.sh/v3:Release", "velero-release", {
+            name: "velero",
+            chart: "velero",
+            version: "12.1.0",
+            repositoryOpts: { repo: "https://vmware-tanzu.github.io/helm-charts" },
+            namespace: "velero",
+            values: {
+                credentials: { useSecret: false },
+                serviceAccount: { server: { create: true, name: "velero", annotations: { "iam.gke.io/gcp-service-account": "pitchey-prod-velero@pitchey.iam.gserviceaccount.com" } } },
+                deployNodeAgent: false,
+                snapshotsEnabled: false,
+            },
+        }),
+        res("kubernetes:velero.io/v1:BackupStorageLocation", "velero-location", {
+            apiVersion: "velero.io/v1",
+            kind: "BackupStorageLocation",
+            metadata: { name: "default", namespace: "velero", labels: l },
+            spec: {
+                provider: "velero.io/gcp",
+                default: true,
+                objectStorage: { bucket: "pitchey-prod-backups", prefix: "configs" },
+                config: { kmsKeyName: "projects/pitchey/locations/us/keyRings/backups/cryptoKeys/backups", serviceAccount: "pitchey-prod-velero@pitchey.iam.gserviceaccount.com" },
+            },
+        }),
+        res("kubernetes:velero.io/v1:Schedule", "velero-schedule", {
+            apiVersion: "velero.io/v1",
+            kind: "Schedule",
+            metadata: { name: "cluster-state", namespace: "velero", labels: l },
+            spec: {
+                schedule: "15 3 * * *",
+                useOwnerReferencesInBackup: false,
+                template: { ttl: "8760h", storageLocation: "default", includedNamespaces: ["*"], includeClusterResources: true, excludedResources: ["events", "events.events.k8s.io"], snapshotVolumes: false },
+            },
+        }),
+    ];
+}
+
 export const PROCESSORS = ["video-processor", "document-processor", "ai-inference", "media-transcoder", "code-executor"];
 
 /** A stack that every policy in the pack accepts: both clouds, all five processors and their surroundings. */
@@ -785,6 +826,8 @@ export function compliantStack(): Mutable[] {
         ...s3Bucket("access-logs").map((r) => (r.name === "access-logs-sse" ? { ...r, props: { ...r.props, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] } } : r)),
         gcsBucket(),
         gcsBackupCopy(),
+        ...veleroBackup(),
+        networkPolicies("velero")[0],
         ...r2Backups(),
         storeCredential("backup-writer", "write:pitchey-backups"),
         storeCredential("results-store", "write:pitchey-results"),

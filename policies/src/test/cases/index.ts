@@ -8,8 +8,9 @@ import { platformCases } from "./platform";
 import { costCases } from "./cost";
 import { observabilityCases } from "./observability";
 import { edgeCases } from "./edge";
+import { clusterStateCases } from "./cluster-state";
 
-export const allCases: Record<string, Case[]> = { ...workloadCases, ...networkCases, ...storageCases, ...clusterCases, ...platformCases, ...costCases, ...observabilityCases, ...edgeCases };
+export const allCases: Record<string, Case[]> = { ...workloadCases, ...networkCases, ...storageCases, ...clusterCases, ...platformCases, ...costCases, ...observabilityCases, ...edgeCases, ...clusterStateCases };
 
 /**
  * Defects chosen so that they do not undo one another when applied to one stack

@@ -1,0 +1,4 @@
+import { describePolicies } from "./harness";
+import { clusterStateCases } from "./cases/cluster-state";
+
+describePolicies(clusterStateCases);
