@@ -5,7 +5,7 @@ import { problems, stackRaw } from "./test-support";
 
 describe("cluster-state backup config (backups.configs)", () => {
   it("defaults to a daily backup at 03:15 UTC kept a year, stale after 50 h, on both stacks", () => {
-    for (const stack of ["prod", "dr"]) {
+    for (const stack of ["prod", "dr"] as const) {
       const c = parsePlatformConfig(stackRaw(stack));
       expect(c.backups.configs).toEqual({ schedule: "15 3 * * *", ttl: "8760h", maxAgeHours: 50 });
       expect(observabilityRuleArgs(c).clusterStateBackup).toEqual({ scheduleName: "cluster-state", maxAgeHours: 50 });
