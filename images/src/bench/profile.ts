@@ -57,7 +57,7 @@ interface RunFigures {
   readonly wal_bytes_per_job: number;
   readonly row_updates_per_job: number;
   readonly hot_update_share: number;
-  readonly top: Array<{ query: string; calls: number; rows: number; ms_per_job: number }>;
+  readonly top: Array<{ query: string; calls: number; rows: number; ms_per_job: number; wal_bytes_per_job: number }>;
 }
 
 async function run(url: string, admin: Pool, label: string, extra: Partial<WorkerOptions>, concurrency: number): Promise<RunFigures> {
@@ -102,8 +102,8 @@ async function figures(admin: Pool, label: string, seconds: number, roundTrips: 
   // Statistics reach the shared views asynchronously.
   await admin.query("SELECT pg_stat_force_next_flush()").catch(() => undefined);
   await new Promise((r) => setTimeout(r, 700));
-  const statements = await admin.query<{ query: string; calls: string; rows: string; ms: number }>(
-    `SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, calls, rows, total_exec_time AS ms
+  const statements = await admin.query<{ query: string; calls: string; rows: string; ms: number; wal: string }>(
+    `SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, calls, rows, total_exec_time AS ms, wal_bytes AS wal
        FROM pg_stat_statements WHERE query !~* 'pg_stat|CHECKPOINT|^(BEGIN|COMMIT|SET|LISTEN|SELECT pg_try_advisory)|count\\(\\*\\)::int AS n FROM graphile' ORDER BY total_exec_time DESC`,
   );
   const wal = await admin.query<{ b: string }>("SELECT wal_bytes::bigint AS b FROM pg_stat_wal");
@@ -126,6 +126,7 @@ async function figures(admin: Pool, label: string, seconds: number, roundTrips: 
       calls: Number(r.calls),
       rows: Number(r.rows),
       ms_per_job: Number((r.ms / JOBS).toFixed(4)),
+      wal_bytes_per_job: Math.round(Number(r.wal) / JOBS),
     })),
   };
 }
@@ -205,7 +206,7 @@ async function main(): Promise<void> {
   for (const r of results) {
     console.log(`\n${r.label}: ${r.jobs_per_s} jobs/s; per job ${r.statements_per_job} statements, ${r.round_trips_per_job} round trips, ` +
       `${r.wal_bytes_per_job} B WAL, ${r.row_updates_per_job} row updates (${Math.round(r.hot_update_share * 100)}% HOT)`);
-    for (const t of r.top) console.log(`  ${t.calls}× ${t.rows} rows ${t.ms_per_job} ms/job  ${t.query}`);
+    for (const t of r.top) console.log(`  ${t.calls}× ${t.rows} rows ${t.ms_per_job} ms/job ${t.wal_bytes_per_job} B WAL/job  ${t.query}`);
   }
   console.log(JSON.stringify(results.map(({ top: _top, ...r }) => r)));
 }
