@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { parse } from "yaml";
+import { OBJECT_STORE_GRANTS_ANNOTATION, R2_PERMISSION_GROUPS } from "../components/backup/credentials";
 import { ruleGroups } from "../components/observability/rules";
 import { parsePlatformConfig, PROJECT } from "./config";
 import { observabilityRuleArgs } from "./config/observability";
@@ -58,6 +59,22 @@ export function monitoringChecks(get: () => Plan, raw: () => Record<string, unkn
     for (const s of secrets) for (const v of Object.values(s.stringData)) expect(v).toBe("[secret]");
     const am = renderMonitoring(get().resources).get("alertmanager/alertmanager.yaml")!;
     expect(am).toContain("routing_key_file: /etc/alertmanager/secrets/alertmanager-receivers/pagerduty-routing-key");
+  });
+
+  it("mints Loki's R2 token itself, limited to writing the logs bucket, into the Secret Loki alone mounts", () => {
+    const config = parsePlatformConfig(raw());
+    const bucket = config.observability.loki.bucket ?? `${config.cluster.name}-logs`;
+    const token = get().ofType("cloudflare:index/accountToken:AccountToken").find((t) => (t.props as any).name === `${config.cluster.name}-loki-object-store`);
+    expect(token, "Loki's token").toBeDefined();
+    const policies = (token!.props as any).policies;
+    expect(policies).toHaveLength(1);
+    expect(Object.keys(JSON.parse(policies[0].resources))).toEqual([`com.cloudflare.edge.r2.bucket.${config.backups.accountId}_default_${bucket}`]);
+    expect(policies[0].permissionGroups).toEqual([{ id: R2_PERMISSION_GROUPS.write }]);
+    const secret = get().k8s("Secret").find((s) => s.metadata.name === "loki-object-store");
+    expect(secret.metadata.annotations[OBJECT_STORE_GRANTS_ANNOTATION]).toBe(`write:${bucket}`);
+    expect(Object.keys(secret.stringData).sort()).toEqual(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+    const loki = get().ofType("kubernetes:helm.sh/v3:Release").find((r) => (r.props as any).name === "loki")!.props as any;
+    expect(loki.values.singleBinary.extraEnvFrom).toEqual([{ secretRef: { name: "loki-object-store" } }]);
   });
 
   it("puts monitoring under PSA restricted and its node agents in their own privileged namespace, both default-deny", () => {

@@ -23,7 +23,7 @@ import { desiredTerminationGraceSeconds, HTTP_PORT, HTTPS_EGRESS_LABEL, METRICS_
 import { migrationJobName, migrationJobSpec } from "../components/processor/migration";
 import type { ClusterRequest } from "./cluster";
 import { ADDON_NAMESPACES } from "../components/cluster/addons";
-import { Observability } from "../components/observability";
+import { LOKI_STORE_SECRET, Observability } from "../components/observability";
 import { JOB_TYPE_OF, PROCESSOR_NAMES, type ProcessorName, type StackInputs } from "./config";
 import { observabilityRoutingArgs, observabilityRuleArgs } from "./config/observability";
 
@@ -485,6 +485,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
         // The same Cloudflare account as the backups; a bucket of its own, written with its own token.
         accountId: config.backups.accountId,
         bucket: o.loki.bucket ?? `${config.cluster.name}-logs`,
+        tokenName: `${config.cluster.name}-${LOKI_STORE_SECRET}`,
         location: o.loki.location,
         retention: o.loki.retention,
         storageSize: o.loki.storageSize,

@@ -1,6 +1,7 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { grantsAnnotation, OBJECT_STORE_GRANTS_ANNOTATION, R2Credential, type R2Grant } from "../backup/credentials";
 import type { PoolScheduling } from "../cluster/types";
 import { k8sLabels, type LabelContext } from "../labels";
 import { podSecurityLabels } from "../namespace/builders";
@@ -19,6 +20,9 @@ export * from "./metrics";
 export * from "./network";
 export * from "./rules";
 export * from "./values";
+
+/** Secret holding Loki's R2 key pair (mounted by Loki alone). */
+export const LOKI_STORE_SECRET = "loki-object-store";
 
 /** The day Loki's TSDB v13 schema starts; fixed, since moving it would orphan the chunks already stored. */
 export const LOKI_SCHEMA_FROM = "2026-01-01";
@@ -39,8 +43,6 @@ export interface ObservabilitySecrets {
   readonly slackWebhookUrl: pulumi.Input<string>;
   readonly smtpPassword: pulumi.Input<string>;
   readonly grafanaAdminPassword: pulumi.Input<string>;
-  /** R2 API token (S3 form) scoped to the logs bucket. */
-  readonly logsStore: { readonly accessKeyId: pulumi.Input<string>; readonly secretAccessKey: pulumi.Input<string> };
 }
 
 export interface ObservabilityArgs {
@@ -79,6 +81,11 @@ export interface ObservabilityArgs {
     /** Cloudflare account owning the logs bucket. */
     readonly accountId: string;
     readonly bucket: string;
+    /**
+     * Name of the R2 token the component mints for Loki (write on the logs bucket, nothing else); unique per stack,
+     * e.g. `<cluster>-loki-object-store`. Required.
+     */
+    readonly tokenName: string;
     readonly location: string;
     readonly retention: string;
     readonly storageSize: string;
@@ -199,12 +206,24 @@ export class Observability extends pulumi.ComponentResource {
       { metadata: meta("grafana-admin"), type: "Opaque", stringData: { "admin-user": args.grafana.adminUser, "admin-password": pulumi.secret(args.secrets.grafanaAdminPassword) } },
       inNs,
     );
+    this.logsBucket = new cloudflare.R2Bucket(
+      `${name}-logs-bucket`,
+      { accountId: args.loki.accountId, name: args.loki.bucket, location: args.loki.location, storageClass: "Standard" },
+      child,
+    );
+    // Loki's own token, minted like every other R2 credential: write on the logs bucket and nothing else.
+    const logsGrants: R2Grant[] = [{ bucket: args.loki.bucket, access: "write" }];
+    const logsWriter = new R2Credential(
+      `${name}-logs-writer`,
+      { accountId: args.loki.accountId, tokenName: args.loki.tokenName, grants: logsGrants },
+      { ...child, dependsOn: [this.logsBucket] },
+    );
     const logsStore = new k8s.core.v1.Secret(
       `${name}-logs-store`,
       {
-        metadata: meta("loki-object-store"),
+        metadata: { ...meta(LOKI_STORE_SECRET), annotations: { [OBJECT_STORE_GRANTS_ANNOTATION]: grantsAnnotation(logsGrants) } },
         type: "Opaque",
-        stringData: { AWS_ACCESS_KEY_ID: pulumi.secret(args.secrets.logsStore.accessKeyId), AWS_SECRET_ACCESS_KEY: pulumi.secret(args.secrets.logsStore.secretAccessKey) },
+        stringData: { AWS_ACCESS_KEY_ID: pulumi.secret(logsWriter.accessKeyId), AWS_SECRET_ACCESS_KEY: logsWriter.secretAccessKey },
       },
       inNs,
     );
@@ -266,11 +285,6 @@ export class Observability extends pulumi.ComponentResource {
       );
     }
 
-    this.logsBucket = new cloudflare.R2Bucket(
-      `${name}-logs-bucket`,
-      { accountId: args.loki.accountId, name: args.loki.bucket, location: args.loki.location, storageClass: "Standard" },
-      child,
-    );
     new cloudflare.R2BucketLifecycle(
       `${name}-logs-lifecycle`,
       { accountId: args.loki.accountId, bucketName: this.logsBucket.name, rules: logsLifecycleRules(args.loki.retention) },
@@ -289,7 +303,7 @@ export class Observability extends pulumi.ComponentResource {
           endpoint: `https://${args.loki.accountId}.r2.cloudflarestorage.com`,
           retention: args.loki.retention,
           storageSize: args.loki.storageSize,
-          storeSecretName: "loki-object-store",
+          storeSecretName: LOKI_STORE_SECRET,
           schemaFrom: LOKI_SCHEMA_FROM,
         }),
       },

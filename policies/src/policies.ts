@@ -87,6 +87,7 @@ export const allPolicies: readonly PackPolicy[] = [
     keysGcs.gcsVersioning,
     keysGcs.r2NotPublic,
     storeCredentials.backupCredentialIsolated,
+    storeCredentials.credentialScoped,
     backupBuckets.backupBucketLocked,
     backupBuckets.backupBucketLifecycle,
     backupBuckets.gcsBackupCustomerKey,

@@ -68,6 +68,17 @@ describe("stack config", () => {
     expect(p).toContainEqual(expect.stringContaining("enviroment: unknown key"));
   });
 
+  it("names a key the program no longer reads, and what replaced it, rather than calling it unknown", () => {
+    const raw = stackRaw("prod");
+    // What a stack set up before Loki's token was minted still holds (the plan sees secrets as placeholders).
+    raw.logsStoreAccessKeyId = "[secret]";
+    raw.logsStoreSecretAccessKey = "[secret]";
+    const p = problems(raw).join("\n");
+    expect(p).toMatch(/^(  - )?logsStoreAccessKeyId: no longer read: the program mints Loki's R2 token itself .*pulumi config rm logsStoreAccessKeyId/m);
+    expect(p).toMatch(/^(  - )?logsStoreSecretAccessKey: no longer read/m);
+    expect(p).not.toContain("logsStoreAccessKeyId: unknown key");
+  });
+
   it("keeps percentages in (0, 100]", () => {
     const raw = stackRaw("prod");
     raw.processors["ai-inference"] = { scaling: { targetCPU: 0, targetMemory: 150 } };

@@ -17,20 +17,18 @@ export const PROJECT = "pitchey-containers";
 
 /**
  * Config keys that hold secrets; they are read as `Output`s and never enter `PlatformConfig`. No object-store key is
- * among them: the program mints one R2 token per use (results, backup writer, backup reader, the database's archive)
+ * among them: the program mints one R2 token per use (results, backup writer, backup reader, the database's archive, Loki's logs)
  * with the Cloudflare provider's own token (`cloudflare:apiToken`), each limited to its bucket.
  * `edgeDnsApiToken` is a Cloudflare API token limited to DNS edits on the zone: cert-manager answers the ACME DNS-01
  * challenge for the origin certificate with it.
  */
 export const SECRET_KEYS = [
   "databaseUrl",
-  // Alertmanager's receivers, Grafana's admin, and the R2 token (scoped to the logs bucket) Loki writes with.
+  // Alertmanager's receivers and Grafana's admin.
   "pagerdutyRoutingKey",
   "slackWebhookUrl",
   "smtpPassword",
   "grafanaAdminPassword",
-  "logsStoreAccessKeyId",
-  "logsStoreSecretAccessKey",
   // cert-manager's Cloudflare token for ACME DNS-01.
   "edgeDnsApiToken",
 ] as const;
@@ -83,6 +81,10 @@ export function deepMerge(base: unknown, override: unknown): unknown {
 
 /** Keys the program once read and reads no more, with what replaced them: named when a stack still sets one. */
 export const REMOVED_KEYS: Readonly<Record<string, string>> = {
+  logsStoreAccessKeyId:
+    "no longer read: the program mints Loki's R2 token itself (write on the logs bucket only); remove the key with `pulumi config rm logsStoreAccessKeyId` and revoke the token it held",
+  logsStoreSecretAccessKey:
+    "no longer read: the program mints Loki's R2 token itself (write on the logs bucket only); remove the key with `pulumi config rm logsStoreSecretAccessKey`",
   "restoreVerification.maxBackupAgeHours":
     "no longer read: BackupStale reads the backup job's own runs, and its threshold follows backups.schedule (twice the longest gap between runs); remove the key",
 };
@@ -130,7 +132,6 @@ export interface StackInputs {
       readonly slackWebhookUrl: pulumi.Output<string>;
       readonly smtpPassword: pulumi.Output<string>;
       readonly grafanaAdminPassword: pulumi.Output<string>;
-      readonly logsStore: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
     };
     /** Cloudflare token (Zone DNS edit) for cert-manager's DNS-01 challenges. */
     readonly dnsApiToken: pulumi.Output<string>;
@@ -174,7 +175,6 @@ export function loadStackInputs(): StackInputs {
     slackWebhookUrl: cfg.requireSecret("slackWebhookUrl"),
     smtpPassword: cfg.requireSecret("smtpPassword"),
     grafanaAdminPassword: cfg.requireSecret("grafanaAdminPassword"),
-    logsStore: { accessKeyId: cfg.requireSecret("logsStoreAccessKeyId"), secretAccessKey: cfg.requireSecret("logsStoreSecretAccessKey") },
   };
   return { stack: pulumi.getStack(), config, secrets: { databaseUrl: config.database.cidrs ? cfg.requireSecret("databaseUrl") : undefined, observability, dnsApiToken: cfg.requireSecret("edgeDnsApiToken") } };
 }

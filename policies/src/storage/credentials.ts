@@ -84,3 +84,30 @@ export const backupCredentialIsolated = stackPolicy({
         }
     },
 });
+
+const GRANT = /^(read|write):[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+export const credentialScoped = stackPolicy({
+    name: "object-store-credential-scoped",
+    summary:
+        "Every Secret holding an object-store key pair is one the program minted for named buckets: it states its token's grants (pitchey.io/object-store-grants, `read|write:<bucket>` each), so the isolation policies can judge where it is mounted.",
+    enforcement: "mandatory",
+    meta: {
+        area: "storage-and-keys",
+        source: "Least privilege (NSA/CISA Kubernetes Hardening Guide, secrets; AWS Well-Architected SEC03-BP02, SEC02-BP03 rotate and scope credentials)",
+        why: "A key pair set by hand (Loki's logs token once was) has whatever reach its creator gave it: nobody can tell from the stack whether it can delete backups, and object-store-backup-credential-isolated cannot see it. A minted token is limited to its bucket and says so.",
+    },
+    fix: "Mint the credential with R2Credential (components/backup/credentials.ts) for the buckets the workload needs, and let it annotate the Secret; remove hand-set key pairs from the stack config.",
+    validate: (args, report) => {
+        for (const s of args.resources.filter((r) => r.type === SECRET && isObjectStoreCredential(r))) {
+            const key = `${namespaceOf(s.props)}/${objectName(s.props, s.name)}`;
+            const stated = s.props.metadata?.annotations?.[GRANTS_ANNOTATION];
+            if (typeof stated !== "string" || stated === "") {
+                report(`Object-store Secret ${key} holds a key pair but does not state what its token may do (${GRANTS_ANNOTATION}): a hand-set key of unknown reach.`, s.urn);
+                continue;
+            }
+            const bad = stated.split(",").filter((g) => !GRANT.test(g));
+            if (bad.length > 0) report(`Object-store Secret ${key} states grants ${bad.map((g) => JSON.stringify(g)).join(", ")}; each must be read:<bucket> or write:<bucket> for one named bucket.`, s.urn);
+        }
+    },
+});

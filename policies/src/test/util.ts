@@ -275,6 +275,12 @@ export function logsAndDashboards(): Mutable[] {
             values: { loki: { storage: { type: "s3", bucketNames: { chunks: "pitchey-logs", ruler: "pitchey-logs", admin: "pitchey-logs" } } } },
         }),
         res("cloudflare:index/r2Bucket:R2Bucket", "logs-bucket", { accountId: "acc", name: "pitchey-logs", location: "wnam" }),
+        // Loki's own minted token: write on the logs bucket only.
+        res("kubernetes:core/v1:Secret", "loki-object-store-secret", {
+            metadata: { name: "loki-object-store", namespace: "monitoring", labels: labels("monitoring"), annotations: { "pitchey.io/object-store-grants": "write:pitchey-logs" } },
+            type: "Opaque",
+            stringData: { AWS_ACCESS_KEY_ID: "[secret]", AWS_SECRET_ACCESS_KEY: "[secret]" },
+        }),
         res("cloudflare:index/r2BucketLifecycle:R2BucketLifecycle", "logs-lifecycle", {
             accountId: "acc",
             bucketName: "pitchey-logs",

@@ -84,6 +84,11 @@ export const storageCases: Record<string, Case[]> = {
             config: { "object-store-backup-credential-isolated": { backupJobComponents: ["backup"] } },
         },
     ],
+    "object-store-credential-scoped": [
+        { name: "Loki's key pair is set by hand, stating no grants", culprit: "loki-object-store-secret", mutate: (s) => void delete find(s, "loki-object-store-secret").props.metadata.annotations },
+        { name: "a grant names every bucket", culprit: "results-store-secret", mutate: (s) => void (find(s, "results-store-secret").props.metadata.annotations["pitchey.io/object-store-grants"] = "write:*") },
+        { name: "a grant is for something other than reading or writing a bucket", culprit: "backup-reader-secret", mutate: (s) => void (find(s, "backup-reader-secret").props.metadata.annotations["pitchey.io/object-store-grants"] = "admin:pitchey-backups") },
+    ],
     "backup-bucket-locked": [
         { name: "the R2 backup bucket has no lock", culprit: "r2-backups", mutate: (s) => remove(s, "r2-backups-lock") },
         { name: "the R2 lock's only rule is disabled", culprit: "r2-backups", mutate: (s) => void (find(s, "r2-backups-lock").props.rules[0].enabled = false) },
