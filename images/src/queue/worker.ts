@@ -271,6 +271,12 @@ export class Worker {
   /** The listener has lost its session at least once: peers may be reconnecting too. */
   private reconnected = false;
   private wanted = false;
+  /**
+   * The last claim found fewer runnable jobs than it asked for. A slot freeing
+   * up then claims nothing new; a notification, the poll or a listener
+   * reconnect looks again.
+   */
+  private drained = false;
   private looping = false;
   private claimsInFlight = 0;
   /** Jobs asked for by the claims in flight. */
@@ -336,7 +342,7 @@ export class Worker {
     this.wake();
     // Without the database the worker still starts; the listener and the claim loop retry on their own.
     await this.connectListener().catch(() => undefined);
-    this.timers.push(setInterval(() => this.wake(), this.pollMs));
+    this.timers.push(setInterval(() => this.look(), this.pollMs));
     this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
     this.timers.push(setInterval(() => void this.reap(), this.reapMs));
     this.log.info({ concurrency: this.concurrency, leaseSeconds: this.leaseSeconds }, "worker started");
@@ -376,6 +382,12 @@ export class Worker {
       await l?.end().catch(() => undefined);
     }
     this.log.info("worker stopped");
+  }
+
+  /** Something may have become runnable: claim even if the last claim came back short. */
+  private look(): void {
+    this.drained = false;
+    this.wake();
   }
 
   private wake(): void {
@@ -450,11 +462,13 @@ export class Worker {
     this.claimsInFlight++;
     this.requested += limit;
     let jobs: ClaimedJob[] = [];
+    let failed = false;
     try {
       jobs = await this.queue.claim(this.type, this.workerId, this.containerId, limit, this.leaseSeconds);
       this.dbUp = true;
       this.claimFailures = 0;
     } catch (err) {
+      failed = true;
       this.dbUp = false;
       this.claimFailures++;
       const delay = Math.min(5000, 100 * 2 ** Math.min(this.claimFailures, 6));
@@ -465,6 +479,8 @@ export class Worker {
       this.claimsInFlight--;
       this.requested -= limit;
     }
+    // A short claim means nothing more is runnable now: the slots that free up next do not ask again.
+    if (!failed) this.drained = jobs.length < limit;
     if (jobs.length > 0) {
       const now = Date.now();
       const deadline = now + this.leaseSeconds * 1000;
@@ -484,7 +500,7 @@ export class Worker {
     }
     this.dispatch();
     // A full batch suggests more are waiting. Anything less means the queue is drained for now: the next
-    // claim waits for a notification, the poll, or a slot freeing up (never a loop of empty claims).
+    // claim waits for a notification or the poll (never a loop of empty claims as the last jobs finish).
     if (jobs.length === limit) this.wake();
   }
 
@@ -516,7 +532,7 @@ export class Worker {
     this.running.delete(a.job.id);
     this.opts.metrics?.jobsActive.dec({ type: a.job.type });
     this.dispatch();
-    if (this.claimSize() > 0) this.wake();
+    if (!this.drained && this.claimSize() > 0) this.wake();
   }
 
   /** The outcome is written (or given up on): the job is no longer held. */
@@ -815,7 +831,7 @@ export class Worker {
     this.listener = client;
     client.on("error", retry);
     client.on("end", () => retry());
-    client.on("notification", () => this.wake());
+    client.on("notification", () => this.look());
     try {
       await client.connect();
       // If this node vanishes without closing the socket, the server notices within ~11 s
@@ -832,7 +848,7 @@ export class Worker {
       this.listenerFailures = 0;
       this.dbUp = true;
       // Notifications sent while we were away are lost; look once.
-      this.wake();
+      this.look();
     } catch (err) {
       retry(err);
       throw err;
