@@ -39,7 +39,7 @@ export const CHARTS = {
    * not read. Velero 1.18 is tested on Kubernetes 1.33–1.35 (its README's compatibility matrix). Bumping: re-read
    * values.yaml against components/backup/velero-chart-keys.txt and replace the CRDs in components/backup/velero-crds.
    */
-  velero: { chart: "velero", version: "12.1.0", repo: "https://vmware-tanzu.github.io/helm-charts" },
+  velero: { chart: "velero", version: "12.1.0", repo: "https://vmware-tanzu.github.io/helm-charts", appVersion: "1.18.1" },
 } as const satisfies Record<string, ChartPin>;
 
 /**

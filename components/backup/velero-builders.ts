@@ -7,6 +7,15 @@ import { DNS_EGRESS, nsSelector } from "../namespace/builders";
 /** Velero's Schedule and BackupStorageLocation CRDs as the pinned chart ships them (see velero-crds/SOURCE.md). */
 export const VELERO_CRD_DIR = join(__dirname, "velero-crds");
 
+/**
+ * Velero's compatibility tables, for the pinned Velero minor: the Kubernetes minors its release was tested on (its
+ * README's matrix: 1.18 on 1.33.7, 1.34.1 and 1.35.0) and the object-store plugins' minor (both plugins' README:
+ * plugin 1.14.x for Velero 1.18.x).
+ */
+export const VELERO_COMPATIBILITY: Readonly<Record<string, { readonly kubernetes: readonly string[]; readonly plugins: string }>> = {
+  "1.18": { kubernetes: ["1.33", "1.34", "1.35"], plugins: "1.14" },
+};
+
 /** The chart's release name; with it the chart names its Deployment, ServiceAccount and pods `velero`. */
 export const VELERO_RELEASE = "velero";
 /** Velero's server ServiceAccount: the one subject its cloud identity trusts. */

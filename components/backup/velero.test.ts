@@ -5,9 +5,10 @@ import { installMocks, RecordingMocks, type RecordedResource } from "../testing/
 import { one, resolve, settle } from "../cluster/test-support";
 import type { PoolScheduling } from "../cluster/types";
 import { validateAgainstCrd } from "../ingress/crd-schema";
-import { CHARTS, IMAGES } from "../versions";
+import { CHARTS, IMAGES, KUBERNETES_VERSION } from "../versions";
 import {
   EXCLUDED_RESOURCES,
+  VELERO_COMPATIBILITY,
   VELERO_CRD_DIR,
   VELERO_SERVICE_ACCOUNT,
   backupStorageLocationSpec,
@@ -76,6 +77,20 @@ describe("Velero chart values", () => {
     expect(values.resources.limits).toMatchObject({ cpu: "1", memory: "512Mi" });
     expect(values.nodeSelector).toEqual(pool.labels);
     expect(values.tolerations).toEqual([{ key: "pitchey.io/dedicated", operator: "Equal", value: "general", effect: "NoSchedule" }]);
+  });
+});
+
+describe("Velero's versions", () => {
+  const minor = (v: string) => v.replace(/^v/, "").split(".").slice(0, 2).join(".");
+  const compat = VELERO_COMPATIBILITY[minor(CHARTS.velero.appVersion!)];
+
+  it("runs a Velero release tested on the clusters' Kubernetes minor", () => {
+    expect(compat, `no compatibility entry for Velero ${CHARTS.velero.appVersion}`).toBeDefined();
+    expect(compat.kubernetes).toContain(KUBERNETES_VERSION);
+  });
+
+  it("loads the object-store plugins of the line that Velero minor pairs with", () => {
+    for (const image of [IMAGES.veleroPluginGcp, IMAGES.veleroPluginAws]) expect(minor(image.split(":").pop()!), image).toBe(compat.plugins);
   });
 });
 
