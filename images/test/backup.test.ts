@@ -190,7 +190,10 @@ describe("db backup", () => {
       `#!/bin/sh\nif [ "$1" = "--version" ]; then exec "${binDir}/pg_dump" --version; fi\nhead -c 100000 /dev/urandom\nexec sleep 60\n`,
     );
     await chmod(path.join(fakeBin, "pg_dump"), 0o755);
-    const child = spawn(tsx, [path.join(root, "src/cli/backup.ts")], {
+    // node with tsx's loader rather than the tsx CLI, whose signal relay kills a child that is slow to acknowledge
+    // SIGTERM (a busy machine) instead of letting it stop as a Job's pod would.
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/backup.ts")], {
+      cwd: root,
       env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), DATABASE_URL: server.url, BACKUP_STORE_URL: `file://${dir}`, PG_BIN_DIR: fakeBin, BACKUP_KEEP_HOURLY: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
