@@ -28,7 +28,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import path from "node:path";
-import { debianTools, MANIFEST, type Manifest, readManifest, REPO_ROOT, TOOLS_BIN, TOOLS_DIR, UNPACKED_ROOT as UNPACKED } from "../images/src/dev/tools";
+import { debianTools, GO_TOOLS_BIN, goTools, MANIFEST, type Manifest, readManifest, REPO_ROOT, TOOLS_BIN, TOOLS_DIR, UNPACKED_ROOT as UNPACKED } from "../images/src/dev/tools";
 
 const DEBS = path.join(TOOLS_DIR, "debs");
 const APT = path.join(TOOLS_DIR, "apt");
@@ -304,9 +304,56 @@ async function setUp(list: Map<string, string>): Promise<Manifest> {
   return manifest;
 }
 
+/**
+ * The Go-built test servers of scripts/go-tools.txt: each is built once (`go install module@version` with the machine's
+ * toolchain, never a downloaded one) into .tools/go/bin, recorded with its version, and linked into .tools/bin, where
+ * the Debian step's swap may have dropped the link (so the link is checked on every run; the build only when the
+ * version changed). Without a Go toolchain the tool is reported missing and the step still succeeds.
+ */
+export function setUpGoTools(tools = goTools()): { built: string[]; missing: string[] } {
+  const built: string[] = [];
+  const missing: string[] = [];
+  for (const [binary, mod] of tools) {
+    const exe = path.join(GO_TOOLS_BIN, binary);
+    const stamp = `${exe}.version`;
+    const current = existsSync(stamp) ? readFileSync(stamp, "utf8").trim() : "";
+    if (!isExecutable(exe) || current !== mod) {
+      const go = systemBinary("go") ?? (isExecutable("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : undefined);
+      if (!go) {
+        missing.push(binary);
+        continue;
+      }
+      say(`building ${binary} from ${mod} (once)`);
+      mkdirSync(GO_TOOLS_BIN, { recursive: true });
+      const r = spawnSync(go, ["install", mod], {
+        encoding: "utf8",
+        env: { ...process.env, GOBIN: GO_TOOLS_BIN, GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod", CGO_ENABLED: "0" },
+        maxBuffer: 64 << 20,
+      });
+      if (r.status !== 0 || !isExecutable(exe)) {
+        say(`could not build ${binary}: ${(r.stderr || r.error?.message || "").trim().split("\n").slice(-3).join(" ")}`);
+        missing.push(binary);
+        continue;
+      }
+      writeFileSync(stamp, `${mod}\n`);
+      built.push(binary);
+    }
+    mkdirSync(TOOLS_BIN, { recursive: true });
+    const link = path.join(TOOLS_BIN, binary);
+    rmSync(link, { force: true });
+    symlinkSync(exe, link);
+  }
+  return { built, missing };
+}
+
 async function main(): Promise<void> {
   const list = debianTools();
-  if (upToDate(readManifest(), list)) return;
+  if (!upToDate(readManifest(), list)) await setUpDebian(list);
+  const go = await withLock(async () => setUpGoTools());
+  for (const binary of go.missing) say(`missing tool: ${binary} (${goTools().get(binary)}); the tests that need it will fail (install Go, then npm run setup)`);
+}
+
+async function setUpDebian(list: Map<string, string>): Promise<void> {
   const m = await withLock(async () => {
     // Another run may have done the work while this one waited.
     const now = readManifest();

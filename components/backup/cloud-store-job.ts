@@ -45,7 +45,7 @@ export function copyJobEnv(args: Pick<CopyJobArgs, "source" | "target" | "monthl
   return [
     { name: "COPY_SOURCE_URL", value: `s3://${args.source.bucket}` },
     { name: "COPY_SOURCE_ENDPOINT", value: args.source.endpoint },
-    { name: "COPY_TARGET_URL", value: pulumi.interpolate`${scheme}://${args.target.bucket}` },
+    { name: "COPY_TARGET_URL", value: typeof args.target.bucket === "string" ? `${scheme}://${args.target.bucket}` : pulumi.interpolate`${scheme}://${args.target.bucket}` },
     { name: "COPY_TARGET_REGION", value: args.target.region },
     { name: "COPY_PREFIXES", value: CLOUD_COPY_PREFIXES.join(",") },
     { name: "COPY_MONTHLY_RETENTION_SECONDS", value: String(args.monthlyRetentionSeconds) },

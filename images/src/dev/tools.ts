@@ -57,6 +57,24 @@ export function debianTools(file = TOOLS_LIST): Map<string, string> {
   return tools;
 }
 
+export const GO_TOOLS_LIST = path.join(REPO_ROOT, "scripts", "go-tools.txt");
+/** Where the set-up step builds the Go tools (linked into `.tools/bin`). */
+export const GO_TOOLS_BIN = path.join(TOOLS_DIR, "go", "bin");
+
+/** `binary -> module@version`, from `scripts/go-tools.txt`: test servers no Debian package carries. */
+export function goTools(file = GO_TOOLS_LIST): Map<string, string> {
+  const tools = new Map<string, string>();
+  if (!existsSync(file)) return tools;
+  for (const raw of readFileSync(file, "utf8").split("\n")) {
+    const line = raw.replace(/#.*/, "").trim();
+    if (!line) continue;
+    const [binary, mod, extra] = line.split(/\s+/);
+    if (!mod || !/^[^@\s]+@v[0-9][^\s]*$/.test(mod) || extra !== undefined) throw new Error(`${file}: expected "<binary> <module>@<version>", got "${line}"`);
+    tools.set(binary, mod);
+  }
+  return tools;
+}
+
 /** `PATH` with the project's tool directory first (once). */
 export function pathWithTools(envPath = process.env.PATH ?? ""): string {
   const parts = envPath.split(path.delimiter).filter((p) => p && p !== TOOLS_BIN);
@@ -107,6 +125,12 @@ export class MissingToolError extends Error {
 export function requireTool(name: string): string {
   const found = findTool(name);
   if (found) return found;
+  const mod = goTools().get(name);
+  if (mod) {
+    const err = new Error(`missing tool: ${name}, built from the Go module ${mod}; run \`npm run setup\` (npm test runs it first; it needs the go toolchain)`);
+    err.stack = `Error: ${err.message}`;
+    throw err;
+  }
   throw new MissingToolError(name, debianTools().get(name));
 }
 
