@@ -61,16 +61,19 @@ export type VeleroIdentityArgs =
 export interface VeleroArgs {
   /** Namespace Velero runs in (created here, PSA restricted). Default `velero`. */
   readonly namespace?: string;
+  /** Cost and ownership labels for every object and cloud resource. Required. */
   readonly labels: LabelContext;
+  /** The bucket Velero writes to. Required. */
   readonly store: VeleroStoreArgs;
+  /** Velero's own cloud identity, created here. Required. */
   readonly identity: VeleroIdentityArgs;
   /** The Schedule's name (the `schedule` label of Velero's metrics and the prefix of its backups' names). Default `cluster-state`. */
   readonly scheduleName?: string;
-  /** When backups run and how long each is kept. */
+  /** When backups run and how long each is kept. Required. */
   readonly schedule: VeleroScheduleSettings;
-  /** Where the server runs (the general pool). */
+  /** Where the server runs (the general pool). Required. */
   readonly pool: PoolScheduling;
-  /** Prometheus's namespace and pod labels: only those pods reach the metrics port. */
+  /** Prometheus's namespace and pod labels: only those pods reach the metrics port. Required. */
   readonly monitoringNamespace: string;
   readonly prometheusPodLabels: Readonly<Record<string, string>>;
 }
