@@ -327,7 +327,15 @@ export function setUpGoTools(tools = goTools()): { built: string[]; missing: str
       mkdirSync(GO_TOOLS_BIN, { recursive: true });
       const r = spawnSync(go, ["install", mod], {
         encoding: "utf8",
-        env: { ...process.env, GOBIN: GO_TOOLS_BIN, GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod", CGO_ENABLED: "0" },
+        env: {
+          ...process.env,
+          // Without a home directory Go has nowhere for its module and build caches: keep them under .tools/go.
+          ...(process.env.HOME ? {} : { GOPATH: path.join(TOOLS_DIR, "go", "path"), GOCACHE: path.join(TOOLS_DIR, "go", "cache") }),
+          GOBIN: GO_TOOLS_BIN,
+          GOTOOLCHAIN: "local",
+          GOFLAGS: "-mod=mod",
+          CGO_ENABLED: "0",
+        },
         maxBuffer: 64 << 20,
       });
       if (r.status !== 0 || !isExecutable(exe)) {
