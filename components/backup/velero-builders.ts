@@ -84,6 +84,15 @@ export interface VeleroValuesArgs {
   readonly pool: PoolScheduling;
 }
 
+/**
+ * Labels the chart's templates already write (name, instance, managed-by, version, chart) are left to the chart: the
+ * extra labels are appended after its own, and a repeated key would make the rendered manifest invalid YAML.
+ */
+export function chartLabels(labels: Record<string, string>): Record<string, string> {
+  const own = new Set(["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by", "app.kubernetes.io/version", "helm.sh/chart", "name", "component"]);
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => !own.has(k)));
+}
+
 /** Requests and limits for the server; Velero's own install uses 500m/128Mi requests and 1 CPU/512Mi limits. */
 const SERVER_RESOURCES = { requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "256Mi" }, limits: { cpu: "1", memory: "512Mi", "ephemeral-storage": "1Gi" } };
 const SMALL_RESOURCES = { requests: { cpu: "10m", memory: "32Mi", "ephemeral-storage": "64Mi" }, limits: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "256Mi" } };
@@ -96,9 +105,10 @@ const SMALL_RESOURCES = { requests: { cpu: "10m", memory: "32Mi", "ephemeral-sto
  */
 export function veleroValues(a: VeleroValuesArgs): Record<string, unknown> {
   const sc = veleroContainerSecurityContext();
+  const labels = chartLabels(a.labels);
   return {
-    labels: a.labels,
-    podLabels: a.labels,
+    labels,
+    podLabels: labels,
     resources: SERVER_RESOURCES,
     upgradeJobResources: SMALL_RESOURCES,
     initContainers: [
@@ -130,7 +140,7 @@ export function veleroValues(a: VeleroValuesArgs): Record<string, unknown> {
       logFormat: "json",
     },
     rbac: { create: true, clusterAdministrator: true },
-    serviceAccount: { server: { create: true, name: VELERO_SERVICE_ACCOUNT, annotations: a.serviceAccountAnnotations, labels: a.labels } },
+    serviceAccount: { server: { create: true, name: VELERO_SERVICE_ACCOUNT, annotations: a.serviceAccountAnnotations, labels } },
     credentials: { useSecret: false },
     backupsEnabled: true,
     snapshotsEnabled: false,

@@ -23,7 +23,7 @@ import {
 import type { Velero as VeleroType } from "./velero";
 
 const pool: PoolScheduling = { name: "general", labels: { "pitchey.io/pool": "general" }, taints: [{ key: "pitchey.io/dedicated", value: "general", effect: "NoSchedule" }] };
-const labels = { "app.kubernetes.io/name": "velero" };
+const labels = { "app.kubernetes.io/name": "velero", "app.kubernetes.io/managed-by": "pulumi", "pitchey.io/team": "platform" };
 const settings = { schedule: "0 3 * * *", ttl: "8760h" };
 const GCP_KEY = "projects/pitchey-prod/locations/us-west1/keyRings/backups/cryptoKeys/backups";
 const AWS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
@@ -69,6 +69,12 @@ describe("Velero chart values", () => {
     expect(init).toMatchObject({ name: "velero-plugin-for-gcp", image: "docker.io/velero/velero-plugin-for-gcp:v1.14.2", volumeMounts: [{ mountPath: "/target", name: "plugins" }] });
     expect(IMAGES.veleroPluginAws).toBe("docker.io/velero/velero-plugin-for-aws:v1.14.2");
     expect(init.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+  });
+
+  it("adds the cost labels without repeating the ones the chart's templates write themselves", () => {
+    expect(values.labels).toEqual({ "pitchey.io/team": "platform" });
+    expect(values.podLabels).toEqual({ "pitchey.io/team": "platform" });
+    expect(values.serviceAccount.server.labels).toEqual({ "pitchey.io/team": "platform" });
   });
 
   it("runs as a numeric non-root user (the image's `cnb` cannot be checked by the kubelet) under PSA restricted", () => {
