@@ -77,6 +77,8 @@ export function clusterStateBackupChecks(get: () => Plan, cloud: "gcp" | "aws"):
     expect(pm).toMatchObject({ metadata: { namespace: "velero" }, spec: { podMetricsEndpoints: [{ port: "http-monitoring" }] } });
     const scrape = get().k8s("NetworkPolicy").find((n) => n.metadata.namespace === "velero" && n.metadata.name === "allow-monitoring-scrape");
     expect(scrape.spec.ingress[0].ports).toEqual([{ protocol: "TCP", port: 8085 }]);
+    const out = get().k8s("NetworkPolicy").find((n) => n.metadata.namespace === "monitoring" && n.metadata.name === "prometheus");
+    expect(out.spec.egress).toContainEqual({ to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "velero" } }, podSelector: {} }], ports: [{ protocol: "TCP", port: 8085 }] });
     const alerts = get().k8s("PrometheusRule").flatMap((r) => r.spec.groups).flatMap((g: any) => g.rules).map((r: any) => r.alert);
     expect(alerts).toEqual(expect.arrayContaining(["VeleroBackupFailed", "VeleroBackupStale"]));
   });
