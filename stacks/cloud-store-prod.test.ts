@@ -56,6 +56,10 @@ describe("prod: the backup copy in GCS", () => {
     expect(sa.metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": "pitchey-containers-backup-copy@pitchey-prod.iam.gserviceaccount.com" });
   });
 
+  it("exports the copy's bucket, region and key as a stack output, for restores and for Velero", () => {
+    expect(plan.outputs.backupCopy).toMatchObject({ provider: "gcp", region: "us-west1", bucket: expect.stringMatching(/^pitchey-containers-backups-[0-9a-f]{8}$/), kmsKeyId: "gcp:kms/cryptoKey:CryptoKey::cloud-store-key-id" });
+  });
+
   it("runs the daily copy with that ServiceAccount, a read-only R2 token, and a route to the metadata server", () => {
     const cj = plan.k8s("CronJob").find((c) => c.metadata.name === "backup-copy");
     expect(cj.spec).toMatchObject({ schedule: "0 5 * * *", concurrencyPolicy: "Forbid", timeZone: "Etc/UTC" });

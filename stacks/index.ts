@@ -14,6 +14,8 @@ export const namespace = platform.namespace;
 export const images = platform.images;
 /** Where this stack's database archives WAL; the dr stack's replica follows it. */
 export const databaseArchive = platform.databaseArchive;
+/** The backups' copy in this stack's own cloud: `pulumi stack output backupCopy` names the bucket a restore reads when R2 is gone. */
+export const backupCopy = platform.backupCopy;
 /** Standby stacks: the failover phase and the pool weights the global load balancer takes from it. */
 export const failover = platform.failover;
 /** Read by the other region's stack (StackReference) for the global load balancer's pools. */

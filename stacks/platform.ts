@@ -77,6 +77,8 @@ export interface PlatformOutputs {
   readonly processors: Record<ProcessorName, ProcessorService>;
   /** The archive of a database the program runs (what a replica elsewhere follows); unset for an external one. */
   readonly databaseArchive: ArchiveLocation | undefined;
+  /** The backups' copy in this stack's own cloud (C2): where to restore from when R2 is gone. */
+  readonly backupCopy: { provider: "gcp" | "aws"; bucket: pulumi.Output<string>; region: string; kmsKeyId: pulumi.Output<string> };
   /** On a standby stack: the failover phase, the load balancer weights it sets and the database role it promises. */
   readonly failover: ReturnType<typeof failoverPlan>;
 }
@@ -498,7 +500,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
 
   const edge = createEdge(inputs, { provider: cluster.provider, dependsOn: [...cluster.readyResources] }, ns, processors, certificates);
 
-  return { cloud: cluster.cloud, clusterName: cluster.clusterName, kubeconfig: cluster.kubeconfig, edge, namespace: ns.name, images, processors, databaseArchive: database?.archive, failover: failoverPlan(config) };
+  return { cloud: cluster.cloud, clusterName: cluster.clusterName, kubeconfig: cluster.kubeconfig, edge, namespace: ns.name, images, processors, databaseArchive: database?.archive, backupCopy: { provider: cloudStore.provider, bucket: cloudStore.bucket, region: cloudStore.region, kmsKeyId: cloudStore.kmsKeyId }, failover: failoverPlan(config) };
 }
 
 /**

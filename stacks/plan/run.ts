@@ -70,6 +70,7 @@ export async function runPlan(stack: string, configFile: string): Promise<PlanRu
       kubeconfig: platform.kubeconfig,
       namespace: platform.namespace,
       images: platform.images,
+      backupCopy: platform.backupCopy,
       failover: platform.failover,
     };
     return outputs;
