@@ -63,7 +63,7 @@ describe("dr: the backup copy in S3", () => {
     expect(Object.values(trust.Condition.StringEquals)).toContain("system:serviceaccount:processors:backup-copy");
     const policy = JSON.parse((plan.ofType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name === "cloud-store-copier")!.props as any).policy);
     const actions = policy.Statement.flatMap((s: any) => s.Action).sort();
-    expect(actions).toEqual(["kms:Decrypt", "kms:GenerateDataKey", "s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:PutObjectRetention"]);
+    expect(actions).toEqual(["kms:Decrypt", "kms:GenerateDataKey", "s3:GetObject", "s3:GetObjectRetention", "s3:ListBucket", "s3:PutObject", "s3:PutObjectRetention"]);
     const b = settings("bucket:Bucket", "cloud-store-bucket").bucket;
     expect(policy.Statement.flatMap((s: any) => s.Resource)).toEqual([`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`, "arn:aws:kms:eu-west-1:123456789012:key/cloud-store-key"]);
     const sa = plan.k8s("ServiceAccount").find((s) => s.metadata.name === "backup-copy");

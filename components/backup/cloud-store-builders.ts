@@ -171,15 +171,15 @@ export function s3LogBucketPolicy(logBucketArn: string, sourceBucketArn: string,
 }
 
 /**
- * What the copy job's IRSA role may do: list the bucket, read and add objects, set an object's retention (governance,
- * never bypass it), and use the bucket's key for that. No delete, no overwrite of a locked version, no other bucket.
+ * What the copy job's IRSA role may do: list the bucket, read and add objects, read and set an object's retention
+ * (governance, never bypass it), and use the bucket's key for that. No delete, no overwrite of a locked version, no other bucket.
  */
 export function s3CopierPolicy(bucketArn: string, keyArn: string): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
       { Sid: "ListBackups", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn] },
-      { Sid: "AddBackups", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:PutObjectRetention"], Resource: [`${bucketArn}/*`] },
+      { Sid: "AddBackups", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:GetObjectRetention", "s3:PutObjectRetention"], Resource: [`${bucketArn}/*`] },
       { Sid: "UseBackupKey", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: [keyArn] },
     ],
   });
