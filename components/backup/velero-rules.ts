@@ -20,8 +20,11 @@ export interface VeleroAlertArgs {
 }
 
 /**
- * Alerts on the cluster-state backups: the newest one failed (or completed with errors), or none has completed
- * for longer than the schedule allows, Velero's own metric missing included (the server is down or unscraped).
+ * Alerts on the cluster-state backups: the newest one failed (or completed with errors), or none has completed for
+ * longer than the schedule allows, or Velero reports nothing for the schedule (the server is down or unscraped; it
+ * sets the schedule's status gauge as soon as it runs). A schedule that has not reached its first run yet has a status
+ * and no completed backup, and is not stale: Velero runs a new schedule at its next cron time, not at creation; one
+ * whose every run fails keeps `VeleroBackupFailed` firing.
  */
 export function veleroAlertRules(a: VeleroAlertArgs) {
   const m = VELERO_METRICS;
@@ -45,12 +48,12 @@ export function veleroAlertRules(a: VeleroAlertArgs) {
       },
       {
         alert: "VeleroBackupStale",
-        expr: `time() - max(${m.lastSuccess}${sel}) > ${seconds} or absent(${m.lastSuccess}${sel})`,
+        expr: `time() - max(${m.lastSuccess}${sel}) > ${seconds} or absent(${m.lastStatus}${sel})`,
         for: "15m",
         labels: labels("critical"),
         annotations: {
           summary: "No recent cluster-state backup",
-          description: `No backup from the ${a.scheduleName} schedule has completed in the last ${a.maxAgeHours} h (or Velero reports none): the cluster's objects and Secrets have no recent restore point.`,
+          description: `No backup from the ${a.scheduleName} schedule has completed in the last ${a.maxAgeHours} h, or Velero reports nothing for it: the cluster's objects and Secrets have no recent restore point.`,
           runbook_url: `${a.runbookBaseUrl}VeleroBackupStale.md`,
         },
       },
