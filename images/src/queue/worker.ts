@@ -277,6 +277,8 @@ export class Worker {
    * reconnect looks again.
    */
   private drained = false;
+  /** Counts {@link look}s: a claim that comes back short only proves the queue drained if none came while it ran. */
+  private looks = 0;
   private looping = false;
   private claimsInFlight = 0;
   /** Jobs asked for by the claims in flight. */
@@ -386,6 +388,7 @@ export class Worker {
 
   /** Something may have become runnable: claim even if the last claim came back short. */
   private look(): void {
+    this.looks++;
     this.drained = false;
     this.wake();
   }
@@ -463,6 +466,7 @@ export class Worker {
     this.requested += limit;
     let jobs: ClaimedJob[] = [];
     let failed = false;
+    const looks = this.looks;
     try {
       jobs = await this.queue.claim(this.type, this.workerId, this.containerId, limit, this.leaseSeconds);
       this.dbUp = true;
@@ -479,8 +483,11 @@ export class Worker {
       this.claimsInFlight--;
       this.requested -= limit;
     }
-    // A short claim means nothing more is runnable now: the slots that free up next do not ask again.
-    if (!failed) this.drained = jobs.length < limit;
+    // A short claim means nothing more is runnable now: the slots that free up next do not ask again. Unless
+    // a notification came while it ran: the job it announced may have committed after the claim looked.
+    const lookedSince = looks !== this.looks;
+    if (!failed) this.drained = jobs.length < limit && !lookedSince;
+    if (!failed && jobs.length < limit && lookedSince) this.wake();
     if (jobs.length > 0) {
       const now = Date.now();
       const deadline = now + this.leaseSeconds * 1000;
