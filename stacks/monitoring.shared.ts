@@ -32,6 +32,20 @@ export function monitoringChecks(get: () => Plan, raw: () => Record<string, unkn
     expect(file.groups).toEqual(get().k8s("PrometheusRule").flatMap((r) => r.spec.groups));
   });
 
+  it("alerts on the staleness of the cloud copy and the results mirror exactly where their CronJobs run unsuspended", () => {
+    const rules = get().k8s("PrometheusRule").flatMap((r) => r.spec.groups.flatMap((g: { rules: { alert?: string; expr: string }[] }) => g.rules));
+    const watched = rules
+      .filter((r) => r.alert && r.expr.includes("kube_cronjob_status_last_successful_time"))
+      .map((r) => /namespace="([^"]+)", cronjob="([^"]+)"/.exec(r.expr)!.slice(1).join("/"))
+      .sort();
+    const cronJobs = get().k8s("CronJob");
+    const running = cronJobs.filter((c) => ["backup-copy", "results-mirror"].includes(c.metadata.name) && !c.spec.suspend).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
+    expect(running).toContain("processors/backup-copy");
+    expect(watched).toEqual(running.sort());
+    // Every watched name is a CronJob of the plan (a rule on a name nothing declares would only ever fire on absence).
+    for (const w of watched) expect(cronJobs.map((c) => `${c.metadata.namespace}/${c.metadata.name}`)).toContain(w);
+  });
+
   it("scrapes every processor with a PodMonitor on the `metrics` port, job named after the service", () => {
     const monitors = get().k8s("PodMonitor").filter((m) => m.metadata.namespace === "processors");
     expect(monitors.map((m) => m.metadata.name).sort()).toEqual([...PROCESSOR_NAMES].sort());

@@ -26,6 +26,7 @@ import { ADDON_NAMESPACES } from "../components/cluster/addons";
 import { LOKI_STORE_SECRET, Observability } from "../components/observability";
 import { JOB_TYPE_OF, PROCESSOR_NAMES, type ProcessorName, type StackInputs } from "./config";
 import { observabilityRoutingArgs, observabilityRuleArgs } from "./config/observability";
+import { bucketOf, mirroredResultsBucket } from "./config/stores";
 
 /** Kubernetes Secret with the jobs database connection; read by processors, the migration and the jobs. */
 export const DATABASE_SECRET = "jobs-database";
@@ -50,12 +51,6 @@ export const BACKUP_IMAGE = "db-backup";
 
 /** `createCluster`, injected so tests can wire the platform to the cluster of their choosing. */
 export type ClusterFactory = (name: string, request: ClusterRequest, opts?: pulumi.ComponentResourceOptions) => ClusterFacts;
-
-/** `s3://bucket/prefix` or `gs://bucket/prefix` → `bucket`; `undefined` for local stores. */
-export function bucketOf(storeUrl: string): string | undefined {
-  const m = /^(?:s3|gs):\/\/([^/]+)/.exec(storeUrl);
-  return m?.[1];
-}
 
 /** What the other region's stack reads from this one (through a StackReference). */
 export interface EdgeOutputs {
@@ -315,6 +310,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
   // Writing needs a primary: always on prod, on dr once promoted. Until then dr's database replays prod's rows.
   const primary = !(config.database.replicaOf && config.failover.phase !== 100);
   const backupImage = buildImage(BACKUP_IMAGE);
+  const mirrored = mirroredResultsBucket(config);
   const backup = new DatabaseBackup(
     "db-backup",
     {
@@ -330,10 +326,9 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       readerSecretName: BACKUP_READER_SECRET,
       tokenNamePrefix: config.cluster.name,
       // The results store on R2 in the backups' account is mirrored under the bucket's `r2/`.
-      resultsMirror:
-        resultsBucket && resultsAccount === config.backups.accountId
-          ? { sourceUrl: config.results.storeUrl, sourceBucket: resultsBucket, ...config.backups.resultsMirror, secretName: RESULTS_MIRROR_SECRET }
-          : undefined,
+      resultsMirror: mirrored
+        ? { sourceUrl: config.results.storeUrl, sourceBucket: mirrored, ...config.backups.resultsMirror, secretName: RESULTS_MIRROR_SECRET }
+        : undefined,
       databaseSecretName: DATABASE_SECRET,
       pool: cluster.pools.general,
       // A replica cannot take the run's row (the dump itself works on it); the primary's rows are replayed instead.

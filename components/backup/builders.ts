@@ -105,6 +105,9 @@ export function mirrorLifecycleRules(retention: MirrorRetention): LifecycleRule[
   ];
 }
 
+/** The results mirror's CronJob (and ServiceAccount) name: what kube-state-metrics labels its series with. */
+export const RESULTS_MIRROR_CRONJOB = "results-mirror";
+
 export interface MirrorJobArgs {
   /** The `db-backup` image (it carries the mirror command), by digest. */
   readonly image: pulumi.Input<string>;

@@ -120,6 +120,9 @@ export interface BackupCopyArgs {
   readonly httpsEgressLabel: string;
 }
 
+/** The copy's CronJob name: what kube-state-metrics labels its series with. */
+export const BACKUP_COPY_CRONJOB = "backup-copy";
+
 /** The CronJob that copies R2's backups into the stack's own cloud, with its ServiceAccount and read-only R2 token. */
 export class BackupCopy extends pulumi.ComponentResource {
   readonly cronJob: k8s.batch.v1.CronJob;
@@ -158,7 +161,7 @@ export class BackupCopy extends pulumi.ComponentResource {
     this.cronJob = new k8s.batch.v1.CronJob(
       `${name}-cronjob`,
       {
-        metadata: { name: "backup-copy", namespace: args.namespace, labels },
+        metadata: { name: BACKUP_COPY_CRONJOB, namespace: args.namespace, labels },
         spec: copyCronJobSpec({
           image: args.image,
           schedule: args.schedule,

@@ -10,6 +10,7 @@ import {
   mirrorCronJobSpec,
   mirrorLifecycleRules,
   r2Endpoint,
+  RESULTS_MIRROR_CRONJOB,
   type BackupJobArgs,
   type MirrorRetention,
 } from "./builders";
@@ -140,13 +141,13 @@ export class DatabaseBackup extends pulumi.ComponentResource {
       );
       const mirrorSa = new k8s.core.v1.ServiceAccount(
         `${name}-mirror-sa`,
-        { metadata: { name: "results-mirror", namespace: args.namespace, labels: mirrorLabels }, automountServiceAccountToken: false },
+        { metadata: { name: RESULTS_MIRROR_CRONJOB, namespace: args.namespace, labels: mirrorLabels }, automountServiceAccountToken: false },
         child,
       );
       new k8s.batch.v1.CronJob(
         `${name}-mirror-cronjob`,
         {
-          metadata: { name: "results-mirror", namespace: args.namespace, labels: mirrorLabels },
+          metadata: { name: RESULTS_MIRROR_CRONJOB, namespace: args.namespace, labels: mirrorLabels },
           spec: mirrorCronJobSpec({
             image: args.image,
             schedule: mirror.schedule,

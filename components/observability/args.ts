@@ -1,3 +1,5 @@
+import type { WatchedCronJob } from "../backup/backup-rules";
+
 /**
  * What the monitoring capability is configured with. The stack config maps onto these types; the component never
  * reads config itself. Durations are Prometheus durations (`30s`, `5m`, `2h`, `1d`).
@@ -86,6 +88,8 @@ export interface RuleArgs {
   readonly database?: DatabaseRuleArgs;
   /** The cluster-state backup (Velero's metrics); unset where none runs. */
   readonly clusterStateBackup?: ClusterStateBackupRuleArgs;
+  /** Backup CronJobs watched through kube-state-metrics (the cloud copy, the results mirror): only those that run. Default none. */
+  readonly backupCronJobs?: readonly WatchedCronJob[];
 }
 
 /** Velero's schedule whose backups are watched, and how old the newest may grow. */

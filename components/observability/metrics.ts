@@ -20,6 +20,9 @@ export const EXPORTER_METRICS = {
     "kube_pod_container_status_restarts_total",
     "kube_deployment_status_replicas_available",
     "kube_deployment_spec_replicas",
+    // The CronJob collector (kube-state-metrics 2.20's docs/metrics/workload/cronjob-metrics.md).
+    "kube_cronjob_status_last_successful_time",
+    "kube_cronjob_created",
   ],
   "node-exporter": ["node_filesystem_avail_bytes", "node_filesystem_size_bytes"],
   /** CloudNativePG's instance exporter (default monitoring queries). */

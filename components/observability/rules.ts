@@ -1,4 +1,4 @@
-import { backupAlertRules } from "../backup/backup-rules";
+import { backupAlertRules, backupCronJobAlertRules } from "../backup/backup-rules";
 import { restoreAlertRules } from "../backup/restore-rules";
 import { veleroAlertRules } from "../backup/velero-rules";
 import { databaseAlertRules } from "../database/builders";
@@ -61,6 +61,8 @@ export const ALERTS = {
   RestoreVerificationStale: "RestoreVerificationStale",
   VeleroBackupFailed: "VeleroBackupFailed",
   VeleroBackupStale: "VeleroBackupStale",
+  BackupCopyStale: "BackupCopyStale",
+  ResultsMirrorStale: "ResultsMirrorStale",
 } as const;
 export type AlertName = keyof typeof ALERTS;
 
@@ -359,7 +361,13 @@ export function sloRules(args: RuleArgs): RuleGroup[] {
 
 /** Every rule group the platform installs, in the order they are written to the rule file. */
 export function ruleGroups(args: RuleArgs): RuleGroup[] {
-  return [recordingRules(args), playbookAlerts(args), platformAlerts(args), ...sloRules(args), ...databaseGroups(args), ...clusterStateBackupGroups(args)];
+  return [recordingRules(args), playbookAlerts(args), platformAlerts(args), ...sloRules(args), ...databaseGroups(args), ...clusterStateBackupGroups(args), ...backupCronJobGroups(args)];
+}
+
+/** The staleness alerts of the backup CronJobs that run (kube-state-metrics' view of them), when there are any. */
+export function backupCronJobGroups(args: RuleArgs): RuleGroup[] {
+  const jobs = args.backupCronJobs ?? [];
+  return jobs.length > 0 ? [backupCronJobAlertRules(jobs, args.runbookBaseUrl)] : [];
 }
 
 /** The cluster-state backup's alerts (Velero), when one runs. */

@@ -80,8 +80,9 @@ export function longestGapSeconds(expr: string): number {
 }
 
 /**
- * How old the newest successful backup may be before BackupStale: twice the longest gap between scheduled runs, so
- * one missed (or failed) run is tolerated and a second is not. Hourly backups: 2 h; a daily one: 48 h.
+ * How old the newest successful run of a backup job may be before it counts as stale (BackupStale, and the cloud
+ * copy's and results mirror's alerts): twice the longest gap between scheduled runs, so one missed (or failed) run is
+ * tolerated and a second is not. Hourly backups: 2 h; a daily job: 48 h.
  */
 export function backupStaleAfterSeconds(schedule: string): number {
   return 2 * longestGapSeconds(schedule);
