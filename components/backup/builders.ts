@@ -1,7 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { PoolScheduling } from "../cluster/types";
-import { runToCompletionPodSpec } from "../processor/builders";
+import { runToCompletionPodSpec, singleRunCronJobSpec } from "../processor/builders";
 import type { SecretFiles } from "../processor/secrets";
 
 export interface BackupRetention {
@@ -128,44 +128,33 @@ export interface MirrorJobArgs {
 
 /** The daily mirror of the results store: one run at a time, a missed day skipped, a run bounded to 6 h. */
 export function mirrorCronJobSpec(args: MirrorJobArgs): k8s.types.input.batch.v1.CronJobSpec {
-  return {
+  return singleRunCronJobSpec({
     schedule: args.schedule,
-    timeZone: "Etc/UTC",
-    concurrencyPolicy: "Forbid",
+    labels: args.labels,
     startingDeadlineSeconds: 3600,
-    successfulJobsHistoryLimit: 3,
-    failedJobsHistoryLimit: 5,
-    jobTemplate: {
-      metadata: { labels: args.labels },
-      spec: {
-        backoffLimit: 2,
-        activeDeadlineSeconds: 6 * 3600,
-        template: {
-          metadata: { labels: args.labels },
-          spec: runToCompletionPodSpec({
-            name: "mirror",
-            image: args.image,
-            command: ["node", "dist/cli/mirror-results.js"],
-            env: [
-              { name: "MIRROR_SOURCE_URL", value: args.sourceUrl },
-              { name: "MIRROR_TARGET_URL", value: args.targetUrl },
-              { name: "MIRROR_S3_ENDPOINT", value: args.s3Endpoint },
-              { name: "MIRROR_KEEP_DAILY", value: String(args.retention.daily) },
-              { name: "MIRROR_KEEP_WEEKLY", value: String(args.retention.weekly) },
-            ],
-            secrets: [{ secretName: args.storeSecretName, keys: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] }],
-            resources: {
-              requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "256Mi" },
-              limits: { cpu: "1", memory: "512Mi", "ephemeral-storage": "1Gi" },
-            },
-            serviceAccountName: args.serviceAccountName,
-            pool: args.pool,
-            tmpSize: "1Gi",
-          }),
-        },
+    deadlineSeconds: 6 * 3600,
+    backoffLimit: 2,
+    pod: runToCompletionPodSpec({
+      name: "mirror",
+      image: args.image,
+      command: ["node", "dist/cli/mirror-results.js"],
+      env: [
+        { name: "MIRROR_SOURCE_URL", value: args.sourceUrl },
+        { name: "MIRROR_TARGET_URL", value: args.targetUrl },
+        { name: "MIRROR_S3_ENDPOINT", value: args.s3Endpoint },
+        { name: "MIRROR_KEEP_DAILY", value: String(args.retention.daily) },
+        { name: "MIRROR_KEEP_WEEKLY", value: String(args.retention.weekly) },
+      ],
+      secrets: [{ secretName: args.storeSecretName, keys: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] }],
+      resources: {
+        requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "256Mi" },
+        limits: { cpu: "1", memory: "512Mi", "ephemeral-storage": "1Gi" },
       },
-    },
-  };
+      serviceAccountName: args.serviceAccountName,
+      pool: args.pool,
+      tmpSize: "1Gi",
+    }),
+  });
 }
 
 /**
@@ -294,36 +283,25 @@ export function backupSecrets(args: Pick<BackupJobArgs, "databaseSecretName" | "
  * than run late twice, and failed runs are kept for inspection.
  */
 export function backupCronJobSpec(args: BackupJobArgs): k8s.types.input.batch.v1.CronJobSpec {
-  return {
+  return singleRunCronJobSpec({
     schedule: args.schedule,
-    timeZone: "Etc/UTC",
-    concurrencyPolicy: "Forbid",
+    labels: args.labels,
     startingDeadlineSeconds: 600,
-    successfulJobsHistoryLimit: 3,
-    failedJobsHistoryLimit: 5,
-    jobTemplate: {
-      metadata: { labels: args.labels },
-      spec: {
-        backoffLimit: 2,
-        activeDeadlineSeconds: args.deadlineSeconds ?? 3000,
-        template: {
-          metadata: { labels: args.labels },
-          spec: runToCompletionPodSpec({
-            name: "backup",
-            image: args.image,
-            command: ["node", "dist/cli/backup.js"],
-            env: backupEnv(args),
-            secrets: backupSecrets(args),
-            resources: {
-              requests: { cpu: "250m", memory: "256Mi", "ephemeral-storage": "1Gi" },
-              limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "20Gi" },
-            },
-            serviceAccountName: args.serviceAccountName,
-            pool: args.pool,
-            tmpSize: "20Gi",
-          }),
-        },
+    deadlineSeconds: args.deadlineSeconds ?? 3000,
+    backoffLimit: 2,
+    pod: runToCompletionPodSpec({
+      name: "backup",
+      image: args.image,
+      command: ["node", "dist/cli/backup.js"],
+      env: backupEnv(args),
+      secrets: backupSecrets(args),
+      resources: {
+        requests: { cpu: "250m", memory: "256Mi", "ephemeral-storage": "1Gi" },
+        limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "20Gi" },
       },
-    },
-  };
+      serviceAccountName: args.serviceAccountName,
+      pool: args.pool,
+      tmpSize: "20Gi",
+    }),
+  });
 }

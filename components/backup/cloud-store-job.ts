@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PoolScheduling } from "../cluster/types";
 import { k8sLabels, type LabelContext } from "../labels";
-import { runToCompletionPodSpec } from "../processor/builders";
+import { runToCompletionPodSpec, singleRunCronJobSpec } from "../processor/builders";
 import { R2Credential } from "./credentials";
 import { CLOUD_COPY_PREFIXES } from "./cloud-store-builders";
 
@@ -59,39 +59,28 @@ export function copyJobEnv(args: Pick<CopyJobArgs, "source" | "target" | "monthl
  * missed day skipped rather than run late twice, the run bounded.
  */
 export function copyCronJobSpec(args: CopyJobArgs): k8s.types.input.batch.v1.CronJobSpec {
-  return {
+  return singleRunCronJobSpec({
     schedule: args.schedule,
-    timeZone: "Etc/UTC",
-    concurrencyPolicy: "Forbid",
+    labels: args.labels,
     startingDeadlineSeconds: 3600,
-    successfulJobsHistoryLimit: 3,
-    failedJobsHistoryLimit: 5,
-    jobTemplate: {
-      metadata: { labels: args.labels },
-      spec: {
-        backoffLimit: 2,
-        activeDeadlineSeconds: args.deadlineSeconds,
-        template: {
-          metadata: { labels: args.labels },
-          spec: runToCompletionPodSpec({
-            name: "replicate",
-            image: args.image,
-            command: ["node", "dist/cli/replicate-backups.js"],
-            env: copyJobEnv(args),
-            secrets: [{ secretName: args.sourceSecretName, keys: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] }],
-            // Objects stream through in parts: memory holds a few parts, never a whole dump.
-            resources: {
-              requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "64Mi" },
-              limits: { cpu: "1", memory: "512Mi", "ephemeral-storage": "256Mi" },
-            },
-            serviceAccountName: args.serviceAccountName,
-            pool: args.pool,
-            tmpSize: "256Mi",
-          }),
-        },
+    deadlineSeconds: args.deadlineSeconds,
+    backoffLimit: 2,
+    pod: runToCompletionPodSpec({
+      name: "replicate",
+      image: args.image,
+      command: ["node", "dist/cli/replicate-backups.js"],
+      env: copyJobEnv(args),
+      secrets: [{ secretName: args.sourceSecretName, keys: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] }],
+      // Objects stream through in parts: memory holds a few parts, never a whole dump.
+      resources: {
+        requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "64Mi" },
+        limits: { cpu: "1", memory: "512Mi", "ephemeral-storage": "256Mi" },
       },
-    },
-  };
+      serviceAccountName: args.serviceAccountName,
+      pool: args.pool,
+      tmpSize: "256Mi",
+    }),
+  });
 }
 
 /** GKE's metadata server, which serves Workload Identity tokens: port 80, and 988 under Dataplane V2. */

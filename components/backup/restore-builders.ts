@@ -2,7 +2,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { PoolScheduling } from "../cluster/types";
 import { DNS_EGRESS, NON_PUBLIC_CIDRS, nsSelector } from "../namespace/builders";
-import { containerSecurityContext, runToCompletionPodSpec } from "../processor/builders";
+import { containerSecurityContext, runToCompletionPodSpec, singleRunCronJobSpec } from "../processor/builders";
 import type { SecretFiles } from "../processor/secrets";
 
 /** How often the newest backup is restored and checked, and how old things may grow before an alert. */
@@ -197,23 +197,15 @@ export function restoreCronJobSpec(a: RestoreJobArgs): k8s.types.input.batch.v1.
   pod.initContainers = [scratchDatabaseContainer(a)];
   pod.volumes = [...(pod.volumes as k8s.types.input.core.v1.Volume[]), { name: "scratch-db", emptyDir: { sizeLimit: a.settings.scratchStorage } }];
   const labels = { ...a.labels, [a.httpsEgressLabel]: "true" };
-  return {
+  return singleRunCronJobSpec({
     schedule: a.settings.schedule,
-    timeZone: "Etc/UTC",
     suspend: a.suspend ?? false,
-    concurrencyPolicy: "Forbid",
+    labels,
     startingDeadlineSeconds: 3600,
-    successfulJobsHistoryLimit: 3,
-    failedJobsHistoryLimit: 5,
-    jobTemplate: {
-      metadata: { labels },
-      spec: {
-        backoffLimit: 0,
-        activeDeadlineSeconds: a.settings.deadlineMinutes * 60,
-        template: { metadata: { labels }, spec: pod },
-      },
-    },
-  };
+    deadlineSeconds: a.settings.deadlineMinutes * 60,
+    backoffLimit: 0,
+    pod,
+  });
 }
 
 /**

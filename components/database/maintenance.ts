@@ -1,7 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { PoolScheduling } from "../cluster/types";
-import { runToCompletionPodSpec } from "../processor/builders";
+import { runToCompletionPodSpec, singleRunCronJobSpec } from "../processor/builders";
 
 /** The database maintenance schedule (playbook "Routine Maintenance Schedule"), UTC cron per task. */
 export interface MaintenanceSettings {
@@ -104,16 +104,13 @@ export function maintenanceCronJobSpec(a: MaintenanceCronJobArgs): k8s.types.inp
     ...(pod.volumes as k8s.types.input.core.v1.Volume[]),
     ...secrets.map((name) => ({ name: `secret-${name}`, secret: { secretName: name, defaultMode: 0o440 } })),
   ];
-  return {
+  return singleRunCronJobSpec({
     schedule: s[a.job],
-    timeZone: "Etc/UTC",
-    concurrencyPolicy: "Forbid",
+    labels: a.labels,
     startingDeadlineSeconds: 300,
-    successfulJobsHistoryLimit: 1,
-    failedJobsHistoryLimit: 3,
-    jobTemplate: {
-      metadata: { labels: a.labels },
-      spec: { backoffLimit: 1, activeDeadlineSeconds: deadlineSeconds, template: { metadata: { labels: a.labels }, spec: pod } },
-    },
-  };
+    deadlineSeconds,
+    backoffLimit: 1,
+    history: { successful: 1, failed: 3 },
+    pod,
+  });
 }

@@ -234,6 +234,48 @@ export function runToCompletionPodSpec(args: RunToCompletionPodArgs): PodSpec {
   };
 }
 
+export interface SingleRunCronJobArgs {
+  /** Cron schedule, read in UTC. */
+  readonly schedule: string;
+  /** Labels of the Jobs and their pods (what NetworkPolicies and kube-state-metrics see). */
+  readonly labels: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** A run that could not start within this many seconds of its time is skipped, not run late. */
+  readonly startingDeadlineSeconds: number;
+  /** A run still going after this many seconds is stopped. */
+  readonly deadlineSeconds: number;
+  /** Retries of a failed pod within one run. */
+  readonly backoffLimit: number;
+  readonly pod: PodSpec;
+  readonly suspend?: boolean;
+  /** Finished Jobs kept for inspection: successful, failed. */
+  readonly history?: { readonly successful: number; readonly failed: number };
+}
+
+/**
+ * The CronJob frame every scheduled command shares: UTC, one run at a time (a slow run never piles up behind
+ * itself), a missed run skipped rather than run late twice, each run bounded, failed runs kept for inspection.
+ */
+export function singleRunCronJobSpec(a: SingleRunCronJobArgs): k8s.types.input.batch.v1.CronJobSpec {
+  const history = a.history ?? { successful: 3, failed: 5 };
+  return {
+    schedule: a.schedule,
+    timeZone: "Etc/UTC",
+    ...(a.suspend === undefined ? {} : { suspend: a.suspend }),
+    concurrencyPolicy: "Forbid",
+    startingDeadlineSeconds: a.startingDeadlineSeconds,
+    successfulJobsHistoryLimit: history.successful,
+    failedJobsHistoryLimit: history.failed,
+    jobTemplate: {
+      metadata: { labels: a.labels },
+      spec: {
+        backoffLimit: a.backoffLimit,
+        activeDeadlineSeconds: a.deadlineSeconds,
+        template: { metadata: { labels: a.labels }, spec: a.pod },
+      },
+    },
+  };
+}
+
 export function container(args: ProcessorSpecArgs): Container {
   const startupSeconds = args.config.resources.gpu > 0 ? 300 : 60; // model warm-up on GPU nodes is slow
   return {
