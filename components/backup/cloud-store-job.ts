@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PoolScheduling } from "../cluster/types";
 import { k8sLabels, type LabelContext } from "../labels";
 import { runToCompletionPodSpec, singleRunCronJobSpec } from "../processor/builders";
+import { GKE_METADATA_EGRESS } from "../namespace/builders";
 import { R2Credential } from "./credentials";
 import { CLOUD_COPY_PREFIXES } from "./cloud-store-builders";
 
@@ -82,12 +83,6 @@ export function copyCronJobSpec(args: CopyJobArgs): k8s.types.input.batch.v1.Cro
     }),
   });
 }
-
-/** GKE's metadata server, which serves Workload Identity tokens: port 80, and 988 under Dataplane V2. */
-export const GKE_METADATA_EGRESS = [
-  { to: [{ ipBlock: { cidr: "169.254.169.254/32" } }], ports: [{ protocol: "TCP", port: 80 }] },
-  { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [{ protocol: "TCP", port: 988 }] },
-];
 
 export interface BackupCopyArgs {
   readonly namespace: pulumi.Input<string>;

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type * as k8s from "@pulumi/kubernetes";
 import type { PoolScheduling } from "../cluster/types";
 import { toleration } from "../cluster/scheduling";
-import { DNS_EGRESS, nsSelector } from "../namespace/builders";
+import { DNS_EGRESS, GKE_METADATA_EGRESS, nsSelector } from "../namespace/builders";
 
 /** Velero's Schedule and BackupStorageLocation CRDs as the pinned chart ships them (see velero-crds/SOURCE.md). */
 export const VELERO_CRD_DIR = join(__dirname, "velero-crds");
@@ -233,11 +233,7 @@ export function veleroNetworkPolicies(a: VeleroNetworkArgs): Record<string, k8s.
           "allow-metadata-egress": {
             podSelector: { matchLabels: { ...VELERO_POD_LABELS } },
             policyTypes: ["Egress"],
-            // GKE's metadata server: 169.254.169.254:80, and 169.254.169.252:988 where GKE Dataplane V2 serves it.
-            egress: [
-              { to: [{ ipBlock: { cidr: "169.254.169.254/32" } }], ports: [tcp(80)] },
-              { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [tcp(988)] },
-            ],
+            egress: GKE_METADATA_EGRESS,
           },
         }
       : {}),

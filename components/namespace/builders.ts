@@ -38,6 +38,15 @@ export const DNS_EGRESS = {
   ],
 };
 
+/**
+ * GKE's metadata server, which serves Workload Identity tokens: 169.254.169.254:80, and 169.254.169.252:988 where
+ * GKE Dataplane V2 serves it. A pod signing in with Workload Identity under a default-deny policy needs both.
+ */
+export const GKE_METADATA_EGRESS = [
+  { to: [{ ipBlock: { cidr: "169.254.169.254/32" } }], ports: [{ protocol: "TCP", port: 80 }] },
+  { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [{ protocol: "TCP", port: 988 }] },
+];
+
 /** Labels of the Prometheus server pods (kube-prometheus-stack's operator sets this one on them). */
 export const PROMETHEUS_POD_LABELS: Readonly<Record<string, string>> = { "app.kubernetes.io/name": "prometheus" };
 

@@ -716,43 +716,50 @@ export function mountSecret(podSpec: Record<string, any>, secret: string, key = 
     podSpec.containers[0].env.push({ name: `${key}_FILE`, value: `${dir}/${key}` });
 }
 
-/** The hourly database backup: the only workload holding the backup bucket's writer. */
-export function backupCronJob(): Mutable {
-    const l = { ...labels("db-backup"), "app.kubernetes.io/component": "backup" };
-    const spec = structuredClone(pod(processorDeployment("db-backup")));
+/**
+ * A backup CronJob made from a processor's pod: one container reading only the database's URL and one object-store
+ * Secret, no ports or probes, not restarted, a minute to stop (a run is cheap to redo; it needs no worker's drain).
+ */
+function backupLikeCronJob(a: {
+    name: string;
+    container: string;
+    command?: string[];
+    secret: string;
+    schedule: string;
+    backoffLimit: number;
+}): Mutable {
+    const l = { ...labels(a.name), "app.kubernetes.io/component": "backup" };
+    const spec = structuredClone(pod(processorDeployment(a.name)));
     const c = spec.containers[0];
     delete c.ports;
     delete c.livenessProbe;
     delete c.readinessProbe;
-    c.name = "backup";
+    c.name = a.container;
+    if (a.command) c.command = a.command;
     c.env = c.env.filter((e: { name: string }) => e.name === "DATABASE_URL_FILE");
     spec.restartPolicy = "Never";
-    // A dump is cheap to redo; the job needs no worker's drain time.
     spec.terminationGracePeriodSeconds = 60;
-    mountSecret(spec, "backup-writer");
-    return res("kubernetes:batch/v1:CronJob", "db-backup", {
-        metadata: { name: "db-backup", namespace: NS, labels: l },
-        spec: { schedule: "0 * * * *", concurrencyPolicy: "Forbid", jobTemplate: { spec: { backoffLimit: 2, template: { metadata: { labels: l }, spec } } } },
+    mountSecret(spec, a.secret);
+    return res("kubernetes:batch/v1:CronJob", a.name, {
+        metadata: { name: a.name, namespace: NS, labels: l },
+        spec: { schedule: a.schedule, concurrencyPolicy: "Forbid", jobTemplate: { spec: { backoffLimit: a.backoffLimit, template: { metadata: { labels: l }, spec } } } },
     });
+}
+
+/** The hourly database backup: the only workload holding the backup bucket's writer. */
+export function backupCronJob(): Mutable {
+    return backupLikeCronJob({ name: "db-backup", container: "backup", secret: "backup-writer", schedule: "0 * * * *", backoffLimit: 2 });
 }
 
 /** The daily restore verification: the newest backup restored into a scratch database, read with the bucket's reader. */
 export function restoreCronJob(): Mutable {
-    const l = { ...labels("restore-verification"), "app.kubernetes.io/component": "backup" };
-    const spec = structuredClone(pod(processorDeployment("restore-verification")));
-    const c = spec.containers[0];
-    delete c.ports;
-    delete c.livenessProbe;
-    delete c.readinessProbe;
-    c.name = "verify";
-    c.command = ["node", "dist/cli/verify-restore.js"];
-    c.env = c.env.filter((e: { name: string }) => e.name === "DATABASE_URL_FILE");
-    spec.restartPolicy = "Never";
-    spec.terminationGracePeriodSeconds = 60;
-    mountSecret(spec, "backup-reader");
-    return res("kubernetes:batch/v1:CronJob", "restore-verification", {
-        metadata: { name: "restore-verification", namespace: NS, labels: l },
-        spec: { schedule: "30 4 * * *", concurrencyPolicy: "Forbid", jobTemplate: { spec: { backoffLimit: 0, template: { metadata: { labels: l }, spec } } } },
+    return backupLikeCronJob({
+        name: "restore-verification",
+        container: "verify",
+        command: ["node", "dist/cli/verify-restore.js"],
+        secret: "backup-reader",
+        schedule: "30 4 * * *",
+        backoffLimit: 0,
     });
 }
 
