@@ -91,6 +91,23 @@ describe("the jobs database in the dr stack", () => {
     expect(pooler.spec.pgbouncer.poolMode).toBe("session");
   });
 
+  it("lets KEDA's operator query the pooler and the CloudNativePG operator reach the instances, and the database admits both", () => {
+    const np = (namespace: string, name: string) => dr.k8s("NetworkPolicy").find((p) => p.metadata.namespace === namespace && p.metadata.name === name).spec;
+    const ns = (name: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } } });
+    expect(np("keda", "operator").egress).toEqual([
+      { to: [{ ...ns("jobs-db"), podSelector: { matchLabels: { "cnpg.io/poolerName": "jobs-db-pooler-rw" } } }], ports: [{ protocol: "TCP", port: 5432 }] },
+    ]);
+    expect(np("jobs-db", "allow-pooler-clients").ingress[0]).toMatchObject({ from: expect.arrayContaining([ns("keda")]), ports: [{ protocol: "TCP", port: 5432 }] });
+    expect(np("cnpg-system", "operator").egress[0]).toEqual({
+      to: [{ ...ns("jobs-db"), podSelector: { matchLabels: { "cnpg.io/cluster": "jobs-db" } } }],
+      ports: [
+        { protocol: "TCP", port: 8000 },
+        { protocol: "TCP", port: 5432 },
+      ],
+    });
+    expect(np("jobs-db", "allow-postgres").ingress).toContainEqual({ from: [ns("cnpg-system")], ports: [{ protocol: "TCP", port: 5432 }, { protocol: "TCP", port: 8000 }] });
+  });
+
   it("names the migration Job after the migrations' content", () => {
     const job = dr.resources.find((r) => r.type === "kubernetes:batch/v1:Job")!.props as any;
     expect(job.metadata.name).toBe(migrationJobName(join(__dirname, "..", "images")));

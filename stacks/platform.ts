@@ -104,6 +104,8 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
   const inCluster = { provider: cluster.provider, dependsOn: [...cluster.readyResources] };
 
   const managed = !config.database.cidrs;
+  // The pooler of the database the program runs; an external database is reached at its CIDRs instead.
+  const databasePods = managed ? { namespace: DATABASE_NAMESPACE, labels: { "cnpg.io/poolerName": poolerName(DATABASE_CLUSTER) } } : undefined;
   const ns = new WorkloadNamespace(
     "processors",
     {
@@ -118,15 +120,22 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       metricsPort: METRICS_PORT,
       databaseCidrs: config.database.cidrs ?? [],
       databasePort: config.database.port,
-      databasePods: managed
-        ? { namespace: DATABASE_NAMESPACE, labels: { "cnpg.io/poolerName": poolerName(DATABASE_CLUSTER) } }
-        : undefined,
+      databasePods,
       httpsEgressLabel: HTTPS_EGRESS_LABEL,
     },
     inCluster,
   );
 
-  const keda = new Keda("keda", { namespace: config.kedaNamespace, labels, metricsApi: cluster.metricsApi }, inCluster);
+  const keda = new Keda(
+    "keda",
+    {
+      namespace: config.kedaNamespace,
+      labels,
+      metricsApi: cluster.metricsApi,
+      queueDatabase: { cidrs: config.database.cidrs, pods: databasePods, port: config.database.port },
+    },
+    inCluster,
+  );
 
   // cert-manager serves the origin certificate and the database's backup plugin alike.
   const certificates = new Certificates(
@@ -146,7 +155,11 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
   let readerUrl: pulumi.Output<string>;
   let database: JobsDatabase | undefined;
   if (managed) {
-    const operator = new DatabaseOperator("cnpg", { namespace: DATABASE_OPERATOR_NAMESPACE, labels, certManager: [certificates.release] }, inCluster);
+    const operator = new DatabaseOperator(
+      "cnpg",
+      { namespace: DATABASE_OPERATOR_NAMESPACE, labels, certManager: [certificates.release], clusters: [{ namespace: DATABASE_NAMESPACE, name: DATABASE_CLUSTER }] },
+      inCluster,
+    );
     const { cidrs: _external, port: _port, replicaOf, ...settings } = config.database;
     // Read from the Pulumi backend, never from the primary's cloud: this works while that region is down.
     const primaryArchive = replicaOf
@@ -385,9 +398,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
       databaseSecretName: DATABASE_SECRET,
       pool: cluster.pools.general,
       httpsEgressLabel: HTTPS_EGRESS_LABEL,
-      database: managed
-        ? { pods: { namespace: DATABASE_NAMESPACE, labels: { "cnpg.io/poolerName": poolerName(DATABASE_CLUSTER) } }, port: config.database.port }
-        : { cidrs: config.database.cidrs ?? [], port: config.database.port },
+      database: databasePods ? { pods: databasePods, port: config.database.port } : { cidrs: config.database.cidrs ?? [], port: config.database.port },
       // A replica cannot record outcomes; the primary's are replayed into it and its exporter reports them.
       suspended: !primary,
     },

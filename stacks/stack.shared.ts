@@ -1,5 +1,7 @@
 import { expect, it } from "vitest";
 import { CHARTS } from "../components/versions";
+import { evaluatePlan } from "../policies/src/evaluate";
+import { allPolicies } from "../policies/src/policies";
 import { PROCESSOR_NAMES } from "./config";
 import type { planStack } from "./plan/wholeStack";
 import { isKubernetesObject, manifestOf, renderGraph, renderHelmValues, renderKubernetes } from "./plan/render";
@@ -147,6 +149,22 @@ export function commonStackChecks(get: () => Plan, registryPattern: RegExp): voi
     expect(quota.spec.hard).toEqual({ "requests.cpu": "100", "requests.memory": "200Gi", persistentvolumeclaims: "10", "services.loadbalancers": "2" });
     const policies = plan.k8s("NetworkPolicy").filter((p) => p.metadata.namespace === "processors");
     expect(policies.find((p) => p.metadata.name === "default-deny").spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+  });
+
+  it("fences every Helm release's namespace with a default deny, KEDA's and CloudNativePG's included, before the release installs", () => {
+    const plan = get();
+    const policies = allPolicies.filter((p) => p.name === "k8s-helm-namespace-default-deny");
+    const resources = plan.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, props: r.props }));
+    expect(evaluatePlan(resources, { policies }).violations).toEqual([]);
+    for (const [release, namespace] of [
+      ["keda-release", "keda"],
+      ["cnpg-operator", "cnpg-system"],
+    ]) {
+      const deny = plan.resources.find((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && (r.props as any).metadata.namespace === namespace && (r.props as any).metadata.name === "default-deny");
+      expect((deny?.props as any)?.spec, namespace).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+      const rel = plan.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.name === release)!;
+      expect(plan.dependencies.get(rel.urn), release).toContain(deny!.urn);
+    }
   });
 
   it("labels every Kubernetes object with its environment and cost centre", () => {

@@ -3,6 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { k8sLabels, type LabelContext } from "../labels";
 import { podSecurityLabels } from "../namespace/builders";
 import { CHARTS } from "../versions";
+import { kedaDatabaseProblems, kedaNetworkPolicies, type KedaDatabaseTarget } from "./network";
+
+export * from "./network";
 
 export interface KedaArgs {
   /** Namespace KEDA runs in. Default: `keda`. */
@@ -13,6 +16,11 @@ export interface KedaArgs {
    * resource metrics that read it, so the release waits for it. Default: none (the cluster serves it itself).
    */
   readonly metricsApi?: readonly pulumi.Resource[];
+  /**
+   * The jobs database the processors' queue-depth (postgresql) triggers query: the operator's only egress besides
+   * DNS and the API server. Required.
+   */
+  readonly queueDatabase: KedaDatabaseTarget;
 }
 
 /** Chart values: restricted security contexts, HA operator, metrics for Prometheus. */
@@ -46,11 +54,17 @@ export class Keda extends pulumi.ComponentResource {
 
   constructor(name: string, args: KedaArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pitchey:autoscaling:Keda", name, {}, opts);
+    const problems = kedaDatabaseProblems(args.queueDatabase, "queueDatabase");
+    if (problems.length > 0) throw new pulumi.InputPropertiesError({ message: `invalid KEDA ${name}`, errors: problems });
     const labels = k8sLabels(args.labels, "keda", "autoscaler");
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
       { metadata: { name: args.namespace, labels: { ...labels, ...podSecurityLabels() } } },
       { parent: this },
+    );
+    const netpols = Object.entries(kedaNetworkPolicies(args.queueDatabase)).map(
+      ([policy, spec]) =>
+        new k8s.networking.v1.NetworkPolicy(`${name}-${policy}`, { metadata: { name: policy, namespace: ns.metadata.name, labels }, spec }, { parent: this }),
     );
     this.release = new k8s.helm.v3.Release(
       `${name}-release`,
@@ -63,7 +77,7 @@ export class Keda extends pulumi.ComponentResource {
         atomic: true,
         values: kedaValues(labels),
       },
-      { parent: this, dependsOn: [...(args.metricsApi ?? [])] },
+      { parent: this, dependsOn: [...(args.metricsApi ?? []), ...netpols] },
     );
     this.registerOutputs({ release: this.release.status });
   }

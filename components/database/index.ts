@@ -25,9 +25,11 @@ import {
   type ArchiveLocation,
   type DatabaseSettings,
 } from "./builders";
+import { BARMAN_PLUGIN_RELEASE, OPERATOR_RELEASE, operatorNetworkPolicies, type ManagedCluster } from "./operator-network";
 
 export * from "./builders";
 export * from "./maintenance";
+export * from "./operator-network";
 
 export interface DatabaseOperatorArgs {
   /** Namespace of the operator and the Barman Cloud plugin. Default `cnpg-system`. */
@@ -38,6 +40,11 @@ export interface DatabaseOperatorArgs {
    * Default: none (cert-manager already present in the cluster).
    */
   readonly certManager?: pulumi.Resource[];
+  /**
+   * The `Cluster`s the operator manages: its NetworkPolicies let it reach their instances' status port and
+   * PostgreSQL, and nothing else in other namespaces. Required.
+   */
+  readonly clusters: readonly ManagedCluster[];
 }
 
 /** CloudNativePG and its Barman Cloud plugin from their upstream charts. */
@@ -54,10 +61,14 @@ export class DatabaseOperator extends pulumi.ComponentResource {
       { metadata: { name: args.namespace, labels: { ...labels, ...podSecurityLabels() } } },
       { parent: this },
     );
+    const netpols = Object.entries(operatorNetworkPolicies(args.clusters)).map(
+      ([policy, spec]) =>
+        new k8s.networking.v1.NetworkPolicy(`${name}-${policy}`, { metadata: { name: policy, namespace: ns.metadata.name, labels }, spec }, { parent: this }),
+    );
     const operator = new k8s.helm.v3.Release(
       `${name}-operator`,
       {
-        name: "cnpg",
+        name: OPERATOR_RELEASE,
         chart: CHARTS.cloudnativePg.chart,
         version: CHARTS.cloudnativePg.version,
         repositoryOpts: { repo: CHARTS.cloudnativePg.repo },
@@ -65,12 +76,12 @@ export class DatabaseOperator extends pulumi.ComponentResource {
         atomic: true,
         values: { replicaCount: 2, crds: { create: true }, commonLabels: labels, monitoring: { podMonitorEnabled: false } },
       },
-      { parent: this },
+      { parent: this, dependsOn: netpols },
     );
     const plugin = new k8s.helm.v3.Release(
       `${name}-barman-cloud`,
       {
-        name: "barman-cloud",
+        name: BARMAN_PLUGIN_RELEASE,
         chart: CHARTS.barmanCloud.chart,
         version: CHARTS.barmanCloud.version,
         repositoryOpts: { repo: CHARTS.barmanCloud.repo },

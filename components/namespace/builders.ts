@@ -47,6 +47,18 @@ export const GKE_METADATA_EGRESS = [
   { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [{ protocol: "TCP", port: 988 }] },
 ];
 
+/**
+ * The Kubernetes API server. Its address is the cluster's to choose (GKE's control plane, EKS's cross-account
+ * interfaces, both behind the `kubernetes` Service), so no selector or block can name it: any address, on its ports
+ * only (443, and 6443 where the API server listens there).
+ */
+export const API_SERVER_EGRESS = {
+  ports: [
+    { protocol: "TCP", port: 443 },
+    { protocol: "TCP", port: 6443 },
+  ],
+};
+
 /** Labels of the Prometheus server pods (kube-prometheus-stack's operator sets this one on them). */
 export const PROMETHEUS_POD_LABELS: Readonly<Record<string, string>> = { "app.kubernetes.io/name": "prometheus" };
 
