@@ -1,6 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { IngressSettings, RateZone, RouteSettings } from "./args";
-import { DNS_EGRESS, nsSelector } from "../namespace/builders";
+import { API_SERVER_EGRESS, DNS_EGRESS, nsSelector } from "../namespace/builders";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
@@ -329,7 +329,7 @@ export function ingressNetworkPolicies(a: IngressNetworkArgs): Record<string, Ne
     "allow-apiserver-egress": {
       podSelector: controller,
       policyTypes: ["Egress"],
-      egress: [{ ports: [tcp(443), tcp(6443)] }],
+      egress: [API_SERVER_EGRESS],
     },
   };
 }

@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { DNS_EGRESS as DNS, nsSelector as ns } from "../namespace/builders";
+import { API_SERVER_EGRESS, DNS_EGRESS as DNS, nsSelector as ns } from "../namespace/builders";
 import { PORTS } from "./values";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
@@ -41,7 +41,7 @@ export function monitoringNetworkPolicies(a: MonitoringNetworkArgs): Record<stri
     "default-deny": { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
     "allow-dns-egress": { podSelector: {}, policyTypes: ["Egress"], egress: [DNS] },
     // The operator, Prometheus (service discovery), kube-state-metrics and Grafana's dashboard sidecar watch the API.
-    "allow-api-server-egress": { podSelector: {}, policyTypes: ["Egress"], egress: [{ ports: tcp(443, 6443) }] },
+    "allow-api-server-egress": { podSelector: {}, policyTypes: ["Egress"], egress: [API_SERVER_EGRESS] },
     prometheus: {
       ...pods(POD_LABELS.prometheus),
       policyTypes: ["Ingress", "Egress"],
@@ -114,7 +114,7 @@ export function agentNetworkPolicies(a: Pick<MonitoringNetworkArgs, "namespace">
       ...pods(POD_LABELS.alloy),
       policyTypes: ["Ingress", "Egress"],
       ingress: [{ from: [{ ...ns(a.namespace), ...pods(POD_LABELS.prometheus) }], ports: tcp(PORTS.alloy) }],
-      egress: [DNS, { ports: tcp(443, 6443) }, { to: [{ ...ns(a.namespace), ...pods(POD_LABELS.loki) }], ports: tcp(PORTS.loki) }],
+      egress: [DNS, API_SERVER_EGRESS, { to: [{ ...ns(a.namespace), ...pods(POD_LABELS.loki) }], ports: tcp(PORTS.loki) }],
     },
   };
 }
