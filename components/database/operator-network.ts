@@ -25,7 +25,9 @@ export const OPERATOR_PORTS = {
 
 /** A CloudNativePG `Cluster` the operator manages: its namespace and name (its pods' `cnpg.io/cluster` label). */
 export interface ManagedCluster {
+  /** Namespace the `Cluster` runs in. Required. */
   readonly namespace: string;
+  /** The `Cluster`'s name. Required. */
   readonly name: string;
 }
 
