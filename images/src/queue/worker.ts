@@ -8,6 +8,7 @@ import pino, { type Logger } from "pino";
 import { JobTimeoutError, LeaseLostError, PermanentJobError, ShutdownError } from "../runtime/errors";
 import type { RuntimeMetrics } from "../runtime/metrics";
 import type { JobContext, JobHandler, ResultStore } from "../runtime/types";
+import { Lane } from "./lane";
 import { type ClaimedJob, JobQueue, LIVENESS_LOCK_NAMESPACE, type Queryable } from "./queue";
 
 export interface BackoffOptions {
@@ -262,6 +263,10 @@ export class Worker {
   /** Moving average of handler time, which sizes the prefetch buffer; unknown until a job finished. */
   private avgJobMs: number | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Claims, pipelined on one session of their own. */
+  private readonly claimLane: Lane;
+  /** Completion writes, pipelined on another. */
+  private readonly writeLane: Lane;
   private listener: Client | undefined;
   private listenerRetry: NodeJS.Timeout | undefined;
   private lockRetry: NodeJS.Timeout | undefined;
@@ -316,6 +321,17 @@ export class Worker {
     this.env = { log: this.log, store: opts.store, workRoot: opts.workRoot ?? os.tmpdir(), metrics: opts.metrics };
     const timeoutMs = this.jobTimeoutMs;
     this.timeOut = (a) => a.abort(new JobTimeoutError(timeoutMs));
+    const lane = (role: string) =>
+      new Lane({
+        connectionString: opts.databaseUrl,
+        application_name: `${role} ${this.workerId}`.slice(0, 63),
+        keepAlive: true,
+        connectionTimeoutMillis: 5000,
+        // A server that stops answering fails the statements in flight (and the session) instead of hanging them.
+        query_timeout: 30_000,
+      });
+    this.claimLane = lane("claims");
+    this.writeLane = lane("writes");
   }
 
   get type() {
@@ -338,6 +354,8 @@ export class Worker {
   }
 
   async start(): Promise<void> {
+    // Opened now, so the first outcomes find their session ready.
+    this.writeLane.warm();
     // The first claim goes out while the listener connects: nothing is held yet, and what it claims carries a
     // fresh heartbeat, far from looking abandoned before the liveness lock is taken. The listener looks once
     // more after LISTEN, so a job submitted in between is not left to the poll.
@@ -381,7 +399,7 @@ export class Worker {
       clearTimeout(this.lockRetry);
       const l = this.listener;
       this.listener = undefined;
-      await l?.end().catch(() => undefined);
+      await Promise.all([l?.end().catch(() => undefined), this.claimLane.end(), this.writeLane.end()]);
     }
     this.log.info("worker stopped");
   }
@@ -468,7 +486,7 @@ export class Worker {
     let failed = false;
     const looks = this.looks;
     try {
-      jobs = await this.queue.claim(this.type, this.workerId, this.containerId, limit, this.leaseSeconds);
+      jobs = await this.queue.claim(this.type, this.workerId, this.containerId, limit, this.leaseSeconds, this.claimLane);
       this.dbUp = true;
       this.claimFailures = 0;
     } catch (err) {
@@ -681,12 +699,12 @@ export class Worker {
   private async writeCompletions(batch: Completion[]): Promise<void> {
     let owned: Set<string> | "lost";
     try {
-      owned = await this.persist(() => this.queue.completeMany(this.workerId, batch));
+      owned = await this.persist((retried) => this.queue.completeMany(this.workerId, batch, retried, this.writeLane));
     } catch {
       // One unstorable result (e.g. a NUL character jsonb refuses) must not sink the others.
       for (const c of batch) {
         try {
-          const one = await this.persist(() => this.queue.completeMany(this.workerId, [c]));
+          const one = await this.persist((retried) => this.queue.completeMany(this.workerId, [c], retried, this.writeLane));
           this.completed(c, one === "lost" ? false : one.has(c.attempt.job.id));
         } catch (err) {
           const reason = err instanceof Error ? err.message : String(err);
@@ -705,12 +723,13 @@ export class Worker {
 
   /**
    * Retries a fenced write through database outages; fencing makes a late
-   * write harmless. Errors that retrying cannot fix are thrown.
+   * write harmless. `write` is told when it is a retry: a try that failed on
+   * the way back may have committed. Errors that retrying cannot fix are thrown.
    */
-  private async persist<T>(write: () => Promise<T>): Promise<T | "lost"> {
+  private async persist<T>(write: (retried: boolean) => Promise<T>): Promise<T | "lost"> {
     for (let failures = 0; ; failures++) {
       try {
-        const out = await write();
+        const out = await write(failures > 0);
         this.dbUp = true;
         return out;
       } catch (err) {
