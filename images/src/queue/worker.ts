@@ -286,6 +286,9 @@ export class Worker {
   private looks = 0;
   private looping = false;
   private claimsInFlight = 0;
+  /** Settles when the first claim is answered (or fails). */
+  private readonly firstClaim: Promise<void>;
+  private firstClaimAnswered!: () => void;
   /** Jobs asked for by the claims in flight. */
   private requested = 0;
   private claimFailures = 0;
@@ -306,6 +309,7 @@ export class Worker {
 
   constructor(private readonly opts: WorkerOptions) {
     this.queue = new JobQueue(opts.pool);
+    this.firstClaim = new Promise<void>((resolve) => (this.firstClaimAnswered = resolve));
     this.containerId = opts.containerId ?? `${os.hostname()}-${process.pid}`;
     this.workerId = opts.workerId ?? `${this.containerId}/${randomBytes(4).toString("hex")}`;
     this.concurrency = opts.concurrency ?? 4;
@@ -354,12 +358,15 @@ export class Worker {
   }
 
   async start(): Promise<void> {
-    // Opened now, so the first outcomes find their session ready.
-    this.writeLane.warm();
-    // The first claim goes out while the listener connects: nothing is held yet, and what it claims carries a
-    // fresh heartbeat, far from looking abandoned before the liveness lock is taken. The listener looks once
-    // more after LISTEN, so a job submitted in between is not left to the poll.
+    // The first claim goes out before the listener connects: nothing is held yet, and what it claims carries a
+    // fresh heartbeat, far from looking abandoned before the liveness lock is taken. The first jobs wait for
+    // the claim lane's session alone; the other two sessions' handshakes (an authentication and a backend
+    // each) would compete with it for the CPU, so they start once the first claim is answered, or after a
+    // second without an answer. The listener looks once more after LISTEN, so a job submitted in between is
+    // not left to the poll.
     this.wake();
+    await Promise.race([this.firstClaim, deadline(1000)]);
+    this.writeLane.warm();
     // Without the database the worker still starts; the listener and the claim loop retry on their own.
     await this.connectListener().catch(() => undefined);
     this.timers.push(setInterval(() => this.look(), this.pollMs));
@@ -500,6 +507,7 @@ export class Worker {
     } finally {
       this.claimsInFlight--;
       this.requested -= limit;
+      this.firstClaimAnswered();
     }
     // A short claim means nothing more is runnable now: the slots that free up next do not ask again. Unless
     // a notification came while it ran: the job it announced may have committed after the claim looked.
@@ -868,7 +876,8 @@ export class Worker {
       );
       // Renew what we hold before the liveness lock says we are back: a peer that
       // sees our lock must also see leases that have not run out during the outage.
-      await this.heartbeat(client);
+      // The first connection follows claims made a moment ago, whose leases are fresh.
+      if (this.reconnected) await this.heartbeat(client);
       await client.query(`LISTEN container_jobs_${this.type}`);
       await this.takeLivenessLock(client);
       this.listenerFailures = 0;
