@@ -58,6 +58,28 @@ describe("worker LISTEN/NOTIFY through PgBouncer", () => {
     expect(await notifiedPickup("session", 5_000)).toBe(true);
   });
 
+  it("session pooling carries each worker's pipelined claims and completion writes: every job once", async () => {
+    const bouncer = await startPgBouncer(db.url, "session");
+    bouncers.push(bouncer);
+    await direct.query("TRUNCATE container_jobs");
+    await direct.query("INSERT INTO container_jobs (type, payload) SELECT 'code', jsonb_build_object('n', n) FROM generate_series(1, 3000) n");
+    const runs = new Map<number, number>();
+    const handler = doublingHandler({ onRun: (p) => runs.set(p.n, (runs.get(p.n) ?? 0) + 1) });
+    const workers = await Promise.all([1, 2].map(() => startWorker(bouncer.url, { handler, concurrency: 8 })));
+    try {
+      await waitFor(async () => (await direct.query<{ n: number }>("SELECT count(*)::int AS n FROM container_jobs WHERE status = 'completed'")).rows[0]!.n === 3000, 60_000, 100);
+      // Each worker's claims and writes went through a session of their own, named for the worker.
+      const { rows } = await direct.query<{ application_name: string }>("SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'claims %' OR application_name LIKE 'writes %'");
+      expect(rows.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+    const { rows } = await direct.query<{ attempts: number; n: number }>("SELECT attempts, count(*)::int AS n FROM container_jobs GROUP BY attempts");
+    expect(rows).toEqual([{ attempts: 1, n: 3000 }]);
+    expect(runs.size).toBe(3000);
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+  });
+
   it("transaction pooling would lose them: the same job is not picked up without polling", async () => {
     expect(await notifiedPickup("transaction", 3_000)).toBe(false);
   });

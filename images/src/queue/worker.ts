@@ -185,12 +185,21 @@ interface Completion {
   readonly costUsd: number;
 }
 
-/** Completion writes a worker keeps in flight at once; its pool has `concurrency + 4` connections. */
-const COMPLETION_WRITES_IN_FLIGHT = 4;
+/**
+ * Completion writes a worker keeps in flight at once, pipelined on its write
+ * lane: the second goes out only when a full batch has gathered behind the
+ * first, so one is usual.
+ */
+const COMPLETION_WRITES_IN_FLIGHT = 2;
 /** Finished jobs whose outcome is not written yet, beyond which no buffered job starts. */
 const MAX_UNWRITTEN_OUTCOMES = 500;
-/** Most outcomes one completion write carries: small enough that several writes overlap within the bound above. */
-const COMPLETION_BATCH = 125;
+/**
+ * Most outcomes one completion write carries. With at most two in flight,
+ * jobs stop starting only when both are full and on their way. Against four
+ * of 125, fewer commits for the same work: 2 × 250 ran faster and used less
+ * CPU per job in every alternating pair measured.
+ */
+const COMPLETION_BATCH = 250;
 /**
  * Most jobs one claim takes. The buffer (up to a thousand no-op jobs) is
  * filled by two claims of this size rather than one: a claim's rows come back
@@ -199,10 +208,9 @@ const COMPLETION_BATCH = 125;
  */
 const CLAIM_BATCH = 500;
 /**
- * Claims a worker keeps in flight at once: while one waits for its commit, the
- * other locks the next rows. A third measured slower: each statement in
- * flight is another connection to open (a backend and an authentication, a
- * dozen milliseconds of CPU), and concurrent claims skip each other's rows.
+ * Claims a worker keeps in flight at once, pipelined on its claim lane: the
+ * server starts the second the moment the first commits, with no round trip
+ * between them, and, on one session, they never skip each other's rows.
  */
 const CLAIMS_IN_FLIGHT = 2;
 

@@ -62,7 +62,8 @@ export class Processor {
     const concurrency = opts.worker?.concurrency ?? 4;
     this.pool = new Pool({
       connectionString: opts.databaseUrl,
-      // Claim loop, heartbeat, reaper, completions and the API share it.
+      // Heartbeats, the reaper, failures and releases, and the API share it; claims and completion
+      // writes go through sessions of the worker's own (its lanes).
       max: concurrency + 4,
       connectionTimeoutMillis: 5000,
       // A hung server must surface as errors the loops retry, not as stuck awaits.
