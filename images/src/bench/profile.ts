@@ -14,6 +14,7 @@ import { Pool } from "pg";
 import pino from "pino";
 import { migrate } from "../db/migrate";
 import { freePort } from "../dev/embedded-db";
+import { Lane } from "../queue/lane";
 import { Worker, type WorkerOptions } from "../queue/worker";
 import { createMetrics } from "../runtime/metrics";
 import { BENCH_MARK, exitOnError, intFromEnv, noopHandler, noStore } from "./common";
@@ -70,12 +71,25 @@ async function run(url: string, admin: Pool, label: string, extra: Partial<Worke
   await admin.query("SELECT pg_stat_statements_reset(), pg_stat_reset(), pg_stat_reset_shared('wal')");
   const pool = new Pool({ connectionString: url, max: concurrency + 4 });
   pool.on("error", () => undefined);
+  // A pooled statement is a round trip of its own. On a lane (one pipelined session), a statement sent while
+  // another is still in flight there shares that wait: only one sent to an idle lane starts a round trip.
   let roundTrips = 0;
   const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
   (pool as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
     roundTrips++;
     return query(...a);
   };
+  const laneQuery = Lane.prototype.query;
+  const inFlight = new Map<Lane, number>();
+  Lane.prototype.query = function (this: Lane, q) {
+    const n = inFlight.get(this) ?? 0;
+    if (n === 0) roundTrips++;
+    inFlight.set(this, n + 1);
+    const settled = () => inFlight.set(this, inFlight.get(this)! - 1);
+    const result = laneQuery.call(this, q);
+    result.then(settled, settled);
+    return result;
+  } as typeof laneQuery;
   let done = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
@@ -94,6 +108,7 @@ async function run(url: string, admin: Pool, label: string, extra: Partial<Worke
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await worker.stop();
   await pool.end();
+  Lane.prototype.query = laneQuery;
   return figures(admin, label, seconds, roundTrips, "container_jobs");
 }
 
