@@ -35,6 +35,25 @@ describe("lane", () => {
     }
   });
 
+  it("runs its session settings before anything sent through it, again on every new session", async () => {
+    const lane = new Lane({ connectionString: db.url }, ["SET enable_sort = off", "SET work_mem = '7MB'"]);
+    try {
+      const show = async () =>
+        (await lane.query<{ s: string; w: string; pid: number }>({
+          text: "SELECT current_setting('enable_sort') AS s, current_setting('work_mem') AS w, pg_backend_pid() AS pid",
+        })).rows[0]!;
+      const first = await show();
+      expect(first).toMatchObject({ s: "off", w: "7MB" });
+      await db.query("SELECT pg_terminate_backend($1)", [first.pid]);
+      await show().catch(() => undefined);
+      const second = await show();
+      expect(second.pid).not.toBe(first.pid);
+      expect(second).toMatchObject({ s: "off", w: "7MB" });
+    } finally {
+      await lane.end();
+    }
+  });
+
   it("fails only the statement in error, each in its own transaction", async () => {
     await db.query("CREATE TABLE IF NOT EXISTS lane_writes (n int)");
     const lane = new Lane({ connectionString: db.url });

@@ -1,6 +1,7 @@
 import { Pool } from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CLAIM_SQL, type ClaimedJob, COMPLETE_MANY_SQL, COMPLETED_ATTEMPTS_SQL, HEARTBEAT_SQL, JobQueue } from "../src/queue/queue";
+import { Lane } from "../src/queue/lane";
+import { CLAIM_SESSION_SETTINGS, CLAIM_SQL, type ClaimedJob, COMPLETE_MANY_SQL, COMPLETED_ATTEMPTS_SQL, HEARTBEAT_SQL, JobQueue } from "../src/queue/queue";
 import type { Outcome } from "../src/queue/worker";
 import { doublingHandler, waitFor } from "./handlers";
 import { startTestDatabase, type TestDatabase } from "./pg";
@@ -85,6 +86,30 @@ describe("queue", () => {
     expect(claimed.map((j) => (j.payload as { n: number }).n)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
     expect(claimed[0]).toMatchObject({ type: "code", attempt: 1, maxAttempts: 5, priority: 0 });
     expect(await statusCounts()).toEqual({ processing: 250, pending: 4750 });
+  });
+
+  it("claims in index order on the claim lane's session even when the statistics predate a burst of submissions", async () => {
+    // Statistics of a table of finished jobs, then a burst: the planner estimates a pending row or two. Left to
+    // that estimate it read every pending job through idx_jobs_pending and sorted them all, for every claim.
+    await pool.query("INSERT INTO container_jobs (type, payload, status, completed_at) SELECT 'code', '{}', 'completed', now() FROM generate_series(1, 20000)");
+    await pool.query("ANALYZE container_jobs");
+    await pool.query("TRUNCATE container_jobs");
+    await pool.query("INSERT INTO container_jobs (type, payload) SELECT 'code', jsonb_build_object('n', n) FROM generate_series(1, 20000) n");
+    type PlanNode = { "Node Type": string; "Index Name"?: string; "Actual Rows"?: number; Plans?: PlanNode[] };
+    const flatten = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(flatten)];
+    const lane = new Lane({ connectionString: db.url }, CLAIM_SESSION_SETTINGS);
+    try {
+      const { rows } = await lane.query<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>({
+        text: `EXPLAIN (ANALYZE, FORMAT JSON) ${CLAIM_SQL}`,
+        values: ["code", "w", 500, "pod", 30],
+      });
+      const lockRows = flatten(rows[0]!["QUERY PLAN"][0]!.Plan).find((n) => n["Node Type"] === "LockRows")!;
+      const below = flatten(lockRows).slice(1);
+      expect(below.map((n) => n["Node Type"])).toEqual(["Index Scan"]);
+      expect(below[0]).toMatchObject({ "Index Name": "idx_jobs_type_priority", "Actual Rows": 500 });
+    } finally {
+      await lane.end();
+    }
   });
 
   it("runs every job exactly once across several workers", async () => {

@@ -18,7 +18,11 @@ export class Lane {
   private client: Client | undefined;
   private ended = false;
 
-  constructor(private readonly config: ClientConfig) {}
+  /** `setup`: statements every new session runs before anything else (session settings). */
+  constructor(
+    private readonly config: ClientConfig,
+    private readonly setup: readonly string[] = [],
+  ) {}
 
   query<R extends QueryResultRow = QueryResultRow>(query: QueryConfig): Promise<QueryResult<R>> {
     if (this.ended) return Promise.reject(new Error("lane closed"));
@@ -57,6 +61,8 @@ export class Lane {
     c.on("end", drop);
     // Statements sent meanwhile wait for the session; a failed connect fails them.
     c.connect().catch(drop);
+    // Queued first, so they run before any statement sent through the lane. A session without its settings is closed.
+    for (const text of this.setup) c.query(text).catch(drop);
     return c;
   }
 }

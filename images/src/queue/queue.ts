@@ -221,6 +221,20 @@ export const CLAIM_SQL = `WITH next AS (
          FROM (SELECT id, type, payload, attempts AS attempt, max_attempts AS "maxAttempts", priority, wait AS "waitSeconds"
                  FROM claimed ORDER BY priority, created_at) c`;
 
+/**
+ * Settings of the session claims run on (the worker's claim lane, which runs
+ * nothing else). With sorting off, the planner takes the one path that needs
+ * no sort: `idx_jobs_type_priority` walked in order, stopping after the
+ * limit. Left to its statistics, it sorts: when they are older than a burst
+ * of submissions (a table of finished jobs analysed, then tens of thousands
+ * submitted), it estimates a pending row or two, reads every pending job
+ * through `idx_jobs_pending` and sorts them all for each claim: 50,000
+ * pending jobs made each claim of 500 cost 60 % more at the start and every
+ * claim read the whole backlog. The claimed rows' final ordering still sorts
+ * (it has no other way).
+ */
+export const CLAIM_SESSION_SETTINGS: readonly string[] = ["SET enable_sort = off"];
+
 /** A `uuid[]` literal; ids come from the database, so they need no quoting. */
 const uuidArray = (ids: readonly string[]) => `{${ids.join(",")}}`;
 

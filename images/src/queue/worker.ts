@@ -9,7 +9,7 @@ import { JobTimeoutError, LeaseLostError, PermanentJobError, ShutdownError } fro
 import type { RuntimeMetrics } from "../runtime/metrics";
 import type { JobContext, JobHandler, ResultStore } from "../runtime/types";
 import { Lane } from "./lane";
-import { type ClaimedJob, JobQueue, LIVENESS_LOCK_NAMESPACE, type Queryable } from "./queue";
+import { CLAIM_SESSION_SETTINGS, type ClaimedJob, JobQueue, LIVENESS_LOCK_NAMESPACE, type Queryable } from "./queue";
 
 export interface BackoffOptions {
   /** Delay before the first retry; doubles per attempt. Default 2000 ms. */
@@ -333,16 +333,19 @@ export class Worker {
     this.env = { log: this.log, store: opts.store, workRoot: opts.workRoot ?? os.tmpdir(), metrics: opts.metrics };
     const timeoutMs = this.jobTimeoutMs;
     this.timeOut = (a) => a.abort(new JobTimeoutError(timeoutMs));
-    const lane = (role: string) =>
-      new Lane({
-        connectionString: opts.databaseUrl,
-        application_name: `${role} ${this.workerId}`.slice(0, 63),
-        keepAlive: true,
-        connectionTimeoutMillis: 5000,
-        // A server that stops answering fails the statements in flight (and the session) instead of hanging them.
-        query_timeout: 30_000,
-      });
-    this.claimLane = lane("claims");
+    const lane = (role: string, setup: readonly string[] = []) =>
+      new Lane(
+        {
+          connectionString: opts.databaseUrl,
+          application_name: `${role} ${this.workerId}`.slice(0, 63),
+          keepAlive: true,
+          connectionTimeoutMillis: 5000,
+          // A server that stops answering fails the statements in flight (and the session) instead of hanging them.
+          query_timeout: 30_000,
+        },
+        setup,
+      );
+    this.claimLane = lane("claims", CLAIM_SESSION_SETTINGS);
     this.writeLane = lane("writes");
   }
 
