@@ -167,12 +167,14 @@ interface Rates {
 /**
  * Every timed run starts from the same state: no dead rows, autovacuum debt or
  * dirty buffers left behind by the runner before it (a deleted batch of
- * graphile-worker's, our updated rows, pg-boss's) for it to pay for.
+ * graphile-worker's, our updated rows, pg-boss's) for it to pay for. The
+ * vacuum analyses too: otherwise autovacuum's own analyse of a table the
+ * runner before churned could fall inside the next runner's timed run.
  */
 async function quiesce(db: BenchDatabase): Promise<void> {
   for (const table of ["container_jobs", "graphile_worker._private_jobs", "pgboss.job"]) {
     const { rows } = await db.pool.query<{ t: string | null }>("SELECT to_regclass($1)::text AS t", [table]);
-    if (rows[0]!.t) await db.pool.query(`VACUUM ${table}`);
+    if (rows[0]!.t) await db.pool.query(`VACUUM (ANALYZE) ${table}`);
   }
   // Needs superuser or pg_checkpoint; on a database that refuses, the vacuum alone has to do.
   await db.pool.query("CHECKPOINT").catch(() => undefined);
