@@ -51,6 +51,8 @@ export class Lane {
 
   private open(): Client {
     const c = new Client({ ...this.config, pipeline: true });
+    // An option this client does not know would be ignored silently, and the lane would send one statement at a time.
+    if (c.pipeline !== true) throw new Error("node-postgres did not enable pipelining: the lane needs pg 8.23 or later (its `pipeline` option)");
     this.client = c;
     const drop = () => {
       if (this.client !== c) return;
