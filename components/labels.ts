@@ -50,3 +50,13 @@ export function gcpLabels(ctx: LabelContext, service = PART_OF): Record<string, 
     managed_by: MANAGED_BY,
   };
 }
+
+/**
+ * The labels to hand a chart's free-form label value (`additionalLabels`, `commonLabels`, `podLabels`): the
+ * program's own less `app.kubernetes.io/*`. Charts write those keys themselves, and most append the free-form map
+ * after them, so passing ours renders each key twice in one mapping; Helm keeps the last, so the object carries our
+ * name and component instead of the chart's, and a selector built from the chart's no longer matches its pods.
+ */
+export function chartLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([key]) => !key.startsWith("app.kubernetes.io/")));
+}

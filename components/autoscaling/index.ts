@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { k8sLabels, type LabelContext } from "../labels";
+import { chartLabels, k8sLabels, type LabelContext } from "../labels";
 import { podSecurityLabels } from "../namespace/builders";
 import { CHARTS } from "../versions";
 import { kedaDatabaseProblems, kedaNetworkPolicies, type KedaDatabaseTarget } from "./network";
@@ -23,7 +23,7 @@ export interface KedaArgs {
   readonly queueDatabase: KedaDatabaseTarget;
 }
 
-/** Chart values: restricted security contexts, HA operator, metrics for Prometheus. */
+/** Chart values: restricted security contexts, HA operator, metrics for Prometheus, the program's cost labels. */
 export function kedaValues(labels: Record<string, string>): Record<string, unknown> {
   const restricted = {
     runAsNonRoot: true,
@@ -44,7 +44,8 @@ export function kedaValues(labels: Record<string, string>): Record<string, unkno
     },
     securityContext: { operator: restricted, metricServer: restricted, webhooks: restricted },
     prometheus: { operator: { enabled: true }, metricServer: { enabled: true }, webhooks: { enabled: true } },
-    additionalLabels: labels,
+    // Cost labels only: the chart writes the app.kubernetes.io/* keys on every object itself.
+    additionalLabels: chartLabels(labels),
   };
 }
 

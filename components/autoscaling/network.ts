@@ -4,8 +4,7 @@ import { API_SERVER_EGRESS, DNS_EGRESS, nsSelector } from "../namespace/builders
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
 /**
- * The `app` label the KEDA chart puts on each Deployment's pods and selects them by. Not `app.kubernetes.io/name`:
- * the chart writes it and then the release's `additionalLabels`, which carry the program's own name for KEDA.
+ * The `app` label the KEDA chart puts on each Deployment's pods and selects them by, one value per Deployment.
  */
 export const KEDA_POD_LABELS = {
   operator: { app: "keda-operator" },

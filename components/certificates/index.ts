@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { k8sLabels, type LabelContext } from "../labels";
+import { chartLabels, k8sLabels, type LabelContext } from "../labels";
 import { DNS_EGRESS, nsSelector, podSecurityLabels } from "../namespace/builders";
 import { CHARTS } from "../versions";
 
@@ -25,16 +25,17 @@ export interface CertificatesArgs {
   readonly prometheusPodLabels: Readonly<Record<string, string>>;
 }
 
-/** Chart values: CRDs installed and kept, a PodMonitor so Prometheus sees every certificate's expiry. */
+/** Chart values: CRDs installed and kept, a PodMonitor so Prometheus sees every certificate's expiry, cost labels on every pod. */
 export function certManagerValues(labels: Record<string, string>): Record<string, unknown> {
   return {
     crds: { enabled: true, keep: true },
     replicaCount: 2,
     podDisruptionBudget: { enabled: true, minAvailable: 1 },
-    webhook: { replicaCount: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 } },
-    cainjector: { replicaCount: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 } },
+    webhook: { replicaCount: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 }, podLabels: chartLabels(labels) },
+    cainjector: { replicaCount: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 }, podLabels: chartLabels(labels) },
     prometheus: { enabled: true, servicemonitor: { enabled: false }, podmonitor: { enabled: true } },
-    podLabels: labels,
+    // Cost labels only: the chart writes the controller's app.kubernetes.io/* labels, its selector among them.
+    podLabels: chartLabels(labels),
   };
 }
 

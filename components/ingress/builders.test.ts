@@ -107,6 +107,12 @@ describe("controller-wide settings (playbook nginx.conf)", () => {
     expect(v.controller.replicaCount).toBe(settings.replicas);
     expect(v.controller.readOnlyRootFilesystem).toBe(true);
   });
+  it("adds the program's labels to the controller's pods without the selector labels the chart already writes there", () => {
+    const labels = { "app.kubernetes.io/name": "nginx-ingress", "app.kubernetes.io/instance": "nginx-ingress", "app.kubernetes.io/component": "ingress-controller", "pitchey.io/team": "platform" };
+    const v = controllerValues(settings, labels) as any;
+    expect(Object.keys(v.controller.selectorLabels).sort()).toEqual(["app.kubernetes.io/instance", "app.kubernetes.io/name"]);
+    expect(v.controller.pod.extraLabels).toEqual({ "app.kubernetes.io/component": "ingress-controller", "pitchey.io/team": "platform" });
+  });
 });
 
 describe("the controller's LoadBalancer", () => {

@@ -131,7 +131,8 @@ export function controllerValues(s: IngressSettings, labels: Record<string, stri
       // Rates are split over a fixed replica count (see perReplica); an autoscaler would change the effective limit.
       autoscaling: { enabled: false },
       selectorLabels: { ...CONTROLLER_POD_LABELS },
-      pod: { extraLabels: labels },
+      // The chart writes selectorLabels on the pods itself; repeating them here would render those keys twice.
+      pod: { extraLabels: Object.fromEntries(Object.entries(labels).filter(([key]) => !(key in CONTROLLER_POD_LABELS))) },
       ingressClass: { name: INGRESS_CLASS, create: true, setAsDefaultIngress: false },
       enableCustomResources: true,
       // Route-level snippets carry proxy_request_buffering and access_log, which VirtualServer has no field for.

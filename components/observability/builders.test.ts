@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PoolScheduling } from "../cluster/types";
+import { k8sLabels } from "../labels";
 import type { RuleArgs } from "./args";
 import { jobsDashboard, overviewDashboard, promExpressions, sloDashboard } from "./dashboards";
 import { logsLifecycleRules, podMonitorSpec, validateObservabilityArgs, type ObservabilityArgs } from "./index";
@@ -118,7 +119,7 @@ describe("scrape and network", () => {
 
 describe("chart values", () => {
   const routing = { slackChannel: "#ops", email: { to: "a@b.c", from: "d@b.c", smarthost: "smtp.b.c:587", username: "u" }, digest: { groupWait: "5m", groupInterval: "1h", repeatInterval: "24h" } };
-  const kps = prometheusStackValues({
+  const kpsArgs = {
     environment: "dr",
     agentsNamespace: "monitoring-agents",
     pool,
@@ -126,7 +127,13 @@ describe("chart values", () => {
     alertmanager: { replicas: 2, storageSize: "1Gi" },
     routing,
     labels: {},
-  }) as any;
+  };
+  const kps = prometheusStackValues(kpsArgs) as any;
+
+  it("labels the stack's objects with the cost labels only: the chart writes the app.kubernetes.io/* keys itself", () => {
+    const labelled = prometheusStackValues({ ...kpsArgs, labels: k8sLabels({ environment: "dr", costCenter: "platform", team: "platform" }, "kube-prometheus-stack", "monitoring") }) as any;
+    expect(labelled.commonLabels).toEqual({ "pitchey.io/environment": "dr", "pitchey.io/cost-center": "platform", "pitchey.io/team": "platform" });
+  });
 
   it("scrapes and evaluates every 15 s with the playbook's external labels, keeping 30 days on a volume", () => {
     const p = kps.prometheus.prometheusSpec;

@@ -1,4 +1,5 @@
 import type { PoolScheduling } from "../cluster/types";
+import { chartLabels } from "../labels";
 import { alertmanagerConfig, RECEIVER_SECRET, type AlertRoutingArgs } from "./alertmanager";
 import { durationSeconds } from "./rules";
 
@@ -57,7 +58,8 @@ export function prometheusStackValues(a: PrometheusStackValuesArgs): Record<stri
   const pool = onPool(a.pool);
   return {
     crds: { enabled: true },
-    commonLabels: a.labels,
+    // Cost labels only: the chart writes the app.kubernetes.io/* keys on every object itself.
+    commonLabels: chartLabels(a.labels),
     defaultRules: {
       create: true,
       rules: { etcd: false, kubeControllerManager: false, kubeSchedulerAlerting: false, kubeSchedulerRecording: false, kubeProxy: false },
