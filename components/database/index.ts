@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { stringify } from "yaml";
 import type { PoolScheduling } from "../cluster/types";
-import { k8sLabels, type LabelContext } from "../labels";
+import { chartLabels, k8sLabels, type LabelContext } from "../labels";
 import { podSecurityLabels } from "../namespace/builders";
 import { CHARTS, IMAGES } from "../versions";
 import { MAINTENANCE_JOBS, maintenanceCronJobSpec, type MaintenanceJob, type MaintenanceSettings } from "./maintenance";
@@ -47,6 +47,19 @@ export interface DatabaseOperatorArgs {
   readonly clusters: readonly ManagedCluster[];
 }
 
+/**
+ * Operator chart values: two replicas, the CRDs, no PodMonitor, the program's cost labels on the operator's pods.
+ * Neither CloudNativePG chart has a value that labels every object; `podLabels` labels the pods.
+ */
+export function cnpgOperatorValues(labels: Readonly<Record<string, string>>): Record<string, unknown> {
+  return { replicaCount: 2, crds: { create: true }, podLabels: chartLabels(labels), monitoring: { podMonitorEnabled: false } };
+}
+
+/** Barman Cloud plugin chart values: the program's cost labels on the plugin's pods. */
+export function barmanCloudValues(labels: Readonly<Record<string, string>>): Record<string, unknown> {
+  return { podLabels: chartLabels(labels) };
+}
+
 /** CloudNativePG and its Barman Cloud plugin from their upstream charts. */
 export class DatabaseOperator extends pulumi.ComponentResource {
   readonly namespace: string;
@@ -74,7 +87,7 @@ export class DatabaseOperator extends pulumi.ComponentResource {
         repositoryOpts: { repo: CHARTS.cloudnativePg.repo },
         namespace: ns.metadata.name,
         atomic: true,
-        values: { replicaCount: 2, crds: { create: true }, commonLabels: labels, monitoring: { podMonitorEnabled: false } },
+        values: cnpgOperatorValues(labels),
       },
       { parent: this, dependsOn: netpols },
     );
@@ -87,7 +100,7 @@ export class DatabaseOperator extends pulumi.ComponentResource {
         repositoryOpts: { repo: CHARTS.barmanCloud.repo },
         namespace: ns.metadata.name,
         atomic: true,
-        values: { commonLabels: labels },
+        values: barmanCloudValues(labels),
       },
       { parent: this, dependsOn: [operator, ...(args.certManager ?? [])] },
     );
