@@ -169,6 +169,14 @@ describe("chart values", () => {
     expect(JSON.stringify(v)).not.toMatch(/AKIA|secretAccessKey":"[^$]/);
   });
 
+  it("sets Loki's security contexts under `loki`, where the chart reads them (it ignores top-level keys of these names)", () => {
+    const v = lokiValues({ pool, bucket: "logs", endpoint: "https://x.r2.cloudflarestorage.com", retention: "30d", storageSize: "10Gi", storeSecretName: "loki-object-store", schemaFrom: "2026-01-01" }) as any;
+    expect(v.loki.podSecurityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } });
+    expect(v.loki.containerSecurityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    expect(v).not.toHaveProperty("podSecurityContext");
+    expect(v).not.toHaveProperty("containerSecurityContext");
+  });
+
   it("ships every pod's logs with namespace, pod and container, and makes job_id and type queryable", () => {
     const c = alloyConfig({ lokiUrl: "http://loki.monitoring.svc:3100/loki/api/v1/push", environment: "prod", processorNamespace: "processors" });
     for (const l of ['target_label  = "namespace"', 'target_label  = "pod"', 'target_label  = "container"']) expect(c).toContain(l);

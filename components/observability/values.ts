@@ -150,6 +150,9 @@ export function lokiValues(a: LokiValuesArgs): Record<string, unknown> {
       limits_config: { retention_period: `${hours}h`, allow_structured_metadata: true, volume_enabled: true },
       compactor: { retention_enabled: true, delete_request_store: "s3" },
       analytics: { reporting_enabled: false },
+      // The chart reads the pods' security contexts under `loki`; top-level keys of these names are ignored.
+      podSecurityContext: { ...RESTRICTED_POD, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001 },
+      containerSecurityContext: RESTRICTED_CONTAINER,
     },
     singleBinary: {
       replicas: 1,
@@ -167,8 +170,6 @@ export function lokiValues(a: LokiValuesArgs): Record<string, unknown> {
     lokiCanary: { enabled: false },
     test: { enabled: false },
     minio: { enabled: false },
-    podSecurityContext: { ...RESTRICTED_POD, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001 },
-    containerSecurityContext: RESTRICTED_CONTAINER,
   };
 }
 
