@@ -1,6 +1,7 @@
 /**
  * Every Helm chart and third-party image the program deploys, pinned in one place.
- * Bump here, plan, and read the chart's changelog for value renames.
+ * Bump here, plan, read the chart's changelog for value renames, and render the plan's values with `helm template`
+ * against the new version (docs/decisions.md #80 says how).
  */
 export interface ChartPin {
   readonly chart: string;
