@@ -138,6 +138,7 @@ export const allPolicies: readonly PackPolicy[] = [
     tags.awsRequiredTags,
     tags.gcpRequiredLabels,
     tags.k8sRequiredLabels,
+    tags.helmValuesSelectorLabels,
     tags.namespaceQuota,
     tags.quotaFitsMaxScale,
     budget.ceilingWithinBudget,

@@ -127,6 +127,45 @@ export const k8sRequiredLabels = resourcePolicy({
     },
 });
 
+/** Chart values that take a free-form map of labels the chart adds to its own. */
+const CHART_LABEL_VALUES = new Set(["additionalLabels", "commonLabels", "customLabels", "extraLabels", "podLabels"]);
+/** The recommended labels a chart selects its own pods by (`helm create`'s selectorLabels). */
+const CHART_SELECTOR_LABELS = ["app.kubernetes.io/name", "app.kubernetes.io/instance"];
+
+/** Each free-form label map in a release's values that sets a selector label, as `path: key, key`. */
+function chartSelectorLabelsSet(values: unknown, path: string[] = []): string[] {
+    if (typeof values !== "object" || values === null || Array.isArray(values)) return [];
+    const found: string[] = [];
+    for (const [key, value] of Object.entries(values as Obj)) {
+        const at = [...path, key];
+        if (CHART_LABEL_VALUES.has(key) && typeof value === "object" && value !== null) {
+            const set = CHART_SELECTOR_LABELS.filter((l) => l in value);
+            if (set.length > 0) found.push(`${at.join(".")}: ${set.join(", ")}`);
+        } else {
+            found.push(...chartSelectorLabelsSet(value, at));
+        }
+    }
+    return found;
+}
+
+export const helmValuesSelectorLabels = resourcePolicy({
+    name: "helm-values-no-selector-labels",
+    summary: "A Helm release's free-form label values (additionalLabels, commonLabels, customLabels, extraLabels, podLabels) must not set app.kubernetes.io/name or app.kubernetes.io/instance.",
+    enforcement: "mandatory",
+    meta: {
+        area: "cost",
+        source: "Kubernetes recommended labels; Helm chart best practices (labels and selectors)",
+        why: "Charts write these two on every object and select their pods by them; a label value that sets them renders the key twice and Helm keeps the last, so the chart's objects carry the program's name, or a Deployment's selector no longer matches its pods and the API server refuses it. Mandatory: the release fails or mislabels a controller, and the plan never renders the chart to show it.",
+    },
+    fix: "Pass chartLabels(labels) from components/labels.ts: the cost labels, without app.kubernetes.io/*.",
+    types: [T.HelmRelease],
+    validate: (args, report) => {
+        for (const where of chartSelectorLabelsSet(args.props.values)) {
+            report(`Helm release ${args.props.name ?? args.name} sets the chart's selector label(s) in ${where}.`);
+        }
+    },
+});
+
 export const namespaceQuota = stackPolicy({
     name: "k8s-namespace-resource-quota",
     summary: "Every namespace with workloads must have a ResourceQuota bounding requests.cpu and requests.memory.",

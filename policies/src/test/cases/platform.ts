@@ -67,6 +67,18 @@ export const platformCases: Record<string, Case[]> = {
         { name: "the Service has no cost-center label", culprit: "video-processor-svc", mutate: (s) => void delete find(s, "video-processor-svc").props.metadata.labels["pitchey.io/cost-center"] },
         { name: "the pod template lacks part-of", culprit: "ai-inference", mutate: (s) => { const d = find(s, "ai-inference"); d.props.spec.template.metadata.labels = { "app.kubernetes.io/name": "ai-inference" }; } },
     ],
+    "helm-values-no-selector-labels": [
+        {
+            name: "a release's additionalLabels carry the program's name",
+            culprit: "velero-release",
+            mutate: (s) => void (find(s, "velero-release").props.values.additionalLabels = { "app.kubernetes.io/name": "velero", "pitchey.io/team": "platform" }),
+        },
+        {
+            name: "the controller pods' extraLabels carry the instance",
+            culprit: "ingress-nginx",
+            mutate: (s) => void (find(s, "ingress-nginx").props.values.controller.pod = { extraLabels: { "app.kubernetes.io/instance": "ingress" } }),
+        },
+    ],
     "k8s-namespace-resource-quota": [
         { name: "the quota is missing", culprit: "processors-ns", mutate: (s) => remove(s, "processors-quota") },
         { name: "the quota does not bound memory", culprit: "processors-ns", mutate: (s) => void delete find(s, "processors-quota").props.spec.hard["requests.memory"] },
