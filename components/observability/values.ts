@@ -143,7 +143,7 @@ export function lokiValues(a: LokiValuesArgs): Record<string, unknown> {
       },
       storage: {
         type: "s3",
-        bucketNames: { chunks: a.bucket, ruler: a.bucket, admin: a.bucket },
+        bucketNames: { chunks: a.bucket, ruler: a.bucket },
         // Credentials come from the environment (expanded by -config.expand-env), never from values.
         s3: { endpoint: a.endpoint, region: "auto", s3ForcePathStyle: true, accessKeyId: "${AWS_ACCESS_KEY_ID}", secretAccessKey: "${AWS_SECRET_ACCESS_KEY}" },
       },
