@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, RecordingMocks, type RecordedResource } from "../testing/mocks";
+import { CHART_KEYS_DIR, parseChartKeys, valuePaths } from "../charts/keys";
 import { one, resolve, settle } from "../cluster/test-support";
 import type { PoolScheduling } from "../cluster/types";
 import { validateAgainstCrd } from "../ingress/crd-schema";
@@ -28,15 +29,6 @@ const settings = { schedule: "0 3 * * *", ttl: "8760h" };
 const GCP_KEY = "projects/pitchey-prod/locations/us-west1/keyRings/backups/cryptoKeys/backups";
 const AWS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 
-/** Every key path the values set: down to leaves, but not below a key the chart takes as free-form content. */
-function valuePaths(v: unknown, freeForm: Set<string>, path = ""): string[] {
-  if (path && freeForm.has(path)) return [`${path}/*`];
-  if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) {
-    return Object.entries(v).flatMap(([k, x]) => valuePaths(x, freeForm, path ? `${path}.${k}` : k));
-  }
-  return [path];
-}
-
 describe("Velero chart values", () => {
   const values = veleroValues({
     provider: "gcp",
@@ -46,16 +38,12 @@ describe("Velero chart values", () => {
     pool,
   }) as any;
 
-  it("sets exactly the keys of the pinned chart's values.yaml listed in velero-chart-keys.txt", () => {
-    const listed = readFileSync(join(__dirname, "velero-chart-keys.txt"), "utf8")
-      .split("\n")
-      .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith("#"));
-    const freeForm = new Set(listed.filter((k) => k.endsWith("/*")).map((k) => k.slice(0, -2)));
-    const used = valuePaths(values, freeForm);
-    expect(used.filter((p) => !listed.includes(p))).toEqual([]);
-    expect(listed.filter((p) => !used.includes(p))).toEqual([]);
-    expect(CHARTS.velero).toMatchObject({ chart: "velero", version: "12.1.0" });
+  it("sets exactly the keys of the pinned chart's values.yaml listed in charts/velero.keys.txt", () => {
+    const list = parseChartKeys(readFileSync(join(CHART_KEYS_DIR, "velero.keys.txt"), "utf8"));
+    const used = valuePaths(values, list.freeForm);
+    expect(used.filter((p) => !list.keys.includes(p))).toEqual([]);
+    expect(list.keys.filter((p) => !used.includes(p))).toEqual([]);
+    expect(CHARTS.velero).toMatchObject({ chart: "velero", version: list.version });
   });
 
   it("deploys the server alone: no node agent, no volume snapshots, no chart-made location or schedule, no credentials Secret", () => {
