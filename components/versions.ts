@@ -1,7 +1,9 @@
 /**
  * Every Helm chart and third-party image the program deploys, pinned in one place.
- * Bump here, plan, read the chart's changelog for value renames, and render the plan's values with `helm template`
- * against the new version (docs/decisions.md #80 says how).
+ * Bump here, plan, read the chart's changelog for value renames, and check every key in the chart's key list
+ * (components/charts/<chart>.keys.txt) against the new version's values.yaml, then set the list's `# version:` to the
+ * new pin: stacks/chart-keys.test.ts fails until it matches. Rendering the plan's values with `helm template` against
+ * the new version (docs/decisions.md #80 says how) remains the fuller check.
  */
 export interface ChartPin {
   readonly chart: string;
@@ -38,7 +40,7 @@ export const CHARTS = {
    * Velero 1.18.1 (the chart's appVersion and default image). 12.1.0 is the newest release whose values.yaml and
    * crds/ were read for this pin (tag velero-12.1.0 of vmware-tanzu/helm-charts, 2026-06-25); 12.2.x exists but was
    * not read. Velero 1.18 is tested on Kubernetes 1.33–1.35 (its README's compatibility matrix). Bumping: re-read
-   * values.yaml against components/backup/velero-chart-keys.txt and replace the CRDs in components/backup/velero-crds.
+   * values.yaml against components/charts/velero.keys.txt and replace the CRDs in components/backup/velero-crds.
    */
   velero: { chart: "velero", version: "12.1.0", repo: "https://vmware-tanzu.github.io/helm-charts", appVersion: "1.18.1" },
 } as const satisfies Record<string, ChartPin>;
