@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { API_SERVER_EGRESS, DNS_EGRESS, nsSelector } from "../namespace/builders";
+import { API_SERVER_EGRESS, DNS_EGRESS, nsSelector, podsSelector, tcpPort } from "../namespace/builders";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
@@ -40,8 +40,8 @@ export function kedaDatabaseProblems(db: KedaDatabaseTarget, prefix: string): { 
   return problems;
 }
 
-const tcp = (port: number) => ({ protocol: "TCP", port });
-const pods = (labels: Readonly<Record<string, string>>) => ({ podSelector: { matchLabels: { ...labels } } });
+const tcp = tcpPort;
+const pods = podsSelector;
 
 /**
  * The KEDA namespace: deny by default, then the flows of its three Deployments. The API server calls the metrics

@@ -2,6 +2,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type { PoolScheduling } from "../cluster/types";
 import { backupRunQueries } from "../backup/builders";
 import { restoreVerificationQueries } from "../backup/restore-builders";
+import { nsSelector, tcpPort } from "../namespace/builders";
 
 /** The Barman Cloud plugin's name, as CloudNativePG clusters reference it. */
 export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
@@ -294,8 +295,8 @@ export function databaseNetworkPolicies(a: {
   operatorNamespace: string;
   monitoringNamespace: string;
 }): Record<string, k8s.types.input.networking.v1.NetworkPolicySpec> {
-  const ns = (name: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } } });
-  const tcp = (port: number) => ({ protocol: "TCP", port });
+  const ns = nsSelector;
+  const tcp = tcpPort;
   const instances = { matchLabels: { "cnpg.io/cluster": a.clusterName } };
   const poolers = { matchLabels: { "cnpg.io/poolerName": poolerName(a.clusterName) } };
   return {

@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { API_SERVER_EGRESS, DNS_EGRESS, nsSelector } from "../namespace/builders";
+import { API_SERVER_EGRESS, DNS_EGRESS, nsSelector, podsSelector, tcpPort } from "../namespace/builders";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
@@ -31,8 +31,8 @@ export interface ManagedCluster {
   readonly name: string;
 }
 
-const tcp = (port: number) => ({ protocol: "TCP", port });
-const pods = (labels: Readonly<Record<string, string>>) => ({ podSelector: { matchLabels: { ...labels } } });
+const tcp = tcpPort;
+const pods = podsSelector;
 
 /**
  * The operator's namespace: deny by default, then the operator's and the Barman Cloud plugin's flows. The API server

@@ -1,6 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { IngressSettings, RateZone, RouteSettings } from "./args";
-import { API_SERVER_EGRESS, DNS_EGRESS, nsSelector } from "../namespace/builders";
+import { API_SERVER_EGRESS, DNS_EGRESS, nsSelector, tcpPort } from "../namespace/builders";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
@@ -282,7 +282,7 @@ export function virtualServerSpec(args: VirtualServerArgs): Record<string, unkno
   };
 }
 
-const tcp = (port: number) => ({ protocol: "TCP", port });
+const tcp = tcpPort;
 
 export interface IngressNetworkArgs {
   readonly cloudflareRanges: readonly string[];

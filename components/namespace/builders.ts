@@ -29,6 +29,12 @@ export function limitRangeSpec(): k8s.types.input.core.v1.LimitRangeSpec {
 /** Selects a namespace by the name label Kubernetes sets on every namespace. */
 export const nsSelector = (ns: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
 
+/** Selects pods by their labels (a copy, so the policy never shares the caller's object). */
+export const podsSelector = (labels: Readonly<Record<string, string>>) => ({ podSelector: { matchLabels: { ...labels } } });
+
+/** A NetworkPolicy port entry for one TCP port. */
+export const tcpPort = (port: number) => ({ protocol: "TCP", port });
+
 /** The egress rule every namespace's default-deny leaves open: cluster DNS, UDP and TCP 53. */
 export const DNS_EGRESS = {
   to: [{ ...nsSelector("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
@@ -92,7 +98,7 @@ export const NON_PUBLIC_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"
  * processor is covered without touching this list.
  */
 export function networkPolicies(args: NetworkPolicyArgs): Record<string, NetworkPolicySpec> {
-  const tcp = (port: number) => ({ protocol: "TCP", port });
+  const tcp = tcpPort;
   return {
     "default-deny": { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
     "allow-ingress-controller": {

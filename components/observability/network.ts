@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { API_SERVER_EGRESS, DNS_EGRESS as DNS, nsSelector as ns } from "../namespace/builders";
+import { API_SERVER_EGRESS, DNS_EGRESS as DNS, nsSelector as ns, podsSelector, tcpPort } from "../namespace/builders";
 import { PORTS } from "./values";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
@@ -26,8 +26,8 @@ export interface MonitoringNetworkArgs {
   readonly exporterTargets: readonly { readonly namespace: string; readonly ports: readonly number[] }[];
 }
 
-const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
-const pods = (labels: Readonly<Record<string, string>>) => ({ podSelector: { matchLabels: { ...labels } } });
+const tcp = (...ports: number[]) => ports.map(tcpPort);
+const pods = podsSelector;
 /** Public addresses only: webhooks, object storage and SMTP relays are on the internet, never in private ranges. */
 const PUBLIC = [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"] } }];
 
