@@ -147,7 +147,10 @@ describe("the backup job's record of its runs", () => {
 
   it("a failed run leaves a row saying what failed, and the last success stays the one before", async () => {
     const [ok] = await rows();
+    // A dump larger than the pipes between pg_dump and the store hold, so pg_dump is still writing when the store refuses.
+    await db.query(`INSERT INTO container_jobs (type, status, payload) SELECT 'video', 'completed', jsonb_build_object('n', i, 'pad', md5(i::text) || md5((i * 7)::text)) FROM generate_series(1, 20000) AS i`);
     const r = await backup({ BACKUP_STORE_URL: "s3://no-such-bucket/prod" });
+    await db.query("DELETE FROM container_jobs WHERE status = 'completed'");
     expect(r.code).toBe(1);
     expect(r.lines.at(-1)).toMatchObject({ event: "backup.failed" });
     const failed = (await rows()).at(-1)!;

@@ -181,6 +181,22 @@ describe("db backup", () => {
     expect(await listFiles(path.join(dir, "postgres"))).toEqual([...seeded.map((k) => path.basename(k)), "README.txt"].sort());
   });
 
+  it("a store that refuses before reading a large dump fails the run instead of leaving it waiting on pg_dump", async () => {
+    // pg_dump writes more than the pipes between it and the store hold, so it is still writing when the store refuses.
+    const fakeBin = await mkdtemp(path.join(scratch, "bin-"));
+    await writeFile(path.join(fakeBin, "pg_dump"), `#!/bin/sh\nif [ "$1" = "--version" ]; then exec "${binDir}/pg_dump" --version; fi\nexec head -c 2000000 /dev/urandom\n`);
+    await chmod(path.join(fakeBin, "pg_dump"), 0o755);
+    const { store, prefix } = openBackupStore(`file://${await newStoreDir()}`);
+    const refusing = Object.assign(Object.create(store) as typeof store, {
+      put: async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        throw new Error("NoSuchBucket: the bucket does not exist");
+      },
+    });
+    const outcome = runBackup({ databaseUrl: server.url, store: refusing, prefix, policy: { hourly: 1, daily: 1, weekly: 1, monthly: 1 }, pgBinDir: fakeBin, logger: silent });
+    await expect(outcome).rejects.toThrow(/^storing the dump failed: NoSuchBucket: the bucket does not exist/);
+  });
+
   it("stops on SIGTERM mid-dump: pg_dump is killed, the partial upload removed, nothing pruned", async () => {
     const dir = await newStoreDir();
     const seeded = await seed(dir, "2026-11-28T00:00:00Z", 2);

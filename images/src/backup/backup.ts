@@ -170,6 +170,10 @@ async function dumpTo(opts: BackupOptions, key: string): Promise<number> {
     return stored.bytes;
   } catch (err) {
     child.kill("SIGTERM");
+    // The store stopped reading, perhaps before its first byte. pg_dump's output left in the pipes would hold its stdout
+    // open, so the child would never close and nothing would keep the process alive: it would exit 0 mid-failure.
+    output.destroy();
+    child.stdout.destroy();
     if (err instanceof BackupError) throw err;
     if (opts.signal?.aborted) throw new BackupError("backup stopped before it completed; nothing was stored");
     const code = await exited.catch(() => null);

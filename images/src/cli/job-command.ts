@@ -17,8 +17,8 @@ export interface JobCommand<Env> {
  * eviction) and SIGINT abort the work through its signal; a failure is logged as `<event>.failed` and exits 1.
  */
 export function runJobCommand<Env>(cmd: JobCommand<Env>): void {
+  const logger = pino({ level: process.env.LOG_LEVEL || "info", base: { component: cmd.component } });
   const main = async (): Promise<number> => {
-    const logger = pino({ level: process.env.LOG_LEVEL || "info", base: { component: cmd.component } });
     let env: Env;
     try {
       env = cmd.parseEnv(process.env);
@@ -42,11 +42,22 @@ export function runJobCommand<Env>(cmd: JobCommand<Env>): void {
       return 1;
     }
   };
+  let settled = false;
+  // Node exits 0 once nothing is left to wait for, even with the work's promise still pending: a stream or child that
+  // never closes would otherwise pass for success.
+  process.once("beforeExit", () => {
+    if (settled) return;
+    const message = `${cmd.component} ended without finishing: nothing was left running to complete it`;
+    logger.error({ event: `${cmd.event}.failed`, err: message }, message);
+    process.exitCode = 1;
+  });
   main().then(
     (code) => {
+      settled = true;
       process.exitCode = code;
     },
     (err: unknown) => {
+      settled = true;
       console.error(err instanceof Error ? err.message : err);
       process.exitCode = 1;
     },
