@@ -18,3 +18,11 @@ export function archiveLocationFor(config: PlatformConfig): ArchiveLocation {
     serverName: `${DATABASE_CLUSTER}-${config.environment}`,
   };
 }
+
+/**
+ * The stack whose database this one replays, while it does: dr's until failover promotes it (phase 100), then
+ * `undefined`, as on prod. Writing (the backup job's record, restore verification, maintenance) needs a primary.
+ */
+export function replayedPrimary(config: PlatformConfig): string | undefined {
+  return config.database.replicaOf && config.failover.phase !== 100 ? config.database.replicaOf.stack : undefined;
+}

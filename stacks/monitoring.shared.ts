@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { OBJECT_STORE_GRANTS_ANNOTATION, R2_PERMISSION_GROUPS } from "../components/backup/credentials";
 import { ruleGroups } from "../components/observability/rules";
 import { parsePlatformConfig, PROJECT } from "./config";
-import { observabilityRuleArgs } from "./config/observability";
+import { observabilityRuleArgs } from "./observability";
 import { PROCESSOR_NAMES } from "./config/defaults";
 import { renderMonitoring } from "./plan/render";
 import type { planStack } from "./plan/wholeStack";

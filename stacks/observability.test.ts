@@ -12,7 +12,7 @@ import { alertmanagerConfig, RECEIVERS } from "../components/observability/alert
 import { ALERTS, burnWindows, ruleFile, ruleGroups, type RuleGroup } from "../components/observability/rules";
 import { ConfigError, parsePlatformConfig } from "./config";
 import { stackRaw } from "./monitoring.shared";
-import { observabilityRoutingArgs, observabilityRuleArgs } from "./config/observability";
+import { observabilityRoutingArgs, observabilityRuleArgs } from "./observability";
 
 const root = join(__dirname, "..");
 const promtoolTests = join(root, "components/observability/promtool");
@@ -112,6 +112,17 @@ describe("alert rules", () => {
     expect(page.expr).toContain('slo:sli_error:ratio_rate1h{service="code-executor", slo="availability"} > 0.0144');
     const recorded = ruleGroups(observabilityRuleArgs(parsePlatformConfig(raw))).flatMap((g) => g.rules).filter((r) => r.record === "slo:sli_error:ratio_rate5m" && r.labels?.service === "code-executor" && r.labels?.slo === "latency");
     expect(recorded[0].expr).toContain('le=~"60(\\\\.0)?"');
+  });
+
+  it("BackupStale names whose backup job it watches: dr's replica replays prod's runs until it is promoted", () => {
+    const description = (raw: Record<string, unknown>) => alertsIn(ruleGroups(observabilityRuleArgs(parsePlatformConfig(raw)))).find((a) => a.alert === "BackupStale")!.annotations!.description!;
+    expect(description(stackRaw("prod"))).toMatch(/the backup CronJob is failing or not running/);
+    expect(description(stackRaw("prod"))).not.toMatch(/replica/);
+    const dr = stackRaw("dr") as any;
+    expect(description(dr)).toMatch(/this database is a replica, and the runs it reports are those of pitchey\/pitchey-containers\/prod's backup CronJob/);
+    const promoted = { ...dr, failover: { ...dr.failover, phase: 100 } };
+    expect(description(promoted)).toMatch(/the backup CronJob is failing or not running/);
+    expect(description(promoted)).not.toMatch(/replica/);
   });
 
   it("refuses a latency target that is not a bucket edge of job_duration_seconds, naming the key", () => {

@@ -12,7 +12,7 @@ import { StackBudget } from "../components/cost/budget";
 import { DatabaseMaintenance, DatabaseOperator, JobsDatabase, poolerName, type ArchiveLocation } from "../components/database";
 import { ingressSettings, originHostOf } from "./edge";
 import { failoverPlan, processorConfigFor } from "./failover";
-import { DATABASE_CLUSTER, DATABASE_NAMESPACE, DATABASE_OPERATOR_NAMESPACE, archiveLocationFor } from "./database";
+import { DATABASE_CLUSTER, DATABASE_NAMESPACE, DATABASE_OPERATOR_NAMESPACE, archiveLocationFor, replayedPrimary } from "./database";
 import { WorkerImage } from "../components/images";
 import { awsTags, k8sLabels, type LabelContext } from "../components/labels";
 import { Certificates } from "../components/certificates";
@@ -25,7 +25,7 @@ import type { ClusterRequest } from "./cluster";
 import { ADDON_NAMESPACES } from "../components/cluster/addons";
 import { LOKI_STORE_SECRET, Observability } from "../components/observability";
 import { JOB_TYPE_OF, PROCESSOR_NAMES, type ProcessorName, type StackInputs } from "./config";
-import { observabilityRoutingArgs, observabilityRuleArgs } from "./config/observability";
+import { observabilityRoutingArgs, observabilityRuleArgs } from "./observability";
 import { bucketOf, mirroredResultsBucket } from "./config/stores";
 
 /** Kubernetes Secret with the jobs database connection; read by processors, the migration and the jobs. */
@@ -321,7 +321,7 @@ export function createPlatform(inputs: StackInputs, createCluster: ClusterFactor
   ) as Record<ProcessorName, ProcessorService>;
 
   // Writing needs a primary: always on prod, on dr once promoted. Until then dr's database replays prod's rows.
-  const primary = !(config.database.replicaOf && config.failover.phase !== 100);
+  const primary = replayedPrimary(config) === undefined;
   const backupImage = buildImage(BACKUP_IMAGE);
   const mirrored = mirroredResultsBucket(config);
   const backup = new DatabaseBackup(

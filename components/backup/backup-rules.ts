@@ -5,6 +5,8 @@ export interface BackupAlertArgs {
   readonly staleAfterSeconds: number;
   /** The backup job's cron schedule, named in the alert's description. */
   readonly schedule: string;
+  /** On a replica: the stack whose backup job records the runs replayed here. Unset when this stack's job records them. */
+  readonly recordedBy?: string;
   /** Base of every `runbook_url`; `<Alert>.md` is appended. */
   readonly runbookBaseUrl: string;
 }
@@ -30,7 +32,12 @@ export function backupAlertRules(a: BackupAlertArgs) {
           summary: "No recent database backup",
           description:
             `The newest successful backup run finished longer ago than ${hoursText(a.staleAfterSeconds)} (twice the longest gap between runs of ` +
-            `the schedule "${a.schedule}"), or no run has been recorded at all: the backup CronJob is failing or not running. backup_runs says what the last runs did.`,
+            `the schedule "${a.schedule}"), or no run has been recorded at all: ` +
+            (a.recordedBy
+              ? `this database is a replica, and the runs it reports are those of ${a.recordedBy}'s backup CronJob, replayed here; ` +
+                `${a.recordedBy}'s backups are failing or not running (this stack's own job dumps the replica but records nothing until it is promoted). `
+              : "the backup CronJob is failing or not running. ") +
+            "backup_runs says what the last runs did.",
           runbook_url: `${a.runbookBaseUrl}BackupStale.md`,
         },
       },

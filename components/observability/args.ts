@@ -108,6 +108,11 @@ export interface DatabaseRuleArgs {
   readonly backupStaleAfterSeconds: number;
   /** The backup job's cron schedule (named in BackupStale's description). */
   readonly backupSchedule: string;
+  /**
+   * On a replica: the stack whose backup job records the runs this database replays (this stack's own job dumps but
+   * cannot record), named in BackupStale's description. Unset where this stack's job records its own runs.
+   */
+  readonly backupsRecordedBy?: string;
   /** Newest verified backup older than this: verification stopped working. */
   readonly maxVerifiedBackupAgeHours: number;
 }

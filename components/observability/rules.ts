@@ -382,7 +382,7 @@ export function databaseGroups(args: RuleArgs): RuleGroup[] {
   if (!d) return [];
   return [
     ...databaseAlertRules({ clusterName: d.clusterName, maxLagSeconds: d.maxReplicationLagSeconds, runbookBaseUrl: args.runbookBaseUrl }).groups,
-    backupAlertRules({ staleAfterSeconds: d.backupStaleAfterSeconds, schedule: d.backupSchedule, runbookBaseUrl: args.runbookBaseUrl }),
+    backupAlertRules({ staleAfterSeconds: d.backupStaleAfterSeconds, schedule: d.backupSchedule, recordedBy: d.backupsRecordedBy, runbookBaseUrl: args.runbookBaseUrl }),
     restoreAlertRules({ maxVerifiedBackupAgeHours: d.maxVerifiedBackupAgeHours, runbookBaseUrl: args.runbookBaseUrl }),
   ];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parsePlatformConfig } from "./index";
-import { observabilityRuleArgs } from "./observability";
+import { observabilityRuleArgs } from "../observability";
 import { mirroredResultsBucket } from "./stores";
 import { stackRaw } from "./test-support";
 

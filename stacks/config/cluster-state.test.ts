@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parsePlatformConfig } from "./index";
-import { observabilityRuleArgs } from "./observability";
+import { observabilityRuleArgs } from "../observability";
 import { problems, stackRaw } from "./test-support";
 
 describe("cluster-state backup config (backups.configs)", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { longestGapSeconds } from "./cron";
 import { parsePlatformConfig } from "./index";
-import { observabilityRuleArgs } from "./observability";
+import { observabilityRuleArgs } from "../observability";
 import { problems, stackRaw } from "./test-support";
 
 describe("restore verification config", () => {
