@@ -111,6 +111,8 @@ export function veleroValues(a: VeleroValuesArgs): Record<string, unknown> {
     podLabels: labels,
     resources: SERVER_RESOURCES,
     upgradeJobResources: SMALL_RESOURCES,
+    // The CRD upgrade Job (a pre-install and pre-upgrade hook) labels its pod from these alone.
+    kubectl: { labels },
     initContainers: [
       {
         name: `velero-plugin-for-${a.provider}`,

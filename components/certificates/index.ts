@@ -33,6 +33,8 @@ export function certManagerValues(labels: Record<string, string>): Record<string
     podDisruptionBudget: { enabled: true, minAvailable: 1 },
     webhook: { replicaCount: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 }, podLabels: chartLabels(labels) },
     cainjector: { replicaCount: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 }, podLabels: chartLabels(labels) },
+    // The post-install API check is a Job of its own, with its own pod labels.
+    startupapicheck: { podLabels: chartLabels(labels) },
     prometheus: { enabled: true, servicemonitor: { enabled: false }, podmonitor: { enabled: true } },
     // Cost labels only: the chart writes the controller's app.kubernetes.io/* labels, its selector among them.
     podLabels: chartLabels(labels),

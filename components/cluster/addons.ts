@@ -1,3 +1,4 @@
+import { chartLabels } from "../labels";
 import type { PoolScheduling } from "./types";
 import { POOL_LABEL, toleration } from "./scheduling";
 
@@ -46,6 +47,8 @@ export interface ClusterAutoscalerValuesArgs {
   readonly general: PoolScheduling;
   /** The spot node group's name (EKS `nodeGroupName`), ranked first by the priority expander; unset without one. */
   readonly spotNodeGroup?: string;
+  /** The add-on's labels; the cost labels among them go on the autoscaler's objects and pod. */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export const CLUSTER_AUTOSCALER_SA = "cluster-autoscaler";
@@ -94,6 +97,8 @@ export function clusterAutoscalerValues(a: ClusterAutoscalerValuesArgs): Record<
     ...(a.spotNodeGroup ? { expanderPriorities: expanderPriorities(a.spotNodeGroup) } : {}),
     // On the on-demand pool so a spot reclaim never takes the autoscaler down with the nodes it must replace.
     nodeSelector: { [POOL_LABEL]: a.general.labels[POOL_LABEL] },
+    // Not podLabels: the chart adds those to the Deployment's selector, which cannot change once created.
+    additionalLabels: chartLabels(a.labels),
   };
 }
 
@@ -103,7 +108,7 @@ export function clusterAutoscalerValues(a: ClusterAutoscalerValuesArgs): Record<
  * are left to the managed node group, whose capacity rebalancing already starts a replacement and drains the
  * node; draining on them here too would evict pods before the replacement is up.
  */
-export function nodeTerminationHandlerValues(spot: PoolScheduling): Record<string, unknown> {
+export function nodeTerminationHandlerValues(spot: PoolScheduling, labels: Readonly<Record<string, string>>): Record<string, unknown> {
   return {
     enableSqsTerminationDraining: false,
     enableSpotInterruptionDraining: true,
@@ -112,6 +117,7 @@ export function nodeTerminationHandlerValues(spot: PoolScheduling): Record<strin
     enableScheduledEventDraining: true,
     daemonsetNodeSelector: { [POOL_LABEL]: spot.labels[POOL_LABEL] },
     daemonsetTolerations: spot.taints.map(toleration),
+    podLabels: chartLabels(labels),
   };
 }
 

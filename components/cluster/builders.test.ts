@@ -219,6 +219,7 @@ describe("cluster autoscaler: spot first, drains as long as the longest grace", 
       maxGracefulTerminationSeconds: 930,
       general: pools.general,
       spotNodeGroup,
+      labels: {},
     }) as any;
   // EKS names a managed node group's Auto Scaling group eks-<nodeGroupName>-<uuid>; the expander matches that.
   const asg = (group: string) => `eks-${group}-58c6b3a4-2f1e-7d40-a9b3-0c1d2e3f4a5b`;
@@ -266,6 +267,7 @@ describe("add-on values", () => {
       scaleDownUtilizationThreshold: 0.5,
       maxGracefulTerminationSeconds: 600,
       general: pools.general,
+      labels: {},
     }) as any;
     expect(v.extraArgs).toMatchObject({
       "scale-down-unneeded-time": "10m",

@@ -160,7 +160,7 @@ describe("chart values", () => {
   });
 
   it("runs Loki on TSDB v13 in the bucket with its retention, credentials from a Secret", () => {
-    const v = lokiValues({ pool, bucket: "logs", endpoint: "https://x.r2.cloudflarestorage.com", retention: "30d", storageSize: "10Gi", storeSecretName: "loki-object-store", schemaFrom: "2026-01-01" }) as any;
+    const v = lokiValues({ pool, bucket: "logs", endpoint: "https://x.r2.cloudflarestorage.com", retention: "30d", storageSize: "10Gi", storeSecretName: "loki-object-store", schemaFrom: "2026-01-01", labels: {} }) as any;
     expect(v.loki.schemaConfig.configs).toEqual([{ from: "2026-01-01", store: "tsdb", object_store: "s3", schema: "v13", index: { prefix: "index_", period: "24h" } }]);
     expect(v.loki.storage.bucketNames.chunks).toBe("logs");
     expect(v.loki.limits_config.retention_period).toBe("720h");
@@ -170,7 +170,7 @@ describe("chart values", () => {
   });
 
   it("sets Loki's security contexts under `loki`, where the chart reads them (it ignores top-level keys of these names)", () => {
-    const v = lokiValues({ pool, bucket: "logs", endpoint: "https://x.r2.cloudflarestorage.com", retention: "30d", storageSize: "10Gi", storeSecretName: "loki-object-store", schemaFrom: "2026-01-01" }) as any;
+    const v = lokiValues({ pool, bucket: "logs", endpoint: "https://x.r2.cloudflarestorage.com", retention: "30d", storageSize: "10Gi", storeSecretName: "loki-object-store", schemaFrom: "2026-01-01", labels: {} }) as any;
     expect(v.loki.podSecurityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } });
     expect(v.loki.containerSecurityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
     expect(v).not.toHaveProperty("podSecurityContext");
@@ -186,7 +186,7 @@ describe("chart values", () => {
   });
 
   it("gives Grafana its admin from a Secret, no anonymous access, and the data sources the dashboards name", () => {
-    const g = grafanaValues({ pool, adminSecretName: "grafana-admin", storageSize: "2Gi", namespace: "monitoring" }) as any;
+    const g = grafanaValues({ pool, adminSecretName: "grafana-admin", storageSize: "2Gi", namespace: "monitoring", labels: {} }) as any;
     expect(g.admin.existingSecret).toBe("grafana-admin");
     expect(g.adminPassword).toBeUndefined();
     expect(g["grafana.ini"]["auth.anonymous"].enabled).toBe(false);

@@ -58,7 +58,8 @@ export function prometheusStackValues(a: PrometheusStackValuesArgs): Record<stri
   const pool = onPool(a.pool);
   return {
     crds: { enabled: true },
-    // Cost labels only: the chart writes the app.kubernetes.io/* keys on every object itself.
+    // Cost labels only: the chart writes the app.kubernetes.io/* keys on every object itself. commonLabels reaches
+    // the operator's pods; the others take theirs below (components/charts/pod-labels.ts).
     commonLabels: chartLabels(a.labels),
     defaultRules: {
       create: true,
@@ -72,10 +73,11 @@ export function prometheusStackValues(a: PrometheusStackValuesArgs): Record<stri
     kubelet: { enabled: true, serviceMonitor: { cAdvisor: true } },
     grafana: { enabled: false },
     kubeStateMetrics: { enabled: true },
-    "kube-state-metrics": { ...pool, securityContext: { ...RESTRICTED_POD, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534 }, containerSecurityContext: RESTRICTED_CONTAINER },
+    "kube-state-metrics": { ...pool, podLabels: chartLabels(a.labels), securityContext: { ...RESTRICTED_POD, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534 }, containerSecurityContext: RESTRICTED_CONTAINER },
     nodeExporter: { enabled: true },
     // Host network, PID and root filesystem: only in the agents namespace, which admits privileged pods.
-    "prometheus-node-exporter": { namespaceOverride: a.agentsNamespace, tolerations: EVERY_NODE },
+    // The chart's default podLabels (jobLabel) stay: Helm merges these into them.
+    "prometheus-node-exporter": { namespaceOverride: a.agentsNamespace, tolerations: EVERY_NODE, podLabels: chartLabels(a.labels) },
     prometheusOperator: {
       ...pool,
       // Rules are checked by promtool before they ship; the validating webhook would add a cert job and an
@@ -88,6 +90,8 @@ export function prometheusStackValues(a: PrometheusStackValuesArgs): Record<stri
     prometheus: {
       prometheusSpec: {
         ...pool,
+        // The operator copies podMetadata onto the StatefulSet's pods; the CR's own labels stay on the CR.
+        podMetadata: { labels: chartLabels(a.labels) },
         replicas: a.prometheus.replicas,
         scrapeInterval: a.prometheus.scrapeInterval,
         evaluationInterval: a.prometheus.evaluationInterval,
@@ -107,6 +111,7 @@ export function prometheusStackValues(a: PrometheusStackValuesArgs): Record<stri
       config: alertmanagerConfig(a.routing),
       alertmanagerSpec: {
         ...pool,
+        podMetadata: { labels: chartLabels(a.labels) },
         replicas: a.alertmanager.replicas,
         // Mounted at /etc/alertmanager/secrets/<name>: the receivers' *_file settings read from there.
         secrets: [RECEIVER_SECRET],
@@ -128,6 +133,8 @@ export interface LokiValuesArgs {
   readonly storeSecretName: string;
   /** Date the TSDB v13 schema starts (fixed once logs exist: changing it orphans stored chunks). */
   readonly schemaFrom: string;
+  /** The component's labels; the cost labels among them go on Loki's pods. */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** Loki as one process (`Monolithic`), TSDB schema v13, chunks and index in an S3-compatible bucket (R2). */
@@ -153,6 +160,8 @@ export function lokiValues(a: LokiValuesArgs): Record<string, unknown> {
       // The chart reads the pods' security contexts under `loki`; top-level keys of these names are ignored.
       podSecurityContext: { ...RESTRICTED_POD, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001 },
       containerSecurityContext: RESTRICTED_CONTAINER,
+      // Every Loki component's pods (and the caches'), not only the single binary's.
+      podLabels: chartLabels(a.labels),
     },
     singleBinary: {
       replicas: 1,
@@ -250,7 +259,7 @@ loki.write "default" {
 `;
 }
 
-export function alloyValues(a: { config: string }): Record<string, unknown> {
+export function alloyValues(a: { config: string; labels: Readonly<Record<string, string>> }): Record<string, unknown> {
   return {
     alloy: {
       configMap: { create: true, content: a.config },
@@ -258,7 +267,7 @@ export function alloyValues(a: { config: string }): Record<string, unknown> {
       mounts: { varlog: true },
       clustering: { enabled: false },
     },
-    controller: { type: "daemonset", tolerations: EVERY_NODE },
+    controller: { type: "daemonset", tolerations: EVERY_NODE, podLabels: chartLabels(a.labels) },
   };
 }
 
@@ -267,6 +276,8 @@ export interface GrafanaValuesArgs {
   readonly adminSecretName: string;
   readonly storageSize: string;
   readonly namespace: string;
+  /** The component's labels; the cost labels among them go on Grafana's pod. */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** Grafana with Prometheus, Loki and Alertmanager as data sources and dashboards provisioned from ConfigMaps. */
@@ -274,6 +285,7 @@ export function grafanaValues(a: GrafanaValuesArgs): Record<string, unknown> {
   const svc = (name: string, port: number) => `http://${name}.${a.namespace}.svc:${port}`;
   return {
     ...onPool(a.pool),
+    podLabels: chartLabels(a.labels),
     admin: { existingSecret: a.adminSecretName, userKey: "admin-user", passwordKey: "admin-password" },
     "grafana.ini": {
       "auth.anonymous": { enabled: false },

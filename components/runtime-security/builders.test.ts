@@ -15,7 +15,7 @@ describe("Falco values", () => {
     expect(FALCO_RULES.match(/^- rule: /gm)).toHaveLength(4);
     expect(FALCO_RULES).toContain("container.privileged=true");
     expect(FALCO_RULES).toContain("stratum+tcp");
-    const v = falcoValues({ alertmanagerUrl: "http://am:9093", minimumPriority: "error", pools, environment: "dr" }) as any;
+    const v = falcoValues({ alertmanagerUrl: "http://am:9093", minimumPriority: "error", pools, environment: "dr", labels: {} }) as any;
     expect(v.falcosidekick).toMatchObject({ enabled: true, config: { alertmanager: { hostport: "http://am:9093", minimumpriority: "error" } } });
     expect(v.tolerations).toHaveLength(3);
   });

@@ -1,4 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
+import { chartLabels } from "../labels";
 
 /** Pool facts Falco needs: the taints of every node it must run on. */
 export interface TaintedPool {
@@ -90,6 +91,8 @@ export interface FalcoValuesArgs {
   readonly minimumPriority: string;
   readonly pools: Readonly<Record<string, TaintedPool>>;
   readonly environment: string;
+  /** The component's labels; the cost labels among them go on Falco's and falcosidekick's pods. */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** Values for the falco chart: modern eBPF probe, the custom rules, falcosidekick forwarding to Alertmanager. */
@@ -98,10 +101,12 @@ export function falcoValues(a: FalcoValuesArgs): Record<string, unknown> {
     // CO-RE eBPF needs no kernel headers or module build, which COS and AL2023 nodes do not offer.
     driver: { kind: "modern_ebpf" },
     tolerations: tolerateAll(a.pools),
+    podLabels: chartLabels(a.labels),
     customRules: { "pitchey-rules.yaml": FALCO_RULES },
     falco: { json_output: true, json_include_output_property: true, priority: a.minimumPriority },
     falcosidekick: {
       enabled: true,
+      podLabels: chartLabels(a.labels),
       config: {
         customfields: `environment:${a.environment}`,
         alertmanager: { hostport: a.alertmanagerUrl, minimumpriority: a.minimumPriority },

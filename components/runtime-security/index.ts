@@ -75,6 +75,7 @@ export class RuntimeSecurity extends pulumi.ComponentResource {
           minimumPriority: a.minimumPriority,
           pools: a.pools,
           environment: a.labels.environment,
+          labels,
         }),
       },
       child("release", a.movedFrom?.prefix),
