@@ -16,15 +16,18 @@ export function selectorLabels(app: string): Record<string, string> {
   return { "app.kubernetes.io/name": app, "app.kubernetes.io/instance": app };
 }
 
+/** The labels a cost report groups Kubernetes spend by: on every object, and on every pod a chart runs. */
+export function costLabels(ctx: LabelContext): Record<string, string> {
+  return { "pitchey.io/environment": ctx.environment, "pitchey.io/cost-center": ctx.costCenter, "pitchey.io/team": ctx.team };
+}
+
 export function k8sLabels(ctx: LabelContext, app: string, component = "processor"): Record<string, string> {
   return {
     ...selectorLabels(app),
     "app.kubernetes.io/component": component,
     "app.kubernetes.io/part-of": PART_OF,
     "app.kubernetes.io/managed-by": MANAGED_BY,
-    "pitchey.io/environment": ctx.environment,
-    "pitchey.io/cost-center": ctx.costCenter,
-    "pitchey.io/team": ctx.team,
+    ...costLabels(ctx),
   };
 }
 

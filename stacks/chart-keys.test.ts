@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { readChartKeyLists, valuePaths } from "../components/charts/keys";
+import { POD_LABEL_PATHS, valueAt } from "../components/charts/pod-labels";
+import { costLabels } from "../components/labels";
 import { CHARTS } from "../components/versions";
 import { planStack } from "./plan/wholeStack";
 
@@ -11,16 +13,19 @@ interface ReleaseValues {
   readonly chart: string;
   readonly version: string | undefined;
   readonly values: unknown;
+  /** The cost labels the stack's own objects carry. */
+  readonly cost: Record<string, string>;
 }
 
 const releases: ReleaseValues[] = [];
 beforeAll(async () => {
   for (const stack of STACKS) {
     const plan = await planStack(stack);
+    const cost = costLabels({ environment: plan.config.environment, costCenter: plan.config.costCenter, team: plan.config.team });
     for (const r of plan.ofType("kubernetes:helm.sh/v3:Release")) {
       const p = r.props as { name?: string; chart: string; version?: string; values?: unknown };
       // An OCI chart is referenced by its full address; the key lists are named by the chart alone.
-      releases.push({ stack, release: p.name ?? r.name, chart: p.chart.split("/").pop()!, version: p.version, values: p.values ?? {} });
+      releases.push({ stack, release: p.name ?? r.name, chart: p.chart.split("/").pop()!, version: p.version, values: p.values ?? {}, cost });
     }
   }
 }, 240_000);
@@ -56,5 +61,35 @@ describe("Helm values against the pinned charts' key lists (components/charts/*.
       return list.keys.filter((k) => !used.has(k)).map((k) => `${list.chart}: ${k}`);
     });
     expect(unused).toEqual([]);
+  });
+});
+
+describe("Helm releases put the cost labels on every pod they run (components/charts/pod-labels.ts)", () => {
+  const lists = readChartKeyLists();
+
+  it("says for every pinned chart where its pods take labels, or why they take none", () => {
+    expect(Object.keys(POD_LABEL_PATHS).sort()).toEqual(Object.values(CHARTS).map((p) => p.chart).sort());
+    for (const [chart, { paths, unlabelled }] of Object.entries(POD_LABEL_PATHS)) {
+      expect(paths.length > 0 || Boolean(unlabelled), chart).toBe(true);
+      // Each path is a key the chart's list admits, so it was read in the chart at the pinned version.
+      const list = lists.get(chart)!;
+      for (const path of paths) {
+        const admitted = list.keys.includes(`${path}/*`) || [...list.freeForm].some((f) => path.startsWith(`${f}.`));
+        expect(admitted, `${chart}: ${path}`).toBe(true);
+      }
+    }
+  });
+
+  it("sets the stack's cost labels at every pod-label path of every release", () => {
+    const missing = releases.flatMap((r) =>
+      (POD_LABEL_PATHS[r.chart]?.paths ?? []).flatMap((path) => {
+        const at = valueAt(r.values, path) as Record<string, unknown> | undefined;
+        return Object.entries(r.cost)
+          .filter(([k, v]) => at?.[k] !== v)
+          .map(([k]) => `${r.stack} ${r.release} (${r.chart}): ${path} lacks ${k}`);
+      }),
+    );
+    expect(releases.length).toBeGreaterThan(0);
+    expect(missing).toEqual([]);
   });
 });
