@@ -139,6 +139,7 @@ export const allPolicies: readonly PackPolicy[] = [
     tags.gcpRequiredLabels,
     tags.k8sRequiredLabels,
     tags.helmValuesSelectorLabels,
+    tags.helmPodCostLabels,
     tags.namespaceQuota,
     tags.quotaFitsMaxScale,
     budget.ceilingWithinBudget,

@@ -2,6 +2,7 @@ import { containersOf, isWorkload, namespaceOf, objectName, podTemplate, quantit
 import { scaledObjectFor } from "../kubernetes/reliability";
 import { configOf, resourcePolicy, stackPolicy } from "../core/policy";
 import { DEFAULTS, schemaFor } from "../core/defaults";
+import { POD_LABEL_PATHS, valueAt } from "../../../components/charts/pod-labels";
 
 /** AWS resources that accept `tags` and that this platform creates (settings resources such as BucketVersioning take none). */
 export const AWS_TAGGABLE = [
@@ -162,6 +163,43 @@ export const helmValuesSelectorLabels = resourcePolicy({
     validate: (args, report) => {
         for (const where of chartSelectorLabelsSet(args.props.values)) {
             report(`Helm release ${args.props.name ?? args.name} sets the chart's selector label(s) in ${where}.`);
+        }
+    },
+});
+
+/** A Helm release's chart as the pins name it: an OCI chart is referenced by its full address. */
+function chartName(props: Obj): string {
+    return String(props.chart ?? "").split("/").pop() ?? "";
+}
+
+export const helmPodCostLabels = resourcePolicy({
+    name: "helm-pod-cost-labels",
+    summary: "A Helm release must set the cost labels (requiredLabels other than app.kubernetes.io/*) at every value path where its chart takes labels for its pods, as components/charts/pod-labels.ts records them.",
+    enforcement: "mandatory",
+    meta: {
+        area: "cost",
+        source: `${COST_SOURCE}; each chart's templates at its pinned version`,
+        why: "k8s-required-labels sees the program's own objects, not the pods a chart renders, and the plan never renders the charts: a chart whose pods lack the cost labels is spend no cost report allocates. Which value reaches a chart's pods differs per chart and some feed selectors, so a chart not in the table is refused until someone has read its templates.",
+    },
+    fix: "Put chartLabels(labels) from components/labels.ts at each of the chart's paths in components/charts/pod-labels.ts; for a new chart, read its templates at the pinned version and add its paths (or why it has none) there.",
+    configSchema: schemaFor(["requiredLabels"]),
+    types: [T.HelmRelease],
+    validate: (args, report) => {
+        const cfg = configOf(args, { requiredLabels: DEFAULTS.requiredLabels as readonly string[] });
+        const cost = cfg.requiredLabels.filter((l) => !l.startsWith("app.kubernetes.io/"));
+        const release = args.props.name ?? args.name;
+        const chart = chartName(args.props);
+        const known = POD_LABEL_PATHS[chart];
+        if (!known) {
+            report(`Helm release ${release}: chart ${chart || "(none)"} has no entry in components/charts/pod-labels.ts, so where its pods take labels is unknown.`);
+            return;
+        }
+        if (known.paths.length === 0) args.notApplicable(`chart ${chart} takes no pod labels outside its selectors: ${known.unlabelled ?? "see components/charts/pod-labels.ts"}`);
+        // In a preview, values computed from other resources' outputs are unknown until the update.
+        if (args.props.values === undefined) args.notApplicable("the release's values are not known yet");
+        for (const path of known.paths) {
+            const missing = missingKeys(valueAt(args.props.values, path) as Obj | undefined, cost);
+            if (missing.length > 0) report(`Helm release ${release} (${chart}) does not set ${missing.join(", ")} in ${path}: its pods there carry no cost labels.`);
         }
     },
 });

@@ -27,6 +27,11 @@ export function labels(service: string, env = "prod"): Record<string, string> {
     };
 }
 
+/** The cost labels a chart's pods take from a release's values: the program's labels less app.kubernetes.io/*. */
+export function podCostLabels(env = "prod"): Record<string, string> {
+    return { "pitchey.io/environment": env, "pitchey.io/cost-center": "platform" };
+}
+
 export const tags = { Service: "backups", Environment: "prod", CostCenter: "platform" };
 export const gcpLabels = { service: "platform", environment: "prod", cost_center: "platform" };
 
@@ -203,7 +208,7 @@ export function ingressController(): Mutable[] {
             version: "4.11.3",
             namespace: "ingress-nginx",
             // The chart creates no Service; the program declares the controller's LoadBalancer below.
-            values: { controller: { service: { create: false } } },
+            values: { controller: { service: { create: false }, pod: { extraLabels: podCostLabels() } } },
         }),
         res("kubernetes:core/v1:Service", "ingress-nginx-controller", {
             metadata: { name: "ingress-nginx-controller", namespace: "ingress-nginx", labels: { ...labels("ingress-nginx"), "app.kubernetes.io/component": "controller" } },
@@ -272,7 +277,7 @@ export function logsAndDashboards(): Mutable[] {
             chart: "loki",
             version: "18.11.0",
             namespace: "monitoring",
-            values: { loki: { storage: { type: "s3", bucketNames: { chunks: "pitchey-logs", ruler: "pitchey-logs", admin: "pitchey-logs" } } } },
+            values: { loki: { storage: { type: "s3", bucketNames: { chunks: "pitchey-logs", ruler: "pitchey-logs", admin: "pitchey-logs" } }, podLabels: podCostLabels() } },
         }),
         res("cloudflare:index/r2Bucket:R2Bucket", "logs-bucket", { accountId: "acc", name: "pitchey-logs", location: "wnam" }),
         // Loki's own minted token: write on the logs bucket only.
@@ -291,7 +296,7 @@ export function logsAndDashboards(): Mutable[] {
             chart: "grafana",
             version: "12.11.1",
             namespace: "monitoring",
-            values: { admin: { existingSecret: "grafana-admin" }, "grafana.ini": { "auth.anonymous": { enabled: false } } },
+            values: { admin: { existingSecret: "grafana-admin" }, "grafana.ini": { "auth.anonymous": { enabled: false } }, podLabels: podCostLabels() },
         }),
     ];
 }
@@ -322,6 +327,7 @@ export function clusterAutoscaler(opts: { expander?: string; maxGrace?: number; 
         values: {
             extraArgs: { expander: opts.expander ?? "priority,least-waste", "max-graceful-termination-sec": String(opts.maxGrace ?? 930) },
             expanderPriorities: opts.priorities ?? { 50: ["^eks-spot-[0-9a-f-]+$"], 10: [".*"] },
+            additionalLabels: podCostLabels("dr"),
         },
     });
 }
@@ -778,6 +784,8 @@ export function veleroBackup(): Mutable[] {
                 serviceAccount: { server: { create: true, name: "velero", annotations: { "iam.gke.io/gcp-service-account": "pitchey-prod-velero@pitchey.iam.gserviceaccount.com" } } },
                 deployNodeAgent: false,
                 snapshotsEnabled: false,
+                podLabels: podCostLabels(),
+                kubectl: { labels: podCostLabels() },
             },
         }),
         res("kubernetes:velero.io/v1:BackupStorageLocation", "velero-location", {

@@ -79,6 +79,19 @@ export const platformCases: Record<string, Case[]> = {
             mutate: (s) => void (find(s, "ingress-nginx").props.values.controller.pod = { extraLabels: { "app.kubernetes.io/instance": "ingress" } }),
         },
     ],
+    "helm-pod-cost-labels": [
+        { name: "Grafana's pods get no cost labels", culprit: "monitoring-grafana", mutate: (s) => void delete find(s, "monitoring-grafana").props.values.podLabels },
+        {
+            name: "Velero's CRD upgrade Job lacks the cost center",
+            culprit: "velero-release",
+            mutate: (s) => void delete find(s, "velero-release").props.values.kubectl.labels["pitchey.io/cost-center"],
+        },
+        {
+            name: "a release of a chart whose pod labels were never looked up",
+            culprit: "monitoring-tempo",
+            mutate: (s) => void s.push(res("kubernetes:helm.sh/v3:Release", "monitoring-tempo", { name: "tempo", chart: "tempo", version: "1.0.0", namespace: "monitoring", values: {} })),
+        },
+    ],
     "k8s-namespace-resource-quota": [
         { name: "the quota is missing", culprit: "processors-ns", mutate: (s) => remove(s, "processors-quota") },
         { name: "the quota does not bound memory", culprit: "processors-ns", mutate: (s) => void delete find(s, "processors-quota").props.spec.hard["requests.memory"] },
