@@ -4,8 +4,8 @@
  * it run (hooks included, `helm test` pods excepted: nothing here runs them). Each path was read in the chart's
  * templates, not only its values.yaml, and none of them feeds a selector: a map that does (cluster-autoscaler's
  * `podLabels`, nvidia-device-plugin's `selectorLabelsOverride`) is not listed, since a label there changes a
- * Deployment's or DaemonSet's immutable selector. The components put `chartLabels()` at these paths; the stacks'
- * tests and the policy `helm-pod-cost-labels` check that every path of every release carries the cost labels.
+ * Deployment's or DaemonSet's immutable selector. The components put the cost labels at these paths (`chartLabels()`);
+ * the stacks' tests and the policy `helm-pod-cost-labels` check that every path of every release carries them.
  */
 export interface ChartPodLabels {
   /** Dotted value paths (as in the chart's key list) whose map lands on pod templates. */
