@@ -29,8 +29,16 @@ export function limitRangeSpec(): k8s.types.input.core.v1.LimitRangeSpec {
 /** Selects a namespace by the name label Kubernetes sets on every namespace. */
 export const nsSelector = (ns: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
 
-/** Selects pods by their labels (a copy, so the policy never shares the caller's object). */
-export const podsSelector = (labels: Readonly<Record<string, string>>) => ({ podSelector: { matchLabels: { ...labels } } });
+/**
+ * Selects pods by their labels (a copy, so the policy never shares the caller's object) and, optionally, by labels
+ * they must not carry: an operator that puts one label on several kinds of pod is told apart by the others.
+ */
+export const podsSelector = (labels: Readonly<Record<string, string>>, without: readonly string[] = []) => ({
+  podSelector: {
+    matchLabels: { ...labels },
+    ...(without.length > 0 ? { matchExpressions: without.map((key) => ({ key, operator: "DoesNotExist" })) } : {}),
+  },
+});
 
 /** A NetworkPolicy port entry for one TCP port. */
 export const tcpPort = (port: number) => ({ protocol: "TCP", port });
