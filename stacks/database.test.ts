@@ -105,7 +105,10 @@ describe("the jobs database in the dr stack", () => {
         { protocol: "TCP", port: 5432 },
       ],
     });
-    expect(np("jobs-db", "allow-postgres").ingress).toContainEqual({ from: [ns("cnpg-system")], ports: [{ protocol: "TCP", port: 5432 }, { protocol: "TCP", port: 8000 }] });
+    expect(np("jobs-db", "allow-postgres").ingress).toContainEqual({
+      from: [{ ...ns("cnpg-system"), podSelector: { matchLabels: { "app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": "cnpg" } } }],
+      ports: [{ protocol: "TCP", port: 5432 }, { protocol: "TCP", port: 8000 }],
+    });
   });
 
   it("names the migration Job after the migrations' content", () => {

@@ -4,7 +4,6 @@ import {
   DATABASE_DEFAULTS,
   clusterSpec,
   databaseAlertRules,
-  databaseNetworkPolicies,
   databaseSettingsProblems,
   objectStoreSpec,
   poolerSpec,
@@ -106,13 +105,6 @@ describe("archive, base backups and pooler", () => {
 
   it("encodes the password in the connection URL", () => {
     expect(connectionUrl("h", 5432, "processors", "a/b@c")).toBe("postgresql://processors:a%2Fb%40c@h:5432/jobs");
-  });
-
-  it("admits only its instances, poolers and the operator to PostgreSQL, and only client namespaces to the pooler", () => {
-    const np = databaseNetworkPolicies({ clusterName: "jobs-db", clientNamespaces: ["processors", "keda"], operatorNamespace: "cnpg-system", monitoringNamespace: "monitoring" }) as any;
-    expect(np["default-deny-ingress"]).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
-    const clients = np["allow-pooler-clients"].ingress[0].from.map((f: any) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]);
-    expect(clients).toEqual(["processors", "keda"]);
   });
 
   it("alerts when the replica is further behind than the RPO", () => {

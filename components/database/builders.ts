@@ -1,8 +1,6 @@
-import type * as k8s from "@pulumi/kubernetes";
 import type { PoolScheduling } from "../cluster/types";
 import { backupRunQueries } from "../backup/builders";
 import { restoreVerificationQueries } from "../backup/restore-builders";
-import { nsSelector, tcpPort } from "../namespace/builders";
 
 /** The Barman Cloud plugin's name, as CloudNativePG clusters reference it. */
 export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
@@ -283,42 +281,6 @@ export const poolerName = (clusterName: string) => `${clusterName}-pooler-rw`;
 /** Connection URL through the pooler; the password is URL-encoded. */
 export function connectionUrl(host: string, port: number, user: string, password: string, database = DATABASE_NAME): string {
   return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${database}`;
-}
-
-/**
- * Ingress to the database namespace: default deny; PostgreSQL only from its own instances, its poolers and the
- * operator; the poolers only from the namespaces whose workloads use the database; metrics only from monitoring.
- */
-export function databaseNetworkPolicies(a: {
-  clusterName: string;
-  clientNamespaces: readonly string[];
-  operatorNamespace: string;
-  monitoringNamespace: string;
-}): Record<string, k8s.types.input.networking.v1.NetworkPolicySpec> {
-  const ns = nsSelector;
-  const tcp = tcpPort;
-  const instances = { matchLabels: { "cnpg.io/cluster": a.clusterName } };
-  const poolers = { matchLabels: { "cnpg.io/poolerName": poolerName(a.clusterName) } };
-  return {
-    "default-deny-ingress": { podSelector: {}, policyTypes: ["Ingress"] },
-    "allow-postgres": {
-      podSelector: instances,
-      policyTypes: ["Ingress"],
-      ingress: [
-        { from: [{ podSelector: instances }, { podSelector: poolers }], ports: [tcp(5432)] },
-        { from: [ns(a.operatorNamespace)], ports: [tcp(5432), tcp(8000)] },
-        { from: [ns(a.monitoringNamespace)], ports: [tcp(9187)] },
-      ],
-    },
-    "allow-pooler-clients": {
-      podSelector: poolers,
-      policyTypes: ["Ingress"],
-      ingress: [
-        { from: a.clientNamespaces.map(ns), ports: [tcp(5432)] },
-        { from: [ns(a.monitoringNamespace)], ports: [tcp(9127)] },
-      ],
-    },
-  };
 }
 
 /**

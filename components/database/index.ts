@@ -15,7 +15,6 @@ import {
   READER_ROLE,
   clusterSpec,
   connectionUrl,
-  databaseNetworkPolicies,
   databaseSettingsProblems,
   monitoringQueries,
   objectStoreSpec,
@@ -25,10 +24,12 @@ import {
   type ArchiveLocation,
   type DatabaseSettings,
 } from "./builders";
+import { databaseNetworkPolicies } from "./network";
 import { BARMAN_PLUGIN_RELEASE, OPERATOR_RELEASE, operatorNetworkPolicies, type ManagedCluster } from "./operator-network";
 
 export * from "./builders";
 export * from "./maintenance";
+export * from "./network";
 export * from "./operator-network";
 
 export interface DatabaseOperatorArgs {
@@ -308,7 +309,7 @@ export class JobsDatabase extends pulumi.ComponentResource {
     for (const [policy, spec] of Object.entries(
       databaseNetworkPolicies({
         clusterName: cn,
-        clientNamespaces: [...args.clientNamespaces, args.namespace],
+        clientNamespaces: args.clientNamespaces,
         operatorNamespace: args.operator.namespace,
         monitoringNamespace: args.monitoringNamespace,
       }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { databaseNetworkPolicies } from "./builders";
+import { evaluateFlow, inNamespace } from "../namespace/policy-eval";
+import { databaseNetworkPolicies } from "./network";
 import { BARMAN_PLUGIN_POD_LABELS, OPERATOR_POD_LABELS, operatorNetworkPolicies } from "./operator-network";
 
 const policies = operatorNetworkPolicies([{ namespace: "jobs-db", name: "jobs-db" }]) as Record<string, any>;
@@ -7,16 +8,6 @@ const tcp = (port: number) => ({ protocol: "TCP", port });
 const ports = (rules: any[]) => rules.flatMap((r) => r.ports.map((p: any) => `${p.protocol}/${p.port}`)).sort();
 const operatorPods = { matchLabels: { "app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": "cnpg" } };
 const pluginPods = { matchLabels: { "app.kubernetes.io/name": "plugin-barman-cloud", "app.kubernetes.io/instance": "barman-cloud" } };
-
-/** Whether an ingress rule's peers let a pod of `namespace` with `labels` in (NetworkPolicy's semantics, matchLabels only). */
-function admits(rule: any, namespace: string, labels: Record<string, string>): boolean {
-  const matches = (sel: any, l: Record<string, string>) => Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => l[k] === v);
-  return (rule.from ?? []).some(
-    (peer: any) =>
-      (peer.namespaceSelector ? matches(peer.namespaceSelector, { "kubernetes.io/metadata.name": namespace }) : false) &&
-      (peer.podSelector ? matches(peer.podSelector, labels) : true),
-  );
-}
 
 describe("CloudNativePG operator namespace NetworkPolicies", () => {
   it("deny all ingress and egress by default", () => {
@@ -68,12 +59,12 @@ describe("CloudNativePG operator namespace NetworkPolicies", () => {
   });
 
   it("meet the database namespace's policies: its instances admit the operator on every port the operator sends to", () => {
-    const db = databaseNetworkPolicies({ clusterName: "jobs-db", clientNamespaces: ["processors", "keda"], operatorNamespace: "cnpg-system", monitoringNamespace: "monitoring" }) as Record<string, any>;
-    const instance = { "cnpg.io/cluster": "jobs-db" };
-    expect(db["allow-postgres"].podSelector).toEqual({ matchLabels: instance });
+    const db = databaseNetworkPolicies({ clusterName: "jobs-db", clientNamespaces: ["processors", "keda"], operatorNamespace: "cnpg-system", monitoringNamespace: "monitoring" });
+    const world = [...inNamespace("cnpg-system", policies), ...inNamespace("jobs-db", db)];
+    const operator = { namespace: "cnpg-system", labels: { ...OPERATOR_POD_LABELS } };
+    const instance = { namespace: "jobs-db", labels: { "cnpg.io/cluster": "jobs-db", "cnpg.io/podRole": "instance" } };
     for (const port of policies.operator.egress[0].ports) {
-      const admitted = db["allow-postgres"].ingress.some((r: any) => r.ports.some((p: any) => p.port === port.port) && admits(r, "cnpg-system", OPERATOR_POD_LABELS));
-      expect(admitted, `port ${port.port}`).toBe(true);
+      expect(evaluateFlow(world, operator, instance, port.port).allowed, `port ${port.port}`).toBe(true);
     }
   });
 });
