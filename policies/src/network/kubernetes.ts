@@ -14,21 +14,28 @@ function policyTypes(spec: Obj): string[] {
     return spec.egress ? ["Ingress", "Egress"] : ["Ingress"];
 }
 
+/**
+ * Custom resources whose operator runs pods in the resource's own namespace: a CloudNativePG `Cluster` (its instances
+ * and their set-up Jobs) and `Pooler` (PgBouncer). Those pods hold the data, so their namespace is held to the same
+ * default deny as one with workloads the program declares itself.
+ */
+const OPERATOR_POD_OWNERS: readonly string[] = ["kubernetes:postgresql.cnpg.io/v1:Cluster", "kubernetes:postgresql.cnpg.io/v1:Pooler"];
+
 export const namespaceDefaultDeny = stackPolicy({
     name: "k8s-namespace-default-deny",
-    summary: "Every namespace with workloads must have a NetworkPolicy that selects all pods and denies all ingress and egress by default.",
+    summary: "Every namespace with workloads, or with a CloudNativePG Cluster or Pooler (whose operator runs the pods), must have a NetworkPolicy that selects all pods and denies all ingress and egress by default.",
     enforcement: "mandatory",
     meta: {
         area: "network",
         source: "Kubernetes NetworkPolicy \"default deny all\"; NSA/CISA Kubernetes Hardening Guide; Checkov CKV2_K8S_6; playbook deny_by_default",
-        why: "Kubernetes allows all pod traffic until some policy selects a pod; default-deny makes every flow an explicit, reviewed allow.",
+        why: "Kubernetes allows all pod traffic until some policy selects a pod; default-deny makes every flow an explicit, reviewed allow. A database's instances and poolers are pods too, though an operator creates them: without an egress default, a compromised instance reaches anything.",
     },
     fix: "Add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress] and no rules, then allow the needed flows explicitly.",
     configSchema: schemaFor(["systemNamespaces"]),
     validate: (args, report) => {
         const cfg = configOf(args, { systemNamespaces: DEFAULTS.systemNamespaces as readonly string[] });
         const byNs = new Map<string, PolicyResource>();
-        for (const w of args.resources.filter((r) => isWorkload(r.type))) {
+        for (const w of args.resources.filter((r) => isWorkload(r.type) || OPERATOR_POD_OWNERS.includes(r.type))) {
             const ns = namespaceOf(w.props);
             if (!cfg.systemNamespaces.includes(ns) && !byNs.has(ns)) byNs.set(ns, w);
         }

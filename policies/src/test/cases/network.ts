@@ -33,6 +33,20 @@ export const networkCases: Record<string, Case[]> = {
                 s.push(w);
             },
         },
+        {
+            name: "a CloudNativePG cluster's namespace denies ingress only",
+            culprit: "jobs-db-ns",
+            mutate: (s) => {
+                s.push(res("kubernetes:core/v1:Namespace", "jobs-db-ns", { metadata: { name: "jobs-db" } }));
+                s.push(res("kubernetes:postgresql.cnpg.io/v1:Cluster", "jobs-db-cluster", { metadata: { name: "jobs-db", namespace: "jobs-db" }, spec: { instances: 3 } }));
+                s.push(res("kubernetes:networking.k8s.io/v1:NetworkPolicy", "jobs-db-default-deny-ingress", { metadata: { name: "default-deny-ingress", namespace: "jobs-db" }, spec: { podSelector: {}, policyTypes: ["Ingress"] } }));
+            },
+        },
+        {
+            name: "a pooler runs in a namespace without policies",
+            culprit: "reports-pooler",
+            mutate: (s) => void s.push(res("kubernetes:postgresql.cnpg.io/v1:Pooler", "reports-pooler", { metadata: { name: "reports-pooler-rw", namespace: "reports" }, spec: { cluster: { name: "reports" }, type: "rw" } })),
+        },
     ],
     "k8s-helm-namespace-default-deny": [
         { name: "the ingress controller's namespace has no default deny", culprit: "ingress-nginx", mutate: (s) => remove(s, "ingress-nginx-default-deny") },
