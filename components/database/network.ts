@@ -42,10 +42,12 @@ export interface DatabaseNetworkArgs {
  * - A `Cluster`'s members are its instances and the Jobs that set them up (`initdb`, `join`, `full-recovery`): all
  *   carry `cnpg.io/cluster`, but so do the poolers' pods, so members are that label without `cnpg.io/poolerName`.
  * - Members reach each other on 5432 (a replica streams from the primary, `join` copies it with pg_basebackup,
- *   pg_rewind reads it; all through the `-rw` Service, which NetworkPolicy sees as the primary pod after the
- *   Service's DNAT on GKE Dataplane V2 and the EKS VPC CNI, so a pod selector names it) and on 8000: the primary's
- *   liveness probe calls every instance's `/failsafe` (the isolation check, on by default since 1.27), and a
- *   primary that can reach neither the API server nor its peers is shut down.
+ *   pg_rewind reads it; all through the `-rw` Service) and on 8000: the primary's liveness probe calls every
+ *   instance's `/failsafe` (the isolation check, on by default since 1.27), and a primary that can reach neither the
+ *   API server nor its peers is shut down. A pod selector covers the Service: GKE Dataplane V2 judges the connection
+ *   after the Service's DNAT, at the primary's pod; the EKS VPC CNI judges it before, at the ClusterIP, which its
+ *   policy controller adds to a rule whose pod selector matches the Service's selector, as the `-rw` Service's
+ *   (`cnpg.io/cluster`, `cnpg.io/instanceRole: primary`) matches the members'. The same holds for the poolers.
  * - Every pod resolves names and talks to the API server: instance managers watch their `Cluster`, write its status
  *   and hold the primary's Lease; the plugin's sidecar reads its `ObjectStore`, Secrets and `Backup`s; PgBouncer
  *   pods watch their `Pooler`.
