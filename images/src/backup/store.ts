@@ -104,7 +104,15 @@ export interface S3BackupStoreOptions {
   readonly credentials?: S3Credentials;
   /** Multipart part size; S3 wants at least 5 MiB for every part but the last. */
   readonly partBytes?: number;
+  /**
+   * Ends the requests in flight, a download's body included, when it aborts (the Job's deadline): a store that stopped
+   * answering must not hold the run until it is killed.
+   */
+  readonly signal?: AbortSignal;
 }
+
+/** How long a clean-up (an aborted upload, a deleted object) may take: it runs after a stop too, and must not hang on a dead store. */
+const CLEANUP_MS = 10_000;
 
 /** Builds a client that also works against R2 and other S3-compatible services. */
 export interface S3Credentials {
@@ -136,6 +144,10 @@ export class S3BackupStore implements BackupStore {
     this.partBytes = Math.max(opts.partBytes ?? 16 * 1024 ** 2, 5 * 1024 ** 2);
   }
 
+  private get sending() {
+    return { abortSignal: this.opts.signal };
+  }
+
   private client(): Promise<S3Client> {
     this.clientPromise ??= createS3Client(this.opts);
     return this.clientPromise;
@@ -151,7 +163,7 @@ export class S3BackupStore implements BackupStore {
     const out: StoredObject[] = [];
     let token: string | undefined;
     do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await client.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: prefix, ContinuationToken: token }), this.sending);
       for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, bytes: o.Size ?? 0 });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -168,13 +180,13 @@ export class S3BackupStore implements BackupStore {
     const client = await this.client();
     const Bucket = this.opts.bucket;
     const Key = checkBackupKey(key);
-    const { UploadId } = await client.send(new s3.CreateMultipartUploadCommand({ Bucket, Key, ContentType: "application/octet-stream" }));
+    const { UploadId } = await client.send(new s3.CreateMultipartUploadCommand({ Bucket, Key, ContentType: "application/octet-stream" }), this.sending);
     if (!UploadId) throw new Error(`S3 gave no upload id for ${this.url(key)}`);
     const parts: Array<{ ETag: string; PartNumber: number }> = [];
     let bytes = 0;
     const upload = async (chunk: Buffer) => {
       const PartNumber = parts.length + 1;
-      const res = await client.send(new s3.UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: chunk, ContentLength: chunk.length }));
+      const res = await client.send(new s3.UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: chunk, ContentLength: chunk.length }), this.sending);
       parts.push({ ETag: res.ETag ?? "", PartNumber });
       bytes += chunk.length;
     };
@@ -194,9 +206,9 @@ export class S3BackupStore implements BackupStore {
       // An empty body still needs one part for the upload to complete.
       if (pendingBytes > 0 || parts.length === 0) await upload(Buffer.concat(pending));
       await commit();
-      await client.send(new s3.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
+      await client.send(new s3.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }), this.sending);
     } catch (err) {
-      await client.send(new s3.AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => undefined);
+      await client.send(new s3.AbortMultipartUploadCommand({ Bucket, Key, UploadId }), { abortSignal: AbortSignal.timeout(CLEANUP_MS) }).catch(() => undefined);
       throw err;
     }
     return { key, bytes };
@@ -205,7 +217,7 @@ export class S3BackupStore implements BackupStore {
   async get(key: string): Promise<Readable> {
     const { GetObjectCommand } = await import("@aws-sdk/client-s3");
     const client = await this.client();
-    const out = await client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: checkBackupKey(key) }));
+    const out = await client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: checkBackupKey(key) }), this.sending);
     return out.Body as Readable;
   }
 
@@ -213,7 +225,8 @@ export class S3BackupStore implements BackupStore {
     const { DeleteObjectCommand } = await import("@aws-sdk/client-s3");
     const client = await this.client();
     // One key per request: DeleteObjects needs a Content-MD5 that not every S3-compatible service accepts in the SDK's form.
-    await client.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: checkBackupKey(key) }));
+    // Often the clean-up of a failed or stopped run, so bounded by time rather than ended by the stop.
+    await client.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: checkBackupKey(key) }), { abortSignal: AbortSignal.timeout(CLEANUP_MS) });
   }
 }
 
@@ -223,7 +236,7 @@ export class S3BackupStore implements BackupStore {
  */
 export function openBackupStore(
   url: string,
-  s3: { endpoint?: string; region?: string; credentials?: S3Credentials } = {},
+  s3: { endpoint?: string; region?: string; credentials?: S3Credentials; signal?: AbortSignal } = {},
 ): { store: BackupStore; prefix: string } {
   const u = new URL(url);
   if (u.protocol === "file:") return { store: new FileBackupStore(fileURLToPath(u)), prefix: "" };
@@ -233,7 +246,7 @@ export function openBackupStore(
     // R2 accepts any region name; "auto" is what it documents.
     const region = s3.region ?? (s3.endpoint ? "auto" : "us-east-1");
     return {
-      store: new S3BackupStore({ bucket: u.hostname, endpoint: s3.endpoint, region, credentials: s3.credentials }),
+      store: new S3BackupStore({ bucket: u.hostname, endpoint: s3.endpoint, region, credentials: s3.credentials, signal: s3.signal }),
       prefix: prefix ? `${prefix}/` : "",
     };
   }

@@ -16,7 +16,7 @@ runJobCommand({
   run: async (env, logger, signal) => {
     const startedAt = new Date();
     // A stop (the Job's deadline or an eviction) ends pg_dump and leaves no half-stored backup.
-    const { store, prefix } = openBackupStore(env.storeUrl, env.s3);
+    const { store, prefix } = openBackupStore(env.storeUrl, { ...env.s3, signal });
     const progress: BackupProgress = { tierCopies: [] };
     let failure: unknown;
     let result: Awaited<ReturnType<typeof runBackup>> | undefined;

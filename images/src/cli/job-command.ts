@@ -28,9 +28,11 @@ export function runJobCommand<Env>(cmd: JobCommand<Env>): void {
       return 2;
     }
     const stop = new AbortController();
+    let stoppedBy: NodeJS.Signals | undefined;
     for (const sig of ["SIGTERM", "SIGINT"] as const) {
       process.once(sig, () => {
         logger.warn({ event: `${cmd.event}.stopping`, signal: sig }, "stopping");
+        stoppedBy ??= sig;
         stop.abort(new Error(`stopped by ${sig}`));
       });
     }
@@ -38,7 +40,8 @@ export function runJobCommand<Env>(cmd: JobCommand<Env>): void {
       return await cmd.run(env, logger, stop.signal);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      logger.error({ event: `${cmd.event}.failed`, err: message }, `${cmd.component} failed: ${message}`);
+      // A stop shows as whatever it interrupted ("aborted", a killed tool): the signal says why.
+      logger.error({ event: `${cmd.event}.failed`, err: message, ...(stoppedBy ? { stoppedBy } : {}) }, `${cmd.component} failed: ${message}`);
       return 1;
     }
   };

@@ -9,8 +9,8 @@ runJobCommand({
   event: "mirror",
   parseEnv: parseMirrorEnv,
   run: async (env, logger, signal) => {
-    const source = openBackupStore(env.sourceUrl, env.s3);
-    const target = openBackupStore(env.targetUrl, env.s3);
+    const source = openBackupStore(env.sourceUrl, { ...env.s3, signal });
+    const target = openBackupStore(env.targetUrl, { ...env.s3, signal });
     const result = await runMirror({
       source: source.store,
       sourcePrefix: source.prefix,

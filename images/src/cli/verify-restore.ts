@@ -18,7 +18,7 @@ runJobCommand({
       // Not the backup's fault, but still a verification that did not happen: recorded as a failure.
       logger.error({ event: "verify.failed", err: (err as Error).message }, (err as Error).message);
     }
-    const { store, prefix } = openBackupStore(env.storeUrl, env.s3);
+    const { store, prefix } = openBackupStore(env.storeUrl, { ...env.s3, signal });
     const outcome = await verifyNewestBackup({ store, prefix, scratchUrl: env.scratchUrl, pgBinDir: env.pgBinDir, logger, signal });
     const fields = {
       success: outcome.success,

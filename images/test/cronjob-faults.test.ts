@@ -1,0 +1,284 @@
+import { spawn } from "node:child_process";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import S3rver from "s3rver";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { openBackupStore, type BackupStore } from "../src/backup/store";
+import { clientBinDir, type ScratchServer, startMigratedServer } from "./backup-pg";
+
+/**
+ * Every CronJob command run as its Job runs it, against real servers, with the faults the real world produces: a store
+ * that refuses at some step or drops a large body part-way, a database that is unreachable or goes away, the Job's
+ * deadline (SIGTERM), client tools that fail or hang. Whatever the fault, the command must exit non-zero promptly with
+ * `<event>.failed` as its last line, and leave nothing half-applied.
+ */
+const root = path.join(__dirname, "..");
+const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+/** Larger than every pipe and socket buffer between the tools, so that a body nobody reads stays unread. */
+const LARGE = 12 * 1024 * 1024;
+
+let work: string;
+let binDir: string;
+let jobs: ScratchServer;
+let s3: S3rver;
+let s3Endpoint: string;
+let faults: FaultProxy;
+
+/**
+ * What the fault proxy does with one request: pass it on (undefined), answer it with an S3 error, cut the response after
+ * some bytes, stop sending it after some bytes (a stalled connection), or never answer at all.
+ */
+type Fault = { readonly status: number; readonly code: string } | { readonly cutAfterBytes: number } | { readonly stallAfterBytes: number } | "hang" | undefined;
+type Rule = (req: { method: string; bucket: string; key: string; query: URLSearchParams }) => Fault;
+
+/** Forwards to s3rver, except where its rule injects a fault. */
+class FaultProxy {
+  rule: Rule = () => undefined;
+  private readonly server: http.Server;
+  private readonly upstreams = new Set<http.ClientRequest>();
+  endpoint = "";
+
+  constructor(private readonly upstream: string) {
+    this.server = http.createServer((req, res) => {
+      const u = new URL(req.url!, "http://x");
+      const [, bucket = "", ...rest] = u.pathname.split("/");
+      const fault = this.rule({ method: req.method!, bucket, key: decodeURIComponent(rest.join("/")), query: u.searchParams });
+      if (fault === "hang") return;
+      if (fault && "status" in fault) {
+        // Answered once the request is read, as S3 does: an early answer would show as a broken pipe instead.
+        req.resume().once("end", () => {
+          res.writeHead(fault.status, { "content-type": "application/xml" });
+          res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>${fault.code}: refused by the test</Message></Error>`);
+        });
+        return;
+      }
+      const t = new URL(this.upstream);
+      const fwd = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent: false }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        res.on("close", () => up.destroy());
+        if (!fault) return void up.pipe(res);
+        const limit = "cutAfterBytes" in fault ? fault.cutAfterBytes : fault.stallAfterBytes;
+        let sent = 0;
+        up.on("data", (c: Buffer) => {
+          if (sent >= limit) return;
+          sent += c.length;
+          res.write(c);
+          if (sent < limit) return;
+          if ("cutAfterBytes" in fault) res.socket?.destroy();
+          else up.pause();
+        });
+      });
+      this.upstreams.add(fwd);
+      fwd.on("close", () => this.upstreams.delete(fwd));
+      fwd.on("error", () => res.socket?.destroy());
+      req.pipe(fwd);
+    });
+  }
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+  stop(): Promise<void> {
+    for (const r of this.upstreams) r.destroy();
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), "cronjob-faults-"));
+  binDir = clientBinDir();
+  s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: path.join(work, "s3"), configureBuckets: [{ name: "results" }, { name: "backups" }, { name: "copy" }] });
+  s3Endpoint = `http://127.0.0.1:${((await s3.run()) as AddressInfo).port}`;
+  faults = new FaultProxy(s3Endpoint);
+  await faults.start();
+  jobs = await startMigratedServer();
+}, 120_000);
+afterAll(async () => {
+  await faults?.stop();
+  await jobs?.stop();
+  await s3?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly lines: Record<string, unknown>[];
+  readonly stderr: string;
+  /** The hang guard ended it. */
+  readonly hung: boolean;
+}
+
+/**
+ * Runs a command the way its CronJob does: node with tsx's loader (no relaying wrapper), only the given environment.
+ * `during` runs once the command is started and may stop servers or signal the child. Killed after `guardMs`.
+ */
+function command(file: string, env: Record<string, string>, opts: { args?: string[]; during?: (child: ReturnType<typeof spawn>, out: () => string) => Promise<void>; guardMs?: number } = {}): Promise<Run> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli", file), ...(opts.args ?? [])], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), AWS_MAX_ATTEMPTS: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => (stdout += c));
+  child.stderr.on("data", (c: Buffer) => (stderr += c));
+  let hung = false;
+  const guard = setTimeout(() => {
+    hung = true;
+    child.kill("SIGKILL");
+  }, opts.guardMs ?? 30_000);
+  const closed = new Promise<Run>((resolve) =>
+    child.once("close", (code, signal) => {
+      clearTimeout(guard);
+      const lines = stdout
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, signal, lines, stderr, hung });
+    }),
+  );
+  if (opts.during) void opts.during(child, () => stdout);
+  return closed;
+}
+
+/** Resolves once `check` holds, polling; fails after 20 s. */
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A directory of client tools where `tool` is the given shell script and every other is the real one. */
+async function fakeTools(scripts: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(work, "bin-"));
+  for (const tool of ["pg_dump", "pg_restore"]) {
+    await writeFile(path.join(dir, tool), scripts[tool] ?? `#!/bin/sh\nexec "${binDir}/${tool}" "$@"\n`);
+    await chmod(path.join(dir, tool), 0o755);
+  }
+  return dir;
+}
+
+const store = (bucket: string, endpoint = s3Endpoint): BackupStore => openBackupStore(`s3://${bucket}`, { endpoint, credentials }).store;
+const put = (s: BackupStore, key: string, body: Buffer) => s.put(key, Readable.from([body]), async () => undefined);
+const keys = async (bucket: string, prefix = "") => (await store(bucket).list(prefix)).map((o) => o.key);
+const s3env = (prefix: string) => ({ [`${prefix}_S3_ENDPOINT`]: faults.endpoint, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" });
+
+function expectFailed(r: Run, event: string, err?: RegExp): void {
+  expect(r.hung, `still running after the hang guard: ${JSON.stringify(r.lines.at(-1))}`).toBe(false);
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.lines.at(-1), r.stderr).toMatchObject({ event: `${event}.failed` });
+  if (err) expect(String(r.lines.at(-1)!.err)).toMatch(err);
+}
+
+afterEach(() => {
+  faults.rule = () => undefined;
+});
+
+let n = 0;
+/** A fresh key prefix, so that tests sharing a bucket never see each other's objects. */
+const fresh = (what: string) => `${what}${++n}`;
+const lastRun = async () => (await jobs.query<{ success: boolean; error: string | null; backup_key: string | null }>("SELECT success, error, backup_key FROM backup_runs ORDER BY id DESC LIMIT 1"))[0];
+
+describe("results mirror", () => {
+  it("a backups bucket that refuses the copy of a large result fails the run", async () => {
+    const src = fresh("src");
+    await put(store("results"), `${src}/video/1/out.mp4`, Buffer.alloc(LARGE, 1));
+    faults.rule = ({ method, bucket, query }) => (bucket === "backups" && method === "POST" && query.has("uploads") ? { status: 403, code: "AccessDenied" } : undefined);
+    const dst = fresh("dst");
+    const r = await command("mirror-results.ts", { MIRROR_SOURCE_URL: `s3://results/${src}`, MIRROR_TARGET_URL: `s3://backups/${dst}`, ...s3env("MIRROR") });
+    expectFailed(r, "mirror", /AccessDenied/);
+    expect(await keys("backups", dst)).toEqual([]);
+  });
+
+  it("a result whose download is cut part-way fails the run and leaves no object", async () => {
+    const src = fresh("src");
+    await put(store("results"), `${src}/video/1/out.mp4`, Buffer.alloc(LARGE, 2));
+    faults.rule = ({ method, bucket, query }) => (bucket === "results" && method === "GET" && !query.has("list-type") ? { cutAfterBytes: 3 * 1024 * 1024 } : undefined);
+    const dst = fresh("dst");
+    const r = await command("mirror-results.ts", { MIRROR_SOURCE_URL: `s3://results/${src}`, MIRROR_TARGET_URL: `s3://backups/${dst}`, ...s3env("MIRROR") });
+    expectFailed(r, "mirror");
+    expect(await keys("backups", dst)).toEqual([]);
+  });
+
+  it("a part refused after the first was written fails the run and leaves no object", async () => {
+    const src = fresh("src");
+    await put(store("results"), `${src}/video/1/out.mp4`, Buffer.alloc(20 * 1024 * 1024, 3));
+    faults.rule = ({ method, bucket, query }) => (bucket === "backups" && method === "PUT" && query.get("partNumber") === "2" ? { status: 500, code: "InternalError" } : undefined);
+    const dst = fresh("dst");
+    const r = await command("mirror-results.ts", { MIRROR_SOURCE_URL: `s3://results/${src}`, MIRROR_TARGET_URL: `s3://backups/${dst}`, ...s3env("MIRROR") });
+    expectFailed(r, "mirror", /InternalError/);
+    expect(await keys("backups", dst)).toEqual([]);
+  });
+
+  it("SIGTERM while a large result is being copied stops the run promptly", async () => {
+    const src = fresh("src");
+    await put(store("results"), `${src}/video/1/out.mp4`, Buffer.alloc(LARGE, 4));
+    let reached = false;
+    faults.rule = ({ method, bucket, query }) => {
+      if (bucket !== "results" || method !== "GET" || query.has("list-type")) return undefined;
+      reached = true;
+      return { stallAfterBytes: 1024 * 1024 };
+    };
+    const dst = fresh("dst");
+    const r = await command(
+      "mirror-results.ts",
+      { MIRROR_SOURCE_URL: `s3://results/${src}`, MIRROR_TARGET_URL: `s3://backups/${dst}`, ...s3env("MIRROR") },
+      {
+        during: async (child) => {
+          await until(() => reached, "the download");
+          await new Promise((res) => setTimeout(res, 300));
+          child.kill("SIGTERM");
+        },
+      },
+    );
+    expectFailed(r, "mirror");
+    expect(r.lines.at(-1)).toMatchObject({ stoppedBy: "SIGTERM" });
+    expect(await keys("backups", dst)).toEqual([]);
+  });
+});
+
+describe("db backup", () => {
+  const big = `#!/bin/sh\nif [ "$1" = "--version" ]; then exec "BIN/pg_dump" --version; fi\nexec head -c 20000000 /dev/urandom\n`;
+
+  it("a part refused after the first was written fails the run, records it, stores nothing", async () => {
+    const pgBin = await fakeTools({ pg_dump: big.replace("BIN", binDir) });
+    faults.rule = ({ method, query }) => (method === "PUT" && query.get("partNumber") === "2" ? { status: 403, code: "AccessDenied" } : undefined);
+    const prefix = fresh("bk");
+    const r = await command("backup.ts", { DATABASE_URL: jobs.url, BACKUP_STORE_URL: `s3://backups/${prefix}`, PG_BIN_DIR: pgBin, ...s3env("BACKUP") });
+    expectFailed(r, "backup", /AccessDenied/);
+    expect(await keys("backups", prefix)).toEqual([]);
+    expect(await lastRun()).toMatchObject({ success: false, backup_key: null });
+  });
+
+  it("SIGTERM while the store holds an upload unanswered stops the run promptly and records it", async () => {
+    const pgBin = await fakeTools({ pg_dump: big.replace("BIN", binDir) });
+    let reached = false;
+    faults.rule = ({ method, query }) => {
+      if (method !== "PUT" || !query.has("partNumber")) return undefined;
+      reached = true;
+      return "hang";
+    };
+    const prefix = fresh("bk");
+    const r = await command(
+      "backup.ts",
+      { DATABASE_URL: jobs.url, BACKUP_STORE_URL: `s3://backups/${prefix}`, PG_BIN_DIR: pgBin, ...s3env("BACKUP") },
+      {
+        during: async (child) => {
+          await until(() => reached, "the upload");
+          child.kill("SIGTERM");
+        },
+      },
+    );
+    expectFailed(r, "backup");
+    expect(await keys("backups", prefix)).toEqual([]);
+    expect(await lastRun()).toMatchObject({ success: false });
+  });
+});
