@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -186,6 +186,7 @@ let n = 0;
 /** A fresh key prefix, so that tests sharing a bucket never see each other's objects. */
 const fresh = (what: string) => `${what}${++n}`;
 const lastRun = async () => (await jobs.query<{ success: boolean; error: string | null; backup_key: string | null }>("SELECT success, error, backup_key FROM backup_runs ORDER BY id DESC LIMIT 1"))[0];
+const exists = (file: string) => access(file).then(() => true, () => false);
 
 describe("results mirror", () => {
   it("a backups bucket that refuses the copy of a large result fails the run", async () => {
@@ -279,6 +280,42 @@ describe("db backup", () => {
     );
     expectFailed(r, "backup");
     expect(await keys("backups", prefix)).toEqual([]);
+    expect(await lastRun()).toMatchObject({ success: false });
+  });
+
+  it("SIGTERM while pg_restore verifies (and hangs) stops the run promptly", async () => {
+    const marker = path.join(work, fresh("restore-started"));
+    const pgBin = await fakeTools({ pg_restore: `#!/bin/sh\ntouch "${marker}"\nexec sleep 60\n` });
+    const dir = await mkdtemp(path.join(work, "store-"));
+    const r = await command(
+      "backup.ts",
+      { DATABASE_URL: jobs.url, BACKUP_STORE_URL: `file://${dir}`, PG_BIN_DIR: pgBin },
+      {
+        during: async (child) => {
+          await until(() => exists(marker), "pg_restore");
+          child.kill("SIGTERM");
+        },
+      },
+    );
+    expectFailed(r, "backup");
+    expect(await lastRun()).toMatchObject({ success: false });
+  });
+
+  it("SIGTERM while pg_dump --version hangs stops the run promptly", async () => {
+    const marker = path.join(work, fresh("version-started"));
+    const pgBin = await fakeTools({ pg_dump: `#!/bin/sh\ntouch "${marker}"\nexec sleep 60\n` });
+    const dir = await mkdtemp(path.join(work, "store-"));
+    const r = await command(
+      "backup.ts",
+      { DATABASE_URL: jobs.url, BACKUP_STORE_URL: `file://${dir}`, PG_BIN_DIR: pgBin },
+      {
+        during: async (child) => {
+          await until(() => exists(marker), "pg_dump");
+          child.kill("SIGTERM");
+        },
+      },
+    );
+    expectFailed(r, "backup");
     expect(await lastRun()).toMatchObject({ success: false });
   });
 });

@@ -1,5 +1,4 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -106,15 +105,28 @@ function redact(databaseUrl: string): string {
   }
 }
 
-async function run(cmd: string, args: string[]): Promise<string> {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: toolEnv() });
+/** A child's exit code once it has closed; rejects if it could not be run or was stopped by `signal`. */
+function exitOf(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve(code));
+  });
+  // Handled here so that a failure before anyone awaits it is not an unhandled rejection.
+  exited.catch(() => undefined);
+  return exited;
+}
+
+const STOPPED = "backup stopped before it completed; nothing was stored";
+
+async function run(cmd: string, args: string[], signal: AbortSignal | undefined): Promise<string> {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: toolEnv(), signal });
   let out = "";
   let err = "";
   child.stdout.on("data", (c: Buffer) => (out += c));
   child.stderr.on("data", (c: Buffer) => (err += c));
-  const [code] = (await once(child, "close").catch((e: Error) => {
-    throw new BackupError(`${cmd} could not be run: ${e.message}`);
-  })) as [number | null];
+  const code = await exitOf(child).catch((e: Error) => {
+    throw new BackupError(signal?.aborted ? STOPPED : `${cmd} could not be run: ${e.message}`);
+  });
   if (code !== 0) throw new BackupError(`${cmd} ${args.join(" ")} failed (${code}): ${err.trim()}`);
   return out;
 }
@@ -122,8 +134,8 @@ async function run(cmd: string, args: string[]): Promise<string> {
 const majorOf = (versionOutput: string) => Number(/\b(\d+)(?:\.\d+)?/.exec(versionOutput.replace(/^[^)]*\)/, ""))?.[1]);
 
 /** pg_dump refuses newer servers; saying so up front beats a half-started upload and libpq's wording. */
-async function checkVersions(databaseUrl: string, pgBinDir: string | undefined): Promise<{ client: number; server: number }> {
-  const client = majorOf(await run(bin(pgBinDir, "pg_dump"), ["--version"]));
+async function checkVersions(databaseUrl: string, pgBinDir: string | undefined, signal: AbortSignal | undefined): Promise<{ client: number; server: number }> {
+  const client = majorOf(await run(bin(pgBinDir, "pg_dump"), ["--version"], signal));
   const db = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
   let server: number;
   try {
@@ -152,12 +164,7 @@ async function dumpTo(opts: BackupOptions, key: string): Promise<number> {
   });
   let stderr = "";
   child.stderr.on("data", (c: Buffer) => (stderr = (stderr + c).slice(-4000)));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve(code));
-  });
-  // Handled here so an early failure is not an unhandled rejection while the upload runs.
-  exited.catch(() => undefined);
+  const exited = exitOf(child);
   // Read from now on: Node discards a child's output nobody listens to once the child exits, and a small database is
   // dumped before a slow store (the S3 SDK loading, the first request to R2) starts reading. The pipe holds it, with
   // back-pressure, until the store takes it.
@@ -175,24 +182,26 @@ async function dumpTo(opts: BackupOptions, key: string): Promise<number> {
     output.destroy();
     child.stdout.destroy();
     if (err instanceof BackupError) throw err;
-    if (opts.signal?.aborted) throw new BackupError("backup stopped before it completed; nothing was stored");
+    if (opts.signal?.aborted) throw new BackupError(STOPPED);
     const code = await exited.catch(() => null);
     throw new BackupError(`storing the dump failed: ${(err as Error).message}${code ? `; pg_dump exit ${code}: ${stderr.trim()}` : ""}`);
   }
 }
 
-/** Feeds a stored object to pg_restore and returns its stdout. */
-async function restoreFrom(pgBinDir: string | undefined, body: Readable, args: string[]): Promise<string> {
-  const child = spawn(bin(pgBinDir, "pg_restore"), args, { stdio: ["pipe", "pipe", "pipe"], env: toolEnv() });
+/** Feeds a stored object to pg_restore and returns its stdout; a stop kills pg_restore. */
+async function restoreFrom(pgBinDir: string | undefined, body: Readable, args: string[], signal: AbortSignal | undefined): Promise<string> {
+  const child = spawn(bin(pgBinDir, "pg_restore"), args, { stdio: ["pipe", "pipe", "pipe"], env: toolEnv(), signal });
   let out = "";
   let err = "";
   child.stdout.on("data", (c: Buffer) => (out += c));
   child.stderr.on("data", (c: Buffer) => (err = (err + c).slice(-4000)));
-  const exited = once(child, "close") as Promise<[number | null]>;
+  const exited = exitOf(child);
   // pg_restore --list stops reading once it has the table of contents, which ends the pipe early.
   child.stdin.on("error", () => undefined);
   await pipeline(body, child.stdin).catch(() => undefined);
-  const [code] = await exited;
+  const code = await exited.catch((e: Error) => {
+    throw new BackupError(signal?.aborted ? STOPPED : `pg_restore could not be run: ${e.message}`);
+  });
   if (code !== 0) throw new BackupError(`pg_restore ${args.join(" ")} failed (exit ${code}): ${err.trim()}`);
   return out;
 }
@@ -202,11 +211,11 @@ async function restoreFrom(pgBinDir: string | undefined, body: Readable, args: s
  * decode (pg_restore renders it to SQL, which reads and decompresses every block).
  */
 async function verify(opts: BackupOptions, key: string, table: string): Promise<void> {
-  const toc = await restoreFrom(opts.pgBinDir, await opts.store.get(key), ["--list"]);
+  const toc = await restoreFrom(opts.pgBinDir, await opts.store.get(key), ["--list"], opts.signal);
   if (!new RegExp(`\\bTABLE (?:\\S+ )?${table}\\b`).test(toc)) {
     throw new BackupError(`backup ${key} does not list table ${table}`);
   }
-  await restoreFrom(opts.pgBinDir, await opts.store.get(key), ["--file=/dev/null"]);
+  await restoreFrom(opts.pgBinDir, await opts.store.get(key), ["--file=/dev/null"], opts.signal);
 }
 
 /** The backups in one tier's folder, by time; anything else is logged and left alone. */
@@ -292,7 +301,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
   const now = (opts.now ?? (() => new Date()))();
   const dir = `${opts.prefix ?? ""}postgres/`;
   const key = dir + backupName(now);
-  const versions = await checkVersions(opts.databaseUrl, opts.pgBinDir);
+  const versions = await checkVersions(opts.databaseUrl, opts.pgBinDir, opts.signal);
   opts.logger.info({ event: "backup.started", key, url: opts.store.url(key), pgDump: versions.client, server: versions.server }, "dumping");
   const bytes = await dumpTo(opts, key);
   opts.signal?.throwIfAborted();
