@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import S3rver from "s3rver";
+import { Client } from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openBackupStore, type BackupStore } from "../src/backup/store";
 import { clientBinDir, type ScratchServer, startMigratedServer } from "./backup-pg";
@@ -317,5 +318,58 @@ describe("db backup", () => {
     );
     expectFailed(r, "backup");
     expect(await lastRun()).toMatchObject({ success: false });
+  });
+});
+
+describe("maintenance", () => {
+  it("SIGTERM while a task waits stops it with maintenance.failed", async () => {
+    const holder = new Client({ connectionString: jobs.url });
+    holder.on("error", () => undefined);
+    await holder.connect();
+    await holder.query("BEGIN; LOCK TABLE container_jobs IN ACCESS EXCLUSIVE MODE");
+    try {
+      const r = await command(
+        "maintenance.ts",
+        { DATABASE_URL: jobs.url },
+        {
+          args: ["vacuum"],
+          during: async (child) => {
+            await until(async () => (await jobs.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'maintenance-vacuum' AND wait_event_type = 'Lock'")).length > 0, "the vacuum");
+            child.kill("SIGTERM");
+          },
+        },
+      );
+      expectFailed(r, "maintenance", /canceling statement/);
+      expect(r.lines.at(-1)).toMatchObject({ stoppedBy: "SIGTERM" });
+      // Cancelled on the server, not left running there after the command is gone.
+      expect(await jobs.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'maintenance-vacuum'")).toEqual([]);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it("the database going away mid-task fails it with maintenance.failed", async () => {
+    const db = await startMigratedServer();
+    const holder = new Client({ connectionString: db.url });
+    holder.on("error", () => undefined);
+    await holder.connect();
+    await holder.query("BEGIN; LOCK TABLE container_jobs IN ACCESS EXCLUSIVE MODE");
+    try {
+      const r = await command(
+        "maintenance.ts",
+        { DATABASE_URL: db.url },
+        {
+          args: ["vacuum"],
+          during: async () => {
+            await until(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'maintenance-vacuum' AND wait_event_type = 'Lock'")).length > 0, "the vacuum");
+            await db.stop();
+          },
+        },
+      );
+      expectFailed(r, "maintenance", /terminating connection/);
+    } finally {
+      await holder.end().catch(() => undefined);
+      await db.stop().catch(() => undefined);
+    }
   });
 });

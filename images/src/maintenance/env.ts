@@ -1,9 +1,6 @@
 import { readFileSync } from "node:fs";
+import { EnvError } from "../backup/env";
 import { MAINTENANCE_TASKS, type MaintenanceTask } from "./tasks";
-
-export class MaintenanceEnvError extends Error {
-  override readonly name = "MaintenanceEnvError";
-}
 
 /** `X_FILE` (a mounted Secret's file, trailing newline trimmed) wins over `X`. */
 export function secretFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -49,6 +46,6 @@ export function parseMaintenanceEnv(argv: readonly string[], env: NodeJS.Process
     jobRetentionDays: positive(env, "JOB_RETENTION_DAYS", 90, problems),
     purgeBatchSize: positive(env, "PURGE_BATCH_SIZE", 5000, problems),
   };
-  if (problems.length > 0) throw new MaintenanceEnvError(`invalid maintenance settings: ${problems.join("; ")}`);
+  if (problems.length > 0) throw new EnvError(`invalid maintenance settings: ${problems.join("; ")}`);
   return { task, databaseUrl: databaseUrl!, ...parsed, storeUrl: env.REPORT_STORE_URL || undefined, s3Endpoint: env.REPORT_S3_ENDPOINT || undefined };
 }

@@ -26,6 +26,8 @@ export interface MaintenanceOptions {
   /** `capacity-report`: where the report is stored (`reports/capacity/<date>.json`); unset logs it only. */
   readonly store?: BackupStore;
   readonly now?: () => Date;
+  /** Stops the task (the Job's deadline): the statement in flight is cancelled on the server. */
+  readonly signal?: AbortSignal;
 }
 
 export type TaskResult = { readonly task: MaintenanceTask; readonly status: "done" | "skipped"; readonly details: Record<string, unknown> };
@@ -77,20 +79,44 @@ async function withLock<T>(client: Client, task: MaintenanceTask, work: () => Pr
   try {
     return await work();
   } finally {
-    await client.query("SELECT pg_advisory_unlock($1, hashtext($2))", [MAINTENANCE_LOCK_NAMESPACE, task]);
+    // The lock goes with the session anyway; an unlock on a lost connection must not hide why the task failed.
+    await client.query("SELECT pg_advisory_unlock($1, hashtext($2))", [MAINTENANCE_LOCK_NAMESPACE, task]).catch(() => undefined);
+  }
+}
+
+/** Cancels whatever backend `pid` is running, from a connection of its own (the busy one cannot be used). */
+async function cancelStatement(databaseUrl: string, pid: number): Promise<void> {
+  const c = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000, application_name: "maintenance-cancel" });
+  c.on("error", () => undefined);
+  try {
+    await c.connect();
+    await c.query("SELECT pg_cancel_backend($1)", [pid]);
+  } catch {
+    // The server is gone or unreachable: the statement ends with the connection.
+  } finally {
+    await c.end().catch(() => undefined);
   }
 }
 
 export async function runMaintenance(task: MaintenanceTask, opts: MaintenanceOptions): Promise<TaskResult> {
+  opts.signal?.throwIfAborted();
   const client = new Client({ connectionString: opts.databaseUrl, application_name: `maintenance-${task}` });
+  // A lost connection fails the statement in flight; unheard, its 'error' event would also end the process unreported.
+  client.on("error", () => undefined);
   await client.connect();
+  let cancel: (() => void) | undefined;
   try {
+    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    cancel = () => void cancelStatement(opts.databaseUrl, rows[0]!.pid);
+    opts.signal?.addEventListener("abort", cancel, { once: true });
+    opts.signal?.throwIfAborted();
     await client.query(`SET statement_timeout = ${Math.round(opts.statementTimeoutSeconds * 1000)}`);
     // A maintenance statement never waits long behind the workers' row locks.
     await client.query("SET lock_timeout = '10s'");
     const details = await withLock(client, task, () => TASKS[task](client, opts));
     return details === undefined ? { task, status: "skipped", details: { reason: "another run holds the task's lock" } } : { task, status: "done", details };
   } finally {
+    if (cancel) opts.signal?.removeEventListener("abort", cancel);
     await client.end().catch(() => undefined);
   }
 }
@@ -123,6 +149,7 @@ const TASKS: Record<MaintenanceTask, Task> = {
   async purge(c, o) {
     let deleted = 0;
     for (;;) {
+      o.signal?.throwIfAborted();
       const r = await c.query(PURGE_SQL, [o.jobRetentionDays, o.purgeBatchSize]);
       deleted += r.rowCount ?? 0;
       if ((r.rowCount ?? 0) < o.purgeBatchSize) break;
