@@ -373,3 +373,55 @@ describe("maintenance", () => {
     }
   });
 });
+
+describe("backup copy", () => {
+  const copyEnv = (prefix: string) => ({
+    COPY_SOURCE_URL: "s3://results",
+    COPY_SOURCE_ENDPOINT: faults.endpoint,
+    COPY_TARGET_URL: "s3://copy",
+    COPY_TARGET_ENDPOINT: faults.endpoint,
+    COPY_TARGET_REGION: "eu-west-1",
+    COPY_PREFIXES: prefix,
+    COPY_MONTHLY_RETENTION_SECONDS: "86400",
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+  });
+
+  it("a destination that refuses the write fails the run", async () => {
+    const prefix = `${fresh("rep")}/`;
+    await put(store("results"), `${prefix}2026-11-30T00-00-00Z.dump`, Buffer.alloc(LARGE, 5));
+    faults.rule = ({ method, bucket }) => (bucket === "copy" && method === "PUT" ? { status: 403, code: "AccessDenied" } : undefined);
+    const r = await command("replicate-backups.ts", copyEnv(prefix));
+    expectFailed(r, "replicate", /AccessDenied/);
+    expect(await keys("copy", prefix)).toEqual([]);
+  });
+
+  it("a source download cut part-way fails the run instead of leaving the upload waiting for the rest", async () => {
+    const prefix = `${fresh("rep")}/`;
+    await put(store("results"), `${prefix}2026-11-30T00-00-00Z.dump`, Buffer.alloc(LARGE, 6));
+    faults.rule = ({ method, bucket, query }) => (bucket === "results" && method === "GET" && !query.has("list-type") ? { cutAfterBytes: 3 * 1024 * 1024 } : undefined);
+    const r = await command("replicate-backups.ts", copyEnv(prefix));
+    // Whether anything shows under the key is s3rver's to say, not S3's: it writes a PutObject's body there as it arrives.
+    expectFailed(r, "replicate");
+  });
+
+  it("SIGTERM while a download stalls stops the run promptly", async () => {
+    const prefix = `${fresh("rep")}/`;
+    await put(store("results"), `${prefix}2026-11-30T00-00-00Z.dump`, Buffer.alloc(LARGE, 7));
+    let reached = false;
+    faults.rule = ({ method, bucket, query }) => {
+      if (bucket !== "results" || method !== "GET" || query.has("list-type")) return undefined;
+      reached = true;
+      return { stallAfterBytes: 1024 * 1024 };
+    };
+    const r = await command("replicate-backups.ts", copyEnv(prefix), {
+      during: async (child) => {
+        await until(() => reached, "the download");
+        await new Promise((res) => setTimeout(res, 300));
+        child.kill("SIGTERM");
+      },
+    });
+    expectFailed(r, "replicate");
+    expect(r.lines.at(-1)).toMatchObject({ stoppedBy: "SIGTERM" });
+  });
+});

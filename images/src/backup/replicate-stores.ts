@@ -89,16 +89,21 @@ export class S3CopyTarget implements CopyTarget {
     const client = await this.c();
     const Bucket = this.loc.bucket;
     const condition: Condition = opts.replaces?.etag ? { IfMatch: opts.replaces.etag } : { IfNoneMatch: "*" };
+    // The SDK does not end a request whose streamed body fails (a download cut part-way): it would wait for the rest.
+    const broken = new AbortController();
+    body.once("error", (err) => broken.abort(err));
+    const signal = opts.signal ? AbortSignal.any([opts.signal, broken.signal]) : broken.signal;
     try {
       if (opts.bytes <= this.singlePutBytes) {
         await client.send(new s3.PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: opts.bytes, ContentType: "application/octet-stream", ...condition }), {
-          abortSignal: opts.signal,
+          abortSignal: signal,
         });
       } else {
-        await this.multipart(client, key, body, condition, opts.signal);
+        await this.multipart(client, key, body, condition, signal);
       }
     } catch (err) {
       body.destroy();
+      if (broken.signal.aborted) throw broken.signal.reason;
       // 412: another run wrote the name (or a new version) first.
       if (status(err) === 412 || (err as Error).name === "PreconditionFailed") return "exists";
       throw err;
