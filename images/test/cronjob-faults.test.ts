@@ -5,11 +5,13 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+import pino from "pino";
 import S3rver from "s3rver";
 import { Client } from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runBackup } from "../src/backup/backup";
 import { openBackupStore, type BackupStore } from "../src/backup/store";
-import { clientBinDir, type ScratchServer, startMigratedServer } from "./backup-pg";
+import { clientBinDir, type ScratchServer, startMigratedServer, startScratchServer } from "./backup-pg";
 
 /**
  * Every CronJob command run as its Job runs it, against real servers, with the faults the real world produces: a store
@@ -423,5 +425,77 @@ describe("backup copy", () => {
     });
     expectFailed(r, "replicate");
     expect(r.lines.at(-1)).toMatchObject({ stoppedBy: "SIGTERM" });
+  });
+});
+
+describe("restore verification", () => {
+  let goodDir: string;
+  beforeAll(async () => {
+    goodDir = await mkdtemp(path.join(work, "good-"));
+    const { store: s, prefix } = openBackupStore(`file://${goodDir}`);
+    await runBackup({ databaseUrl: jobs.url, store: s, prefix, policy: { hourly: 1, daily: 1, weekly: 1, monthly: 1 }, pgBinDir: binDir, logger: pino({ level: "silent" }) });
+  }, 60_000);
+  const lastVerification = async () => (await jobs.query<{ success: boolean; message: string }>("SELECT success, message FROM restore_verifications ORDER BY id DESC LIMIT 1"))[0];
+
+  it("SIGTERM while pg_restore reads the backup records a stopped verification, not a corrupt backup", async () => {
+    const scratch = await startScratchServer();
+    const marker = path.join(work, fresh("restore-started"));
+    const pgBin = await fakeTools({ pg_restore: `#!/bin/sh\ntouch "${marker}"\nexec sleep 60\n` });
+    try {
+      const r = await command(
+        "verify-restore.ts",
+        { DATABASE_URL: jobs.url, SCRATCH_SERVER_URL: scratch.url, BACKUP_STORE_URL: `file://${goodDir}`, PG_BIN_DIR: pgBin },
+        {
+          during: async (child) => {
+            await until(() => exists(marker), "pg_restore");
+            child.kill("SIGTERM");
+          },
+        },
+      );
+      expectFailed(r, "verify");
+      const row = await lastVerification();
+      expect(row?.success).toBe(false);
+      expect(row?.message).toMatch(/stopped/);
+      expect(row?.message).not.toMatch(/corrupt|unreadable/);
+    } finally {
+      await scratch.stop();
+    }
+  });
+
+  it("the scratch server going away mid-run is recorded as a failed verification", async () => {
+    const scratch = await startScratchServer();
+    const [restored, locked] = [path.join(work, fresh("restored")), path.join(work, fresh("locked"))];
+    // The restore succeeds, then waits until the test holds a lock that the verifier's row counts queue behind, so the
+    // server stops while the verifier is connected to it.
+    const pgBin = await fakeTools({
+      pg_restore: `#!/bin/sh\n"${binDir}/pg_restore" "$@" || exit $?\ncase "$*" in *--dbname=*) touch "${restored}"; while [ ! -e "${locked}" ]; do sleep 0.1; done;; esac\n`,
+    });
+    const holder = { client: undefined as Client | undefined };
+    try {
+      const r = await command(
+        "verify-restore.ts",
+        { DATABASE_URL: jobs.url, SCRATCH_SERVER_URL: scratch.url, BACKUP_STORE_URL: `file://${goodDir}`, PG_BIN_DIR: pgBin },
+        {
+          during: async () => {
+            await until(() => exists(restored), "the restore");
+            const [{ datname }] = await scratch.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'restore_verify_%'");
+            holder.client = new Client({ connectionString: scratch.urlFor(datname!) });
+            holder.client.on("error", () => undefined);
+            await holder.client.connect();
+            await holder.client.query("BEGIN; LOCK TABLE container_jobs IN ACCESS EXCLUSIVE MODE");
+            await writeFile(locked, "");
+            const waiting = "SELECT 1 FROM pg_stat_activity WHERE application_name = 'restore-verification' AND wait_event_type = 'Lock'";
+            await until(async () => (await scratch.query(waiting)).length > 0, "the row counts");
+            await scratch.stop();
+          },
+        },
+      );
+      expectFailed(r, "verify");
+      const row = await lastVerification();
+      expect(row).toMatchObject({ success: false, message: expect.stringMatching(/could not finish: terminating connection due to administrator command/) });
+    } finally {
+      await holder.client?.end().catch(() => undefined);
+      await scratch.stop();
+    }
   });
 });

@@ -202,6 +202,8 @@ const databaseUrl = (serverUrl: string, database: string) => {
   return u.toString();
 };
 
+const stopReason = (signal: AbortSignal) => (signal.reason instanceof Error ? signal.reason.message : String(signal.reason));
+
 async function withClient<T>(url: string, work: (c: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: "restore-verification" });
   await client.connect();
@@ -230,7 +232,8 @@ export async function verifyNewestBackup(opts: VerifyOptions): Promise<Verificat
     location,
     backup,
     restoredRows,
-    message,
+    // A stop shows as a killed pg_restore or a cut download, which would otherwise read as a corrupt backup.
+    message: !success && opts.signal?.aborted ? `verification of ${backup?.key ?? location} stopped before it finished (${stopReason(opts.signal)})` : message,
   });
   const work = await mkdtemp(join(os.tmpdir(), "restore-verify-"));
   const scratchDb = `restore_verify_${startedAt.toISOString().replace(/\D/g, "").slice(0, 14)}_${process.pid}`;
