@@ -1,16 +1,19 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { access, chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+import { Storage } from "@google-cloud/storage";
 import pino from "pino";
 import S3rver from "s3rver";
 import { Client } from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runBackup } from "../src/backup/backup";
 import { openBackupStore, type BackupStore } from "../src/backup/store";
+import { freePort } from "../src/dev/embedded-db";
+import { requireTool } from "../src/dev/tools";
 import { clientBinDir, type ScratchServer, startMigratedServer, startScratchServer } from "./backup-pg";
 
 /**
@@ -45,7 +48,8 @@ class FaultProxy {
   private readonly upstreams = new Set<http.ClientRequest>();
   endpoint = "";
 
-  constructor(private readonly upstream: string) {
+  /** Where requests go; settable after the start, for a server that must be told the proxy's address. */
+  constructor(public upstream = "") {
     this.server = http.createServer((req, res) => {
       const u = new URL(req.url!, "http://x");
       const [, bucket = "", ...rest] = u.pathname.split("/");
@@ -426,6 +430,79 @@ describe("backup copy", () => {
     expectFailed(r, "replicate");
     expect(r.lines.at(-1)).toMatchObject({ stoppedBy: "SIGTERM" });
   });
+});
+
+describe("backup copy into GCS", () => {
+  let gcs: ChildProcess | undefined;
+  let gcsFaults: FaultProxy;
+  const BUCKET = "pitchey-copy-faults";
+  beforeAll(async () => {
+    // fake-gcs-server hands out resumable-upload URLs on its public host: the proxy's, so the upload's chunks pass it too.
+    gcsFaults = new FaultProxy();
+    await gcsFaults.start();
+    const port = await freePort();
+    gcsFaults.upstream = `http://127.0.0.1:${port}`;
+    gcs = spawn(requireTool("fake-gcs-server"), ["-scheme", "http", "-host", "127.0.0.1", "-port", String(port), "-backend", "memory", "-public-host", gcsFaults.endpoint.slice("http://".length), "-log-level", "error"], { stdio: "ignore" });
+    const storage = new Storage({ apiEndpoint: gcsFaults.endpoint, projectId: "test" });
+    await until(() => storage.createBucket(BUCKET).then(() => true, () => false), "fake-gcs-server");
+  }, 60_000);
+  afterAll(async () => {
+    gcs?.kill();
+    await gcsFaults?.stop();
+  });
+  afterEach(() => {
+    gcsFaults.rule = () => undefined;
+  });
+  const gcsEnv = (prefix: string) => ({
+    COPY_SOURCE_URL: "s3://results",
+    COPY_SOURCE_ENDPOINT: faults.endpoint,
+    COPY_TARGET_URL: `gs://${BUCKET}`,
+    COPY_TARGET_ENDPOINT: gcsFaults.endpoint,
+    GOOGLE_CLOUD_PROJECT: "test",
+    COPY_PREFIXES: prefix,
+    COPY_MONTHLY_RETENTION_SECONDS: "86400",
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+  });
+  const copied = async (prefix: string) => (await new Storage({ apiEndpoint: gcsFaults.endpoint, projectId: "test" }).bucket(BUCKET).getFiles({ prefix }))[0].map((f) => f.name);
+
+  it("SIGTERM while GCS holds a resumable upload unanswered stops the run promptly and writes nothing", async () => {
+    const prefix = `${fresh("gcs")}/`;
+    await put(store("results"), `${prefix}2026-11-30T00-00-00Z.dump`, Buffer.alloc(LARGE, 8));
+    let reached = false;
+    gcsFaults.rule = ({ method, query }) => {
+      if (method !== "PUT" || !query.has("upload_id")) return undefined;
+      reached = true;
+      return "hang";
+    };
+    const r = await command("replicate-backups.ts", gcsEnv(prefix), {
+      during: async (child) => {
+        await until(() => reached, "the upload");
+        child.kill("SIGTERM");
+      },
+    });
+    expectFailed(r, "replicate");
+    expect(r.lines.at(-1)).toMatchObject({ stoppedBy: "SIGTERM" });
+    expect(await copied(prefix)).toEqual([]);
+  });
+
+  it("a source download cut part-way fails the run and writes nothing", async () => {
+    const prefix = `${fresh("gcs")}/`;
+    await put(store("results"), `${prefix}2026-11-30T00-00-00Z.dump`, Buffer.alloc(LARGE, 9));
+    faults.rule = ({ method, bucket, query }) => (bucket === "results" && method === "GET" && !query.has("list-type") ? { cutAfterBytes: 3 * 1024 * 1024 } : undefined);
+    const r = await command("replicate-backups.ts", gcsEnv(prefix));
+    expectFailed(r, "replicate");
+    expect(await copied(prefix)).toEqual([]);
+  });
+
+  it("GCS failing every chunk gives up and fails the run", async () => {
+    const prefix = `${fresh("gcs")}/`;
+    await put(store("results"), `${prefix}2026-11-30T00-00-00Z.dump`, Buffer.alloc(LARGE, 10));
+    gcsFaults.rule = ({ method, query }) => (method === "PUT" && query.has("upload_id") ? { status: 503, code: "ServiceUnavailable" } : undefined);
+    const r = await command("replicate-backups.ts", gcsEnv(prefix), { guardMs: 60_000 });
+    expectFailed(r, "replicate");
+    expect(await copied(prefix)).toEqual([]);
+  }, 70_000);
 });
 
 describe("restore verification", () => {

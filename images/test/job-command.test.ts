@@ -23,7 +23,7 @@ async function command(name: string, body: string): Promise<{ code: number | nul
     `import { runJobCommand } from ${JSON.stringify(frame)};\n` +
       `runJobCommand({ component: "probe", event: "probe", parseEnv: () => ({}), run: async () => { ${body} } });\n`,
   );
-  const r = spawnSync(process.execPath, ["--import", "tsx", file], { cwd: path.join(__dirname, ".."), encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, ["--import", "tsx", file], { cwd: path.join(__dirname, ".."), encoding: "utf8", timeout: 30_000, killSignal: "SIGKILL" });
   const lines = r.stdout
     .split("\n")
     .filter((l) => l.startsWith("{"))
@@ -50,5 +50,12 @@ describe("the CronJob command frame", () => {
     expect(r.code).toBe(1);
     expect(r.lines.at(-1)).toMatchObject({ event: "probe.failed", level: 50 });
     expect(String(r.lines.at(-1)!.err)).toMatch(/probe ended without finishing/);
+  });
+
+  it("a failed run exits at once even when its failure left something in flight", async () => {
+    // An upload request the store still holds open, say: nothing will finish it, and the Job must not wait for it.
+    const r = await command("left-open", 'setTimeout(() => undefined, 600_000); throw new Error("the upload was cut");');
+    expect(r.code).toBe(1);
+    expect(r.lines.at(-1)).toMatchObject({ event: "probe.failed", err: "the upload was cut" });
   });
 });

@@ -54,15 +54,21 @@ export function runJobCommand<Env>(cmd: JobCommand<Env>): void {
     logger.error({ event: `${cmd.event}.failed`, err: message }, message);
     process.exitCode = 1;
   });
+  // A failed run can leave requests in flight that nothing will finish (an upload the store still holds open): the
+  // run is over once its failure is logged, and waiting on them would hold the Job until its deadline. The exit waits
+  // a moment, unreferenced, so that the asynchronous log line reaches stdout first and a clean exit stays clean.
+  const exitSoon = () => setTimeout(() => process.exit(), 1000).unref();
   main().then(
     (code) => {
       settled = true;
       process.exitCode = code;
+      if (code !== 0) exitSoon();
     },
     (err: unknown) => {
       settled = true;
       console.error(err instanceof Error ? err.message : err);
       process.exitCode = 1;
+      exitSoon();
     },
   );
 }
