@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { access, chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, chmod, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -327,6 +327,61 @@ describe("db backup", () => {
   });
 });
 
+describe("db backup, after the dump", () => {
+  const OLD = "postgres/2026-01-01T00-00-00Z.dump";
+  const keepOne = { BACKUP_KEEP_HOURLY: "1", BACKUP_KEEP_DAILY: "1", BACKUP_KEEP_WEEKLY: "1", BACKUP_KEEP_MONTHLY: "1" };
+
+  it("a store that refuses to give the dump back for verification keeps no unverified dump and prunes nothing", async () => {
+    const prefix = fresh("bk");
+    await put(store("backups"), `${prefix}/${OLD}`, Buffer.from("old"));
+    faults.rule = ({ method, key, query }) => (method === "GET" && !query.has("list-type") && key.startsWith(`${prefix}/`) ? { status: 403, code: "AccessDenied" } : undefined);
+    const r = await command("backup.ts", { DATABASE_URL: jobs.url, BACKUP_STORE_URL: `s3://backups/${prefix}`, PG_BIN_DIR: binDir, ...keepOne, ...s3env("BACKUP") });
+    expectFailed(r, "backup", /AccessDenied/);
+    expect(await keys("backups", prefix)).toEqual([`${prefix}/${OLD}`]);
+    expect(await lastRun()).toMatchObject({ success: false, backup_key: null });
+  });
+
+  it("a tier copy refused after the dump is verified fails the run, keeps the dump and prunes nothing", async () => {
+    const prefix = fresh("bk");
+    await put(store("backups"), `${prefix}/${OLD}`, Buffer.from("old"));
+    faults.rule = ({ method, key, query }) => (method === "POST" && query.has("uploads") && key.startsWith(`${prefix}/postgres/daily/`) ? { status: 403, code: "AccessDenied" } : undefined);
+    const r = await command("backup.ts", { DATABASE_URL: jobs.url, BACKUP_STORE_URL: `s3://backups/${prefix}`, PG_BIN_DIR: binDir, ...keepOne, ...s3env("BACKUP") });
+    expectFailed(r, "backup", /AccessDenied/);
+    const stored = await keys("backups", prefix);
+    expect(stored).toHaveLength(2);
+    expect(stored[0]).toBe(`${prefix}/${OLD}`);
+    expect(await lastRun()).toMatchObject({ success: false, backup_key: stored[1] });
+  });
+
+  it("the database going away before pg_dump reads it fails the run, stores nothing, and says so last", async () => {
+    const db = await startMigratedServer();
+    const [started, stopped] = [path.join(work, fresh("dump-started")), path.join(work, fresh("db-stopped"))];
+    const pgBin = await fakeTools({
+      pg_dump: `#!/bin/sh\nif [ "$1" = "--version" ]; then exec "${binDir}/pg_dump" --version; fi\ntouch "${started}"\nwhile [ ! -e "${stopped}" ]; do sleep 0.1; done\nexec "${binDir}/pg_dump" "$@"\n`,
+    });
+    const dir = await mkdtemp(path.join(work, "store-"));
+    try {
+      const r = await command(
+        "backup.ts",
+        { DATABASE_URL: db.url, BACKUP_STORE_URL: `file://${dir}`, PG_BIN_DIR: pgBin },
+        {
+          during: async () => {
+            await until(() => exists(started), "pg_dump");
+            await db.stop();
+            await writeFile(stopped, "");
+          },
+        },
+      );
+      expectFailed(r, "backup", /pg_dump failed/);
+      // The run could not be recorded either: said before the failure itself, which stays the last line.
+      expect(r.lines.map((l) => l.event)).toContain("backup.record-failed");
+      expect((await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())).toEqual([]);
+    } finally {
+      await db.stop();
+    }
+  });
+});
+
 describe("maintenance", () => {
   it("SIGTERM while a task waits stops it with maintenance.failed", async () => {
     const holder = new Client({ connectionString: jobs.url });
@@ -352,6 +407,12 @@ describe("maintenance", () => {
     } finally {
       await holder.end();
     }
+  });
+
+  it("a database unreachable at start fails with maintenance.failed", async () => {
+    const r = await command("maintenance.ts", { DATABASE_URL: "postgres://postgres:secret-pw@127.0.0.1:1/postgres" }, { args: ["heartbeat"] });
+    expectFailed(r, "maintenance", /ECONNREFUSED/);
+    expect(JSON.stringify(r.lines)).not.toContain("secret-pw");
   });
 
   it("the database going away mid-task fails it with maintenance.failed", async () => {
