@@ -128,7 +128,7 @@ interface Run {
 function command(file: string, env: Record<string, string>, opts: { args?: string[]; during?: (child: ReturnType<typeof spawn>, out: () => string) => Promise<void>; guardMs?: number } = {}): Promise<Run> {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli", file), ...(opts.args ?? [])], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), AWS_MAX_ATTEMPTS: "1", ...env },
+    env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -600,39 +600,60 @@ describe("restore verification", () => {
     }
   });
 
-  it("the scratch server going away mid-run is recorded as a failed verification", async () => {
-    const scratch = await startScratchServer();
+  /**
+   * A restore that succeeds and then waits until the test holds a lock on the restored `container_jobs`, so that the
+   * verifier's row counts queue behind it: the verifier is connected and waiting on the scratch server.
+   */
+  async function blockedVerification(scratch: ScratchServer, then: (child: ChildProcess) => Promise<void>): Promise<Run> {
     const [restored, locked] = [path.join(work, fresh("restored")), path.join(work, fresh("locked"))];
-    // The restore succeeds, then waits until the test holds a lock that the verifier's row counts queue behind, so the
-    // server stops while the verifier is connected to it.
     const pgBin = await fakeTools({
       pg_restore: `#!/bin/sh\n"${binDir}/pg_restore" "$@" || exit $?\ncase "$*" in *--dbname=*) touch "${restored}"; while [ ! -e "${locked}" ]; do sleep 0.1; done;; esac\n`,
     });
-    const holder = { client: undefined as Client | undefined };
+    let holder: Client | undefined;
     try {
-      const r = await command(
+      return await command(
         "verify-restore.ts",
         { DATABASE_URL: jobs.url, SCRATCH_SERVER_URL: scratch.url, BACKUP_STORE_URL: `file://${goodDir}`, PG_BIN_DIR: pgBin },
         {
-          during: async () => {
+          during: async (child) => {
             await until(() => exists(restored), "the restore");
             const [{ datname }] = await scratch.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'restore_verify_%'");
-            holder.client = new Client({ connectionString: scratch.urlFor(datname!) });
-            holder.client.on("error", () => undefined);
-            await holder.client.connect();
-            await holder.client.query("BEGIN; LOCK TABLE container_jobs IN ACCESS EXCLUSIVE MODE");
+            holder = new Client({ connectionString: scratch.urlFor(datname!) });
+            holder.on("error", () => undefined);
+            await holder.connect();
+            await holder.query("BEGIN; LOCK TABLE container_jobs IN ACCESS EXCLUSIVE MODE");
             await writeFile(locked, "");
             const waiting = "SELECT 1 FROM pg_stat_activity WHERE application_name = 'restore-verification' AND wait_event_type = 'Lock'";
             await until(async () => (await scratch.query(waiting)).length > 0, "the row counts");
-            await scratch.stop();
+            await then(child);
           },
         },
       );
+    } finally {
+      await holder?.end().catch(() => undefined);
+    }
+  }
+
+  it("the scratch server going away mid-run is recorded as a failed verification", async () => {
+    const scratch = await startScratchServer();
+    try {
+      const r = await blockedVerification(scratch, () => scratch.stop());
       expectFailed(r, "verify");
       const row = await lastVerification();
       expect(row).toMatchObject({ success: false, message: expect.stringMatching(/could not finish: terminating connection due to administrator command/) });
     } finally {
-      await holder.client?.end().catch(() => undefined);
+      await scratch.stop();
+    }
+  });
+
+  it("SIGTERM while a check waits on the scratch server stops it there, records the stop and drops the scratch database", async () => {
+    const scratch = await startScratchServer();
+    try {
+      const r = await blockedVerification(scratch, async (child) => void child.kill("SIGTERM"));
+      expectFailed(r, "verify", /stopped before it finished \(stopped by SIGTERM\)/);
+      expect(await lastVerification()).toMatchObject({ success: false, message: expect.stringMatching(/stopped before it finished/) });
+      expect(await scratch.query("SELECT datname FROM pg_database WHERE datname LIKE 'restore_verify_%'")).toEqual([]);
+    } finally {
       await scratch.stop();
     }
   });

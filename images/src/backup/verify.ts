@@ -10,6 +10,7 @@ import { Client } from "pg";
 import type { Logger } from "pino";
 import { parseBackupName, TIERS, tierFolder } from "./backup";
 import type { BackupStore } from "./store";
+import { cancelOnAbort } from "../db/cancel";
 import { toolEnv } from "../runtime/tool-env";
 import { RUNBOOK_SQL, type RunbookQuery } from "./verify-runbook-sql";
 
@@ -204,12 +205,17 @@ const databaseUrl = (serverUrl: string, database: string) => {
 
 const stopReason = (signal: AbortSignal) => (signal.reason instanceof Error ? signal.reason.message : String(signal.reason));
 
-async function withClient<T>(url: string, work: (c: Client) => Promise<T>): Promise<T> {
+/** `signal` cancels the statement in flight; clean-up and recording go without one. */
+async function withClient<T>(url: string, work: (c: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: "restore-verification" });
   await client.connect();
+  let stopListening: (() => void) | undefined;
   try {
+    stopListening = await cancelOnAbort(client, url, signal);
+    signal?.throwIfAborted();
     return await work(client);
   } finally {
+    stopListening?.();
     await client.end().catch(() => undefined);
   }
 }
@@ -255,7 +261,7 @@ export async function verifyNewestBackup(opts: VerifyOptions): Promise<Verificat
       return done(false, `backup ${backup.key} is unreadable (corrupt or truncated): ${(err as Error).message}`);
     }
 
-    await withClient(opts.scratchUrl, (c) => c.query(`CREATE DATABASE "${scratchDb}"`));
+    await withClient(opts.scratchUrl, (c) => c.query(`CREATE DATABASE "${scratchDb}"`), opts.signal);
     created = true;
     const target = libpq(databaseUrl(opts.scratchUrl, scratchDb));
     try {
@@ -285,7 +291,7 @@ export async function verifyNewestBackup(opts: VerifyOptions): Promise<Verificat
       found.push(...(await jobsConstraintProblems(c)));
       found.push(...(await runbookProblems(c, opts.runbookQueries ?? RUNBOOK_SQL)));
       return found;
-    });
+    }, opts.signal);
     if (problems.length > 0) return done(false, `backup ${backup.key} restored but fails its checks: ${problems.join("; ")}`);
     const queries = (opts.runbookQueries ?? RUNBOOK_SQL).length;
     return done(true, `backup ${backup.key} restored: ${restoredRows} row(s) in ${expected.size} table(s) match the archive, container_jobs constraints hold, ${queries} runbook queries ran`);

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { Client } from "pg";
 import type { BackupStore } from "../backup/store";
+import { cancelOnAbort } from "../db/cancel";
 
 /**
  * The database maintenance the playbook schedules, one task per CronJob. Every task is idempotent, bounded by a
@@ -84,31 +85,15 @@ async function withLock<T>(client: Client, task: MaintenanceTask, work: () => Pr
   }
 }
 
-/** Cancels whatever backend `pid` is running, from a connection of its own (the busy one cannot be used). */
-async function cancelStatement(databaseUrl: string, pid: number): Promise<void> {
-  const c = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000, application_name: "maintenance-cancel" });
-  c.on("error", () => undefined);
-  try {
-    await c.connect();
-    await c.query("SELECT pg_cancel_backend($1)", [pid]);
-  } catch {
-    // The server is gone or unreachable: the statement ends with the connection.
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
 export async function runMaintenance(task: MaintenanceTask, opts: MaintenanceOptions): Promise<TaskResult> {
   opts.signal?.throwIfAborted();
   const client = new Client({ connectionString: opts.databaseUrl, application_name: `maintenance-${task}` });
   // A lost connection fails the statement in flight; unheard, its 'error' event would also end the process unreported.
   client.on("error", () => undefined);
   await client.connect();
-  let cancel: (() => void) | undefined;
+  let stopListening: (() => void) | undefined;
   try {
-    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-    cancel = () => void cancelStatement(opts.databaseUrl, rows[0]!.pid);
-    opts.signal?.addEventListener("abort", cancel, { once: true });
+    stopListening = await cancelOnAbort(client, opts.databaseUrl, opts.signal);
     opts.signal?.throwIfAborted();
     await client.query(`SET statement_timeout = ${Math.round(opts.statementTimeoutSeconds * 1000)}`);
     // A maintenance statement never waits long behind the workers' row locks.
@@ -116,7 +101,7 @@ export async function runMaintenance(task: MaintenanceTask, opts: MaintenanceOpt
     const details = await withLock(client, task, () => TASKS[task](client, opts));
     return details === undefined ? { task, status: "skipped", details: { reason: "another run holds the task's lock" } } : { task, status: "done", details };
   } finally {
-    if (cancel) opts.signal?.removeEventListener("abort", cancel);
+    stopListening?.();
     await client.end().catch(() => undefined);
   }
 }
