@@ -15,7 +15,10 @@ runJobCommand({
       if (value) process.env[key] = value;
     }
     const store = env.storeUrl ? openBackupStore(env.storeUrl, { endpoint: env.s3Endpoint, region: process.env.AWS_REGION, signal }).store : undefined;
-    const result = await runMaintenance(env.task, { ...env, store, signal });
+    const result = await runMaintenance(env.task, { ...env, store, signal }).catch((err: unknown) => {
+      // The failed line names the command; the task is what tells its CronJobs apart.
+      throw new Error(`${env.task}: ${err instanceof Error ? err.message : String(err)}`);
+    });
     logger.info({ event: `maintenance.${result.status}`, ...result }, `${env.task} ${result.status}`);
     return 0;
   },
