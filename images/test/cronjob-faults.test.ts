@@ -290,34 +290,19 @@ describe("db backup", () => {
     expect(await lastRun()).toMatchObject({ success: false });
   });
 
-  it("SIGTERM while pg_restore verifies (and hangs) stops the run promptly", async () => {
-    const marker = path.join(work, fresh("restore-started"));
-    const pgBin = await fakeTools({ pg_restore: `#!/bin/sh\ntouch "${marker}"\nexec sleep 60\n` });
+  it.each([
+    ["pg_restore verifies (and hangs)", "pg_restore"],
+    ["pg_dump --version hangs", "pg_dump"],
+  ])("SIGTERM while %s stops the run promptly", async (_what, tool) => {
+    const marker = path.join(work, fresh(`${tool}-started`));
+    const pgBin = await fakeTools({ [tool]: `#!/bin/sh\ntouch "${marker}"\nexec sleep 60\n` });
     const dir = await mkdtemp(path.join(work, "store-"));
     const r = await command(
       "backup.ts",
       { DATABASE_URL: jobs.url, BACKUP_STORE_URL: `file://${dir}`, PG_BIN_DIR: pgBin },
       {
         during: async (child) => {
-          await until(() => exists(marker), "pg_restore");
-          child.kill("SIGTERM");
-        },
-      },
-    );
-    expectFailed(r, "backup");
-    expect(await lastRun()).toMatchObject({ success: false });
-  });
-
-  it("SIGTERM while pg_dump --version hangs stops the run promptly", async () => {
-    const marker = path.join(work, fresh("version-started"));
-    const pgBin = await fakeTools({ pg_dump: `#!/bin/sh\ntouch "${marker}"\nexec sleep 60\n` });
-    const dir = await mkdtemp(path.join(work, "store-"));
-    const r = await command(
-      "backup.ts",
-      { DATABASE_URL: jobs.url, BACKUP_STORE_URL: `file://${dir}`, PG_BIN_DIR: pgBin },
-      {
-        during: async (child) => {
-          await until(() => exists(marker), "pg_dump");
+          await until(() => exists(marker), tool);
           child.kill("SIGTERM");
         },
       },
