@@ -367,12 +367,22 @@ describe("db backup, after the dump", () => {
   });
 });
 
+/** A session holding container_jobs exclusively, so that maintenance's vacuum waits on it. */
+async function lockJobsTable(url: string): Promise<Client> {
+  const holder = new Client({ connectionString: url });
+  holder.on("error", () => undefined);
+  await holder.connect();
+  await holder.query("BEGIN; LOCK TABLE container_jobs IN ACCESS EXCLUSIVE MODE");
+  return holder;
+}
+
+/** Resolves once maintenance's vacuum is waiting on that lock. */
+const vacuumWaiting = (db: ScratchServer) =>
+  until(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'maintenance-vacuum' AND wait_event_type = 'Lock'")).length > 0, "the vacuum");
+
 describe("maintenance", () => {
   it("SIGTERM while a task waits stops it with maintenance.failed", async () => {
-    const holder = new Client({ connectionString: jobs.url });
-    holder.on("error", () => undefined);
-    await holder.connect();
-    await holder.query("BEGIN; LOCK TABLE container_jobs IN ACCESS EXCLUSIVE MODE");
+    const holder = await lockJobsTable(jobs.url);
     try {
       const r = await command(
         "maintenance.ts",
@@ -380,7 +390,7 @@ describe("maintenance", () => {
         {
           args: ["vacuum"],
           during: async (child) => {
-            await until(async () => (await jobs.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'maintenance-vacuum' AND wait_event_type = 'Lock'")).length > 0, "the vacuum");
+            await vacuumWaiting(jobs);
             child.kill("SIGTERM");
           },
         },
@@ -402,10 +412,7 @@ describe("maintenance", () => {
 
   it("the database going away mid-task fails it with maintenance.failed", async () => {
     const db = await startMigratedServer();
-    const holder = new Client({ connectionString: db.url });
-    holder.on("error", () => undefined);
-    await holder.connect();
-    await holder.query("BEGIN; LOCK TABLE container_jobs IN ACCESS EXCLUSIVE MODE");
+    const holder = await lockJobsTable(db.url);
     try {
       const r = await command(
         "maintenance.ts",
@@ -413,7 +420,7 @@ describe("maintenance", () => {
         {
           args: ["vacuum"],
           during: async () => {
-            await until(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'maintenance-vacuum' AND wait_event_type = 'Lock'")).length > 0, "the vacuum");
+            await vacuumWaiting(db);
             await db.stop();
           },
         },
