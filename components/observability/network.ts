@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { API_SERVER_EGRESS, DNS_EGRESS as DNS, nsSelector as ns, podsSelector, tcpPort } from "../namespace/builders";
+import { API_SERVER_EGRESS, DNS_EGRESS as DNS, NON_PUBLIC_CIDRS, nsSelector as ns, podsSelector, tcpPort } from "../namespace/builders";
 import { PORTS } from "./values";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
@@ -29,7 +29,7 @@ export interface MonitoringNetworkArgs {
 const tcp = (...ports: number[]) => ports.map(tcpPort);
 const pods = podsSelector;
 /** Public addresses only: webhooks, object storage and SMTP relays are on the internet, never in private ranges. */
-const PUBLIC = [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"] } }];
+const PUBLIC = [{ ipBlock: { cidr: "0.0.0.0/0", except: NON_PUBLIC_CIDRS } }];
 
 /**
  * The monitoring namespace's guard rails, as the processors have them: deny by default, then each flow by pod.
