@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { access, chmod, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -408,6 +408,20 @@ describe("maintenance", () => {
     const r = await command("maintenance.ts", { DATABASE_URL: "postgres://postgres:secret-pw@127.0.0.1:1/postgres" }, { args: ["heartbeat"] });
     expectFailed(r, "maintenance", /^heartbeat: .*ECONNREFUSED/);
     expect(JSON.stringify(r.lines)).not.toContain("secret-pw");
+  });
+
+  it("a database that accepts the connection and never answers fails the run instead of holding it", async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const r = await command("maintenance.ts", { DATABASE_URL: `postgres://postgres:pw@127.0.0.1:${port}/postgres` }, { args: ["heartbeat"] });
+      expectFailed(r, "maintenance", /^heartbeat: .*timeout/i);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
   });
 
   it("the database going away mid-task fails it with maintenance.failed", async () => {

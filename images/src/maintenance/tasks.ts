@@ -87,7 +87,8 @@ async function withLock<T>(client: Client, task: MaintenanceTask, work: () => Pr
 
 export async function runMaintenance(task: MaintenanceTask, opts: MaintenanceOptions): Promise<TaskResult> {
   opts.signal?.throwIfAborted();
-  const client = new Client({ connectionString: opts.databaseUrl, application_name: `maintenance-${task}` });
+  // A server that takes the connection and never answers must fail the run, not hold it until the Job's deadline.
+  const client = new Client({ connectionString: opts.databaseUrl, connectionTimeoutMillis: 10_000, application_name: `maintenance-${task}` });
   // A lost connection fails the statement in flight; unheard, its 'error' event would also end the process unreported.
   client.on("error", () => undefined);
   await client.connect();
