@@ -1,6 +1,7 @@
 /** IPv4 CIDR arithmetic for laying out subnets; pure, so the layout is tested without a cloud. */
 
-function toInt(ip: string): number {
+/** An IPv4 address as a number. */
+export function ipv4ToInt(ip: string): number {
   return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
 
@@ -15,7 +16,7 @@ export function cidrSubnet(cidr: string, newBits: number, index: number): string
   const newLen = len + newBits;
   if (newLen > 28) throw new Error(`${cidr} is too small to split into /${newLen} subnets`);
   if (index < 0 || index >= 2 ** newBits) throw new Error(`${cidr} has no subnet ${index} at /${newLen}`);
-  const base = toInt(ip) - (toInt(ip) % 2 ** (32 - len));
+  const base = ipv4ToInt(ip) - (ipv4ToInt(ip) % 2 ** (32 - len));
   return `${toIp(base + index * 2 ** (32 - newLen))}/${newLen}`;
 }
 

@@ -1,3 +1,5 @@
+import { ipv4ToInt } from "../cluster/network";
+
 /**
  * Decides whether NetworkPolicies let one connection through, the way Kubernetes defines it: a pod is isolated in a
  * direction once any policy of its namespace selects it for that direction, and an isolated pod's connection passes
@@ -73,13 +75,11 @@ export function labelsMatch(selector: LabelSelector | undefined, labels: Readonl
   return true;
 }
 
-const ipv4 = (ip: string): number => ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
-
 export function inCidr(ip: string, cidr: string): boolean {
   if (ip.includes(":") || cidr.includes(":")) return false;
   const [base, bits] = cidr.split("/");
   const size = 2 ** (32 - Number(bits));
-  return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base) / size);
+  return Math.floor(ipv4ToInt(ip) / size) === Math.floor(ipv4ToInt(base) / size);
 }
 
 const types = (spec: PlainPolicySpec): readonly string[] =>

@@ -66,6 +66,11 @@ export function objectName(props: Obj, resourceName: string): string {
     return typeof n === "string" && n.length > 0 ? n : resourceName;
 }
 
+/** A Helm release's chart as the pins name it: an OCI chart is referenced by its full address, so its last segment. */
+export function chartName(props: Obj): string {
+    return String(props.chart ?? "").split("/").pop() ?? "";
+}
+
 export function namespaceOf(props: Obj): string {
     const ns = props?.metadata?.namespace;
     return typeof ns === "string" && ns.length > 0 ? ns : "default";

@@ -1,4 +1,4 @@
-import { containersOf, isWorkload, namespaceOf, objectName, podTemplate, quantity, T, type Obj } from "../core/k8s";
+import { chartName, containersOf, isWorkload, namespaceOf, objectName, podTemplate, quantity, T, type Obj } from "../core/k8s";
 import { scaledObjectFor } from "../kubernetes/reliability";
 import { configOf, resourcePolicy, stackPolicy } from "../core/policy";
 import { DEFAULTS, schemaFor } from "../core/defaults";
@@ -166,11 +166,6 @@ export const helmValuesSelectorLabels = resourcePolicy({
         }
     },
 });
-
-/** A Helm release's chart as the pins name it: an OCI chart is referenced by its full address. */
-function chartName(props: Obj): string {
-    return String(props.chart ?? "").split("/").pop() ?? "";
-}
 
 export const helmPodCostLabels = resourcePolicy({
     name: "helm-pod-cost-labels",

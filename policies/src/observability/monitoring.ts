@@ -1,5 +1,5 @@
 import type { PolicyResource } from "@pulumi/policy";
-import { arr, T, type Obj } from "../core/k8s";
+import { arr, chartName, T, type Obj } from "../core/k8s";
 import { refersTo } from "../core/refs";
 import { resourcePolicy, stackPolicy } from "../core/policy";
 import { R2_CUSTOM_DOMAIN, R2_MANAGED_DOMAIN } from "../storage/keys-gcs";
@@ -49,7 +49,7 @@ export const alertSeverity = resourcePolicy({
     },
 });
 
-const isChart = (r: PolicyResource, chart: string) => r.type === T.HelmRelease && String(r.props.chart ?? "").split("/").pop() === chart;
+const isChart = (r: PolicyResource, chart: string) => r.type === T.HelmRelease && chartName(r.props) === chart;
 
 export const lokiBucketPrivate = stackPolicy({
     name: "loki-bucket-private-with-lifecycle",
